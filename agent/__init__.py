@@ -1,0 +1,1 @@
+"""LangGraph graphs: the ingest pipeline and the chat agent with its guardrail."""

@@ -1,0 +1,83 @@
+"""The `distill` command line. One module per command group; this one wires them up."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from distill.cli.state import State
+from distill.errors import DistillError
+
+HELP = """\
+distill: structured facts from text, with an LLM as the teacher and small models as workers.
+
+[bold]Start here[/bold]
+  distill tools                      what tasks and backends are installed, and which run
+  distill config show                the effective configuration and where each value came from
+  distill llm ping                   one real round-trip to the configured LLM
+
+[bold]Configure[/bold] with ./distill.toml, DISTILL_* environment variables, or flags:
+  distill --backend ner=prompt tools          run NER with the LLM instead of the trained model
+  distill --set llm.provider=ollama llm ping  try another provider for one command
+"""
+
+app = typer.Typer(
+    help=HELP,
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="config file (default: ./distill.toml if present)"),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="override a config value: --set llm.temperature=0.2"),
+    ] = None,
+    backend: Annotated[
+        list[str] | None,
+        typer.Option("--backend", "-b", help="pick a task's backend: -b ner=prompt (all=prompt)"),
+    ] = None,
+) -> None:
+    ctx.obj = State(config_path=config, overrides=set_ or [], backends=backend or [])
+
+
+def _register_commands() -> None:
+    from distill.cli import config_cmd, llm_cmd, tools_cmd
+
+    app.command("tools")(tools_cmd.tools)
+    app.add_typer(config_cmd.app, name="config")
+    app.add_typer(llm_cmd.app, name="llm")
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Entry point: user errors print one clear message, never a traceback."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _show_warning
+        try:
+            app()
+        except DistillError as exc:
+            errors.print(f"[red]error:[/red] {exc}", highlight=False)
+            sys.exit(1)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # type: ignore[no-untyped-def]
+    errors.print(f"[yellow]warning:[/yellow] {message}", highlight=False)

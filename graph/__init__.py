@@ -1,0 +1,1 @@
+"""The knowledge graph: schema with provenance, stores and queries."""
