@@ -70,7 +70,7 @@ _register_commands()
 def main() -> None:
     """Entry point: user errors print one clear message, never a traceback."""
     with warnings.catch_warnings():
-        warnings.simplefilter("default")
+        warnings.simplefilter("ignore", ResourceWarning)
         warnings.showwarning = _show_warning
         try:
             app()
