@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.table import Table
-
 from distill.cli.state import State
+from rich.table import Table
 
 app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 

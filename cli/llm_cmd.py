@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import typer
-
 from distill.cli.state import State
 
 app = typer.Typer(help="Talk to the configured LLM.", no_args_is_help=True)
@@ -18,7 +17,7 @@ def ping(
     ctx: typer.Context,
     prompt: str = typer.Option(PING_PROMPT, help="what to send"),
 ) -> None:
-    """Send one prompt (bypassing the response cache); print the reply, latency and tokens/second."""
+    """Send one prompt, bypassing the response cache; print reply, latency and tokens/second."""
     from distill.cli import console
     from distill.llm import chat_model, explain
 
@@ -36,7 +35,8 @@ def ping(
     latency = time.perf_counter() - loaded
     usage = reply.usage_metadata or {}
     tokens = usage.get("output_tokens", 0)
-    console.print(f"[bold]{config.provider}[/] {getattr(model, '_identifying_params', {}).get('model', config.model)}")
+    name = getattr(model, "_identifying_params", {}).get("model", config.model)
+    console.print(f"[bold]{config.provider}[/] {name}")
     console.print(f"reply: {reply.text.strip()}", highlight=False)
     console.print(
         f"load {loaded - started:.2f} s · latency {latency:.2f} s · "

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
-
 from distill.cli.state import State
+from rich.table import Table
 
 
 def tools(ctx: typer.Context) -> None:

@@ -25,9 +25,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from distill.errors import ConfigError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 CONFIG_FILE = "distill.toml"
 ENV_PREFIX = "DISTILL_"
@@ -206,7 +205,9 @@ def _explain(exc: ValidationError, sources: dict[str, str]) -> str:
     for error in exc.errors():
         loc = [str(part) for part in error["loc"]]
         key = ".".join(loc)
-        where = sources.get(key, DEFAULT)
+        where = sources.get(key) or next(
+            (source for k, source in sources.items() if k.startswith(key + ".")), DEFAULT
+        )
         if error["type"] == "extra_forbidden":
             known = _fields_at(Config, loc[:-1])
             hint = difflib.get_close_matches(loc[-1], known, n=1)

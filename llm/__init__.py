@@ -10,13 +10,11 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
-from langchain_core.caches import BaseCache
-
-from langchain_core.language_models import BaseChatModel
-
 from distill.config import LLMConfig
 from distill.errors import DistillError, LLMError
 from distill.paths import cache_dir
+from langchain_core.caches import BaseCache
+from langchain_core.language_models import BaseChatModel
 
 CACHE_FILE = "llm-cache.sqlite"
 
@@ -65,7 +63,9 @@ def explain(exc: BaseException, config: LLMConfig) -> LLMError:
     if any(word in text for word in ("401", "403", "Authentication", "api_key", "API key")):
         return LLMError(f"the {config.provider!r} provider refused the API key: {exc}")
     if "404" in text or "not found" in text.lower():
-        return LLMError(f"the {config.provider!r} provider does not know model {config.model!r}: {exc}")
+        return LLMError(
+            f"the {config.provider!r} provider does not know model {config.model!r}: {exc}"
+        )
     return LLMError(f"the {config.provider!r} provider failed: {text}")
 
 

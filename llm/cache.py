@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,9 @@ class DiskCache(BaseCache):
         if row is None:
             return None
         try:
-            return loads(row[0])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # `loads` is marked beta in langchain-core
+                return loads(row[0], allowed_objects="core")
         except Exception:  # written by another langchain version: treat as a miss
             return None
 

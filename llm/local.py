@@ -14,12 +14,14 @@ anything malformed:
 
 from __future__ import annotations
 
+import atexit
 import json
 import threading
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from distill.errors import LLMError
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import (
@@ -35,8 +37,6 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, PrivateAttr
-
-from distill.errors import LLMError
 
 ANSWER_KEY = "answer"
 _loaded: dict[tuple[str, int, int | None], tuple[Any, threading.Lock]] = {}
@@ -66,6 +66,14 @@ def load_llama(model_path: str, n_ctx: int, n_threads: int | None) -> tuple[Any,
                 ) from exc
             _loaded[key] = (llama, threading.Lock())
         return _loaded[key]
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free models before interpreter teardown, which otherwise makes llama.cpp print noise."""
+    for llama, _ in _loaded.values():
+        llama.close()
+    _loaded.clear()
 
 
 class ChatLocalLlama(BaseChatModel):
@@ -225,7 +233,7 @@ def _with_tool_instructions(
     lines.append('To call a tool, reply {"tool": "<name>", "arguments": {...}}.')
     if may_answer:
         lines.append(
-            'When no tool is needed, or a tool result already answers the question, reply '
+            "When no tool is needed, or a tool result already answers the question, reply "
             '{"answer": "<your answer>"}.'
         )
     instructions = "\n".join(lines)

@@ -52,5 +52,6 @@ def make_backend(
         raise
     except Exception as exc:
         raise PluginError(
-            f"backend {backend_name!r} of task {name!r} failed to start: {type(exc).__name__}: {exc}"
+            f"backend {backend_name!r} of task {name!r} failed to start: "
+            f"{type(exc).__name__}: {exc}"
         ) from exc

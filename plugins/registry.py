@@ -12,13 +12,15 @@ warning naming the plugin; everything else keeps working.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
+import re
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import entry_points, packages_distributions
 from typing import Any, TypeVar
 
 from distill.errors import PluginError
@@ -55,7 +57,7 @@ class Registry:
 
     def add(self, kind: str, key: Any, obj: Any) -> None:
         table: dict[Any, Entry] = getattr(self, kind)
-        source = _current_source.get() or getattr(obj, "__module__", "?")
+        source = _current_source.get() or _distribution_of(getattr(obj, "__module__", "?"))
         label = "/".join(key) if isinstance(key, tuple) else key
         if key in table:
             if table[key].obj is obj:
@@ -133,7 +135,7 @@ def load_plugins() -> Registry:
     with _source(BUILTIN):
         importlib.import_module("distill.plugins.builtin")
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-        package = entry_point.dist.name if entry_point.dist else entry_point.name
+        package = _canonical(entry_point.dist.name if entry_point.dist else entry_point.name)
         with _source(package):
             try:
                 entry_point.load()
@@ -149,6 +151,25 @@ def load_plugins() -> Registry:
                     stacklevel=2,
                 )
     return _registry
+
+
+def _distribution_of(module: str) -> str:
+    """The installed package that provides `module`, else the module's own name."""
+    top_level = module.partition(".")[0]
+    if top_level == "distill":
+        return BUILTIN
+    dists = _packages_distributions().get(top_level)
+    return _canonical(dists[0]) if dists else module
+
+
+@functools.cache
+def _packages_distributions() -> dict[str, list[str]]:
+    return packages_distributions()
+
+
+def _canonical(name: str) -> str:
+    """Distribution names as users type them: `distill_prices` -> `distill-prices` (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @contextlib.contextmanager

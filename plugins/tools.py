@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.tools import StructuredTool, ToolException
-
 from distill.config import Config
 from distill.plugins.backend import Backend
 from distill.plugins.factory import make_backend, make_task
 from distill.plugins.registry import registry
+from langchain_core.tools import StructuredTool, ToolException
 
 
-def as_tool(name: str, config: Config | None = None, *, backend: Backend | None = None) -> StructuredTool:
+def as_tool(
+    name: str, config: Config | None = None, *, backend: Backend | None = None
+) -> StructuredTool:
     """Wrap task `name` with its configured backend (built on the first call)."""
     task = make_task(name, config)
     built: list[Backend] = [backend] if backend else []

@@ -11,7 +11,6 @@ from importlib.resources import files
 from typing import Any
 
 import jinja2
-
 from distill.errors import PluginError
 
 
@@ -28,7 +27,11 @@ def _environment() -> jinja2.Environment:
 def _source(name: str) -> str:
     path = files(__name__) / f"{name}.jinja"
     if not path.is_file():
-        known = sorted(p.name.removesuffix(".jinja") for p in files(__name__).iterdir() if p.name.endswith(".jinja"))
+        known = sorted(
+            p.name.removesuffix(".jinja")
+            for p in files(__name__).iterdir()
+            if p.name.endswith(".jinja")
+        )
         raise PluginError(f"no prompt template {name!r}; known: {', '.join(known) or 'none'}")
     return path.read_text(encoding="utf-8")
 

@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-
 from distill.config import Config, load_config
 from distill.errors import ConfigError
 
@@ -21,7 +20,9 @@ def test_defaults_need_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_precedence_file_then_env_then_flags(tmp_path: Path) -> None:
-    path = write(tmp_path, '[llm]\nprovider = "ollama"\ntemperature = 0.5\n[tasks.ner]\nbackend = "prompt"\n')
+    path = write(
+        tmp_path, '[llm]\nprovider = "ollama"\ntemperature = 0.5\n[tasks.ner]\nbackend = "prompt"\n'
+    )
     loaded = load_config(
         path,
         environ={"DISTILL_LLM__TEMPERATURE": "0.7", "DISTILL_TASKS__NER__MODEL": "models/ner"},
@@ -41,7 +42,9 @@ def test_precedence_file_then_env_then_flags(tmp_path: Path) -> None:
     assert loaded.source_of("llm.n_ctx") == "default"
 
 
-def test_backend_all_sets_every_registered_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_backend_all_sets_every_registered_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     config = load_config(backends=["all=prompt"], environ={}).config
     for task in ("ner", "linker", "sentiment", "factcheck"):

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, Field
-from spacy.tokens import Doc
-
 from distill.doc import make_doc
 from distill.plugins.registry import register_task
 from distill.plugins.spec import Scores, TaskSpec
+from pydantic import BaseModel, Field
+from spacy.tokens import Doc
 
 Label = Literal["supported", "contradicted", "not_enough_info"]
 
@@ -60,7 +59,9 @@ class FactCheckTask(TaskSpec):
         pairs = [
             (g.label, p.label)
             for gold_doc, predicted_doc in zip(gold, predicted, strict=True)
-            for g, p in zip(self.read(gold_doc).verdicts, self.read(predicted_doc).verdicts, strict=False)
+            for g, p in zip(
+                self.read(gold_doc).verdicts, self.read(predicted_doc).verdicts, strict=False
+            )
         ]
         correct = sum(g == p for g, p in pairs)
         return Scores(n=len(pairs), accuracy=correct / len(pairs) if pairs else None)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, Field
-from spacy.tokens import Doc, Span
-
 from distill.doc import get_confidence, set_confidence
 from distill.plugins.registry import register_task
 from distill.plugins.spec import Scores, TaskSpec
+from pydantic import BaseModel, Field
+from spacy.tokens import Doc, Span
 
 NIL = None
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
-from spacy.tokens import Doc
-from spacy.util import filter_spans
-
+from distill.plugins.ner.align import align
+from distill.plugins.ner.examples import describe, few_shot
 from distill.plugins.registry import register_task
 from distill.plugins.spec import Scores, TaskSpec, span_scores
+from pydantic import BaseModel, Field, create_model
+from spacy.tokens import Doc
+from spacy.util import filter_spans
 
 
 class Entity(BaseModel):
@@ -21,6 +23,17 @@ class Entity(BaseModel):
 
 class Entities(BaseModel):
     entities: list[Entity] = Field(default_factory=list)
+
+
+class LLMEntity(BaseModel):
+    """What the LLM returns per entity: the words and the label, never offsets."""
+
+    text: str
+    label: str
+
+
+class LLMEntities(BaseModel):
+    entities: list[LLMEntity] = Field(default_factory=list)
 
 
 @register_task
@@ -61,3 +74,37 @@ class NERTask(TaskSpec):
             }
 
         return span_scores(spans(gold), spans(predicted), n=len(gold))
+
+    # the prompt backend's hooks: what the LLM sees and returns, and how it becomes output
+
+    def prompt_variables(self, doc: Doc) -> dict[str, Any]:
+        return {
+            "text": doc.text,
+            "labels": list(self.labels),
+            "descriptions": describe(self.labels),
+            "examples": few_shot(self.labels),
+        }
+
+    def llm_schema(self) -> type[BaseModel]:
+        """LLMEntities with `label` constrained to this instance's labels."""
+        if not self.labels:
+            return LLMEntities
+        label_type: Any = Literal[tuple(self.labels)]  # type: ignore[valid-type]
+        entity = create_model("Entity", text=(str, ...), label=(label_type, ...))
+        return create_model("Entities", entities=(list[entity], Field(default_factory=list)))
+
+    def from_llm(self, doc: Doc, parsed: BaseModel) -> Entities:
+        """Align the LLM's strings to character offsets; unknown labels and lost strings raise."""
+        mentions = [(e.text, e.label) for e in parsed.entities]  # type: ignore[attr-defined]
+        unknown = sorted({label for _, label in mentions} - set(self.labels))
+        if self.labels and unknown:
+            raise ValueError(f"labels {unknown} are not among {list(self.labels)}")
+        spans, missing = align(doc.text, mentions)
+        if missing and not spans:
+            raise ValueError(f"none of the entities occur in the text: {missing[:3]}")
+        return Entities(
+            entities=[
+                Entity(text=doc.text[s.start : s.end], label=s.label, start=s.start, end=s.end)
+                for s in spans
+            ]
+        )

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, Field
-from spacy.tokens import Doc
-
 from distill.plugins.registry import register_task
 from distill.plugins.spec import Scores, TaskSpec, span_scores
+from pydantic import BaseModel, Field
+from spacy.tokens import Doc
 
 Polarity = Literal["positive", "negative", "neutral", "conflict"]
 

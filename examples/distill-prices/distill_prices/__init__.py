@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from distill.plugins import Backend, TaskSpec, register_backend, register_task
 from pydantic import BaseModel, Field
 from spacy.tokens import Doc
-
-from distill.plugins import Backend, TaskSpec, register_backend, register_task
 
 CURRENCIES = {"$": "USD", "€": "EUR", "£": "GBP", "usd": "USD", "eur": "EUR", "gbp": "GBP"}
 PRICE = re.compile(
@@ -51,7 +50,9 @@ class PriceRules(Backend):
     def predict(self, docs: Sequence[Doc]) -> list[Doc]:
         for doc in docs:
             found = [_price(match) for match in PRICE.finditer(doc.text)]
-            self.task.write(doc, Prices(prices=[p for p in found if p.currency in self.task.labels]))
+            self.task.write(
+                doc, Prices(prices=[p for p in found if p.currency in self.task.labels])
+            )
         return list(docs)
 
 

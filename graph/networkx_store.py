@@ -1,0 +1,443 @@
+"""An in-memory networkx store, persisted atomically to one file; for tests and analytics.
+
+Every write runs under an `flock`: reload if another process saved since, apply,
+save to a temp file, fsync, `os.replace`. A reader therefore sees the old file or
+the new one, never a torn one, and a SIGKILL loses only the write in flight.
+Cypher runs through grand-cypher, which can only read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+from distill.graph.cypher_store import SHARED_LABELS, _check_label, edge_attrs, node_attrs, node_key
+from distill.graph.errors import GraphError
+from distill.graph.schema import (
+    EDGE_TYPES,
+    NODE_LABELS,
+    POLARITY_SCORE,
+    AspectSummary,
+    DocumentFacts,
+    GraphRecords,
+    GraphStats,
+    MentionRow,
+    ProductSummary,
+    now,
+)
+from distill.graph.store import LOCK_TIMEOUT_S, FileLock, GraphStore, Row
+from distill.plugins.registry import register_store
+
+if TYPE_CHECKING:
+    from distill.config import GraphConfig
+
+GRAPH_FILE = "graph.nx.pickle"
+
+
+def graph_file(path: str | Path) -> Path:
+    path = Path(path)
+    return path if path.suffix else path / GRAPH_FILE
+
+
+@register_store("networkx")
+class NetworkXStore(GraphStore):
+    kind = "networkx"
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        read_only: bool = False,
+        lock_timeout: float = LOCK_TIMEOUT_S,
+    ) -> None:
+        self.file = graph_file(path) if path is not None else None
+        super().__init__(str(self.file) if self.file else ":memory:", read_only=read_only)
+        self._lock_timeout = lock_timeout
+        self._graph = nx.MultiDiGraph()
+        self._stamp: tuple[int, int, int] | None = None
+        if self.file is not None and not self.file.exists() and read_only:
+            raise GraphError(f"no graph at {self.file}: ingest documents first")
+        self._refresh()
+
+    @classmethod
+    def from_config(cls, config: GraphConfig, *, read_only: bool = False) -> NetworkXStore:
+        return cls(config.path, read_only=read_only)
+
+    # persistence
+
+    def _current_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.file.stat()  # type: ignore[union-attr]
+        except (FileNotFoundError, AttributeError):
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _refresh(self) -> None:
+        """Reload if another process saved since we last looked (cheap: one stat)."""
+        stamp = self._current_stamp()
+        if stamp is None or stamp == self._stamp:
+            return
+        with self.file.open("rb") as handle:  # type: ignore[union-attr]
+            self._graph = pickle.load(handle)
+        self._stamp = stamp
+
+    def _save(self) -> None:
+        assert self.file is not None
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as handle:
+            pickle.dump(self._graph, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.file)
+        dir_fd = os.open(self.file.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        self._stamp = self._current_stamp()
+
+    def _mutate(self, change: Callable[[nx.MultiDiGraph], None]) -> None:
+        """Apply `change` all or nothing: on failure the last committed graph comes back."""
+        self._check_writable()
+        if self.file is None:
+            snapshot = self._graph.copy()
+            try:
+                change(self._graph)
+            except Exception:
+                self._graph = snapshot
+                raise
+            return
+        with FileLock(self.file.with_name(self.file.name + ".lock"), self._lock_timeout):
+            self._refresh()
+            try:
+                change(self._graph)
+                self._save()
+            except Exception:
+                self._stamp = None
+                self._graph = nx.MultiDiGraph()
+                self._refresh()
+                raise
+
+    # writing
+
+    def _replace(self, doc_id: str, records: GraphRecords | None) -> None:
+        self._mutate(lambda g: _apply(g, doc_id, records))
+
+    def bulk_load(self, many: Iterable[DocumentFacts]) -> int:
+        """All documents in one save: the whole batch is one atomic unit."""
+        count = 0
+
+        def load(g: nx.MultiDiGraph) -> None:
+            nonlocal count
+            for facts in many:
+                _apply(g, facts.document.id, DocumentFacts.model_validate(facts).records())
+                count += 1
+
+        self._mutate(load)
+        return count
+
+    # reading
+
+    def _read_query(self, cypher: str, params: dict[str, Any]) -> list[Row]:
+        from grandcypher import GrandCypher
+
+        self._refresh()
+        try:
+            result = GrandCypher(self._graph).run(to_grand_cypher(cypher, params))
+        except Exception as exc:
+            raise GraphError(f"query failed (grand-cypher): {exc}") from exc
+        columns = [str(c) for c in result]
+        values = [list(v) for v in result.values()]
+        return [
+            {col: _plain(val) for col, val in zip(columns, row, strict=True)}
+            for row in zip(*values, strict=True)
+        ]
+
+    def _nodes(self, label: str) -> Iterable[tuple[str, Row]]:
+        return ((k, d) for k, d in self._graph.nodes(data=True) if d["_label"] == label)
+
+    def _edges(self, key: str, edge: str, *, incoming: bool) -> list[tuple[str, Row]]:
+        if incoming:
+            found = self._graph.in_edges(key, data=True)
+            return [(u, d) for u, _, d in found if d["_type"] == edge]
+        found = self._graph.out_edges(key, data=True)
+        return [(v, d) for _, v, d in found if d["_type"] == edge]
+
+    def document(self, doc_id: str) -> Row | None:
+        self._refresh()
+        key = node_key("Document", doc_id)
+        return _props(self._graph.nodes[key]) if key in self._graph else None
+
+    def products(self, limit: int | None = None) -> list[ProductSummary]:
+        self._refresh()
+        out = []
+        for key, data in self._nodes("Product"):
+            refs = self._edges(key, "REFERS_TO", incoming=True)
+            out.append(
+                ProductSummary(
+                    id=data["id"],
+                    name=data.get("name"),
+                    mentions=len(refs),
+                    documents=len({d.get("doc_id") for _, d in refs}),
+                    opinions=len(self._edges(key, "ABOUT", incoming=True)),
+                )
+            )
+        out.sort(key=lambda p: (-p.mentions, p.id))
+        return out[:limit] if limit else out
+
+    def opinion_summary(self, product_id: str | None = None) -> list[AspectSummary]:
+        self._refresh()
+        groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for key, data in self._nodes("Product"):
+            if product_id is not None and data["id"] != product_id:
+                continue
+            for op, _ in self._edges(key, "ABOUT", incoming=True):
+                for aspect, _ in self._edges(op, "ON_ASPECT", incoming=False):
+                    polarity = self._graph.nodes[op]["polarity"]
+                    groups[(data["id"], self._graph.nodes[aspect]["id"])].append(polarity)
+        rows = []
+        for (pid, aspect), polarities in sorted(groups.items()):
+            counts = {p: polarities.count(p) for p in POLARITY_SCORE}
+            avg = sum(POLARITY_SCORE[p] for p in polarities) / len(polarities)
+            rows.append(
+                AspectSummary(
+                    product_id=pid, aspect=aspect, count=len(polarities), avg_polarity=avg, **counts
+                )
+            )
+        return rows
+
+    def mentions(self, product_id: str) -> list[MentionRow]:
+        self._refresh()
+        key = node_key("Product", product_id)
+        if key not in self._graph:
+            return []
+        refs = self._edges(key, "REFERS_TO", incoming=True)
+        links = {(d.get("doc_id"), d.get("char_start")): d for _, d in refs}
+        rows = []
+        for entity in sorted({e for e, _ in refs}):
+            for doc, m in self._edges(entity, "MENTIONS", incoming=True):
+                if m.get("product_id") != product_id:
+                    continue
+                link = links.get((m.get("doc_id"), m.get("char_start")), {})
+                rows.append(
+                    MentionRow(
+                        doc_id=self._graph.nodes[doc]["id"],
+                        text=m.get("text"),
+                        char_start=m.get("char_start"),
+                        char_end=m.get("char_end"),
+                        entity_id=self._graph.nodes[entity]["id"],
+                        tool=m.get("tool"),
+                        backend=m.get("backend"),
+                        model=m.get("model"),
+                        confidence=m.get("confidence"),
+                        link_tool=link.get("tool"),
+                        link_backend=link.get("backend"),
+                        link_confidence=link.get("confidence"),
+                        created_at=m.get("created_at"),
+                    )
+                )
+        rows.sort(key=lambda r: (r.doc_id, r.char_start or 0))
+        return rows
+
+    def documents_behind(self, label: str, node_id: str) -> list[Row]:
+        _check_label(label)
+        self._refresh()
+        key = node_key(label, node_id)
+        if key not in self._graph:
+            return []
+        if label == "Document":
+            return [_props(self._graph.nodes[key])]
+        edges = [*self._graph.in_edges(key, data=True), *self._graph.out_edges(key, data=True)]
+        ids = sorted({d["doc_id"] for _, _, d in edges if d.get("doc_id")})
+        docs = (self.document(i) for i in ids)
+        return [d for d in docs if d is not None]
+
+    def neighbours(self, label: str, node_id: str, limit: int = 100) -> list[Row]:
+        _check_label(label)
+        self._refresh()
+        key = node_key(label, node_id)
+        if key not in self._graph:
+            return []
+        seen: set[tuple[str, str, str]] = set()
+        rows: list[Row] = []
+        for direction, found in (
+            ("out", ((v, d) for _, v, d in self._graph.out_edges(key, data=True))),
+            ("in", ((u, d) for u, _, d in self._graph.in_edges(key, data=True))),
+        ):
+            for other, data in found:
+                if (other, data["_type"], direction) in seen:
+                    continue
+                seen.add((other, data["_type"], direction))
+                node = self._graph.nodes[other]
+                rows.append(
+                    {
+                        "label": node["_label"],
+                        "edge": data["_type"],
+                        "direction": direction,
+                        "id": node["id"],
+                        "name": node.get("name", node["id"]),
+                    }
+                )
+        return rows[:limit]
+
+    def entities(self, label: str | None = None) -> list[Row]:
+        self._refresh()
+        rows = [
+            {"id": d["id"], "label": d.get("label"), "name": d.get("name")}
+            for _, d in self._nodes("Entity")
+            if label is None or d.get("label") == label.upper()
+        ]
+        return sorted(rows, key=lambda r: r["id"])
+
+    def stats(self) -> GraphStats:
+        self._refresh()
+        nodes = dict.fromkeys(NODE_LABELS, 0)
+        for _, label in self._graph.nodes(data="_label"):
+            nodes[label] += 1
+        edges = dict.fromkeys(EDGE_TYPES, 0)
+        for _, _, edge in self._graph.edges(data="_type"):
+            edges[edge] += 1
+        return GraphStats(store=self.kind, location=self.location, nodes=nodes, edges=edges)
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        self._refresh()
+        return self._graph.copy()
+
+    # resolution
+
+    def merge(self, a: str, b: str, *, confidence: float = 1.0, method: str = "manual") -> None:
+        if a == b:
+            return
+        a, b = sorted((a, b))
+        ka, kb = node_key("Entity", a), node_key("Entity", b)
+
+        def link(g: nx.MultiDiGraph) -> None:
+            if ka not in g or kb not in g:
+                raise GraphError(f"cannot merge {a!r} and {b!r}: both must be Entity ids in the graph")
+            _drop_same_as(g, ka, kb)
+            props = {"tool": "resolve", "method": method, "confidence": confidence, "created_at": now()}
+            g.add_edge(ka, kb, **edge_attrs("SAME_AS", props))
+
+        self._mutate(link)
+
+    def unmerge(self, a: str, b: str) -> bool:
+        ka, kb = node_key("Entity", a), node_key("Entity", b)
+        self._refresh()
+        if kb not in self._same_as_keys(ka):
+            return False
+        self._mutate(lambda g: _drop_same_as(g, ka, kb))
+        return True
+
+    def _same_as_keys(self, key: str) -> set[str]:
+        if key not in self._graph:
+            return set()
+        out = {v for v, _ in self._edges(key, "SAME_AS", incoming=False)}
+        return out | {u for u, _ in self._edges(key, "SAME_AS", incoming=True)}
+
+    def _same_as_neighbours(self, entity: str) -> list[str]:
+        self._refresh()
+        keys = self._same_as_keys(node_key("Entity", entity))
+        return sorted(self._graph.nodes[k]["id"] for k in keys)
+
+
+def _drop_same_as(g: nx.MultiDiGraph, ka: str, kb: str) -> None:
+    for u, v in ((ka, kb), (kb, ka)):
+        for k, d in list(g.get_edge_data(u, v, default={}).items()):
+            if d["_type"] == "SAME_AS":
+                g.remove_edge(u, v, k)
+
+
+def _apply(g: nx.MultiDiGraph, doc_id: str, records: GraphRecords | None) -> None:
+    """Drop the stored facts of `doc_id`, add `records`, GC shared nodes left unconnected."""
+    doc = node_key("Document", doc_id)
+    touched: set[str] = set()
+    if doc in g:
+        for _, other, k, data in list(g.out_edges(doc, keys=True, data=True)):
+            if data["_type"] == "MENTIONS":
+                touched.add(other)
+                g.remove_edge(doc, other, k)
+            elif data["_type"] == "EXPRESSES":
+                touched.update(g.successors(other))
+                g.remove_node(other)
+        for entity in [t for t in touched if t.startswith("Entity:")]:
+            for _, product, k, data in list(g.out_edges(entity, keys=True, data=True)):
+                if data["_type"] == "REFERS_TO" and data.get("doc_id") == doc_id:
+                    touched.add(product)
+                    g.remove_edge(entity, product, k)
+        if records is None:
+            g.remove_node(doc)
+    if records is not None:
+        for node in records.nodes.values():
+            key = node_key(node.label, node.id)
+            if key in g and node.label in SHARED_LABELS:
+                g.nodes[key].update({k: v for k, v in node.props.items() if v is not None})
+            else:
+                if key in g:
+                    g.nodes[key].clear()
+                g.add_node(key, **node_attrs(node.label, node.props))
+        for e in records.edges:
+            g.add_edge(node_key(e.src_label, e.src), node_key(e.dst_label, e.dst), **edge_attrs(e.type, e.props))
+    for key in touched:
+        if key in g and g.degree(key) == 0 and not g.nodes[key].get("catalog"):
+            g.remove_node(key)
+
+
+def _props(data: Row) -> Row:
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        out = _props(value)
+        if "_label" in value:
+            out["_label"] = value["_label"]
+        if "_type" in value:
+            out["_type"] = value["_type"]
+        return out
+    if isinstance(value, set):
+        return sorted(value)
+    return value
+
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z_0-9]*)")
+
+
+def to_grand_cypher(cypher: str, params: dict[str, Any]) -> str:
+    """grand-cypher has no parameters and only double-quoted strings: inline and requote."""
+    out: list[str] = []
+    i, n = 0, len(cypher)
+    while i < n:
+        ch = cypher[i]
+        if ch in "'\"":
+            j = i + 1
+            chars: list[str] = []
+            while j < n and cypher[j] != ch:
+                if cypher[j] == "\\" and j + 1 < n:
+                    chars.append(cypher[j + 1])
+                    j += 2
+                else:
+                    chars.append(cypher[j])
+                    j += 1
+            out.append(json.dumps("".join(chars)))
+            i = j + 1
+            continue
+        match = _PARAM.match(cypher, i)
+        if match:
+            name = match.group(1)
+            if name not in params:
+                raise GraphError(f"query uses ${name} but no such parameter was given")
+            out.append(json.dumps(params[name]))
+            i = match.end()
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)

@@ -1,0 +1,233 @@
+"""One interface for every graph store, so ingestion, queries and the CLI never care which.
+
+A store's contract: `write_document` replaces all facts of a document atomically
+(re-ingesting never duplicates), `query` is read-only whatever it is sent, and two
+writers never corrupt the store (they wait for each other, with a timeout).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from distill.graph.errors import GraphError
+from distill.graph.guard import ensure_read_only
+from distill.graph.schema import (
+    AspectSummary,
+    DocumentFacts,
+    GraphRecords,
+    GraphStats,
+    MentionRow,
+    ProductSummary,
+)
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from distill.config import GraphConfig
+
+Row = dict[str, Any]
+LOCK_TIMEOUT_S = 60.0
+
+
+class FileLock:
+    """An exclusive `flock` on a side file; the second writer waits, then fails clearly."""
+
+    def __init__(self, path: Path, timeout: float = LOCK_TIMEOUT_S) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise GraphError(
+                        f"graph store is locked by another writer ({self.path}); waited "
+                        f"{self.timeout:.0f}s. Wait for the other ingest to finish, or open "
+                        "the store read-only to query it."
+                    ) from None
+                time.sleep(0.05)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> FileLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class GraphStore(ABC):
+    """Abstract store; subclasses register with `@register_store(name)`."""
+
+    kind: ClassVar[str] = "?"
+
+    def __init__(self, location: str, *, read_only: bool = False) -> None:
+        self.location = location
+        self.read_only = read_only
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, config: GraphConfig, *, read_only: bool = False) -> GraphStore:
+        """Open the store a `[graph]` config section describes."""
+
+    # writing
+
+    def write_document(self, facts: DocumentFacts) -> None:
+        """Replace everything known about `facts.document.id` with `facts`, all or nothing."""
+        self._check_writable()
+        facts = DocumentFacts.model_validate(facts)
+        self._replace(facts.document.id, facts.records())
+
+    def write_documents(self, many: Iterable[DocumentFacts]) -> int:
+        """Each document atomic on its own: a failure keeps the ones written before it."""
+        count = 0
+        for facts in many:
+            self.write_document(facts)
+            count += 1
+        return count
+
+    def bulk_load(self, many: Iterable[DocumentFacts]) -> int:
+        """Fast path for loading a fresh store; backends override with their native import."""
+        return self.write_documents(many)
+
+    def delete_document(self, doc_id: str) -> bool:
+        """Remove a document and its facts; False if it was not there."""
+        self._check_writable()
+        if self.document(doc_id) is None:
+            return False
+        self._replace(doc_id, None)
+        return True
+
+    def has_document(self, doc_id: str, content_hash: str | None = None) -> bool:
+        """True if stored (with this content hash, when given): ingest may skip it."""
+        doc = self.document(doc_id)
+        return doc is not None and (content_hash is None or doc.get("content_hash") == content_hash)
+
+    @abstractmethod
+    def _replace(self, doc_id: str, records: GraphRecords | None) -> None:
+        """Atomically drop the facts of `doc_id` and write `records` (None: delete only)."""
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise GraphError(f"{self.kind} store at {self.location} is open read-only")
+
+    # reading
+
+    def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[Row]:
+        """Run a read-only Cypher query; write clauses are refused before reaching the DB."""
+        ensure_read_only(cypher)
+        return self._read_query(cypher, params or {})
+
+    @abstractmethod
+    def _read_query(self, cypher: str, params: dict[str, Any]) -> list[Row]: ...
+
+    @abstractmethod
+    def document(self, doc_id: str) -> Row | None:
+        """The Document node's properties, or None."""
+
+    @abstractmethod
+    def products(self, limit: int | None = None) -> list[ProductSummary]:
+        """Products by mention count, most mentioned first."""
+
+    @abstractmethod
+    def opinion_summary(self, product_id: str | None = None) -> list[AspectSummary]:
+        """Opinions per product × aspect: counts per polarity and the average polarity."""
+
+    @abstractmethod
+    def mentions(self, product_id: str) -> list[MentionRow]:
+        """Every mention linked to a product, with the provenance of mention and link."""
+
+    @abstractmethod
+    def documents_behind(self, label: str, node_id: str) -> list[Row]:
+        """The documents whose facts produced or touch a node (Product, Opinion, Entity…)."""
+
+    @abstractmethod
+    def neighbours(self, label: str, node_id: str, limit: int = 100) -> list[Row]:
+        """Nodes one hop away: {label, id, name, edge, direction}."""
+
+    @abstractmethod
+    def entities(self, label: str | None = None) -> list[Row]:
+        """Entity nodes: {id, label, name}."""
+
+    @abstractmethod
+    def stats(self) -> GraphStats: ...
+
+    @abstractmethod
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """The whole graph; nodes keyed "Label:id", with `__labels__` for grand-cypher."""
+
+    # resolution
+
+    @abstractmethod
+    def merge(self, a: str, b: str, *, confidence: float = 1.0, method: str = "manual") -> None:
+        """SAME_AS between two Entity ids: reversible, nodes stay separate."""
+
+    @abstractmethod
+    def unmerge(self, a: str, b: str) -> bool:
+        """Remove the SAME_AS between two entities; False if there was none."""
+
+    @abstractmethod
+    def _same_as_neighbours(self, entity: str) -> list[str]: ...
+
+    def same_as_group(self, entity: str) -> set[str]:
+        """All entities transitively SAME_AS `entity` (itself included)."""
+        seen, todo = {entity}, [entity]
+        while todo:
+            for other in self._same_as_neighbours(todo.pop()):
+                if other not in seen:
+                    seen.add(other)
+                    todo.append(other)
+        return seen
+
+    # lifecycle
+
+    def close(self) -> None:  # noqa: B027  (optional hook)
+        """Release files, locks and connections."""
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def plain(value: Any) -> Any:
+    """Database values to JSON-friendly Python: Decimal to number, nodes to property dicts."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        out = {k: plain(v) for k, v in value.items() if not k.startswith("_")}
+        if "_LABEL" in value:
+            out["_label"] = value["_LABEL"]
+        return out
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+@contextlib.contextmanager
+def locked(path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    with FileLock(path, timeout):
+        yield

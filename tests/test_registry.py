@@ -1,0 +1,200 @@
+"""The registry: built-ins, decorators, entry-point plugins that clash or fail."""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from distill.errors import PluginError
+from distill.plugins import (
+    Backend,
+    PluginWarning,
+    TaskSpec,
+    as_tool,
+    make_backend,
+    register_backend,
+    register_task,
+    registry,
+)
+from langchain_core.tools import StructuredTool
+from pydantic import BaseModel
+from spacy.tokens import Doc
+
+registry_module = importlib.import_module("distill.plugins.registry")
+
+
+class Echo(BaseModel):
+    text: str
+
+
+class EchoTask(TaskSpec):
+    name = "echo_test"
+    description = "Repeat the text back."
+    output_schema = Echo
+    default_backend = "rules"
+
+    def read(self, doc: Doc) -> Echo:
+        return doc._.results.get(self.name) or Echo(text="")
+
+    def write(self, doc: Doc, output: BaseModel) -> None:
+        doc._.results[self.name] = output
+
+
+class EchoRules(Backend):
+    def predict(self, docs: list[Doc]) -> list[Doc]:
+        for doc in docs:
+            if "boom" in doc.text:
+                raise RuntimeError("the backend exploded")
+            self.task.write(doc, Echo(text=doc.text.upper()))
+        return docs
+
+
+@pytest.fixture
+def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[registry_module.Registry]:
+    """A registry holding only the built-ins, so tests can register freely."""
+    real = registry()
+    fresh = registry_module.Registry()
+    for kind in ("tasks", "backends", "stores", "llm_providers"):
+        builtins = {k: e for k, e in getattr(real, kind).items() if e.source == "distill"}
+        setattr(fresh, kind, builtins)
+    monkeypatch.setattr(registry_module, "_registry", fresh)
+    monkeypatch.setattr(registry_module, "_loaded", False)
+    yield fresh
+
+
+class FakeDist:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class FakeEntryPoint:
+    def __init__(self, package: str, load: Any) -> None:
+        self.dist = FakeDist(package)
+        self.name = package
+        self.value = f"{package.replace('-', '_')}"
+        self._load = load
+
+    def load(self) -> Any:
+        return self._load()
+
+
+def install_fake_plugins(monkeypatch: pytest.MonkeyPatch, *plugins: FakeEntryPoint) -> None:
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: list(plugins))
+
+
+def test_builtin_tasks_and_providers_are_registered() -> None:
+    reg = registry()
+    assert {"ner", "linker", "sentiment", "factcheck"} <= set(reg.tasks)
+    assert {"local", "ollama", "openai", "anthropic"} <= set(reg.llm_providers)
+    assert reg.tasks["ner"].source == "distill"
+
+
+def test_example_plugin_package_is_discovered() -> None:
+    entry = registry().tasks["prices"]
+    assert entry.source == "distill-prices"
+    assert registry().backend("prices", "rules").source == "distill-prices"
+
+
+def test_decorators_register_with_their_module_as_source(fresh_registry: Any) -> None:
+    register_task(EchoTask)
+    register_backend("echo_test", "rules")(EchoRules)
+    assert fresh_registry.tasks["echo_test"].source == __name__
+    assert fresh_registry.backend("echo_test", "rules").obj is EchoRules
+
+
+def test_duplicate_name_warns_once_naming_the_plugin(
+    fresh_registry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def clash() -> None:
+        class OtherNER(EchoTask):
+            name = "ner"
+
+        register_task(OtherNER)
+
+    install_fake_plugins(monkeypatch, FakeEntryPoint("distill-clash", clash))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reg = registry_module.load_plugins()
+    messages = [str(w.message) for w in caught if issubclass(w.category, PluginWarning)]
+    assert len(messages) == 1
+    assert "distill-clash" in messages[0] and "'ner'" in messages[0]
+    assert reg.tasks["ner"].source == "distill"  # the first registration wins
+
+
+def test_plugin_that_raises_is_skipped_and_leaves_nothing(
+    fresh_registry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> None:
+        register_task(EchoTask)  # registers, then fails half-way
+        raise ImportError("No module named 'torchvision'")
+
+    install_fake_plugins(monkeypatch, FakeEntryPoint("distill-broken", broken))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reg = registry_module.load_plugins()
+    messages = [str(w.message) for w in caught if issubclass(w.category, PluginWarning)]
+    assert len(messages) == 1 and "distill-broken" in messages[0] and "torchvision" in messages[0]
+    assert "echo_test" not in reg.tasks
+    assert "ner" in reg.tasks  # everything else keeps working
+    assert "distill-broken" in reg.failed
+
+
+def test_unknown_names_get_suggestions() -> None:
+    with pytest.raises(PluginError, match="Did you mean 'sentiment'"):
+        registry().task("sentimen")
+    with pytest.raises(PluginError, match="Did you mean 'ollama'"):
+        registry().llm_provider("olama")
+    with pytest.raises(
+        PluginError, match="task 'prices' has no backend 'trained'; available: rules"
+    ):
+        registry().backend("prices", "trained")
+
+
+def test_task_becomes_an_agent_tool_with_args_schema(fresh_registry: Any) -> None:
+    register_task(EchoTask)
+    register_backend("echo_test", "rules")(EchoRules)
+    tool = as_tool("echo_test")
+    assert isinstance(tool, StructuredTool)
+    assert tool.name == "echo_test"
+    assert tool.description == EchoTask.description
+    assert set(tool.args_schema.model_json_schema()["properties"]) == {"text"}
+    assert tool.invoke({"text": "hi"}) == {"text": "HI"}
+
+
+def test_a_failing_backend_becomes_a_readable_tool_error(fresh_registry: Any) -> None:
+    register_task(EchoTask)
+    register_backend("echo_test", "rules")(EchoRules)
+    result = as_tool("echo_test").invoke({"text": "boom"})
+    assert "echo_test failed: RuntimeError: the backend exploded" in result
+
+
+def test_example_plugin_runs_as_a_tool() -> None:
+    result = as_tool("prices").invoke({"text": "Paid $899 for it; now €749.99 elsewhere."})
+    assert [(p["amount"], p["currency"]) for p in result["prices"]] == [
+        (899.0, "USD"),
+        (749.99, "EUR"),
+    ]
+    assert result["prices"][0]["start"] == 5
+
+
+def test_backend_options_carry_the_configured_model_path() -> None:
+    from distill.config import load_config
+
+    config = load_config(None, overrides=["tasks.prices.model=some/dir"], environ={}).config
+    backend = make_backend("prices", config)
+    assert backend.options.model_path == "some/dir"
+    assert backend.task.labels == ("USD", "EUR", "GBP")
+
+
+def test_labels_are_configurable_per_task_instance() -> None:
+    from distill.config import load_config
+    from distill.plugins import make_task
+
+    config = load_config(
+        None, overrides=['tasks.ner.labels=["PER","ORG","LOC","MISC"]'], environ={}
+    ).config
+    assert make_task("ner", config).labels == ("PER", "ORG", "LOC", "MISC")
+    assert make_task("ner").labels == ("PRODUCT", "BRAND")
