@@ -134,6 +134,8 @@ def run_evaluation(
     spec = runner.task
     predicted = [_cleared(spec, doc) for doc in gold]
     size = batch_size or (8 if backend == "prompt" else runner.options.batch_size)
+    if hasattr(runner, "warm_up"):
+        runner.warm_up()
     started = time.perf_counter()
     for batch in _batches(predicted, size, progress, f"{task}/{backend}"):
         runner.predict(batch)

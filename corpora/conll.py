@@ -13,10 +13,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from spacy.tokens import Doc, Span
-
 from distill.corpora.errors import CorpusError
 from distill.doc import tokenizer
+from spacy.tokens import Doc, Span
 
 TAG = re.compile(r"^(O|[BIESLU]-\S+)$")
 _STARTS = ("B", "S", "U")
@@ -53,7 +52,7 @@ def read(path: Path) -> Iterator[Doc]:
         yield _make(path, tokens, tags, first_line, document)
 
 
-def _open(path: Path):  # noqa: ANN202
+def _open(path: Path):
     try:
         return path.open(encoding="utf-8")
     except OSError as exc:

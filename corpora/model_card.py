@@ -13,10 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from distill.errors import PluginError
 from pydantic import BaseModel, Field
 from spacy.tokens import Doc
-
-from distill.errors import PluginError
 
 CARD_FILE = "distill-model.json"
 
@@ -64,7 +63,9 @@ def split_dev(docs: list[Doc], fraction: float = 0.1, seed: int = 0) -> tuple[li
     random.Random(seed).shuffle(order)
     n_dev = max(1, int(len(docs) * fraction)) if len(docs) > 1 else 0
     dev = set(order[:n_dev])
-    return [d for i, d in enumerate(docs) if i not in dev], [d for i, d in enumerate(docs) if i in dev]
+    return [d for i, d in enumerate(docs) if i not in dev], [
+        d for i, d in enumerate(docs) if i in dev
+    ]
 
 
 def dir_size_mb(directory: str | Path) -> float:

@@ -114,18 +114,17 @@ class CypherStore(GraphStore):
         )
         return [AspectSummary(**row) for row in rows]
 
-    def mentions(self, product_id: str) -> list[MentionRow]:
+    def mentions(self, product_id: str, limit: int | None = None) -> list[MentionRow]:
         rows = self._run(
-            "MATCH (p:Product {id: $pid})<-[r:REFERS_TO]-(e:Entity) "
+            "MATCH (p:Product {id: $pid})<-[:REFERS_TO]-(e:Entity) "
             "WITH DISTINCT e "
             "MATCH (d:Document)-[m:MENTIONS]->(e) WHERE m.product_id = $pid "
-            "OPTIONAL MATCH (e)-[r:REFERS_TO]->(:Product {id: $pid}) "
-            "WHERE r.doc_id = m.doc_id AND r.char_start = m.char_start "
             "RETURN d.id AS doc_id, m.text AS text, m.char_start AS char_start, "
             "m.char_end AS char_end, e.id AS entity_id, m.tool AS tool, m.backend AS backend, "
-            "m.model AS model, m.confidence AS confidence, r.tool AS link_tool, "
-            "r.backend AS link_backend, r.confidence AS link_confidence, "
-            "m.created_at AS created_at ORDER BY doc_id, char_start",
+            "m.model AS model, m.confidence AS confidence, m.link_tool AS link_tool, "
+            "m.link_backend AS link_backend, m.link_confidence AS link_confidence, "
+            "m.created_at AS created_at ORDER BY doc_id, char_start"
+            + (f" LIMIT {int(limit)}" if limit else ""),
             {"pid": product_id},
         )
         return [MentionRow(**row) for row in rows]
@@ -215,7 +214,7 @@ class CypherStore(GraphStore):
             raise GraphError(f"cannot merge {a!r} and {b!r}: both must be Entity ids in the graph")
         self._transaction(
             [
-                ("MATCH (a:Entity {id: $a})-[r:SAME_AS]-(b:Entity {id: $b}) DELETE r", {"a": a, "b": b}),
+                *_unlink(a, b),
                 (
                     "MATCH (a:Entity {id: $a}), (b:Entity {id: $b}) "
                     "CREATE (a)-[:SAME_AS {tool: 'resolve', method: $method, "
@@ -231,7 +230,7 @@ class CypherStore(GraphStore):
         link = "MATCH (a:Entity {id: $a})-[r:SAME_AS]-(b:Entity {id: $b})"
         if not self._run(f"{link} RETURN count(r) AS c", params)[0]["c"]:
             return False
-        self._transaction([(f"{link} DELETE r", params)])
+        self._transaction(_unlink(a, b))
         return True
 
     def _same_as_neighbours(self, entity: str) -> list[str]:
@@ -240,6 +239,12 @@ class CypherStore(GraphStore):
             {"id": entity},
         )
         return [row["id"] for row in rows]
+
+
+def _unlink(a: str, b: str) -> list[Statement]:
+    """Delete SAME_AS both ways (Ladybug deletes directed relationships only)."""
+    link = "MATCH (a:Entity {id: $a})-[r:SAME_AS]->(b:Entity {id: $b}) DELETE r"
+    return [(link, {"a": a, "b": b}), (link, {"a": b, "b": a})]
 
 
 def node_key(label: str, node_id: str) -> str:

@@ -21,7 +21,6 @@ from distill.graph.cypher_store import CypherStore, Statement
 from distill.graph.errors import GraphError
 from distill.graph.schema import EDGE_COLUMNS, EDGE_TYPES, NODE_COLUMNS, DocumentFacts
 from distill.graph.store import LOCK_TIMEOUT_S, FileLock, Row, plain
-from distill.plugins.registry import register_store
 
 if TYPE_CHECKING:
     from distill.config import GraphConfig
@@ -35,7 +34,6 @@ def db_file(path: str | Path) -> Path:
     return path if path.suffix else path / DB_FILE
 
 
-@register_store("ladybug")
 class LadybugStore(CypherStore):
     kind = "ladybug"
 

@@ -23,6 +23,7 @@ from distill.graph.cypher_store import SHARED_LABELS, _check_label, edge_attrs, 
 from distill.graph.errors import GraphError
 from distill.graph.schema import (
     EDGE_TYPES,
+    NODE_COLUMNS,
     NODE_LABELS,
     POLARITY_SCORE,
     AspectSummary,
@@ -34,7 +35,6 @@ from distill.graph.schema import (
     now,
 )
 from distill.graph.store import LOCK_TIMEOUT_S, FileLock, GraphStore, Row
-from distill.plugins.registry import register_store
 
 if TYPE_CHECKING:
     from distill.config import GraphConfig
@@ -47,7 +47,6 @@ def graph_file(path: str | Path) -> Path:
     return path if path.suffix else path / GRAPH_FILE
 
 
-@register_store("networkx")
 class NetworkXStore(GraphStore):
     kind = "networkx"
 
@@ -175,7 +174,10 @@ class NetworkXStore(GraphStore):
     def document(self, doc_id: str) -> Row | None:
         self._refresh()
         key = node_key("Document", doc_id)
-        return _props(self._graph.nodes[key]) if key in self._graph else None
+        if key not in self._graph:
+            return None
+        data = self._graph.nodes[key]
+        return {column: data.get(column) for column in NODE_COLUMNS["Document"]}
 
     def products(self, limit: int | None = None) -> list[ProductSummary]:
         self._refresh()
@@ -215,19 +217,17 @@ class NetworkXStore(GraphStore):
             )
         return rows
 
-    def mentions(self, product_id: str) -> list[MentionRow]:
+    def mentions(self, product_id: str, limit: int | None = None) -> list[MentionRow]:
         self._refresh()
         key = node_key("Product", product_id)
         if key not in self._graph:
             return []
         refs = self._edges(key, "REFERS_TO", incoming=True)
-        links = {(d.get("doc_id"), d.get("char_start")): d for _, d in refs}
         rows = []
         for entity in sorted({e for e, _ in refs}):
             for doc, m in self._edges(entity, "MENTIONS", incoming=True):
                 if m.get("product_id") != product_id:
                     continue
-                link = links.get((m.get("doc_id"), m.get("char_start")), {})
                 rows.append(
                     MentionRow(
                         doc_id=self._graph.nodes[doc]["id"],
@@ -239,14 +239,14 @@ class NetworkXStore(GraphStore):
                         backend=m.get("backend"),
                         model=m.get("model"),
                         confidence=m.get("confidence"),
-                        link_tool=link.get("tool"),
-                        link_backend=link.get("backend"),
-                        link_confidence=link.get("confidence"),
+                        link_tool=m.get("link_tool"),
+                        link_backend=m.get("link_backend"),
+                        link_confidence=m.get("link_confidence"),
                         created_at=m.get("created_at"),
                     )
                 )
         rows.sort(key=lambda r: (r.doc_id, r.char_start or 0))
-        return rows
+        return rows[:limit] if limit else rows
 
     def documents_behind(self, label: str, node_id: str) -> list[Row]:
         _check_label(label)
@@ -255,7 +255,7 @@ class NetworkXStore(GraphStore):
         if key not in self._graph:
             return []
         if label == "Document":
-            return [_props(self._graph.nodes[key])]
+            return [self.document(node_id) or {}]
         edges = [*self._graph.in_edges(key, data=True), *self._graph.out_edges(key, data=True)]
         ids = sorted({d["doc_id"] for _, _, d in edges if d.get("doc_id")})
         docs = (self.document(i) for i in ids)

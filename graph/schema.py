@@ -57,8 +57,12 @@ EDGE_COLUMNS: dict[str, str] = {
     "text": "STRING",
     "method": "STRING",
     "product_id": "STRING",
+    "link_tool": "STRING",
+    "link_backend": "STRING",
+    "link_confidence": "DOUBLE",
 }
-"""`product_id` on MENTIONS repeats the link so a product's mentions need no span join."""
+"""`product_id` and `link_*` on MENTIONS repeat the link's provenance, so listing a product's
+mentions needs no join on spans (quadratic for popular products)."""
 
 NODE_COLUMNS: dict[str, dict[str, str]] = {
     "Document": {
@@ -225,17 +229,22 @@ def _records(facts: DocumentFacts) -> GraphRecords:
         ent = ("Entity", mention.entity_id)
         rec.node("Entity", ent[1], label=mention.label, name=mention.canonical)
         prov = mention.provenance
+        link = (mention.link or prov).model_copy(
+            update={"char_start": prov.char_start, "char_end": prov.char_end}
+        )
+        link_cols = (
+            {"link_tool": link.tool, "link_backend": link.backend, "link_confidence": link.confidence}
+            if mention.product_id
+            else {}
+        )
         rec.edge(
             "MENTIONS",
             doc_key,
             ent,
-            **edge_props(prov, text=mention.text, product_id=mention.product_id),
+            **edge_props(prov, text=mention.text, product_id=mention.product_id, **link_cols),
         )
         if mention.product_id:
             _product(rec, facts, mention.product_id, mention.text)
-            link = (mention.link or prov).model_copy(
-                update={"char_start": prov.char_start, "char_end": prov.char_end}
-            )
             rec.edge(
                 "REFERS_TO",
                 ent,

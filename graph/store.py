@@ -79,7 +79,7 @@ class FileLock:
 
 
 class GraphStore(ABC):
-    """Abstract store; subclasses register with `@register_store(name)`."""
+    """Abstract store; implementations register with `register_store(name)` (see stores.py)."""
 
     kind: ClassVar[str] = "?"
 
@@ -156,8 +156,8 @@ class GraphStore(ABC):
         """Opinions per product × aspect: counts per polarity and the average polarity."""
 
     @abstractmethod
-    def mentions(self, product_id: str) -> list[MentionRow]:
-        """Every mention linked to a product, with the provenance of mention and link."""
+    def mentions(self, product_id: str, limit: int | None = None) -> list[MentionRow]:
+        """Mentions linked to a product (by document, offset), with mention and link provenance."""
 
     @abstractmethod
     def documents_behind(self, label: str, node_id: str) -> list[Row]:

@@ -39,6 +39,8 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, PrivateAttr
 
 ANSWER_KEY = "answer"
+PROTOCOL = "tools-v3"
+"""Bump when the tool instructions change: it is part of the response-cache key."""
 _loaded: dict[tuple[str, int, int | None], tuple[Any, threading.Lock]] = {}
 _loading = threading.Lock()
 
@@ -98,6 +100,7 @@ class ChatLocalLlama(BaseChatModel):
             "model": self.model_path.rsplit("/", 1)[-1],
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
+            "protocol": PROTOCOL,
         }
 
     def llama(self) -> tuple[Any, threading.Lock]:

@@ -14,6 +14,7 @@ nothing is written to the doc.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,7 +51,7 @@ class PromptBackend(Backend):
         self.llm_calls = 0
         self.failures: list[Failure] = []
         self.max_concurrency = int(self.options.extra.get("max_concurrency", 1))  # type: ignore[arg-type]
-        self._runnable: Any = None
+        self._runnables: dict[type[BaseModel], Any] = {}
 
     # the task's hooks, with defaults for specs that define none
 
@@ -59,25 +60,29 @@ class PromptBackend(Backend):
             return self.task.prompt_variables(doc)
         return {"text": doc.text, "labels": list(self.task.labels)}
 
-    def _schema(self) -> type[BaseModel]:
+    def _schema(self, doc: Doc) -> type[BaseModel]:
+        """The LLM-facing schema; a task may vary it per doc (e.g. given aspect terms)."""
         if hasattr(self.task, "llm_schema"):
-            return self.task.llm_schema()
+            return self.task.llm_schema(doc)
         return self.task.output_schema
 
     def _convert(self, doc: Doc, parsed: Any) -> BaseModel:
         if isinstance(parsed, dict):
-            parsed = self._schema().model_validate(parsed)
+            parsed = self._schema(doc).model_validate(parsed)
         if hasattr(self.task, "from_llm"):
             return self.task.from_llm(doc, parsed)
         return self.task.output_schema.model_validate(parsed.model_dump())
 
     # the calls
 
-    def runnable(self) -> Any:
-        if self._runnable is None:
-            assert self.options.chat_model is not None
-            self._runnable = self.options.chat_model().with_structured_output(self._schema())
-        return self._runnable
+    def chat_model(self) -> Any:
+        assert self.options.chat_model is not None
+        return self.options.chat_model()
+
+    def runnable(self, schema: type[BaseModel]) -> Any:
+        if schema not in self._runnables:
+            self._runnables[schema] = self.chat_model().with_structured_output(schema)
+        return self._runnables[schema]
 
     def messages(self, doc: Doc) -> list[BaseMessage]:
         """One human message: the fixed instructions and examples first (a shared prefix
@@ -86,7 +91,7 @@ class PromptBackend(Backend):
 
     def predict(self, docs: Sequence[Doc]) -> list[Doc]:
         conversations = [self.messages(doc) for doc in docs]
-        answers = self._call(conversations)
+        answers = self._call(docs, conversations)
         for doc, conversation, answer in zip(docs, conversations, answers, strict=True):
             output, error = self._accept(doc, answer)
             if error is not None:
@@ -95,20 +100,29 @@ class PromptBackend(Backend):
                     AIMessage(_shown(answer)),
                     HumanMessage(RETRY.format(error=error)),
                 ]
-                output, error = self._accept(doc, self._call([retry])[0])
+                output, error = self._accept(doc, self._call([doc], [retry])[0])
             if output is not None:
                 self.task.write(doc, output)
             else:
                 self._fail(doc, error or "no answer")
         return list(docs)
 
-    def _call(self, conversations: list[list[BaseMessage]]) -> list[Any]:
-        self.llm_calls += len(conversations)
-        return self.runnable().batch(
-            conversations,
-            config={"max_concurrency": self.max_concurrency},
-            return_exceptions=True,
-        )
+    def _call(self, docs: Sequence[Doc], conversations: list[list[BaseMessage]]) -> list[Any]:
+        """Batched per schema (usually one), answers back in input order."""
+        answers: list[Any] = [None] * len(docs)
+        groups: dict[type[BaseModel], list[int]] = {}
+        for i, doc in enumerate(docs):
+            groups.setdefault(self._schema(doc), []).append(i)
+        for schema, indices in groups.items():
+            self.llm_calls += len(indices)
+            replies = self.runnable(schema).batch(
+                [conversations[i] for i in indices],
+                config={"max_concurrency": self.max_concurrency},
+                return_exceptions=True,
+            )
+            for i, reply in zip(indices, replies, strict=True):
+                answers[i] = reply
+        return answers
 
     def _accept(self, doc: Doc, answer: Any) -> tuple[BaseModel | None, str | None]:
         if isinstance(answer, Exception):
@@ -125,9 +139,21 @@ class PromptBackend(Backend):
         doc._.meta = meta
 
     def model_name(self) -> str:
-        model = self.options.chat_model() if self.options.chat_model else None
-        params = getattr(model, "_identifying_params", {}) or {}
-        return str(params.get("model") or params.get("model_name") or type(model).__name__)
+        params = getattr(self.chat_model(), "_identifying_params", {}) or {}
+        return str(
+            params.get("model") or params.get("model_name") or type(self.chat_model()).__name__
+        )
+
+    def size_mb(self) -> float | None:
+        """The local model file's size; None for a remote model."""
+        path = getattr(self.chat_model(), "model_path", None)
+        return round(os.path.getsize(path) / 1e6, 1) if path and os.path.isfile(path) else None
+
+    def warm_up(self) -> None:
+        """Load a local model now, so benchmarks do not time the loading."""
+        load = getattr(self.chat_model(), "llama", None)
+        if callable(load):
+            load()
 
 
 def _shown(answer: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -85,13 +86,9 @@ class NERTask(TaskSpec):
             "examples": few_shot(self.labels),
         }
 
-    def llm_schema(self) -> type[BaseModel]:
+    def llm_schema(self, doc: Doc | None = None) -> type[BaseModel]:
         """LLMEntities with `label` constrained to this instance's labels."""
-        if not self.labels:
-            return LLMEntities
-        label_type: Any = Literal[tuple(self.labels)]  # type: ignore[valid-type]
-        entity = create_model("Entity", text=(str, ...), label=(label_type, ...))
-        return create_model("Entities", entities=(list[entity], Field(default_factory=list)))
+        return _llm_schema(self.labels)
 
     def from_llm(self, doc: Doc, parsed: BaseModel) -> Entities:
         """Align the LLM's strings to character offsets; unknown labels and lost strings raise."""
@@ -108,3 +105,12 @@ class NERTask(TaskSpec):
                 for s in spans
             ]
         )
+
+
+@functools.cache
+def _llm_schema(labels: tuple[str, ...]) -> type[BaseModel]:
+    if not labels:
+        return LLMEntities
+    label_type: Any = Literal[labels]  # type: ignore[valid-type]
+    entity = create_model("Entity", text=(str, ...), label=(label_type, ...))
+    return create_model("Entities", entities=(list[entity], Field(default_factory=list)))

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from distill.plugins.registry import register_task
+from distill.plugins.sentiment.targets import attach_targets
 from distill.plugins.spec import Scores, TaskSpec, span_scores
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 from spacy.tokens import Doc
 
 Polarity = Literal["positive", "negative", "neutral", "conflict"]
+LLMPolarity = Literal["positive", "negative", "neutral"]
+"""The LLM is not offered `conflict`: rare, and small models overuse it."""
+
+
+def given_terms(doc: Doc) -> list[dict[str, Any]] | None:
+    """Term-level mode: the aspect terms given as input (SemEval-2014), else None."""
+    return (doc._.meta or {}).get("aspect_terms")
+
+
+class LLMTermPolarity(BaseModel):
+    term: str
+    polarity: LLMPolarity
+
+
+class LLMTermOpinions(BaseModel):
+    opinions: list[LLMTermPolarity] = Field(default_factory=list)
 
 
 class Opinion(BaseModel):
@@ -51,11 +70,15 @@ class SentimentTask(TaskSpec):
         return Opinions(opinions=list(doc._.opinions or []))
 
     def write(self, doc: Doc, output: BaseModel) -> None:
+        """Store opinions, attaching each to the product it is about when NER found products."""
         assert isinstance(output, Opinions)
-        doc._.opinions = list(output.opinions)
+        doc._.opinions = attach_targets(doc, list(output.opinions))
 
     def score(self, gold: Sequence[Doc], predicted: Sequence[Doc]) -> Scores:
-        """Micro P/R/F1 over (document, target, aspect, polarity) tuples."""
+        """Term-level data (given aspect terms): polarity accuracy over the gold terms, n =
+        terms. Otherwise micro P/R/F1 over (document, target, aspect, polarity) tuples."""
+        if any(given_terms(doc) is not None for doc in gold):
+            return self._term_accuracy(gold, predicted)
 
         def tuples(docs: Sequence[Doc]) -> set[tuple[int, str | None, str, str]]:
             return {
@@ -65,3 +88,58 @@ class SentimentTask(TaskSpec):
             }
 
         return span_scores(tuples(gold), tuples(predicted), n=len(gold))
+
+    def _term_accuracy(self, gold: Sequence[Doc], predicted: Sequence[Doc]) -> Scores:
+        total = correct = 0
+        for g, p in zip(gold, predicted, strict=True):
+            found = {(o.start, o.end): o.polarity for o in self.read(p).opinions}
+            for o in self.read(g).opinions:
+                total += 1
+                correct += found.get((o.start, o.end)) == o.polarity
+        return Scores(n=total, accuracy=correct / total if total else None)
+
+    # the prompt backend's hooks
+
+    def prompt_variables(self, doc: Doc) -> dict[str, Any]:
+        terms = given_terms(doc)
+        return {
+            "text": doc.text,
+            "labels": list(self.labels),
+            "terms": [t["term"] for t in terms] if terms is not None else None,
+            "terms_json": json.dumps([t["term"] for t in terms or []], ensure_ascii=False),
+        }
+
+    def llm_schema(self, doc: Doc | None = None) -> type[BaseModel]:
+        """Term mode: a polarity per given term; else (category, polarity) pairs."""
+        if doc is not None and given_terms(doc) is not None:
+            return LLMTermOpinions
+        return _category_schema(self.labels)
+
+    def from_llm(self, doc: Doc, parsed: BaseModel) -> Opinions:
+        answers = parsed.opinions  # type: ignore[attr-defined]
+        terms = given_terms(doc)
+        if terms is None:
+            unique = {(a.aspect, a.polarity) for a in answers}
+            return Opinions(opinions=[Opinion(aspect=a, polarity=p) for a, p in sorted(unique)])
+        by_term = {a.term.strip().lower(): a.polarity for a in answers}
+        opinions = [
+            Opinion(
+                aspect=t["term"],
+                polarity=by_term[key],
+                term=t["term"],
+                start=t["start"],
+                end=t["end"],
+            )
+            for t in terms
+            if (key := t["term"].strip().lower()) in by_term
+        ]
+        if terms and not opinions:
+            raise ValueError(f"no polarity for any of the given terms {[t['term'] for t in terms]}")
+        return Opinions(opinions=opinions)
+
+
+@functools.cache
+def _category_schema(labels: tuple[str, ...]) -> type[BaseModel]:
+    aspect: Any = Literal[labels] if labels else str  # type: ignore[valid-type]
+    item = create_model("AspectPolarity", aspect=(aspect, ...), polarity=(LLMPolarity, ...))
+    return create_model("AspectOpinions", opinions=(list[item], Field(default_factory=list)))

@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 from spacy.tokens import Doc
 
 CURRENCIES = {"$": "USD", "€": "EUR", "£": "GBP", "usd": "USD", "eur": "EUR", "gbp": "GBP"}
+AMOUNT = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 PRICE = re.compile(
-    r"(?P<pre>[$€£])\s?(?P<a>\d[\d,]*(?:\.\d+)?)|(?P<b>\d[\d,]*(?:\.\d+)?)\s?(?P<post>usd|eur|gbp|€)\b",
+    rf"(?P<pre>[$€£])\s?(?P<a>{AMOUNT})|(?P<b>{AMOUNT})\s?(?P<post>(?:usd|eur|gbp)\b|€)",
     re.IGNORECASE,
 )
 

@@ -1,0 +1,39 @@
+"""Shared by every benchmark: the machine description and section-wise BENCHMARKS.md updates."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+from datetime import date
+from pathlib import Path
+
+BENCHMARKS_MD = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
+HEADER = "# Benchmarks\n\nEvery figure here is written by a script under `benchmarks/`; rerun it to refresh its section.\n"
+
+
+def machine() -> str:
+    """One line: CPU model, cores, memory, Python, date."""
+    cpu = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        match = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
+        cpu = match.group(1).strip() if match else cpu
+    memory = ""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        match = re.search(r"MemTotal:\s*(\d+) kB", meminfo.read_text())
+        memory = f", {int(match.group(1)) / 1024**2:.0f} GiB RAM" if match else ""
+    return (
+        f"{cpu}, {os.cpu_count()} cores{memory}, no GPU; Python {platform.python_version()}; "
+        f"measured {date.today().isoformat()}"
+    )
+
+
+def write_section(title: str, body: str) -> None:
+    """Replace the `## title` section of BENCHMARKS.md (or append it), leaving the others alone."""
+    text = BENCHMARKS_MD.read_text(encoding="utf-8") if BENCHMARKS_MD.exists() else HEADER
+    section = f"## {title}\n\n{body.strip()}\n"
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else f"{text.rstrip()}\n\n{section}"
+    BENCHMARKS_MD.write_text(text.rstrip() + "\n", encoding="utf-8")

@@ -1,0 +1,129 @@
+"""`distill graph`: query, count, draw and export the knowledge graph (never change it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from distill.cli.state import State
+
+app = typer.Typer(help="Query and inspect the knowledge graph.", no_args_is_help=True)
+
+
+def _state(ctx: typer.Context) -> State:
+    return ctx.obj if isinstance(ctx.obj, State) else State()
+
+
+def _open(ctx: typer.Context):  # type: ignore[no-untyped-def]
+    from distill.graph import open_store
+
+    return open_store(_state(ctx).config.graph, read_only=True)
+
+
+def _param(item: str) -> tuple[str, Any]:
+    from distill.graph.errors import GraphError
+
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise GraphError(f"--param expects NAME=VALUE, e.g. --param id=P1; got {item!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+@app.command("query")
+def query(
+    ctx: typer.Context,
+    cypher: Annotated[str, typer.Argument(help='read-only Cypher, e.g. "MATCH (p:Product) RETURN p.id"')],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="query parameter NAME=VALUE")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print rows as JSON lines")] = False,
+) -> None:
+    """Run a read-only Cypher query; CREATE, MERGE, DELETE, SET, REMOVE, LOAD… are refused."""
+    from distill.cli import console
+
+    params = dict(_param(p) for p in param or [])
+    with _open(ctx) as store:
+        rows = store.query(cypher, params)
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, default=str))
+        return
+    table = Table(title=f"{len(rows)} row(s)", title_justify="left")
+    for column in rows[0] if rows else []:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(json.dumps(v, default=str) if not isinstance(v, str) else v for v in row.values()))
+    console.print(table)
+
+
+@app.command("stats")
+def stats(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Nodes per label and edges per type."""
+    from distill.cli import console
+
+    with _open(ctx) as store:
+        result = store.stats()
+    if as_json:
+        print(result.model_dump_json(indent=2))
+        return
+    table = Table(title=f"{result.store} graph at {result.location}", title_justify="left")
+    table.add_column("kind")
+    table.add_column("name")
+    table.add_column("count", justify="right")
+    for label, count in result.nodes.items():
+        table.add_row("node", label, str(count))
+    for edge, count in result.edges.items():
+        table.add_row("edge", edge, str(count))
+    table.add_row("total", "", f"{result.total_nodes} nodes, {result.total_edges} edges", style="bold")
+    console.print(table)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    product: Annotated[str, typer.Argument(help="catalog id of the product")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="file prefix (default: graph-<product>)")
+    ] = None,
+    depth: Annotated[int, typer.Option(help="hops around the product")] = 2,
+) -> None:
+    """Draw a product's neighbourhood to PREFIX.png and an interactive PREFIX.html."""
+    from distill.cli import console
+    from distill.graph.export import draw_html, draw_png, neighbourhood
+
+    prefix = out or Path(f"graph-{product}")
+    with _open(ctx) as store:
+        graph = neighbourhood(store, product, depth=depth)
+    png = draw_png(graph, prefix.with_suffix(".png"), title=product)
+    html = draw_html(graph, prefix.with_suffix(".html"), title=product)
+    console.print(f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges → {png}, {html}")
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Argument(help="output file: .graphml or .jsonl")],
+) -> None:
+    """Write the whole graph as GraphML or JSON lines (by the file's suffix)."""
+    from distill.cli import console
+    from distill.graph.errors import GraphError
+    from distill.graph.export import to_graphml, to_jsonl
+
+    writers = {".graphml": to_graphml, ".jsonl": to_jsonl}
+    if out.suffix not in writers:
+        raise GraphError(f"cannot tell the format of {out}: use a .graphml or .jsonl suffix")
+    with _open(ctx) as store:
+        graph = store.to_networkx()
+    writers[out.suffix](graph, out)
+    console.print(f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges → {out}")

@@ -1,0 +1,108 @@
+"""Getting the graph out: GraphML and JSON lines for other tools, PNG and HTML for people."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from distill.graph.errors import GraphError
+from distill.graph.store import GraphStore
+
+COLORS = {
+    "Product": "#e4572e",
+    "Entity": "#17bebb",
+    "Document": "#76b041",
+    "Opinion": "#ffc914",
+    "Aspect": "#7e57c2",
+}
+
+
+def _scalar_attrs(data: dict[str, Any]) -> dict[str, Any]:
+    """GraphML takes scalars only: drop grand-cypher's label sets and nulls."""
+    return {k: v for k, v in data.items() if k != "__labels__" and v is not None}
+
+
+def to_graphml(graph: nx.MultiDiGraph, path: str | Path) -> Path:
+    clean = nx.MultiDiGraph()
+    for node, data in graph.nodes(data=True):
+        clean.add_node(node, **_scalar_attrs(data))
+    for u, v, data in graph.edges(data=True):
+        clean.add_edge(u, v, **_scalar_attrs(data))
+    nx.write_graphml(clean, str(path))
+    return Path(path)
+
+
+def to_jsonl(graph: nx.MultiDiGraph, path: str | Path) -> Path:
+    """One JSON object a line: nodes first ({"node": "Label:id", ...}), then edges."""
+    with Path(path).open("w", encoding="utf-8") as out:
+        for node, data in graph.nodes(data=True):
+            out.write(json.dumps({"kind": "node", "key": node, **_scalar_attrs(data)}) + "\n")
+        for u, v, data in graph.edges(data=True):
+            record = {"kind": "edge", "src": u, "dst": v, **_scalar_attrs(data)}
+            out.write(json.dumps(record) + "\n")
+    return Path(path)
+
+
+def neighbourhood(
+    store: GraphStore, product_id: str, *, depth: int = 2, limit: int = 40
+) -> nx.MultiDiGraph:
+    """A product and what surrounds it, `depth` hops out, at most `limit` neighbours per node."""
+    graph = nx.MultiDiGraph()
+    root = ("Product", product_id)
+    if not any(p.id == product_id for p in store.products()):
+        raise GraphError(f"no product {product_id!r} in the graph; see `distill graph stats`")
+    graph.add_node(f"Product:{product_id}", _label="Product", name=product_id)
+    frontier = [root]
+    for _ in range(depth):
+        nxt = []
+        for label, node_id in frontier:
+            for row in store.neighbours(label, node_id, limit=limit):
+                key = f"{row['label']}:{row['id']}"
+                if key not in graph:
+                    graph.add_node(key, _label=row["label"], name=row.get("name") or row["id"])
+                    nxt.append((row["label"], row["id"]))
+                src, dst = (f"{label}:{node_id}", key)
+                if row["direction"] == "in":
+                    src, dst = dst, src
+                if not graph.has_edge(src, dst, key=row["edge"]):
+                    graph.add_edge(src, dst, key=row["edge"], _type=row["edge"])
+        frontier = nxt
+    return graph
+
+
+def draw_png(graph: nx.MultiDiGraph, path: str | Path, title: str = "") -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 8))
+    pos = nx.spring_layout(graph, seed=7)
+    colors = [COLORS.get(d.get("_label", ""), "#999999") for _, d in graph.nodes(data=True)]
+    nx.draw_networkx_nodes(graph, pos, node_color=colors, node_size=300, ax=ax)
+    nx.draw_networkx_edges(graph, pos, alpha=0.4, arrows=True, ax=ax)
+    labels = {n: str(d.get("name", n))[:24] for n, d in graph.nodes(data=True)}
+    nx.draw_networkx_labels(graph, pos, labels=labels, font_size=7, ax=ax)
+    ax.set_title(title)
+    ax.axis("off")
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return Path(path)
+
+
+def draw_html(graph: nx.MultiDiGraph, path: str | Path, title: str = "") -> Path:
+    """An interactive page (pyvis/vis.js), self-contained so it opens offline."""
+    from pyvis.network import Network
+
+    net = Network(height="750px", width="100%", directed=True, heading=title, cdn_resources="in_line")
+    for node, data in graph.nodes(data=True):
+        label = data.get("_label", "")
+        net.add_node(node, label=str(data.get("name", node))[:40], title=f"{label}: {node}",
+                     color=COLORS.get(label, "#999999"))  # fmt: skip
+    for u, v, data in graph.edges(data=True):
+        net.add_edge(u, v, title=data.get("_type", ""), label=data.get("_type", ""))
+    Path(path).write_text(net.generate_html(notebook=False), encoding="utf-8")
+    return Path(path)

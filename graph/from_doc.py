@@ -1,0 +1,107 @@
+"""From an annotated spaCy `Doc` to `DocumentFacts`: all ingestion needs before `write_document`.
+
+Entities come from `doc.ents` (catalog ids in `kb_id_`), opinions from
+`doc._.opinions`, confidences from `distill.doc.get_confidence`. Provenance names
+the tool, the backend that ran it and its model, so every fact can be traced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from spacy.tokens import Doc
+
+from distill.doc import get_confidence
+from distill.graph.errors import GraphError
+from distill.graph.resolve import normalize
+from distill.graph.schema import DocumentFacts, DocumentNode, MentionFact, OpinionFact, Provenance
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def facts_from_doc(
+    doc: Doc,
+    tool_backends: Mapping[str, str],
+    *,
+    models: Mapping[str, str] | None = None,
+    model_versions: Mapping[str, str] | None = None,
+    products: Mapping[str, str] | None = None,
+) -> DocumentFacts:
+    """Everything `doc` says, as facts of document `doc._.doc_id`.
+
+    `tool_backends` maps task to backend (`{"ner": "trained", "linker": "prompt"}`);
+    `models`/`model_versions` map task to model name/version; `products` maps
+    catalog id to product name.
+    """
+    doc_id = doc._.doc_id
+    if not doc_id:
+        raise GraphError("the document has no id (doc._.doc_id); give every document an id")
+    models, versions = dict(models or {}), dict(model_versions or {})
+
+    def prov(tool: str, start: int | None, end: int | None, confidence: float | None) -> Provenance:
+        return Provenance(
+            doc_id=doc_id,
+            char_start=start,
+            char_end=end,
+            tool=tool,
+            backend=tool_backends.get(tool),
+            model=models.get(tool),
+            model_version=versions.get(tool),
+            confidence=confidence,
+        )
+
+    mentions = []
+    by_text: dict[str, tuple[str, str | None]] = {}
+    for ent in doc.ents:
+        s, e = ent.start_char, ent.end_char
+        kb_id = ent.kb_id_ or None
+        link = prov("linker", s, e, get_confidence(doc, "linker", s, e)) if kb_id else None
+        mentions.append(
+            MentionFact(
+                text=ent.text,
+                label=ent.label_,
+                product_id=kb_id,
+                provenance=prov("ner", s, e, get_confidence(doc, "ner", s, e)),
+                link=link,
+            )
+        )
+        by_text.setdefault(normalize(ent.text), (ent.label_, kb_id))
+    kb_ids = {ent.kb_id_ for ent in doc.ents if ent.kb_id_} | set(products or {})
+
+    opinions = []
+    for raw in doc._.opinions or []:
+        op: dict[str, Any] = raw if isinstance(raw, dict) else raw.model_dump()
+        target, product_id, label = op.get("target"), None, "PRODUCT"
+        if target in kb_ids:
+            product_id, target = target, None
+        elif target:
+            label, product_id = by_text.get(normalize(target), ("PRODUCT", None))
+            target = None if product_id else target
+        opinions.append(
+            OpinionFact(
+                aspect=op["aspect"],
+                polarity=op["polarity"],
+                product_id=product_id,
+                target=target,
+                target_label=label,
+                term=op.get("term"),
+                provenance=prov("sentiment", op.get("start"), op.get("end"), op.get("confidence")),
+            )
+        )
+    meta = doc._.meta or {}
+    return DocumentFacts(
+        document=DocumentNode(
+            id=doc_id,
+            content_hash=content_hash(doc.text),
+            source=meta.get("source"),
+            title=meta.get("title"),
+            n_chars=len(doc.text),
+        ),
+        products=dict(products or {}),
+        mentions=mentions,
+        opinions=opinions,
+    )

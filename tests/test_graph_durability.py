@@ -1,0 +1,105 @@
+"""Crash safety and concurrent writers, with real processes (SIGKILL, two writers)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from distill.graph.ladybug_store import LadybugStore
+from distill.graph.networkx_store import NetworkXStore
+from distill.graph.testing import sample_facts
+
+pytestmark = pytest.mark.real
+STORES = {"ladybug": LadybugStore, "networkx": NetworkXStore}
+N_MENTIONS = 25
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from distill.graph.ladybug_store import LadybugStore
+    from distill.graph.networkx_store import NetworkXStore
+    from distill.graph.testing import sample_facts
+
+    kind, path, prefix, count, n = sys.argv[1:6]
+    store = {"ladybug": LadybugStore, "networkx": NetworkXStore}[kind](path)
+    for i in range(int(count)):
+        store.write_document(sample_facts(f"{prefix}{i}", n_mentions=int(n), seed=i))
+        print(f"committed {prefix}{i}", flush=True)
+    store.close()
+    """
+)
+
+
+def writer(kind: str, path: Path, prefix: str, count: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, kind, str(path), prefix, str(count), str(N_MENTIONS)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def check_whole_documents(kind: str, path: Path, candidates: list[str]) -> list[str]:
+    """Every candidate document fully present or fully absent; returns the present ones."""
+    with STORES[kind](path) as store:
+        graph = store.to_networkx()
+        present = [d for d in candidates if store.has_document(d)]
+        for doc in present:
+            out = [data["_type"] for _, _, data in graph.out_edges(f"Document:{doc}", data=True)]
+            assert out.count("MENTIONS") == N_MENTIONS + 1, doc
+            assert out.count("EXPRESSES") == N_MENTIONS + 1, doc
+        nodes, edges = set(), 0
+        for doc in present:
+            i = int(doc.lstrip("abcd"))
+            rec = sample_facts(doc, n_mentions=N_MENTIONS, seed=i).records()
+            nodes |= set(rec.nodes)
+            edges += len(rec.edges)
+        assert (graph.number_of_nodes(), graph.number_of_edges()) == (len(nodes), edges)
+    return present
+
+
+@pytest.mark.parametrize("kind", ["ladybug", "networkx"])
+def test_sigkill_mid_write_keeps_committed_and_drops_partial(kind: str, tmp_path: Path) -> None:
+    path = tmp_path / "g"
+    proc = writer(kind, path, "d", 500)
+    committed = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        committed.append(line.split()[1])
+        if len(committed) >= 8:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read() if proc.stderr else ""
+    present = check_whole_documents(kind, path, [f"d{i}" for i in range(500)])
+    assert set(committed) <= set(present)
+    # the store is writable again after the crash: the lock died with the process
+    with STORES[kind](path, lock_timeout=5) as store:
+        store.write_document(sample_facts("d0", n_mentions=N_MENTIONS, seed=0))
+
+
+@pytest.mark.parametrize("kind", ["ladybug", "networkx"])
+def test_two_writers_both_complete(kind: str, tmp_path: Path) -> None:
+    path = tmp_path / "g"
+    STORES[kind](path).close()  # create it first, so both race on writing, not on creating
+    a, b = writer(kind, path, "a", 6), writer(kind, path, "b", 6)
+    for proc in (a, b):
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    names = [f"{p}{i}" for p in "ab" for i in range(6)]
+    assert check_whole_documents(kind, path, names) == names
+
+
+def test_second_ladybug_writer_times_out_clearly(tmp_path: Path) -> None:
+    from distill.graph.errors import GraphError
+
+    with LadybugStore(tmp_path / "g"):
+        with pytest.raises(GraphError, match="locked by another writer"):
+            LadybugStore(tmp_path / "g", lock_timeout=0.2)
+        with LadybugStore(tmp_path / "g", read_only=True) as reader:
+            assert reader.stats().total_nodes == 0
