@@ -40,9 +40,16 @@ def synthetic(n_docs: int, n_products: int, seed: int = 0) -> Iterator[DocumentF
         mentions = []
         for i, p in enumerate(picks):
             start = i * 40
-            prov = Provenance(doc_id=doc_id, char_start=start, char_end=start + 12, tool="ner",
-                              backend="trained", model="ner-small", model_version="1",
-                              confidence=round(rng.uniform(0.5, 1), 3))  # fmt: skip
+            prov = Provenance(
+                doc_id=doc_id,
+                char_start=start,
+                char_end=start + 12,
+                tool="ner",
+                backend="trained",
+                model="ner-small",
+                model_version="1",
+                confidence=round(rng.uniform(0.5, 1), 3),
+            )
             linked = i < MENTIONS_PER_DOC - 1
             mentions.append(
                 MentionFact(
@@ -61,8 +68,14 @@ def synthetic(n_docs: int, n_products: int, seed: int = 0) -> Iterator[DocumentF
                 polarity=rng.choice(POLARITIES),  # type: ignore[arg-type]
                 product_id=f"P{picks[i]}",
                 term="it",
-                provenance=Provenance(doc_id=doc_id, char_start=i * 40, char_end=i * 40 + 12,
-                                      tool="sentiment", backend="trained", confidence=0.7),  # fmt: skip
+                provenance=Provenance(
+                    doc_id=doc_id,
+                    char_start=i * 40,
+                    char_end=i * 40 + 12,
+                    tool="sentiment",
+                    backend="trained",
+                    confidence=0.7,
+                ),
             )
             for i in range(OPINIONS_PER_DOC)
         ]
@@ -109,7 +122,10 @@ def open_bench_store(kind: str, tmp: Path) -> Iterator[GraphStore]:
 
 
 def run_store(kind: str, n_docs: int, n_products: int, runs: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="distill-graph-bench-") as tmp, open_bench_store(kind, Path(tmp)) as store:
+    with (
+        tempfile.TemporaryDirectory(prefix="distill-graph-bench-") as tmp,
+        open_bench_store(kind, Path(tmp)) as store,
+    ):
         started = time.perf_counter()
         store.bulk_load(synthetic(n_docs, n_products))
         load_s = time.perf_counter() - started
@@ -126,9 +142,19 @@ def run_store(kind: str, n_docs: int, n_products: int, runs: int) -> dict[str, A
                 fn(p)
                 samples.append((time.perf_counter() - t) * 1000)
             timings[name] = (statistics.median(samples), percentile(samples, 0.95))
-            print(f"  {kind:9} {name:38} p50 {timings[name][0]:8.2f} ms  p95 {timings[name][1]:8.2f} ms", flush=True)
+            print(
+                f"  {kind:9} {name:48} p50 {timings[name][0]:8.2f} ms  "
+                f"p95 {timings[name][1]:8.2f} ms",
+                flush=True,
+            )
     gc.collect()
-    return {"kind": kind, "load_s": load_s, "edges": stats.total_edges, "nodes": stats.total_nodes, "timings": timings}
+    return {
+        "kind": kind,
+        "load_s": load_s,
+        "edges": stats.total_edges,
+        "nodes": stats.total_nodes,
+        "timings": timings,
+    }
 
 
 def report(results: list[dict[str, Any]], n_docs: int, n_products: int, runs: int) -> str:
@@ -160,18 +186,26 @@ def report(results: list[dict[str, Any]], n_docs: int, n_products: int, runs: in
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--edges", type=int, default=1_000_000, help="target number of edges")
-    parser.add_argument("--products", type=int, default=0, help="catalog size (default: edges / 100)")
+    parser.add_argument(
+        "--products", type=int, default=0, help="catalog size (default: edges / 100)"
+    )
     parser.add_argument("--stores", default="ladybug,networkx,falkordb")
     parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    parser.add_argument(
+        "--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone"
+    )
     args = parser.parse_args()
     n_docs = max(1, args.edges // EDGES_PER_DOC)
     n_products = args.products or max(10, args.edges // 100)
     results = []
     for kind in args.stores.split(","):
-        print(f"{kind}: loading {n_docs:,} documents (~{n_docs * EDGES_PER_DOC:,} edges)…", flush=True)
+        print(
+            f"{kind}: loading {n_docs:,} documents (~{n_docs * EDGES_PER_DOC:,} edges)…", flush=True
+        )
         try:
             results.append(run_store(kind, n_docs, n_products, args.runs))
         except Exception as exc:  # report a backend that cannot run, keep the others

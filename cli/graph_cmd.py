@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
-
 from distill.cli.state import State
+from rich.table import Table
 
 app = typer.Typer(help="Query and inspect the knowledge graph.", no_args_is_help=True)
 
@@ -40,7 +39,9 @@ def _param(item: str) -> tuple[str, Any]:
 @app.command("query")
 def query(
     ctx: typer.Context,
-    cypher: Annotated[str, typer.Argument(help='read-only Cypher, e.g. "MATCH (p:Product) RETURN p.id"')],
+    cypher: Annotated[
+        str, typer.Argument(help='read-only Cypher, e.g. "MATCH (p:Product) RETURN p.id"')
+    ],
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="query parameter NAME=VALUE")
     ] = None,
@@ -60,7 +61,9 @@ def query(
     for column in rows[0] if rows else []:
         table.add_column(column)
     for row in rows:
-        table.add_row(*(json.dumps(v, default=str) if not isinstance(v, str) else v for v in row.values()))
+        table.add_row(
+            *(json.dumps(v, default=str) if not isinstance(v, str) else v for v in row.values())
+        )
     console.print(table)
 
 
@@ -85,7 +88,9 @@ def stats(
         table.add_row("node", label, str(count))
     for edge, count in result.edges.items():
         table.add_row("edge", edge, str(count))
-    table.add_row("total", "", f"{result.total_nodes} nodes, {result.total_edges} edges", style="bold")
+    table.add_row(
+        "total", "", f"{result.total_nodes} nodes, {result.total_edges} edges", style="bold"
+    )
     console.print(table)
 
 
@@ -107,7 +112,9 @@ def show(
         graph = neighbourhood(store, product, depth=depth)
     png = draw_png(graph, prefix.with_suffix(".png"), title=product)
     html = draw_html(graph, prefix.with_suffix(".html"), title=product)
-    console.print(f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges → {png}, {html}")
+    console.print(
+        f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges → {png}, {html}"
+    )
 
 
 @app.command("export")

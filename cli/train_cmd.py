@@ -43,15 +43,13 @@ def train(
 
     from distill.cli import errors
     from distill.corpora import labels_of, read_corpus
-    from distill.corpora.model_card import ModelCard, data_info, split_dev
-    from distill.plugins import make_task
+    from distill.corpora.model_card import data_info, split_dev
 
     state: State = ctx.obj
     if task not in TRAINERS:
         raise ConfigError(f"no trainer for task {task!r}; trainable: {', '.join(TRAINERS)}")
     trainer = importlib.import_module(TRAINERS[task])
     settings = trainer.CONFIG.model_validate(_settings(config, set_ or []))
-    spec = make_task(task, state.config)
     train_docs = read_corpus(data, format, task, limit=limit)
     if dev is not None:
         dev_docs = read_corpus(dev, format, task)
@@ -63,21 +61,55 @@ def train(
         f"training {task} on {len(train_docs)} docs ({data}), dev {len(dev_docs)} docs, "
         f"labels: {', '.join(labels) or '(polarity only)'}"
     )
-    out.mkdir(parents=True, exist_ok=True)
     with _Progress() as progress:
-        result = trainer.train(train_docs, dev_docs, out, labels, settings, progress=progress)
+        card = fit(
+            task,
+            train_docs,
+            dev_docs,
+            out,
+            labels,
+            settings,
+            train_info=data_info(data, format, train_docs),
+            dev_info=data_info(dev, format, dev_docs) | ({} if dev else {"carved_from": str(data)}),
+            progress=progress,
+        )
+    errors.print(f"saved {out} · dev {json.dumps(card.dev_scores)}")
+
+
+def fit(
+    task: str,
+    train_docs: list,
+    dev_docs: list,
+    out: Path,
+    labels: list[str],
+    settings: Any = None,
+    *,
+    train_info: dict[str, Any] | None = None,
+    dev_info: dict[str, Any] | None = None,
+    progress: Any = None,
+) -> Any:
+    """Train TASK's model into `out` and write its card; shared with the benchmarks."""
+    import importlib
+
+    from distill.corpora.model_card import ModelCard
+    from distill.plugins.registry import registry
+
+    trainer = importlib.import_module(TRAINERS[task])
+    settings = settings if settings is not None else trainer.CONFIG()
+    out.mkdir(parents=True, exist_ok=True)
+    result = trainer.train(train_docs, dev_docs, out, labels, settings, progress=progress)
     card = ModelCard(
         task=task,
-        task_version=spec.version,
+        task_version=registry().task(task).obj.version,
         kind=result.pop("kind", f"spacy-{task}"),
         labels=result.pop("labels", labels),
-        train_data=data_info(data, format, train_docs),
-        dev_data=data_info(dev, format, dev_docs) | ({} if dev else {"carved_from": str(data)}),
+        train_data=train_info or {"docs": len(train_docs)},
+        dev_data=dev_info or {"docs": len(dev_docs)},
         training=result,
         dev_scores=result.get("dev_scores", {}),
     )
     card.save(out)
-    errors.print(f"saved {out} · dev {json.dumps(card.dev_scores)}")
+    return card
 
 
 def _settings(path: Path | None, assignments: list[str]) -> dict[str, Any]:

@@ -9,6 +9,13 @@ from distill.errors import ConfigError, DistillError, LLMError, PluginError
 
 __version__ = "0.1.0"
 
+
+def ingest(paths, config=None, **options):  # type: ignore[no-untyped-def]
+    """Ingest documents into the knowledge graph; see `distill.agent.ingest.ingest`."""
+    from distill.agent.ingest import ingest as run
+
+    return run(paths, config, **options)
+
 __all__ = [
     "Config",
     "ConfigError",
@@ -16,5 +23,6 @@ __all__ = [
     "LLMError",
     "PluginError",
     "__version__",
+    "ingest",
     "load_config",
 ]

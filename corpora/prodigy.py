@@ -31,7 +31,9 @@ def read(path: Path) -> Iterator[Doc]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise CorpusError(path, f"not valid JSON: {exc.msg} (column {exc.colno})", number)
+            raise CorpusError(
+                path, f"not valid JSON: {exc.msg} (column {exc.colno})", number
+            ) from None
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise CorpusError(path, "each line must be a JSON object with a string 'text'", number)
         if record.get("answer", "accept") != "accept":
@@ -51,7 +53,9 @@ def _make(path: Path, number: int, record: dict) -> Doc:
         try:
             start, end, label = int(span["start"]), int(span["end"]), str(span["label"])
         except (KeyError, TypeError, ValueError):
-            raise CorpusError(path, f"span {span!r} needs integer start/end and a label", number)
+            raise CorpusError(
+                path, f"span {span!r} needs integer start/end and a label", number
+            ) from None
         if not 0 <= start < end <= len(text):
             raise CorpusError(path, f"span [{start}, {end}) is outside the text", number)
         found = doc.char_span(start, end, label=label, alignment_mode="expand")

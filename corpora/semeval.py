@@ -65,7 +65,9 @@ def parse(path: Path) -> _Element:
     except OSError as exc:
         raise CorpusError(path, f"cannot read: {exc.strerror}") from None
     except expat.ExpatError as exc:
-        raise CorpusError(path, f"not well-formed XML: {expat.ErrorString(exc.code)}", exc.lineno)
+        raise CorpusError(
+            path, f"not well-formed XML: {expat.ErrorString(exc.code)}", exc.lineno
+        ) from None
     return root
 
 
@@ -119,7 +121,7 @@ def read_2016(path: Path) -> Iterator[Doc]:
 
 
 def _unique(opinions: list) -> list:
-    """2016 repeats a (category, polarity) once per target; the sentence-level task counts it once."""
+    """2016 repeats (category, polarity) once per target; sentence level counts it once."""
     seen, kept = set(), []
     for o in opinions:
         if (o.aspect, o.polarity) not in seen:

@@ -1,9 +1,9 @@
 """The knowledge graph: schema with provenance, stores and queries.
 
-    from distill.graph import open_store
-    with open_store(config.graph) as store:
-        store.write_document(facts_from_doc(doc, {"ner": "trained"}))
-        store.opinion_summary("P123")
+from distill.graph import open_store
+with open_store(config.graph) as store:
+    store.write_document(facts_from_doc(doc, {"ner": "trained"}))
+    store.opinion_summary("P123")
 """
 
 from __future__ import annotations

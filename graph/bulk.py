@@ -35,7 +35,9 @@ def merge_records(
                     if old.get(column) is None:
                         old[column] = value
         for e in records.edges:
-            edges[(e.type, e.src_label, e.dst_label)].append({"src": e.src, "dst": e.dst, **e.props})
+            edges[(e.type, e.src_label, e.dst_label)].append(
+                {"src": e.src, "dst": e.dst, **e.props}
+            )
     by_label: dict[str, list[Row]] = defaultdict(list)
     for (label, _), row in nodes.items():
         by_label[label].append(row)

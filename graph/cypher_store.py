@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import networkx as nx
-
 from distill.graph.errors import GraphError
 from distill.graph.schema import (
     EDGE_COLUMNS,
@@ -75,8 +74,8 @@ class CypherStore(GraphStore):
         }
         if touched["Entity"]:
             linked = self._run(
-                "MATCH (e:Entity)-[r:REFERS_TO]->(n:Product) WHERE e.id IN $ids AND r.doc_id = $doc "
-                "RETURN DISTINCT n.id AS id",
+                "MATCH (e:Entity)-[r:REFERS_TO]->(n:Product) "
+                "WHERE e.id IN $ids AND r.doc_id = $doc RETURN DISTINCT n.id AS id",
                 {"ids": touched["Entity"], "doc": doc_id},
             )
             touched["Product"] = sorted(set(touched["Product"]) | {r["id"] for r in linked})
@@ -163,7 +162,9 @@ class CypherStore(GraphStore):
                         f"ORDER BY id LIMIT {int(limit)}",
                         {"id": node_id},
                     )
-                    rows += [{"label": other, "edge": edge, "direction": direction, **r} for r in found]
+                    rows += [
+                        {"label": other, "edge": edge, "direction": direction, **r} for r in found
+                    ]
         return rows[:limit]
 
     def entities(self, label: str | None = None) -> list[Row]:
@@ -194,7 +195,9 @@ class CypherStore(GraphStore):
         cols = ", ".join(f"r.{c} AS {c}" for c in EDGE_COLUMNS)
         for edge, pairs in EDGE_TYPES.items():
             for src, dst in pairs:
-                query = f"MATCH (a:{src})-[r:{edge}]->(b:{dst}) RETURN a.id AS _a, b.id AS _b, {cols}"
+                query = (
+                    f"MATCH (a:{src})-[r:{edge}]->(b:{dst}) RETURN a.id AS _a, b.id AS _b, {cols}"
+                )
                 for row in self._run(query):
                     a, b = row.pop("_a"), row.pop("_b")
                     graph.add_edge(node_key(src, a), node_key(dst, b), **edge_attrs(edge, row))
@@ -219,7 +222,13 @@ class CypherStore(GraphStore):
                     "MATCH (a:Entity {id: $a}), (b:Entity {id: $b}) "
                     "CREATE (a)-[:SAME_AS {tool: 'resolve', method: $method, "
                     "confidence: $confidence, created_at: $at}]->(b)",
-                    {"a": a, "b": b, "method": method, "confidence": float(confidence), "at": now()},
+                    {
+                        "a": a,
+                        "b": b,
+                        "method": method,
+                        "confidence": float(confidence),
+                        "at": now(),
+                    },
                 ),
             ]
         )
@@ -252,11 +261,19 @@ def node_key(label: str, node_id: str) -> str:
 
 
 def node_attrs(label: str, props: Row) -> Row:
-    return {"__labels__": {label}, "_label": label, **{k: v for k, v in props.items() if v is not None}}
+    return {
+        "__labels__": {label},
+        "_label": label,
+        **{k: v for k, v in props.items() if v is not None},
+    }
 
 
 def edge_attrs(edge: str, props: Row) -> Row:
-    return {"__labels__": {edge}, "_type": edge, **{k: v for k, v in props.items() if v is not None}}
+    return {
+        "__labels__": {edge},
+        "_type": edge,
+        **{k: v for k, v in props.items() if v is not None},
+    }
 
 
 def _check_label(label: str) -> None:
@@ -264,7 +281,9 @@ def _check_label(label: str) -> None:
         raise GraphError(f"unknown node label {label!r}; known: {', '.join(NODE_LABELS)}")
 
 
-def _delete_statements(doc_id: str, touched: dict[str, list[str]], *, keep_document: bool) -> list[Statement]:
+def _delete_statements(
+    doc_id: str, touched: dict[str, list[str]], *, keep_document: bool
+) -> list[Statement]:
     p = {"doc": doc_id}
     statements: list[Statement] = []
     if touched["Entity"]:
@@ -307,7 +326,10 @@ def upsert_statements(
             if c not in ("id", "catalog")
         )
         statements.append(
-            (f"UNWIND $rows AS row MERGE (n:{label} {{id: row.id}}) SET {sets}", {"rows": by_label[label]})
+            (
+                f"UNWIND $rows AS row MERGE (n:{label} {{id: row.id}}) SET {sets}",
+                {"rows": by_label[label]},
+            )
         )
     by_edge: dict[tuple[str, str, str], list[Row]] = defaultdict(list)
     for e in records.edges:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-
 from distill.graph.errors import GraphError
 from distill.graph.store import GraphStore
 
@@ -97,11 +96,14 @@ def draw_html(graph: nx.MultiDiGraph, path: str | Path, title: str = "") -> Path
     """An interactive page (pyvis/vis.js), self-contained so it opens offline."""
     from pyvis.network import Network
 
-    net = Network(height="750px", width="100%", directed=True, heading=title, cdn_resources="in_line")
+    net = Network(
+        height="750px", width="100%", directed=True, heading=title, cdn_resources="in_line"
+    )
     for node, data in graph.nodes(data=True):
         label = data.get("_label", "")
-        net.add_node(node, label=str(data.get("name", node))[:40], title=f"{label}: {node}",
-                     color=COLORS.get(label, "#999999"))  # fmt: skip
+        name = str(data.get("name", node))[:40]
+        color = COLORS.get(label, "#999999")
+        net.add_node(node, label=name, title=f"{label}: {node}", color=color)
     for u, v, data in graph.edges(data=True):
         net.add_edge(u, v, title=data.get("_type", ""), label=data.get("_type", ""))
     Path(path).write_text(net.generate_html(notebook=False), encoding="utf-8")

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
-
 from distill.graph.cypher_store import SHARED_LABELS, _check_label, edge_attrs, node_attrs, node_key
 from distill.graph.errors import GraphError
 from distill.graph.schema import (
@@ -322,9 +321,16 @@ class NetworkXStore(GraphStore):
 
         def link(g: nx.MultiDiGraph) -> None:
             if ka not in g or kb not in g:
-                raise GraphError(f"cannot merge {a!r} and {b!r}: both must be Entity ids in the graph")
+                raise GraphError(
+                    f"cannot merge {a!r} and {b!r}: both must be Entity ids in the graph"
+                )
             _drop_same_as(g, ka, kb)
-            props = {"tool": "resolve", "method": method, "confidence": confidence, "created_at": now()}
+            props = {
+                "tool": "resolve",
+                "method": method,
+                "confidence": confidence,
+                "created_at": now(),
+            }
             g.add_edge(ka, kb, **edge_attrs("SAME_AS", props))
 
         self._mutate(link)
@@ -385,7 +391,11 @@ def _apply(g: nx.MultiDiGraph, doc_id: str, records: GraphRecords | None) -> Non
                     g.nodes[key].clear()
                 g.add_node(key, **node_attrs(node.label, node.props))
         for e in records.edges:
-            g.add_edge(node_key(e.src_label, e.src), node_key(e.dst_label, e.dst), **edge_attrs(e.type, e.props))
+            g.add_edge(
+                node_key(e.src_label, e.src),
+                node_key(e.dst_label, e.dst),
+                **edge_attrs(e.type, e.props),
+            )
     for key in touched:
         if key in g and g.degree(key) == 0 and not g.nodes[key].get("catalog"):
             g.remove_node(key)

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from distill.graph.resolve import entity_id, normalize
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Polarity = Literal["positive", "negative", "neutral", "conflict"]
 POLARITY_SCORE: dict[str, float] = {
@@ -233,7 +232,11 @@ def _records(facts: DocumentFacts) -> GraphRecords:
             update={"char_start": prov.char_start, "char_end": prov.char_end}
         )
         link_cols = (
-            {"link_tool": link.tool, "link_backend": link.backend, "link_confidence": link.confidence}
+            {
+                "link_tool": link.tool,
+                "link_backend": link.backend,
+                "link_confidence": link.confidence,
+            }
             if mention.product_id
             else {}
         )

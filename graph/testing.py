@@ -25,7 +25,9 @@ ASPECTS = ("battery", "camera", "screen", "price", "design")
 POLARITIES = ("positive", "negative", "neutral", "positive")
 
 
-def sample_facts(doc_id: str, *, n_mentions: int = 3, n_products: int = 5, seed: int = 0) -> DocumentFacts:
+def sample_facts(
+    doc_id: str, *, n_mentions: int = 3, n_products: int = 5, seed: int = 0
+) -> DocumentFacts:
     """A deterministic document: `n_mentions` linked mentions, one opinion each, one NIL entity."""
     mentions, opinions = [], []
     for i in range(n_mentions):
@@ -43,14 +45,20 @@ def sample_facts(doc_id: str, *, n_mentions: int = 3, n_products: int = 5, seed:
         )
         link = Provenance(doc_id=doc_id, tool="linker", backend="prompt", confidence=0.7)
         text = f"Phone {pid}" if i % 2 else f"phone  {pid.lower()}"
-        mentions.append(MentionFact(text=text, label="PRODUCT", product_id=pid, provenance=prov, link=link))
+        mentions.append(
+            MentionFact(text=text, label="PRODUCT", product_id=pid, provenance=prov, link=link)
+        )
         opinions.append(
             OpinionFact(
-                aspect=ASPECTS[(seed + i) % len(ASPECTS)].upper() if i % 3 == 0 else ASPECTS[(seed + i) % len(ASPECTS)],
+                aspect=ASPECTS[(seed + i) % len(ASPECTS)].upper()
+                if i % 3 == 0
+                else ASPECTS[(seed + i) % len(ASPECTS)],
                 polarity=POLARITIES[(seed + i) % len(POLARITIES)],  # type: ignore[arg-type]
                 product_id=pid,
                 term="the battery",
-                provenance=Provenance(doc_id=doc_id, char_start=start, char_end=start + 8, tool="sentiment"),
+                provenance=Provenance(
+                    doc_id=doc_id, char_start=start, char_end=start + 8, tool="sentiment"
+                ),
             )
         )
     nil = Provenance(doc_id=doc_id, char_start=500, char_end=507, tool="ner", backend="trained")
@@ -105,7 +113,9 @@ def falkordb_server(timeout: float = 15.0) -> Iterator[str]:
             while True:
                 if proc.poll() is not None:
                     log.seek(0)
-                    raise RuntimeError(f"FalkorDB exited: {log.read().decode(errors='replace')[-800:]}")
+                    raise RuntimeError(
+                        f"FalkorDB exited: {log.read().decode(errors='replace')[-800:]}"
+                    )
                 try:
                     client = redis.Redis(host="127.0.0.1", port=port)
                     client.ping()
@@ -113,7 +123,9 @@ def falkordb_server(timeout: float = 15.0) -> Iterator[str]:
                     break
                 except redis.exceptions.ConnectionError:
                     if time.monotonic() > deadline:
-                        raise RuntimeError(f"FalkorDB did not answer on port {port} in {timeout}s") from None
+                        raise RuntimeError(
+                            f"FalkorDB did not answer on port {port} in {timeout}s"
+                        ) from None
                     time.sleep(0.05)
             yield f"falkordb://127.0.0.1:{port}/distill"
         finally:

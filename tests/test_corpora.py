@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from distill.corpora import CorpusError, labels_of, read_corpus
 from distill.corpora.conll import entity_spans
 from distill.corpora.model_card import split_dev
@@ -134,5 +133,5 @@ def test_limit_and_dev_split_are_deterministic() -> None:
     docs = read_corpus(FIXTURES / "iob2.conll", "conll", limit=2)
     assert len(docs) == 2
     train, dev = split_dev(read_corpus(FIXTURES / "iob2.conll", "conll"), fraction=0.34)
-    train2, dev2 = split_dev(read_corpus(FIXTURES / "iob2.conll", "conll"), fraction=0.34)
+    _, dev2 = split_dev(read_corpus(FIXTURES / "iob2.conll", "conll"), fraction=0.34)
     assert [d.text for d in dev] == [d.text for d in dev2] and len(dev) == 1 and len(train) == 2

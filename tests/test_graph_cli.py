@@ -7,14 +7,13 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from typer.testing import CliRunner
-
 from distill.cli.graph_cmd import app
 from distill.cli.state import State
 from distill.graph.errors import GraphError
 from distill.graph.export import to_jsonl
 from distill.graph.ladybug_store import LadybugStore
 from distill.graph.testing import sample_facts
+from typer.testing import CliRunner
 
 runner = CliRunner()
 
@@ -29,7 +28,15 @@ def state(tmp_path: Path) -> State:
 
 def test_query_json(state: State) -> None:
     result = runner.invoke(
-        app, ["query", "MATCH (p:Product) WHERE p.id = $id RETURN p.name AS name", "-p", "id=P1", "--json"], obj=state
+        app,
+        [
+            "query",
+            "MATCH (p:Product) WHERE p.id = $id RETURN p.name AS name",
+            "-p",
+            "id=P1",
+            "--json",
+        ],
+        obj=state,
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.strip()) == {"name": "Phone P1"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from distill.graph.errors import GraphError
 from distill.graph.guard import ensure_read_only, write_clauses
 from distill.graph.networkx_store import to_grand_cypher
@@ -59,8 +58,8 @@ def test_broken_queries_are_refused(cypher: str) -> None:
 
 
 def test_grand_cypher_translation() -> None:
-    assert to_grand_cypher("MATCH (n) WHERE n.id = $id AND n.x = 'a\"b' RETURN n", {"id": "P1"}) == (
-        'MATCH (n) WHERE n.id = "P1" AND n.x = "a\\"b" RETURN n'
-    )
+    assert to_grand_cypher(
+        "MATCH (n) WHERE n.id = $id AND n.x = 'a\"b' RETURN n", {"id": "P1"}
+    ) == ('MATCH (n) WHERE n.id = "P1" AND n.x = "a\\"b" RETURN n')
     with pytest.raises(GraphError, match=r"\$missing"):
         to_grand_cypher("MATCH (n) WHERE n.id = $missing RETURN n", {})

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
-from spacy.tokens import Span
-
 from distill.doc import make_doc, set_confidence
 from distill.graph.from_doc import content_hash, facts_from_doc
 from distill.graph.resolve import entity_id, normalize, set_aliases
 from distill.graph.schema import DocumentFacts, DocumentNode, MentionFact, Provenance
 from distill.graph.testing import sample_facts
 from distill.plugins.sentiment.task import Opinion
+from pydantic import ValidationError
+from spacy.tokens import Span
 
 
 def test_normalize_case_whitespace_and_quotes() -> None:
@@ -50,7 +49,9 @@ def test_records_carry_provenance_on_every_edge() -> None:
 
 
 def test_facts_from_doc() -> None:
-    doc = make_doc("I love the Pixel 8 camera but Acme Z is meh.", doc_id="r1", meta={"source": "web"})
+    doc = make_doc(
+        "I love the Pixel 8 camera but Acme Z is meh.", doc_id="r1", meta={"source": "web"}
+    )
     doc.ents = [
         Span(doc, 3, 5, label="PRODUCT", kb_id="P8"),
         Span(doc, 7, 9, label="BRAND"),
@@ -65,10 +66,20 @@ def test_facts_from_doc() -> None:
     assert facts.document.content_hash == content_hash(doc.text)
     assert facts.document.source == "web"
     pixel, acme = facts.mentions
-    assert (pixel.product_id, pixel.provenance.char_start, pixel.provenance.model) == ("P8", 11, "ner-v1")
-    assert pixel.link is not None and pixel.link.confidence == 0.75 and pixel.link.backend == "prompt"
+    assert (pixel.product_id, pixel.provenance.char_start, pixel.provenance.model) == (
+        "P8",
+        11,
+        "ner-v1",
+    )
+    assert (
+        pixel.link is not None and pixel.link.confidence == 0.75 and pixel.link.backend == "prompt"
+    )
     assert acme.product_id is None and acme.link is None
-    assert [(o.product_id, o.target) for o in facts.opinions] == [("P8", None), ("P8", None), (None, "Acme Z")]
+    assert [(o.product_id, o.target) for o in facts.opinions] == [
+        ("P8", None),
+        ("P8", None),
+        (None, "Acme Z"),
+    ]
     assert facts.opinions[2].target_label == "BRAND"
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 
-import pytest
-
 import distill.graph.stores  # noqa: F401  (registers the stores)
+import pytest
 from distill.config import GraphConfig
 from distill.graph import GraphError, open_store
 from distill.graph.ladybug_store import LadybugStore
@@ -96,7 +95,9 @@ def test_delete_document(store: GraphStore) -> None:
     store.write_document(sample_facts("d2", seed=2))
     assert store.delete_document("d1") is True
     assert store.delete_document("d1") is False
-    assert (store.stats().total_nodes, store.stats().total_edges) == expected(sample_facts("d2", seed=2))
+    assert (store.stats().total_nodes, store.stats().total_edges) == expected(
+        sample_facts("d2", seed=2)
+    )
     store.delete_document("d2")
     assert store.stats().total_nodes == 0
 
@@ -128,15 +129,25 @@ def test_query_api(store: GraphStore) -> None:
     assert store.products(limit=1)[0].mentions == 2
 
     summary = store.opinion_summary("P1")
-    assert [(s.aspect, s.count, s.negative, s.avg_polarity) for s in summary] == [("camera", 2, 2, -1.0)]
+    assert [(s.aspect, s.count, s.negative, s.avg_polarity) for s in summary] == [
+        ("camera", 2, 2, -1.0)
+    ]
     everything = store.opinion_summary()
     assert sum(s.count for s in everything) == 6
     assert all(s.aspect == s.aspect.lower() for s in everything)
 
     mentions = store.mentions("P1")
-    assert [(m.doc_id, m.char_start, m.char_end) for m in mentions] == [("d1", 20, 28), ("d2", 0, 8)]
+    assert [(m.doc_id, m.char_start, m.char_end) for m in mentions] == [
+        ("d1", 20, 28),
+        ("d2", 0, 8),
+    ]
     first = mentions[0]
-    assert (first.tool, first.backend, first.model, first.confidence) == ("ner", "trained", "ner-small", 0.9)
+    assert (first.tool, first.backend, first.model, first.confidence) == (
+        "ner",
+        "trained",
+        "ner-small",
+        0.9,
+    )
     assert (first.link_tool, first.link_backend, first.link_confidence) == ("linker", "prompt", 0.7)
     assert store.mentions("P404") == []
 
@@ -153,7 +164,9 @@ def test_query_api(store: GraphStore) -> None:
 
 def test_cypher_is_read_only(store: GraphStore) -> None:
     store.write_document(sample_facts("d1"))
-    rows = store.query("MATCH (p:Product) WHERE p.id = $id RETURN p.id AS id, p.name AS name", {"id": "P1"})
+    rows = store.query(
+        "MATCH (p:Product) WHERE p.id = $id RETURN p.id AS id, p.name AS name", {"id": "P1"}
+    )
     assert rows == [{"id": "P1", "name": "Phone P1"}]
     rows = store.query("MATCH (p:Product) WHERE p.name = 'Phone P2' RETURN p.id AS id // SET")
     assert rows == [{"id": "P2"}]
@@ -189,7 +202,10 @@ def test_to_networkx_matches_stats(store: GraphStore) -> None:
     store.write_document(sample_facts("d1"))
     graph = store.to_networkx()
     stats = store.stats()
-    assert (graph.number_of_nodes(), graph.number_of_edges()) == (stats.total_nodes, stats.total_edges)
+    assert (graph.number_of_nodes(), graph.number_of_edges()) == (
+        stats.total_nodes,
+        stats.total_edges,
+    )
     assert graph.nodes["Product:P1"]["__labels__"] == {"Product"}
 
 

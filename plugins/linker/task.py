@@ -1,16 +1,25 @@
-"""Entity linking: which catalog entry each mentioned product is (or NIL: not in the catalog)."""
+"""Entity linking: which catalog entry each mentioned product is (or NIL: not in the catalog).
+
+The same task serves Ditto-style record matching: a pair doc (`doc._.meta["pair"]`)
+holds the left record as text with one entity, the right record in its meta, and
+the entity's `kb_id_` is `MATCH` or NIL. The scorer sees which kind it has.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from functools import cache
+from typing import Any, Literal
 
 from distill.doc import get_confidence, set_confidence
 from distill.plugins.registry import register_task
-from distill.plugins.spec import Scores, TaskSpec
-from pydantic import BaseModel, Field
+from distill.plugins.spec import Scores, TaskSpec, span_scores
+from pydantic import BaseModel, Field, create_model
 from spacy.tokens import Doc, Span
 
 NIL = None
+MATCH = "MATCH"
 
 
 class Link(BaseModel):
@@ -23,6 +32,23 @@ class Link(BaseModel):
 
 class Links(BaseModel):
     links: list[Link] = Field(default_factory=list)
+
+
+class MatchAnswer(BaseModel):
+    """What the LLM answers for a record pair."""
+
+    same_product: bool
+
+
+@cache
+def choice_schema(n_candidates: int) -> type[BaseModel]:
+    """What the LLM answers for one mention: a candidate number, 0 for none of them."""
+    allowed = Literal[tuple(range(n_candidates + 1))]  # type: ignore[valid-type]
+    return create_model(f"Choice{n_candidates}", choice=(allowed, ...))
+
+
+def is_pair(doc: Doc) -> bool:
+    return bool((doc._.meta or {}).get("pair"))
 
 
 @register_task
@@ -50,19 +76,30 @@ class LinkerTask(TaskSpec):
         )
 
     def write(self, doc: Doc, output: BaseModel) -> None:
+        """Replace the links: a mention `output` does not mention is left unlinked (NIL)."""
         assert isinstance(output, Links)
         by_offsets = {(link.start, link.end): link for link in output.links}
         ents = []
         for ent in doc.ents:
             link = by_offsets.get((ent.start_char, ent.end_char))
-            kb_id = (link.kb_id or "") if link else ent.kb_id_
+            kb_id = (link.kb_id or "") if link else ""
             ents.append(Span(doc, ent.start, ent.end, label=ent.label_, kb_id=kb_id))
             if link and link.confidence is not None:
                 set_confidence(doc, self.name, ent.start_char, ent.end_char, link.confidence)
         doc.ents = ents
 
     def score(self, gold: Sequence[Doc], predicted: Sequence[Doc]) -> Scores:
-        """Accuracy@1 over gold mentions; NIL counts as an answer like any catalog id."""
+        """Accuracy@1 over gold mentions, NIL counting as an answer like any catalog id.
+
+        Pair docs (Ditto): precision/recall/F1 of the positive (match) class, which is
+        what Ditto reports, plus accuracy.
+        """
+        if gold and all(is_pair(doc) for doc in gold):
+            gold_pos = {i for i, d in enumerate(gold) if any(e.kb_id_ for e in d.ents)}
+            pred_pos = {i for i, d in enumerate(predicted) if any(e.kb_id_ for e in d.ents)}
+            scores = span_scores({(i,) for i in gold_pos}, {(i,) for i in pred_pos}, len(gold))
+            agree = sum((i in gold_pos) == (i in pred_pos) for i in range(len(gold)))
+            return scores.model_copy(update={"accuracy": agree / len(gold)})
         total = correct = 0
         for gold_doc, predicted_doc in zip(gold, predicted, strict=True):
             predicted_ids = {(e.start_char, e.end_char): e.kb_id_ for e in predicted_doc.ents}
@@ -70,3 +107,43 @@ class LinkerTask(TaskSpec):
                 total += 1
                 correct += predicted_ids.get((ent.start_char, ent.end_char)) == ent.kb_id_
         return Scores(n=total, accuracy=correct / total if total else None)
+
+    # the prompt backend's hooks (candidates come from `doc._.meta["candidates"]`)
+
+    def prompt_variables(self, doc: Doc) -> dict[str, Any]:
+        meta = doc._.meta or {}
+        if is_pair(doc):
+            from distill.corpora.ditto import render
+
+            return {"pair": True, "left": render(meta["left"]), "right": render(meta["right"])}
+        ent = doc.ents[0]
+        return {
+            "pair": False,
+            "text": doc.text,
+            "mention": ent.text,
+            "candidates": _candidates(doc, ent),
+            "candidates_json": json.dumps(_candidates(doc, ent)),
+        }
+
+    def llm_schema(self, doc: Doc) -> type[BaseModel]:
+        if is_pair(doc):
+            return MatchAnswer
+        return choice_schema(len(_candidates(doc, doc.ents[0])))
+
+    def from_llm(self, doc: Doc, parsed: Any) -> Links:
+        ent = doc.ents[0]
+        if isinstance(parsed, MatchAnswer):
+            kb_id = MATCH if parsed.same_product else None
+        else:
+            choice = int(parsed.choice)
+            candidates = _candidates(doc, ent)
+            if not 0 <= choice <= len(candidates):
+                raise ValueError(f"choice {choice} is not 0..{len(candidates)}")
+            kb_id = candidates[choice - 1]["id"] if choice else None
+        return Links(links=[Link(text=ent.text, start=ent.start_char, end=ent.end_char,
+                                 kb_id=kb_id)])  # fmt: skip
+
+
+def _candidates(doc: Doc, ent: Span) -> list[dict[str, str]]:
+    found = (doc._.meta or {}).get("candidates", {})
+    return list(found.get(f"{ent.start_char}:{ent.end_char}", []))

@@ -60,9 +60,10 @@ def align(
 
     listed = list(mentions)
     for mention, label in listed:
-        spots = [spot for spot in occurrences(text, mention) if free(*spot)]
+        found = occurrences(text, mention)
+        spots = [spot for spot in found if free(*spot)]
         if not spots:
-            if not any(mention.strip().lower() == text[s.start : s.end].lower() for s in taken):
+            if not found:  # found only inside a taken span: nested, not missing
                 missing.append((mention, label))
             continue
         start, end = min(

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import BaseModel, Field
-from spacy.tokens import Doc
-
 from distill.plugins.sentiment.model import NONE, AbsaModel
 from distill.plugins.sentiment.task import SentimentTask, given_terms
+from pydantic import BaseModel, Field
+from spacy.tokens import Doc
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -98,7 +97,9 @@ def train(
         random.shuffle(items)
         model.net.train()
         total = 0.0
-        batches = [items[i : i + config.batch_size] for i in range(0, len(items), config.batch_size)]
+        batches = [
+            items[i : i + config.batch_size] for i in range(0, len(items), config.batch_size)
+        ]
         for i, batch in enumerate(batches):
             texts = [t for t, _, _ in batch]
             pairs = [p for _, p, _ in batch] if mode == "term" else None
@@ -109,7 +110,7 @@ def train(
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.net.parameters(), 1.0)
             optimizer.step()
-            total += float(loss)
+            total += float(loss.detach())
             if progress:
                 progress("batch", {"epoch": epoch, "done": i + 1, "total": len(batches)})
         scores = _dev_scores(model, task, dev_docs)

@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from spacy.tokens import Doc
-
 from distill.corpora.model_card import dir_size_mb, load_card
 from distill.plugins.backend import Backend, BackendOptions
 from distill.plugins.registry import register_backend
 from distill.plugins.sentiment.model import NONE, AbsaModel
 from distill.plugins.sentiment.task import Opinion, Opinions, given_terms
 from distill.plugins.spec import TaskSpec
+from spacy.tokens import Doc
 
 
 def predict_opinions(model: AbsaModel, docs: Sequence[Doc], batch_size: int = 64) -> list[Opinions]:

@@ -1,0 +1,308 @@
+"""Ingest: documents → the configured tools → the knowledge graph, one atomic write per document.
+
+The tools run as a LangGraph graph over a batch of documents, one node per task
+(`chunk → ner → linker → sentiment → facts` by default). Trained backends see the
+whole batch at once (`nlp.pipe`-style); a backend that raises on a batch is retried
+document by document, so the failure is pinned on the one document that caused it
+and the rest of the batch goes on. Nothing is written for a failed document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypedDict
+
+from pydantic import BaseModel, Field
+from spacy.tokens import Doc
+
+from distill.agent.chunking import Chunk, merge, split
+from distill.agent.documents import LoadFailure, SourceDocument, read_documents
+from distill.config import Config, load_config
+from distill.doc import make_doc
+from distill.errors import DistillError
+from distill.plugins import Backend, active_backend, make_backend
+
+DEFAULT_TASKS = ("ner", "linker", "sentiment")
+
+
+class Failure(BaseModel):
+    source: str
+    doc_id: str | None = None
+    stage: str = Field(description="read, a task name, facts or write")
+    reason: str
+
+
+class IngestReport(BaseModel):
+    """What a run did; `distill ingest` prints it, `distill.ingest()` returns it."""
+
+    documents: int = 0
+    written: int = 0
+    skipped: int = 0
+    failures: list[Failure] = Field(default_factory=list)
+    mentions: int = 0
+    opinions: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+    backends: dict[str, str] = Field(default_factory=dict)
+    planned: list[dict[str, Any]] = Field(default_factory=list, description="--dry-run output")
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def facts(self) -> int:
+        return self.mentions + self.opinions
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.documents / self.seconds if self.seconds else 0.0
+
+
+class BatchState(TypedDict):
+    """What flows through the graph: one batch, its chunked Docs, facts and failures so far."""
+
+    documents: list[SourceDocument]
+    pieces: dict[str, tuple[Doc, list[tuple[Chunk, Doc]]]]
+    """doc id -> (the whole Doc, its chunks); short docs are their own single chunk."""
+    facts: list[Any]
+    failures: list[Failure]
+
+
+class Pipeline:
+    """The configured tools, compiled once into a LangGraph graph and reused for every batch."""
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        tasks: Sequence[str] = DEFAULT_TASKS,
+        *,
+        backends: dict[str, Backend] | None = None,
+        max_chars: int = 4000,
+        overlap: int = 300,
+    ) -> None:
+        self.config = config or Config()
+        self.tasks = list(tasks)
+        self.backends = backends or {task: make_backend(task, self.config) for task in self.tasks}
+        self.max_chars, self.overlap = max_chars, overlap
+        self.graph = self._compile()
+
+    def describe(self) -> dict[str, str]:
+        """Task -> backend name: goes into provenance and the resume fingerprint."""
+        return {task: backend.name for task, backend in self.backends.items()}
+
+    def fingerprint(self) -> str:
+        """Changes whenever a backend or model changes, so `--resume` re-ingests then."""
+        parts = {t: [b.name, b.model_name()] for t, b in self.backends.items()}
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+    def run(self, documents: list[SourceDocument]) -> tuple[list[Any], list[Failure]]:
+        """DocumentFacts for every document that went through every tool; failures for the rest."""
+        state = self.graph.invoke({"documents": documents, "pieces": {}, "facts": [], "failures": []})
+        return state["facts"], state["failures"]
+
+    # graph
+
+    def _compile(self) -> Any:
+        from langgraph.graph import END, START, StateGraph
+
+        graph = StateGraph(BatchState)
+        graph.add_node("chunk", self._chunk)
+        previous = "chunk"
+        graph.add_edge(START, "chunk")
+        for task in self.tasks:
+            graph.add_node(task, self._tool_node(task))
+            graph.add_edge(previous, task)
+            previous = task
+        graph.add_node("facts", self._facts)
+        graph.add_edge(previous, "facts")
+        graph.add_edge("facts", END)
+        return graph.compile()
+
+    def _chunk(self, state: BatchState) -> dict[str, Any]:
+        pieces = {}
+        for document in state["documents"]:
+            doc = make_doc(document.text, document.id, {**document.meta, "source": document.source})
+            pieces[document.id] = (doc, split(doc, self.max_chars, self.overlap))
+        return {"pieces": pieces}
+
+    def _tool_node(self, task: str) -> Callable[[BatchState], dict[str, Any]]:
+        backend = self.backends[task]
+
+        def run_tool(state: BatchState) -> dict[str, Any]:
+            alive = dict(state["pieces"])
+            failures = list(state["failures"])
+            try:
+                backend.predict([chunk for _, pieces in alive.values() for _, chunk in pieces])
+            except Exception:
+                for doc_id, (doc, pieces) in list(alive.items()):
+                    try:
+                        backend.predict([chunk for _, chunk in pieces])
+                    except Exception as exc:
+                        failures.append(_failure(doc, task, exc))
+                        del alive[doc_id]
+            for doc_id, (doc, pieces) in list(alive.items()):
+                problem = next(filter(None, (_error(chunk, task) for _, chunk in pieces)), None)
+                if problem:  # a prompt backend's answer that stayed invalid after its retry
+                    failures.append(_failure(doc, task, f"invalid LLM output: {problem}"))
+                    del alive[doc_id]
+            return {"pieces": alive, "failures": failures}
+
+        return run_tool
+
+    def _facts(self, state: BatchState) -> dict[str, Any]:
+        from distill.graph.from_doc import facts_from_doc
+
+        facts, failures = list(state["facts"]), list(state["failures"])
+        sources = {d.id: d for d in state["documents"]}
+        fingerprint = self.fingerprint()
+        for doc_id, (whole, pieces) in state["pieces"].items():
+            doc = merge(whole, pieces)
+            try:
+                built = facts_from_doc(
+                    doc,
+                    self.describe(),
+                    models={t: b.model_name() for t, b in self.backends.items()},
+                    products=self._product_names(doc),
+                )
+                document = built.document.model_copy(
+                    update={"content_hash": ingest_key(sources[doc_id], fingerprint)}
+                )
+                facts.append(built.model_copy(update={"document": document}))
+            except Exception as exc:
+                failures.append(_failure(doc, "facts", exc))
+        return {"facts": facts, "failures": failures}
+
+    def _product_names(self, doc: Doc) -> dict[str, str]:
+        linker = self.backends.get("linker")
+        catalog = getattr(linker, "catalog", None)
+        names = {}
+        for ent in doc.ents:
+            if ent.kb_id_:
+                entry = catalog.get(ent.kb_id_) if catalog is not None else None
+                names[ent.kb_id_] = getattr(entry, "name", None) or ent.text
+        return names
+
+
+def ingest_key(document: SourceDocument, fingerprint: str) -> str:
+    """Content hash plus pipeline fingerprint: `--resume` skips only what would not change."""
+    return f"{document.content_hash}:{fingerprint}"
+
+
+def _error(doc: Doc, task: str) -> str | None:
+    return ((doc._.meta or {}).get("errors") or {}).get(task)
+
+
+def _failure(doc: Doc, stage: str, problem: BaseException | str) -> Failure:
+    reason = problem if isinstance(problem, str) else f"{type(problem).__name__}: {problem}"
+    source = (doc._.meta or {}).get("source") or doc._.doc_id or "?"
+    return Failure(source=source, doc_id=doc._.doc_id, stage=stage, reason=reason)
+
+
+def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def ingest(
+    paths: Iterable[str | Path],
+    config: Config | None = None,
+    *,
+    limit: int | None = None,
+    resume: bool = False,
+    dry_run: bool = False,
+    text_field: str = "text",
+    batch_size: int = 64,
+    pipeline: Pipeline | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> IngestReport:
+    """Ingest `paths` into the configured graph store; see `IngestReport` for what it returns.
+
+    `engine="ray"` runs the tools on Ray actors (a local cluster, or `ray_address`);
+    writes stay on this process. `on_progress(done, total)` is called after every batch.
+    """
+    from distill.graph import open_store
+
+    config = config or load_config().config
+    started = time.perf_counter()
+    report = IngestReport(dry_run=dry_run)
+    documents: list[SourceDocument] = []
+    for item in read_documents(paths, text_field=text_field):
+        if limit is not None and report.documents >= limit:
+            break
+        report.documents += 1
+        if isinstance(item, LoadFailure):
+            report.failures.append(
+                Failure(source=item.source, doc_id=item.doc_id, stage="read", reason=item.reason)
+            )
+        else:
+            documents.append(item)
+
+    pipeline = pipeline or Pipeline(config)
+    report.backends = pipeline.describe()
+    fingerprint = pipeline.fingerprint()
+    store = None if dry_run else open_store(config.graph)
+    try:
+        if resume and store is not None:
+            fresh = [d for d in documents if not store.has_document(d.id, ingest_key(d, fingerprint))]
+            report.skipped = len(documents) - len(fresh)
+            documents = fresh
+        done = 0
+        batches = list(batched(documents, batch_size))
+        if engine == "ray":
+            from distill.agent.ray_engine import run_batches
+
+            results = run_batches(batches, config, pipeline.tasks, address=ray_address)
+        elif engine == "local":
+            results = (pipeline.run(batch) for batch in batches)
+        else:
+            raise DistillError(f"unknown engine {engine!r}; use local or ray")
+        for facts, failures in results:
+            report.failures.extend(failures)
+            for document_facts in facts:
+                if store is None:
+                    report.planned.append(_plan(document_facts))
+                else:
+                    try:
+                        store.write_document(document_facts)
+                    except Exception as exc:
+                        report.failures.append(
+                            Failure(
+                                source=document_facts.document.source or document_facts.document.id,
+                                doc_id=document_facts.document.id,
+                                stage="write",
+                                reason=f"{type(exc).__name__}: {exc}",
+                            )
+                        )
+                        continue
+                report.written += 1
+                report.mentions += len(document_facts.mentions)
+                report.opinions += len(document_facts.opinions)
+            done += len(facts) + len(failures)
+            if on_progress:
+                on_progress(done, len(documents))
+    finally:
+        if store is not None:
+            store.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _plan(facts: Any) -> dict[str, Any]:
+    return {
+        "document": facts.document.id,
+        "mentions": [(m.text, m.label, m.product_id) for m in facts.mentions],
+        "opinions": [(o.product_id or o.target, o.aspect, o.polarity) for o in facts.opinions],
+    }

@@ -1,0 +1,145 @@
+"""Candidate generation: which few catalog entries could a mention be?
+
+Three retrievers, unioned, because each misses what another finds:
+- alias lookup: the normalized mention equals a name or alias ("iphone 11");
+- fuzzy: character 3-gram TF-IDF nearest names (typos, spacing, "galaxy s21ultra"),
+  then rapidfuzz scores the survivors — a sparse product is what keeps this fast
+  against 12k entries, where rapidfuzz over every name per mention is not;
+- semantic: a faiss inner-product index over MiniLM embeddings of the names.
+
+The faiss index is built once and saved beside the catalog (or, when that folder
+is read-only, in ~/.cache/distill/linker), keyed by the catalog's hash, and reloaded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from distill.plugins.linker.catalog import Catalog, normalize, strip_suffix
+from rapidfuzz import fuzz
+
+
+@dataclass
+class Candidate:
+    index: int
+    """Position of the entry in `catalog.entries`."""
+    alias: float = 0.0
+    fuzzy: float = 0.0
+    semantic: float = 0.0
+    sources: set[str] = field(default_factory=set)
+
+
+def index_dir(catalog: Catalog) -> Path:
+    """Where a catalog's index files live: beside it if writable, else the user cache."""
+    if catalog.path is not None:
+        beside = catalog.path.parent / f".{catalog.path.name}.distill-index"
+        try:
+            beside.mkdir(exist_ok=True)
+            if os.access(beside, os.W_OK):
+                return beside
+        except OSError:
+            pass
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "distill" / "linker"
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
+
+
+class CandidateIndex:
+    def __init__(self, catalog: Catalog, semantic: bool = True, cache: Path | None = None) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.catalog = catalog
+        self.forms: list[str] = []
+        self.form_entry: list[int] = []
+        self.alias: dict[str, list[int]] = {}
+        for i, entry in enumerate(catalog.entries):
+            for form in entry.names():
+                key = normalize(form)
+                self.forms.append(key)
+                self.form_entry.append(i)
+                if i not in self.alias.setdefault(key, []):
+                    self.alias[key].append(i)
+        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3), min_df=1)
+        self.matrix = self.vectorizer.fit_transform(self.forms).T.tocsr()
+        self.form_entry_array = np.asarray(self.form_entry)
+        self.faiss = self._faiss(cache) if semantic else None
+
+    def _faiss(self, cache: Path | None):
+        import faiss
+
+        folder = (cache or index_dir(self.catalog)) / self.catalog.digest
+        path = folder / "names.faiss"
+        if path.is_file():
+            return faiss.read_index(str(path))
+        from distill.plugins.linker.embed import embed
+
+        names = [strip_suffix(e.name) for e in self.catalog.entries]
+        vectors = embed(names, batch_size=256, max_length=32)
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors)
+        folder.mkdir(parents=True, exist_ok=True)
+        faiss.write_index(index, str(path))
+        return index
+
+    def generate(
+        self,
+        mentions: Sequence[str],
+        k: int = 10,
+        vectors: np.ndarray | None = None,
+    ) -> list[list[Candidate]]:
+        """Up to ~2k candidates per mention (k fuzzy + k semantic + alias hits), best first."""
+        keys = [normalize(m) for m in mentions]
+        found: list[dict[int, Candidate]] = [{} for _ in mentions]
+        for key, bucket in zip(keys, found, strict=True):
+            for i in self.alias.get(key, []):
+                bucket.setdefault(i, Candidate(i)).alias = 1.0
+                bucket[i].sources.add("alias")
+        if mentions:
+            scores = (self.vectorizer.transform(keys) @ self.matrix).tocsr()
+            for r, (key, bucket) in enumerate(zip(keys, found, strict=True)):
+                lo, hi = scores.indptr[r], scores.indptr[r + 1]
+                data, cols = scores.data[lo:hi], scores.indices[lo:hi]
+                n = min(len(data), 3 * k)
+                top = np.argpartition(-data, n - 1)[:n] if n < len(data) else np.arange(len(data))
+                picked: dict[int, float] = {}
+                for j in top:
+                    form = int(cols[j])
+                    entry = int(self.form_entry_array[form])
+                    fuzzy = fuzz.token_set_ratio(key, self.forms[form]) / 100
+                    score = 0.5 * fuzzy + 0.5 * float(data[j])
+                    picked[entry] = max(picked.get(entry, 0.0), score)
+                for entry, score in sorted(picked.items(), key=lambda x: -x[1])[:k]:
+                    bucket.setdefault(entry, Candidate(entry)).fuzzy = score
+                    bucket[entry].sources.add("fuzzy")
+        if self.faiss is not None and mentions:
+            if vectors is None:
+                from distill.plugins.linker.embed import embed
+
+                vectors = embed(list(mentions), batch_size=256, max_length=32)
+            sims, ids = self.faiss.search(vectors, k)
+            for bucket, row_ids, row_sims in zip(found, ids, sims, strict=True):
+                for entry, sim in zip(row_ids, row_sims, strict=True):
+                    if entry >= 0:
+                        bucket.setdefault(int(entry), Candidate(int(entry))).semantic = float(sim)
+                        bucket[int(entry)].sources.add("semantic")
+        return [sorted(b.values(), key=lambda c: -(c.alias + c.fuzzy + c.semantic)) for b in found]
+
+
+def recall_at_k(
+    index: CandidateIndex, mentions: Sequence[str], gold: Sequence[str], k: int
+) -> float:
+    """Share of non-NIL mentions whose gold id is among the first k candidates."""
+    pairs = [(m, g) for m, g in zip(mentions, gold, strict=True) if g]
+    if not pairs:
+        return 0.0
+    candidates = index.generate([m for m, _ in pairs], k=k)
+    ids = index.catalog.entries
+    hits = sum(
+        g in {ids[c.index].id for c in cands[:k]}
+        for (_, g), cands in zip(pairs, candidates, strict=True)
+    )
+    return hits / len(pairs)

@@ -1,0 +1,186 @@
+"""Pair features shared by catalog linking (mention vs entry) and Ditto matching (record vs record).
+
+Product identity rests on a few signals a small model can weigh: the model number
+("lds4821ww", "SM-G991B"), the brand, the words of the name (weighted by rarity),
+fuzzy string similarity, the price, and the meaning of the text (MiniLM cosine).
+Each side of a pair is a `Side`; `pair_features` turns two into a fixed-length vector.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from distill.plugins.linker.catalog import normalize
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+
+_CODE = re.compile(r"^(?=.*\d)(?=.*[a-z])[a-z0-9]{3,}$|^\d{4,}$")
+
+
+@dataclass
+class Side:
+    """One product as the features see it: a short title, all its text, brand and price."""
+
+    title: str
+    text: str = ""
+    brand: str | None = None
+    price: float | None = None
+    _cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+
+    def tokens(self, which: str = "title") -> set[str]:
+        key = f"tokens:{which}"
+        if key not in self._cache:
+            self._cache[key] = set(
+                normalize(self.title if which == "title" else self.all_text()).split()
+            )
+        return self._cache[key]  # type: ignore[return-value]
+
+    def all_text(self) -> str:
+        return f"{self.title} {self.text}" if self.text else self.title
+
+    def norm_title(self) -> str:
+        if "norm" not in self._cache:
+            self._cache["norm"] = normalize(self.title)
+        return self._cache["norm"]  # type: ignore[return-value]
+
+    def codes(self, which: str = "title") -> set[str]:
+        """Model-number-like tokens, hyphens and slashes removed ("SM-G991B" -> "smg991b")."""
+        key = f"codes:{which}"
+        if key not in self._cache:
+            raw = self.title if which == "title" else self.all_text()
+            found = set()
+            for token in raw.lower().split():
+                token = re.sub(r"[^a-z0-9]", "", token)
+                if _CODE.match(token):
+                    found.add(token)
+            self._cache[key] = found
+        return self._cache[key]  # type: ignore[return-value]
+
+    def squashed(self) -> str:
+        """All text without spaces or punctuation, to find a code split differently."""
+        if "squashed" not in self._cache:
+            self._cache["squashed"] = re.sub(r"[^a-z0-9]", "", self.all_text().lower())
+        return self._cache["squashed"]  # type: ignore[return-value]
+
+    def numbers(self) -> set[str]:
+        if "numbers" not in self._cache:
+            self._cache["numbers"] = set(re.findall(r"\d+(?:\.\d+)?", self.all_text()))
+        return self._cache["numbers"]  # type: ignore[return-value]
+
+
+def idf_table(texts: Iterable[str]) -> dict[str, float]:
+    """Inverse document frequency of normalized tokens; rare words identify products."""
+    counts: Counter[str] = Counter()
+    n = 0
+    for text in texts:
+        n += 1
+        counts.update(set(normalize(text).split()))
+    return {token: math.log((n + 1) / (c + 1)) + 1 for token, c in counts.items()}
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def _weighted_overlap(a: set[str], b: set[str], idf: dict[str, float], default: float) -> float:
+    """IDF-weighted cosine of two token sets."""
+    if not a or not b:
+        return 0.0
+    weight = lambda t: idf.get(t, default)  # noqa: E731
+    shared = sum(weight(t) ** 2 for t in a & b)
+    norm = math.sqrt(sum(weight(t) ** 2 for t in a)) * math.sqrt(sum(weight(t) ** 2 for t in b))
+    return shared / norm if norm else 0.0
+
+
+def _code_features(a: Side, b: Side) -> list[float]:
+    ca, cb = a.codes("all"), b.codes("all")
+    ta, tb = a.codes(), b.codes()
+    in_b = [c for c in ta if c in b.squashed()]
+    in_a = [c for c in tb if c in a.squashed()]
+    best = 0.0
+    for x in ta or ca:
+        for y in tb or cb:
+            best = max(best, Levenshtein.normalized_similarity(x, y))
+    return [
+        float(len(ca & cb)),
+        _jaccard(ca, cb),
+        float(bool(ta)) + float(bool(tb)),
+        len(in_b) / len(ta) if ta else -1.0,
+        len(in_a) / len(tb) if tb else -1.0,
+        best,
+    ]
+
+
+def _price(a: Side, b: Side) -> list[float]:
+    if not a.price or not b.price:
+        return [0.0, -1.0]
+    return [1.0, abs(a.price - b.price) / max(a.price, b.price)]
+
+
+def _brand(a: Side, b: Side) -> list[float]:
+    if a.brand and b.brand:
+        equal = normalize(a.brand) == normalize(b.brand)
+        return [1.0 if equal else 0.0, fuzz.ratio(normalize(a.brand), normalize(b.brand)) / 100]
+    brand = a.brand or b.brand
+    other = b if a.brand else a
+    if brand:
+        return [0.5 if normalize(brand) in other.norm_title() else -0.5, -1.0]
+    return [-1.0, -1.0]
+
+
+FEATURE_NAMES = (
+    "ratio", "partial_ratio", "token_set", "token_sort", "jaccard_title", "jaccard_all",
+    "idf_title", "idf_all", "codes_shared", "codes_jaccard", "codes_present",
+    "a_codes_in_b", "b_codes_in_a", "codes_best", "numbers_jaccard", "price_known",
+    "price_diff", "brand_equal", "brand_ratio", "len_a", "len_b", "len_ratio",
+    "emb_title", "emb_all",
+)  # fmt: skip
+
+
+def pair_features(
+    a: Side,
+    b: Side,
+    idf: dict[str, float],
+    emb_title: float = 0.0,
+    emb_all: float = 0.0,
+) -> list[float]:
+    """The feature vector of one pair (order: FEATURE_NAMES)."""
+    ta, tb = a.norm_title(), b.norm_title()
+    default = max(idf.values(), default=1.0)
+    la, lb = len(a.tokens()), len(b.tokens())
+    return [
+        fuzz.ratio(ta, tb) / 100,
+        fuzz.partial_ratio(ta, tb) / 100,
+        fuzz.token_set_ratio(ta, tb) / 100,
+        fuzz.token_sort_ratio(ta, tb) / 100,
+        _jaccard(a.tokens(), b.tokens()),
+        _jaccard(a.tokens("all"), b.tokens("all")),
+        _weighted_overlap(a.tokens(), b.tokens(), idf, default),
+        _weighted_overlap(a.tokens("all"), b.tokens("all"), idf, default),
+        *_code_features(a, b),
+        _jaccard(a.numbers(), b.numbers()),
+        *_price(a, b),
+        *_brand(a, b),
+        float(la),
+        float(lb),
+        min(la, lb) / max(la, lb) if la and lb else 0.0,
+        emb_title,
+        emb_all,
+    ]
+
+
+def batch_features(
+    pairs: Sequence[tuple[Side, Side]],
+    idf: dict[str, float],
+    emb_title: Sequence[float] | None = None,
+    emb_all: Sequence[float] | None = None,
+) -> list[list[float]]:
+    zeros = [0.0] * len(pairs)
+    return [
+        pair_features(a, b, idf, t, x)
+        for (a, b), t, x in zip(pairs, emb_title or zeros, emb_all or zeros, strict=True)
+    ]

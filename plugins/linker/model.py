@@ -1,0 +1,151 @@
+"""The trained linker: a gradient-boosted scorer over pair features, plus a NIL threshold.
+
+Two modes share the features and the classifier:
+- `pair` (Ditto/Magellan): is the left record the same product as the right one?
+- `link`: which candidate catalog entry is the mention (or NIL, when even the best
+  candidate scores under the threshold tuned on dev)?
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from distill.plugins.linker.candidates import Candidate, CandidateIndex
+from distill.plugins.linker.catalog import Catalog, CatalogEntry, normalize, strip_suffix
+from distill.plugins.linker.features import Side, batch_features
+from spacy.tokens import Doc
+
+MODEL_FILE = "linker.pkl"
+INFO_FILE = "linker.json"
+TITLE_KEYS = ("name", "title")
+BRAND_KEYS = ("brand", "manufacturer")
+
+
+def record_side(record: dict[str, str]) -> Side:
+    """A Ditto record (attribute -> value) as a feature `Side`."""
+    title = next((record[k] for k in TITLE_KEYS if record.get(k)), "")
+    rest = [v for k, v in record.items() if k not in (*TITLE_KEYS, "price") and v]
+    brand = next((record[k] for k in BRAND_KEYS if record.get(k)), None)
+    try:
+        price = float(record.get("price") or 0) or None
+    except ValueError:
+        price = None
+    return Side(title=title or " ".join(rest)[:200], text=" ".join(rest), brand=brand, price=price)
+
+
+def entry_side(entry: CatalogEntry) -> Side:
+    return Side(title=strip_suffix(entry.name), text=entry.text(), brand=entry.brand)
+
+
+def mention_side(doc: Doc, start: int, end: int, brands: dict[str, str]) -> Side:
+    """The mention and its sentence; a catalog brand named in the mention or context."""
+    text = doc.text[start:end]
+    context = doc.text[max(0, start - 100) : end + 100]
+    brand = next((brands[t] for t in normalize(context).split() if t in brands), None)
+    return Side(title=text, text=context, brand=brand)
+
+
+@dataclass
+class LinkerModel:
+    mode: str
+    classifier: Any = None
+    threshold: float = 0.5
+    idf: dict[str, float] = field(default_factory=dict)
+    embeddings: bool = True
+    top_k: int = 10
+    catalog_path: str | None = None
+    catalog_columns: dict[str, Any] | None = None
+    _index: CandidateIndex | None = field(default=None, repr=False)
+
+    # persistence: the sklearn model pickled, the settings readable as JSON
+
+    def save(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        with (directory / MODEL_FILE).open("wb") as handle:
+            pickle.dump(self.classifier, handle)
+        info = {k: getattr(self, k) for k in ("mode", "threshold", "embeddings", "top_k",
+                                               "catalog_path", "catalog_columns")}  # fmt: skip
+        info["idf"] = self.idf
+        (directory / INFO_FILE).write_text(json.dumps(info), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> LinkerModel:
+        directory = Path(directory)
+        info = json.loads((directory / INFO_FILE).read_text(encoding="utf-8"))
+        with (directory / MODEL_FILE).open("rb") as handle:
+            classifier = pickle.load(handle)
+        return cls(classifier=classifier, **info)
+
+    # the catalog (link mode)
+
+    def index(self, catalog: str | None = None) -> CandidateIndex:
+        path = catalog or self.catalog_path
+        if self._index is None or (catalog and str(self._index.catalog.path) != str(catalog)):
+            if not path:
+                from distill.errors import PluginError
+
+                raise PluginError(
+                    "the linker needs a catalog: train with --set catalog=FILE, or pass "
+                    'BackendOptions.extra["catalog"], or give the data a "catalog" field'
+                )
+            loaded = Catalog.load(path, self.catalog_columns)
+            self._index = CandidateIndex(loaded, semantic=self.embeddings)
+        return self._index
+
+    # features
+
+    def pair_matrix(self, pairs: Sequence[tuple[Side, Side]]) -> np.ndarray:
+        emb_title = emb_all = None
+        if self.embeddings and pairs:
+            from distill.plugins.linker.embed import embed
+
+            texts = sorted(
+                {s.title for p in pairs for s in p} | {s.all_text() for p in pairs for s in p}
+            )
+            vectors = dict(zip(texts, embed(texts, batch_size=128, max_length=64), strict=True))
+            emb_title = [float(vectors[a.title] @ vectors[b.title]) for a, b in pairs]
+            emb_all = [float(vectors[a.all_text()] @ vectors[b.all_text()]) for a, b in pairs]
+        return np.asarray(batch_features(pairs, self.idf, emb_title, emb_all), dtype=np.float32)
+
+    def link_rows(
+        self, docs: Sequence[Doc], catalog: str | None = None
+    ) -> list[tuple[Doc, Any, list[Candidate], np.ndarray]]:
+        """For every mention: (doc, ent, candidates, feature rows)."""
+        index = self.index(catalog)
+        entries = index.catalog.entries
+        brands = {normalize(e.brand): e.brand for e in entries if e.brand}
+        mentions = [(doc, ent) for doc in docs for ent in doc.ents]
+        candidates = index.generate([ent.text for _, ent in mentions], k=self.top_k)
+        pairs, extra, owners = [], [], []
+        for m, ((doc, ent), cands) in enumerate(zip(mentions, candidates, strict=True)):
+            side = mention_side(doc, ent.start_char, ent.end_char, brands)
+            for rank, c in enumerate(cands):
+                pairs.append((side, entry_side(entries[c.index])))
+                extra.append([c.alias, c.fuzzy, c.semantic, float(rank), float(len(cands))])
+                owners.append(m)
+        matrix = self.pair_matrix_link(pairs)
+        full = np.hstack([matrix, np.asarray(extra, dtype=np.float32).reshape(len(pairs), 5)])
+        rows: list[list[int]] = [[] for _ in mentions]
+        for i, m in enumerate(owners):
+            rows[m].append(i)
+        return [
+            (doc, ent, cands, full[rows[m]])
+            for m, ((doc, ent), cands) in enumerate(zip(mentions, candidates, strict=True))
+        ]
+
+    def pair_matrix_link(self, pairs: Sequence[tuple[Side, Side]]) -> np.ndarray:
+        """Link mode skips text embeddings of whole contexts: the semantic retriever's
+        score already carries the meaning, and embedding costs most of the time."""
+        return np.asarray(batch_features(pairs, self.idf), dtype=np.float32).reshape(len(pairs), -1)
+
+    def probabilities(self, matrix: np.ndarray) -> np.ndarray:
+        if len(matrix) == 0:
+            return np.zeros(0)
+        return self.classifier.predict_proba(matrix)[:, 1]

@@ -1,0 +1,133 @@
+"""Train the linker's scorer (`model.LinkerModel`) from gold `Doc`s.
+
+Pair mode (Ditto data): one example per pair. Link mode (mention data + catalog):
+one example per (mention, candidate), positive when the candidate is the gold id;
+NIL mentions contribute only negatives. Then the decision threshold is tuned on
+dev — for match F1 in pair mode, for accuracy@1 with NIL in link mode.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from distill.plugins.linker.features import idf_table
+from distill.plugins.linker.model import LinkerModel, record_side
+from distill.plugins.linker.task import LinkerTask
+from distill.plugins.linker.trained import is_pair, predict_links
+from pydantic import BaseModel, Field
+from spacy.tokens import Doc
+
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+class LinkerTrainConfig(BaseModel):
+    catalog: str | None = Field(None, description="catalog file (link mode)")
+    catalog_columns: dict[str, Any] | None = Field(None, description="field -> column mapping")
+    embeddings: bool = Field(True, description="MiniLM features / semantic candidates")
+    top_k: int = Field(10, gt=0, description="candidates per retriever")
+    max_iter: int = Field(300, gt=0)
+    learning_rate: float = 0.08
+    max_leaf_nodes: int = 31
+    seed: int = 0
+
+
+CONFIG = LinkerTrainConfig
+
+
+def _classifier(config: LinkerTrainConfig) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(
+        max_iter=config.max_iter,
+        learning_rate=config.learning_rate,
+        max_leaf_nodes=config.max_leaf_nodes,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=config.seed,
+    )
+
+
+def train(
+    train_docs: Sequence[Doc],
+    dev_docs: Sequence[Doc],
+    out: str | Path,
+    labels: Sequence[str],
+    config: LinkerTrainConfig | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    config = config or LinkerTrainConfig()
+    started = time.perf_counter()
+    pair = any(is_pair(d) for d in train_docs)
+    model = LinkerModel(
+        mode="pair" if pair else "link",
+        embeddings=config.embeddings,
+        top_k=config.top_k,
+        catalog_path=str(Path(config.catalog).resolve()) if config.catalog else None,
+        catalog_columns=config.catalog_columns,
+    )
+    if pair:
+        sides = [
+            (record_side(d._.meta["left"]), record_side(d._.meta["right"])) for d in train_docs
+        ]
+        model.idf = idf_table(s.all_text() for p in sides for s in p)
+        x = model.pair_matrix(sides)
+        y = np.asarray([int(bool(d.ents and d.ents[0].kb_id_)) for d in train_docs])
+    else:
+        if not config.catalog and not any((d._.meta or {}).get("catalog") for d in train_docs):
+            from distill.errors import ConfigError
+
+            raise ConfigError("linking needs a catalog: --set catalog=FILE")
+        catalog = config.catalog or train_docs[0]._.meta["catalog"]
+        model.catalog_path = str(Path(catalog).resolve())
+        index = model.index()
+        model.idf = idf_table(e.name for e in index.catalog.entries)
+        blocks, targets = [], []
+        for _doc, ent, cands, matrix in model.link_rows(train_docs):
+            blocks.append(matrix)
+            targets += [int(index.catalog.entries[c.index].id == ent.kb_id_) for c in cands]
+        x, y = np.vstack(blocks), np.asarray(targets)
+    if progress:
+        seconds = round(time.perf_counter() - started, 1)
+        progress("epoch", {"examples": len(y), "positives": int(y.sum()), "seconds": seconds})
+    model.classifier = _classifier(config).fit(x, y)
+    dev_scores: dict[str, Any] = {}
+    if dev_docs:
+        model.threshold, dev_scores = _tune(model, dev_docs)
+    model.save(out)
+    return {
+        "kind": f"linker-{model.mode}-hgb",
+        "labels": ["PRODUCT"],
+        "config": config.model_dump(),
+        "mode": model.mode,
+        "examples": len(y),
+        "threshold": model.threshold,
+        "seconds": round(time.perf_counter() - started, 1),
+        "dev_scores": dev_scores,
+    }
+
+
+def _tune(model: LinkerModel, dev_docs: Sequence[Doc]) -> tuple[float, dict[str, Any]]:
+    """The threshold with the best dev score (F1 for pairs, accuracy@1 for links)."""
+    task = LinkerTask()
+    model.threshold = 0.0  # predict with every candidate's probability kept as confidence
+    raw = predict_links(model, dev_docs)
+    best_threshold, best_value, best_scores = 0.5, -1.0, {}
+    for threshold in np.arange(0.05, 0.96, 0.05):
+        predicted = [d.copy() for d in dev_docs]
+        for doc, links in zip(predicted, raw, strict=True):
+            chosen = links.model_copy(deep=True)
+            for link in chosen.links:
+                probability = link.confidence or 0.0
+                if link.kb_id is not None and probability < threshold:
+                    link.kb_id = None
+            task.write(doc, chosen)
+        scores = task.score(list(dev_docs), predicted)
+        value = (scores.f1 if model.mode == "pair" else scores.accuracy) or 0.0
+        if value > best_value:
+            best_threshold, best_value = float(round(threshold, 2)), value
+            best_scores = {k: round(v, 4) for k, v in scores.model_dump().items() if v is not None}
+    return best_threshold, best_scores

@@ -1,0 +1,76 @@
+"""The `trained` linker backend: the scorer saved by `distill train linker`.
+
+Pair docs (Ditto format) get MATCH or NIL on their one entity; mention docs get
+the best-scoring candidate's catalog id, or NIL when it scores under the model's
+threshold. Each decision carries the scorer's probability as its confidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from distill.corpora.model_card import dir_size_mb, load_card
+from distill.plugins.backend import Backend, BackendOptions
+from distill.plugins.linker.model import LinkerModel, record_side
+from distill.plugins.linker.task import MATCH, Link, Links, is_pair
+from distill.plugins.registry import register_backend
+from distill.plugins.spec import TaskSpec
+from spacy.tokens import Doc
+
+
+def predict_links(
+    model: LinkerModel, docs: Sequence[Doc], catalog: str | None = None
+) -> list[Links]:
+    """Links per doc (shared with the dev scoring while training)."""
+    outputs: dict[int, list[Link]] = {i: [] for i in range(len(docs))}
+    pair_ids = [i for i, d in enumerate(docs) if is_pair(d)]
+    if pair_ids:
+        sides = [(record_side(docs[i]._.meta["left"]), record_side(docs[i]._.meta["right"]))
+                 for i in pair_ids]  # fmt: skip
+        probs = model.probabilities(model.pair_matrix(sides))
+        for i, p in zip(pair_ids, probs, strict=True):
+            match = p >= model.threshold
+            for ent in docs[i].ents:
+                outputs[i].append(_link(ent, MATCH if match else None, p if match else 1 - p))
+    by_catalog: dict[str | None, list[int]] = {}
+    for i, doc in enumerate(docs):
+        if not is_pair(doc) and len(doc.ents):
+            by_catalog.setdefault(catalog or (doc._.meta or {}).get("catalog"), []).append(i)
+    for path, ids in by_catalog.items():
+        position = {id(docs[i]): i for i in ids}
+        index = model.index(path)
+        for doc, ent, cands, matrix in model.link_rows([docs[i] for i in ids], path):
+            probs = model.probabilities(matrix)
+            best = int(probs.argmax()) if len(probs) else -1
+            if best >= 0 and probs[best] >= model.threshold:
+                entry = index.catalog.entries[cands[best].index]
+                link = _link(ent, entry.id, float(probs[best]))
+            else:
+                top = float(probs[best]) if best >= 0 else 0.0
+                link = _link(ent, None, 1 - top)
+            outputs[position[id(doc)]].append(link)
+    return [Links(links=outputs[i]) for i in range(len(docs))]
+
+
+def _link(ent, kb_id: str | None, confidence: float) -> Link:
+    return Link(text=ent.text, start=ent.start_char, end=ent.end_char, kb_id=kb_id,
+                confidence=round(float(confidence), 4))  # fmt: skip
+
+
+@register_backend("linker", "trained")
+class TrainedLinker(Backend):
+    def __init__(self, task: TaskSpec, options: BackendOptions | None = None) -> None:
+        super().__init__(task, options)
+        self.card = load_card(self.options.model_path, task.name)
+        self.model = LinkerModel.load(Path(self.options.model_path or ""))
+        catalog = self.options.extra.get("catalog")
+        self.catalog = str(catalog) if catalog else None
+
+    def predict(self, docs: Sequence[Doc]) -> list[Doc]:
+        for doc, output in zip(docs, predict_links(self.model, docs, self.catalog), strict=True):
+            self.task.write(doc, output)
+        return list(docs)
+
+    def size_mb(self) -> float | None:
+        return dir_size_mb(self.options.model_path or ".")

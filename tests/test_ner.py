@@ -1,0 +1,62 @@
+"""NER: the spec's LLM hooks, the few-shot bank, and a tiny real spaCy training run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from distill.corpora import read_corpus
+from distill.doc import make_doc
+from distill.plugins.ner import NERTask
+from distill.plugins.ner.examples import few_shot
+from distill.plugins.ner.task import LLMEntities, LLMEntity
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_few_shot_examples_use_the_tasks_label_names() -> None:
+    examples = few_shot(["DISH", "INGREDIENT", "EQUIPMENT"])
+    labels = {e["label"] for ex in examples for e in ex["entities"]}
+    assert labels <= {"DISH", "INGREDIENT", "EQUIPMENT"} and "DISH" in labels
+    assert few_shot(["WIDGET"]) == []
+
+
+def test_from_llm_aligns_and_rejects_unknown_labels() -> None:
+    task = NERTask(labels=["PER", "LOC"])
+    doc = make_doc("Ada Lovelace lived in London.")
+    out = task.from_llm(doc, LLMEntities(entities=[LLMEntity(text="London", label="LOC")]))
+    assert [(e.text, e.start, e.end) for e in out.entities] == [("London", 22, 28)]
+    with pytest.raises(ValueError, match="not among"):
+        task.from_llm(doc, LLMEntities(entities=[LLMEntity(text="London", label="GPE")]))
+
+
+def test_scorer_is_exact_span_prf() -> None:
+    gold = read_corpus(FIXTURES / "iob2.conll", "conll")
+    predicted = [d.copy() for d in gold]
+    predicted[0].ents = [predicted[0].ents[0]]  # drop German/MISC
+    scores = NERTask().score(gold, predicted)
+    assert scores.precision == 1.0 and scores.recall == pytest.approx(3 / 4)
+
+
+@pytest.mark.real
+def test_real_train_tiny_spacy_ner_and_predict(tmp_path: Path) -> None:
+    """A few epochs on the fixtures; the saved model loads in the trained backend."""
+    from distill.corpora.model_card import ModelCard, load_card
+    from distill.plugins import BackendOptions
+    from distill.plugins.ner.train import NERTrainConfig, train
+    from distill.plugins.ner.trained import TrainedNER
+
+    docs = read_corpus(FIXTURES / "iob2.conll", "conll") + read_corpus(
+        FIXTURES / "iob1.conll", "conll"
+    )
+    labels = sorted({e.label_ for d in docs for e in d.ents})
+    result = train(docs, docs, tmp_path, labels, NERTrainConfig(max_epochs=15, patience=15))
+    ModelCard(task="ner", task_version="1", kind=result["kind"], labels=labels).save(tmp_path)
+    assert load_card(tmp_path, "ner").labels == labels
+    runner = TrainedNER(NERTask(), BackendOptions(model_path=str(tmp_path)))
+    predicted = [d.copy() for d in docs]
+    for d in predicted:
+        d.ents = []
+    runner.predict(predicted)
+    assert NERTask().score(docs, predicted).f1 > 0.5  # memorises five sentences
+    assert runner.size_mb() > 0

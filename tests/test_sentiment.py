@@ -1,0 +1,91 @@
+"""Aspect sentiment: the scorer's two modes and attaching opinions to products."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from distill.corpora import read_corpus
+from distill.doc import make_doc
+from distill.plugins.sentiment import Opinion, Opinions, SentimentTask
+from spacy.tokens import Span
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def cleared(docs):
+    copies = [d.copy() for d in docs]
+    for c in copies:
+        c._.opinions = []
+    return copies
+
+
+def test_term_mode_scores_polarity_accuracy_over_gold_terms() -> None:
+    gold = read_corpus(FIXTURES / "laptops14.xml", "semeval14")
+    predicted = cleared(gold)
+    predicted[0]._.opinions = [
+        Opinion(aspect="battery life", polarity="positive", term="battery life", start=4, end=16),
+        Opinion(aspect="screen", polarity="positive", term="screen", start=34, end=40),
+    ]
+    scores = SentimentTask().score(gold, predicted)
+    assert scores.n == 3 and scores.accuracy == pytest.approx(1 / 3)
+    assert scores.f1 is None
+
+
+def test_category_mode_scores_prf() -> None:
+    gold = read_corpus(FIXTURES / "laptops16.xml", "semeval16")
+    predicted = cleared(gold)
+    predicted[0]._.opinions = [Opinion(aspect="LAPTOP#GENERAL", polarity="positive")]
+    predicted[1]._.opinions = [Opinion(aspect="DISPLAY#QUALITY", polarity="positive")]
+    scores = SentimentTask().score(gold, predicted)
+    assert scores.precision == pytest.approx(0.5)
+    assert scores.recall == pytest.approx(1 / 3)
+    assert scores.accuracy is None
+
+
+def test_opinions_attach_to_the_nearest_product_in_the_sentence() -> None:
+    doc = make_doc("The Pixel 7 camera is great. The iPhone 15 battery is weak.")
+    doc.ents = [
+        Span(doc, 1, 3, label="PRODUCT", kb_id="google-pixel-7"),
+        Span(doc, 8, 10, label="PRODUCT"),
+    ]
+    battery = doc.text.index("battery")
+    output = Opinions(
+        opinions=[
+            Opinion(aspect="camera", polarity="positive", term="camera", start=12, end=18),
+            Opinion(
+                aspect="battery",
+                polarity="negative",
+                term="battery",
+                start=battery,
+                end=battery + 7,
+            ),
+            Opinion(aspect="price", polarity="neutral"),  # no term, two products: unknown
+        ]
+    )
+    SentimentTask().write(doc, output)
+    assert [o.target for o in doc._.opinions] == ["google-pixel-7", "iPhone 15", None]
+
+
+def test_single_product_takes_termless_opinions() -> None:
+    doc = make_doc("Love my Pixel 7.")
+    doc.ents = [Span(doc, 2, 4, label="PRODUCT")]
+    SentimentTask().write(doc, Opinions(opinions=[Opinion(aspect="design", polarity="positive")]))
+    assert doc._.opinions[0].target == "Pixel 7"
+
+
+@pytest.mark.real
+def test_real_train_and_predict_tiny_sentiment(tmp_path: Path) -> None:
+    """Fine-tune MiniLM for one epoch on three sentences; the trained backend predicts."""
+    from distill.corpora.model_card import ModelCard
+    from distill.plugins import BackendOptions
+    from distill.plugins.sentiment.train import SentimentTrainConfig, train
+    from distill.plugins.sentiment.trained import TrainedSentiment
+
+    docs = read_corpus(FIXTURES / "laptops14.xml", "semeval14")
+    result = train(docs, docs, tmp_path, [], SentimentTrainConfig(max_epochs=1, batch_size=4))
+    ModelCard(task="sentiment", task_version="1", kind=result["kind"], labels=[]).save(tmp_path)
+    runner = TrainedSentiment(SentimentTask(), BackendOptions(model_path=str(tmp_path)))
+    predicted = runner.predict(cleared(docs))
+    assert [len(d._.opinions) for d in predicted] == [2, 0, 1]
+    assert SentimentTask().score(docs, predicted).n == 3
