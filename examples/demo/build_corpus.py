@@ -244,7 +244,7 @@ REVIEWS = [
      [("halden-slate-14-flip", "screen", "positive"),
       ("halden-slate-14-flip", "price", "positive")]),
     ("r22",
-     "[Aurex Pod 3](PRODUCT:aurex-pods-3) sound way better than I expected. Bass is punchy "
+     "[Aurex Pod 3](PRODUCT:aurex-pods-3) sounds way better than I expected. Bass is punchy "
      "without drowning out vocals. Battery is the weak spot: I get maybe three and a half hours "
      "before the left one starts beeping. For $129 it's still a steal.",
      [("aurex-pods-3", "sound", "positive"), ("aurex-pods-3", "battery", "negative"),
