@@ -110,7 +110,9 @@ def _text_file(path: Path) -> Iterator[SourceDocument | LoadFailure]:
     yield SourceDocument(id=path.stem, text=text, meta={"path": str(path)}, source=str(path))
 
 
-def _jsonl_file(path: Path, text_field: str, id_field: str) -> Iterator[SourceDocument | LoadFailure]:
+def _jsonl_file(
+    path: Path, text_field: str, id_field: str
+) -> Iterator[SourceDocument | LoadFailure]:
     with path.open("rb") as file:
         for number, raw in enumerate(file, start=1):
             source = f"{path}:{number}"
@@ -123,7 +125,9 @@ def _jsonl_file(path: Path, text_field: str, id_field: str) -> Iterator[SourceDo
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield LoadFailure(source=source, reason=f"malformed JSON: {exc.msg} (column {exc.colno})")
+                yield LoadFailure(
+                    source=source, reason=f"malformed JSON: {exc.msg} (column {exc.colno})"
+                )
                 continue
             yield _from_record(record, source, text_field, id_field, f"{path.stem}-{number}")
 
@@ -149,7 +153,9 @@ def _from_record(
     record: Any, source: str, text_field: str, id_field: str, default_id: str
 ) -> SourceDocument | LoadFailure:
     if not isinstance(record, dict):
-        return LoadFailure(source=source, reason=f"expected a JSON object, got {type(record).__name__}")
+        return LoadFailure(
+            source=source, reason=f"expected a JSON object, got {type(record).__name__}"
+        )
     text = record.get(text_field)
     doc_id = str(record.get(id_field) or default_id)
     if not isinstance(text, str):

@@ -70,6 +70,8 @@ class BatchState(TypedDict):
     pieces: dict[str, tuple[Doc, list[tuple[Chunk, Doc]]]]
     """doc id -> (the whole Doc, its chunks); short docs are their own single chunk."""
     facts: list[Any]
+    docs: list[Doc]
+    """The annotated whole Docs (chunks merged back), for evaluation and the demo."""
     failures: list[Failure]
 
 
@@ -102,8 +104,23 @@ class Pipeline:
 
     def run(self, documents: list[SourceDocument]) -> tuple[list[Any], list[Failure]]:
         """DocumentFacts for every document that went through every tool; failures for the rest."""
-        state = self.graph.invoke({"documents": documents, "pieces": {}, "facts": [], "failures": []})
+        state = self._invoke(documents)
         return state["facts"], state["failures"]
+
+    def annotate(self, documents: list[SourceDocument]) -> tuple[list[Doc], list[Failure]]:
+        """The annotated Docs themselves (what the tools wrote), for evaluation."""
+        state = self._invoke(documents)
+        return state["docs"], state["failures"]
+
+    def _invoke(self, documents: list[SourceDocument]) -> BatchState:
+        empty: BatchState = {
+            "documents": documents,
+            "pieces": {},
+            "facts": [],
+            "docs": [],
+            "failures": [],
+        }
+        return self.graph.invoke(empty)
 
     # graph
 
@@ -157,11 +174,12 @@ class Pipeline:
     def _facts(self, state: BatchState) -> dict[str, Any]:
         from distill.graph.from_doc import facts_from_doc
 
-        facts, failures = list(state["facts"]), list(state["failures"])
+        facts, failures, docs = list(state["facts"]), list(state["failures"]), []
         sources = {d.id: d for d in state["documents"]}
         fingerprint = self.fingerprint()
         for doc_id, (whole, pieces) in state["pieces"].items():
             doc = merge(whole, pieces)
+            docs.append(doc)
             try:
                 built = facts_from_doc(
                     doc,
@@ -175,7 +193,7 @@ class Pipeline:
                 facts.append(built.model_copy(update={"document": document}))
             except Exception as exc:
                 failures.append(_failure(doc, "facts", exc))
-        return {"facts": facts, "failures": failures}
+        return {"facts": facts, "docs": docs, "failures": failures}
 
     def _product_names(self, doc: Doc) -> dict[str, str]:
         linker = self.backends.get("linker")
@@ -256,7 +274,9 @@ def ingest(
     store = None if dry_run else open_store(config.graph)
     try:
         if resume and store is not None:
-            fresh = [d for d in documents if not store.has_document(d.id, ingest_key(d, fingerprint))]
+            fresh = [
+                d for d in documents if not store.has_document(d.id, ingest_key(d, fingerprint))
+            ]
             report.skipped = len(documents) - len(fresh)
             documents = fresh
         done = 0

@@ -100,7 +100,7 @@ DATASETS = [
 def splits(ds: Dataset, data_dir: Path) -> tuple[list, list, str]:
     """(train docs, evaluation docs, description of the evaluation split)."""
     from distill.corpora import read_corpus
-    from distill.corpora.model_card import split_dev
+    from distill.workflow.model_card import split_dev
 
     docs = read_corpus(data_dir / ds.train, ds.format, ds.task)
     if ds.gold is None:
@@ -113,17 +113,15 @@ def splits(ds: Dataset, data_dir: Path) -> tuple[list, list, str]:
 
 
 def run(ds: Dataset, data_dir: Path, prompt_limit: int, retrain: bool) -> list[dict[str, Any]]:
-    import importlib
-
-    from distill.cli.evaluate_cmd import run_evaluation
-    from distill.cli.train_cmd import TRAINERS, fit
     from distill.corpora import labels_of
-    from distill.corpora.model_card import split_dev
+    from distill.workflow.evaluate import run_evaluation
+    from distill.workflow.model_card import split_dev
+    from distill.workflow.train import fit, trainer_for
 
     train_docs, eval_docs, split = splits(ds, data_dir)
     out = MODELS / ds.name
     if retrain or not (out / "distill-model.json").is_file():
-        trainer = importlib.import_module(TRAINERS[ds.task])
+        trainer = trainer_for(ds.task)
         fit_docs, dev_docs = split_dev(train_docs) if ds.gold else (train_docs, eval_docs)
         print(f"[{ds.name}] training on {len(fit_docs)} docs, dev {len(dev_docs)}", flush=True)
         fit(

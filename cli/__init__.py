@@ -56,9 +56,11 @@ def _options(
 
 
 def _register_commands() -> None:
-    from distill.cli import config_cmd, ingest_cmd, llm_cmd, tools_cmd
+    from distill.cli import config_cmd, evaluate_cmd, ingest_cmd, llm_cmd, tools_cmd, train_cmd
 
     app.command("tools")(tools_cmd.tools)
+    app.command("train")(train_cmd.train)
+    app.command("evaluate")(evaluate_cmd.evaluate)
     app.command("ingest")(ingest_cmd.ingest)
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(llm_cmd.app, name="llm")

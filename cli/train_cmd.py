@@ -11,13 +11,6 @@ import typer
 from distill.cli.state import State
 from distill.errors import ConfigError
 
-TRAINERS = {
-    "ner": "distill.plugins.ner.train",
-    "sentiment": "distill.plugins.sentiment.train",
-}
-"""Each module exposes `train(train_docs, dev_docs, out, labels, config, progress)` and a
-pydantic `CONFIG` class; the trained backend's weights and card go to OUT."""
-
 
 def train(
     ctx: typer.Context,
@@ -39,16 +32,13 @@ def train(
     limit: Annotated[int | None, typer.Option(help="use only the first N training docs")] = None,
 ) -> None:
     """Train the trained backend of TASK and save a self-contained model directory."""
-    import importlib
-
     from distill.cli import errors
     from distill.corpora import labels_of, read_corpus
-    from distill.corpora.model_card import data_info, split_dev
+    from distill.workflow.model_card import data_info, split_dev
+    from distill.workflow.train import fit, trainer_for
 
     state: State = ctx.obj
-    if task not in TRAINERS:
-        raise ConfigError(f"no trainer for task {task!r}; trainable: {', '.join(TRAINERS)}")
-    trainer = importlib.import_module(TRAINERS[task])
+    trainer = trainer_for(task)
     settings = trainer.CONFIG.model_validate(_settings(config, set_ or []))
     train_docs = read_corpus(data, format, task, limit=limit)
     if dev is not None:
@@ -74,42 +64,6 @@ def train(
             progress=progress,
         )
     errors.print(f"saved {out} · dev {json.dumps(card.dev_scores)}")
-
-
-def fit(
-    task: str,
-    train_docs: list,
-    dev_docs: list,
-    out: Path,
-    labels: list[str],
-    settings: Any = None,
-    *,
-    train_info: dict[str, Any] | None = None,
-    dev_info: dict[str, Any] | None = None,
-    progress: Any = None,
-) -> Any:
-    """Train TASK's model into `out` and write its card; shared with the benchmarks."""
-    import importlib
-
-    from distill.corpora.model_card import ModelCard
-    from distill.plugins.registry import registry
-
-    trainer = importlib.import_module(TRAINERS[task])
-    settings = settings if settings is not None else trainer.CONFIG()
-    out.mkdir(parents=True, exist_ok=True)
-    result = trainer.train(train_docs, dev_docs, out, labels, settings, progress=progress)
-    card = ModelCard(
-        task=task,
-        task_version=registry().task(task).obj.version,
-        kind=result.pop("kind", f"spacy-{task}"),
-        labels=result.pop("labels", labels),
-        train_data=train_info or {"docs": len(train_docs)},
-        dev_data=dev_info or {"docs": len(dev_docs)},
-        training=result,
-        dev_scores=result.get("dev_scores", {}),
-    )
-    card.save(out)
-    return card
 
 
 def _settings(path: Path | None, assignments: list[str]) -> dict[str, Any]:

@@ -6,4 +6,9 @@ from distill.plugins.linker import LinkerTask
 from distill.plugins.ner import NERTask
 from distill.plugins.sentiment import SentimentTask
 
+# backends: the generic prompt backend serves every task that has a prompt template
+import distill.plugins.prompt_backend  # noqa: E402, F401, I001
+import distill.plugins.ner.trained  # noqa: E402, F401
+import distill.plugins.sentiment.trained  # noqa: E402, F401
+
 __all__ = ["FactCheckTask", "LinkerTask", "NERTask", "SentimentTask"]

@@ -49,6 +49,8 @@ class TaskSpec(ABC):
     """Template name in `distill.prompts`; None when the task has no prompt backend."""
     version: ClassVar[str] = "1"
     default_backend: ClassVar[str] = "trained"
+    trainer: ClassVar[str | None] = None
+    """Module with `CONFIG` and `train(...)` that trains the `trained` backend (`distill train`)."""
 
     def __init__(self, labels: Sequence[str] | None = None) -> None:
         self.labels: tuple[str, ...] = tuple(labels) if labels else self.default_labels

@@ -41,7 +41,7 @@ def test_scorer_is_exact_span_prf() -> None:
 @pytest.mark.real
 def test_real_train_tiny_spacy_ner_and_predict(tmp_path: Path) -> None:
     """A few epochs on the fixtures; the saved model loads in the trained backend."""
-    from distill.corpora.model_card import ModelCard, load_card
+    from distill.workflow.model_card import ModelCard, load_card
     from distill.plugins import BackendOptions
     from distill.plugins.ner.train import NERTrainConfig, train
     from distill.plugins.ner.trained import TrainedNER

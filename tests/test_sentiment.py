@@ -77,7 +77,7 @@ def test_single_product_takes_termless_opinions() -> None:
 @pytest.mark.real
 def test_real_train_and_predict_tiny_sentiment(tmp_path: Path) -> None:
     """Fine-tune MiniLM for one epoch on three sentences; the trained backend predicts."""
-    from distill.corpora.model_card import ModelCard
+    from distill.workflow.model_card import ModelCard
     from distill.plugins import BackendOptions
     from distill.plugins.sentiment.train import SentimentTrainConfig, train
     from distill.plugins.sentiment.trained import TrainedSentiment

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from distill.corpora.model_card import dir_size_mb, load_card
 from distill.plugins.backend import Backend, BackendOptions
 from distill.plugins.linker.model import LinkerModel, record_side
 from distill.plugins.linker.task import MATCH, Link, Links, is_pair
 from distill.plugins.registry import register_backend
 from distill.plugins.spec import TaskSpec
+from distill.workflow.model_card import dir_size_mb, load_card
 from spacy.tokens import Doc
 
 

@@ -45,6 +45,7 @@ class NERTask(TaskSpec):
         "with their character offsets."
     )
     default_labels = ("PRODUCT", "BRAND")
+    trainer = "distill.plugins.ner.train"
     output_schema = Entities
     prompt = "ner"
 

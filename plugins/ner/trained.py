@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import spacy
-from distill.corpora.model_card import dir_size_mb, load_card
+from distill.workflow.model_card import dir_size_mb, load_card
 from distill.plugins.backend import Backend, BackendOptions
 from distill.plugins.registry import register_backend
 from distill.plugins.spec import TaskSpec

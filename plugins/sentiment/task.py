@@ -63,6 +63,7 @@ class SentimentTask(TaskSpec):
         "software",
         "sound",
     )
+    trainer = "distill.plugins.sentiment.train"
     output_schema = Opinions
     prompt = "sentiment"
 

@@ -1,0 +1,89 @@
+"""HaluEval JSONL (qa, dialogue, general): one gold `Doc` per answer to check.
+
+qa and dialogue records hold a right and a hallucinated answer; both become docs,
+so the set is balanced as in the paper. general records hold one ChatGPT response
+labelled by people (`hallucination`: yes/no). HaluEval labels whole answers, so
+the answer is the one claim (`doc._.meta["claims"]`), its knowledge the evidence,
+and `answer_level` tells the scorer to count answers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from distill.corpora.errors import CorpusError
+from distill.doc import make_doc
+from spacy.tokens import Doc
+
+VARIANTS: dict[str, tuple[str, str, str, str]] = {
+    # variant: (knowledge key, question key, right key, hallucinated key)
+    "qa": ("knowledge", "question", "right_answer", "hallucinated_answer"),
+    "dialogue": ("knowledge", "dialogue_history", "right_response", "hallucinated_response"),
+}
+
+
+def variant_of(record: dict[str, Any]) -> str | None:
+    for name, keys in VARIANTS.items():
+        if all(k in record for k in keys):
+            return name
+    if {"user_query", "chatgpt_response", "hallucination"} <= record.keys():
+        return "general"
+    return None
+
+
+def answer_doc(answer: str, evidence: list[str], question: str, hallucinated: bool | None,
+               doc_id: str, variant: str) -> Doc:  # fmt: skip
+    from distill.plugins.factcheck.task import Verdict
+
+    meta = {"evidence": evidence, "question": question, "claims": [answer],
+            "answer_level": True, "variant": variant}  # fmt: skip
+    doc = make_doc(answer, doc_id=doc_id, meta=meta)
+    if hallucinated is not None:
+        label = "contradicted" if hallucinated else "supported"
+        doc._.verdicts = [Verdict(claim=answer, label=label, confidence=1.0)]
+    return doc
+
+
+def read(path: Path) -> Iterator[Doc]:
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise CorpusError(path, f"cannot read: {exc.strerror}") from None
+    with handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise CorpusError(path, f"invalid JSON: {exc.msg}", number) from None
+            variant = variant_of(record) if isinstance(record, dict) else None
+            if variant is None:
+                raise CorpusError(
+                    path,
+                    "not a HaluEval record: expected qa (knowledge, question, right_answer, "
+                    "hallucinated_answer), dialogue (knowledge, dialogue_history, right_response, "
+                    "hallucinated_response) or general (user_query, chatgpt_response, "
+                    "hallucination)",
+                    number,
+                )
+            yield from _docs(path, number, record, variant)
+
+
+def _docs(path: Path, number: int, record: dict[str, Any], variant: str) -> Iterator[Doc]:
+    if variant == "general":
+        flag = str(record["hallucination"]).strip().lower()
+        if flag not in {"yes", "no"}:
+            raise CorpusError(path, f'"hallucination" must be yes or no, got {flag!r}', number)
+        yield answer_doc(str(record["chatgpt_response"]), [], str(record["user_query"]),
+                         flag == "yes", f"{path.stem}:{number}", variant)  # fmt: skip
+        return
+    knowledge, question, right, wrong = (record[k] for k in VARIANTS[variant])
+    if not all(isinstance(v, str) for v in (knowledge, question, right, wrong)):
+        raise CorpusError(path, "knowledge, question and answers must be strings", number)
+    yield answer_doc(right, [knowledge], question, False, f"{path.stem}:{number}:right", variant)
+    yield answer_doc(wrong, [knowledge], question, True, f"{path.stem}:{number}:hallucinated",
+                     variant)  # fmt: skip

@@ -1,0 +1,112 @@
+"""Train the fact-checker's classifier from gold `Doc`s (e.g. HaluEval answers).
+
+Each gold verdict is one example: its claim, the doc's evidence and question,
+label 1 unless `supported`. The threshold is tuned on dev for the task's score.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from distill.plugins.factcheck.claims import evidence_of, question_of
+from distill.plugins.factcheck.model import Check, FactCheckModel
+from distill.plugins.factcheck.task import FactCheckTask, Verdicts
+from distill.plugins.factcheck.trained import check_docs
+from pydantic import BaseModel, Field
+from spacy.tokens import Doc
+
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+class FactCheckTrainConfig(BaseModel):
+    embeddings: bool = Field(False, description="add MiniLM cosine features (slower)")
+    max_iter: int = Field(300, gt=0)
+    learning_rate: float = 0.08
+    max_leaf_nodes: int = 31
+    seed: int = 0
+
+
+CONFIG = FactCheckTrainConfig
+
+
+def examples(docs: Sequence[Doc]) -> tuple[list[Check], np.ndarray]:
+    checks, labels = [], []
+    for doc in docs:
+        for verdict in doc._.verdicts or []:
+            checks.append(Check(verdict.claim, evidence_of(doc), question_of(doc)))
+            labels.append(int(verdict.label != "supported"))
+    return checks, np.asarray(labels)
+
+
+def train(
+    train_docs: Sequence[Doc],
+    dev_docs: Sequence[Doc],
+    out: str | Path,
+    labels: Sequence[str],
+    config: FactCheckTrainConfig | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    config = config or FactCheckTrainConfig()
+    started = time.perf_counter()
+    model = FactCheckModel(embeddings=config.embeddings)
+    checks, y = examples(train_docs)
+    if len(set(y.tolist())) < 2:
+        from distill.errors import ConfigError
+
+        raise ConfigError("fact-check training needs both supported and unsupported examples")
+    x = model.matrix(checks)
+    if progress:
+        progress("epoch", {"examples": len(y), "unsupported": int(y.sum())})
+    model.classifier = HistGradientBoostingClassifier(
+        max_iter=config.max_iter,
+        learning_rate=config.learning_rate,
+        max_leaf_nodes=config.max_leaf_nodes,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=config.seed,
+    ).fit(x, y)
+    dev_scores: dict[str, Any] = {}
+    if dev_docs:
+        model.threshold, dev_scores = _tune(model, dev_docs)
+    model.save(out)
+    return {
+        "kind": "factcheck-hgb" + ("-minilm" if config.embeddings else ""),
+        "labels": list(FactCheckTask.default_labels),
+        "config": config.model_dump(),
+        "examples": len(y),
+        "threshold": model.threshold,
+        "seconds": round(time.perf_counter() - started, 1),
+        "dev_scores": dev_scores,
+    }
+
+
+def _tune(model: FactCheckModel, dev_docs: Sequence[Doc]) -> tuple[float, dict[str, Any]]:
+    """Check dev once with threshold 0 (every verdict keeps p as its confidence), then
+    find the threshold with the best dev score without recomputing features."""
+    task = FactCheckTask()
+    model.threshold = 0.0
+    raw = check_docs(model, dev_docs)
+    best: tuple[float, float, dict[str, Any]] = (0.5, -1.0, {})
+    for threshold in np.arange(0.2, 0.81, 0.05):
+        predicted = [d.copy() for d in dev_docs]
+        for doc, output in zip(predicted, raw, strict=True):
+            verdicts = [
+                v.model_copy(
+                    update={"label": "supported", "confidence": round(1 - v.confidence, 4)}
+                )
+                if v.confidence < threshold
+                else v
+                for v in output.verdicts
+            ]
+            task.write(doc, Verdicts(verdicts=verdicts))
+        scores = task.score(list(dev_docs), predicted)
+        if (scores.accuracy or 0.0) > best[1]:
+            kept = {k: round(v, 4) for k, v in scores.model_dump().items() if v is not None}
+            best = (float(round(threshold, 2)), scores.accuracy or 0.0, kept)
+    return best[0], best[2]

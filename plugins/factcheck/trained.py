@@ -1,0 +1,57 @@
+"""The `trained` fact-check backend: the classifier saved by `distill train factcheck`.
+
+Every claim of every doc (given claims, else the answer's sentences) is checked
+in one batch against the doc's evidence; claims about products and aspects that a
+graph can answer go through `graph_check` first when the backend has an aggregate
+lookup (`BackendOptions.extra["aggregates"]`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from distill.workflow.model_card import dir_size_mb, load_card
+from distill.plugins.backend import Backend, BackendOptions
+from distill.plugins.factcheck.claims import claims_of, evidence_of, question_of
+from distill.plugins.factcheck.graph import graph_check
+from distill.plugins.factcheck.model import Check, FactCheckModel
+from distill.plugins.factcheck.task import Verdict, Verdicts
+from distill.plugins.registry import register_backend
+from distill.plugins.spec import TaskSpec
+from spacy.tokens import Doc
+
+
+def check_docs(model: FactCheckModel, docs: Sequence[Doc], aggregates=None) -> list[Verdicts]:
+    """Verdicts per doc (shared with the dev scoring while training)."""
+    slots: list[list[Verdict | None]] = []
+    pending: list[tuple[int, int, Check]] = []
+    for d, doc in enumerate(docs):
+        claims = claims_of(doc)
+        slots.append([None] * len(claims))
+        for c, claim in enumerate(claims):
+            verdict = graph_check(claim, aggregates) if aggregates else None
+            if verdict is not None:
+                slots[d][c] = verdict
+            else:
+                pending.append((d, c, Check(claim, evidence_of(doc), question_of(doc))))
+    for (d, c, _), verdict in zip(pending, model.verdicts([p for *_, p in pending]), strict=True):
+        slots[d][c] = verdict
+    return [Verdicts(verdicts=[v for v in row if v is not None]) for row in slots]
+
+
+@register_backend("factcheck", "trained")
+class TrainedFactCheck(Backend):
+    def __init__(self, task: TaskSpec, options: BackendOptions | None = None) -> None:
+        super().__init__(task, options)
+        self.card = load_card(self.options.model_path, task.name)
+        self.model = FactCheckModel.load(Path(self.options.model_path or ""))
+        self.aggregates = self.options.extra.get("aggregates")
+
+    def predict(self, docs: Sequence[Doc]) -> list[Doc]:
+        for doc, output in zip(docs, check_docs(self.model, docs, self.aggregates), strict=True):
+            self.task.write(doc, output)
+        return list(docs)
+
+    def size_mb(self) -> float | None:
+        return dir_size_mb(self.options.model_path or ".")

@@ -1,0 +1,73 @@
+"""`distill-model.json`: what a trained model directory says about itself.
+
+Every trained backend writes one next to its weights, so a model directory is
+self-contained: which task and spec version it serves, its labels, what data it
+was trained on, when, and how it scored on the dev split.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from distill.errors import PluginError
+from pydantic import BaseModel, Field
+from spacy.tokens import Doc
+
+CARD_FILE = "distill-model.json"
+
+
+class ModelCard(BaseModel):
+    task: str
+    task_version: str
+    backend: str = "trained"
+    kind: str = Field(description="what the weights are, e.g. spacy-ner, minilm-absa")
+    labels: list[str]
+    train_data: dict[str, Any] = Field(default_factory=dict)
+    dev_data: dict[str, Any] = Field(default_factory=dict)
+    created: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    training: dict[str, Any] = Field(default_factory=dict)
+    dev_scores: dict[str, Any] = Field(default_factory=dict)
+
+    def save(self, directory: str | Path) -> None:
+        path = Path(directory) / CARD_FILE
+        path.write_text(json.dumps(self.model_dump(), indent=2) + "\n", encoding="utf-8")
+
+
+def load_card(directory: str | Path | None, task: str) -> ModelCard:
+    """The card of a model directory, checked to serve `task`; the error says what to run."""
+    if not directory:
+        raise PluginError(
+            f"the trained {task} backend needs a model directory: pass --model DIR or set "
+            f"tasks.{task}.model (train one with `distill train {task} ...`)"
+        )
+    path = Path(directory) / CARD_FILE
+    if not path.is_file():
+        raise PluginError(f"{directory} is not a distill model directory (no {CARD_FILE})")
+    card = ModelCard.model_validate_json(path.read_text(encoding="utf-8"))
+    if card.task != task:
+        raise PluginError(f"{directory} holds a {card.task} model, not a {task} model")
+    return card
+
+
+def data_info(path: str | Path | None, format: str | None, docs: list[Doc]) -> dict[str, Any]:
+    return {"path": str(path) if path else None, "format": format, "docs": len(docs)}
+
+
+def split_dev(docs: list[Doc], fraction: float = 0.1, seed: int = 0) -> tuple[list[Doc], list[Doc]]:
+    """Carve a deterministic dev split from train when no dev file is given."""
+    order = list(range(len(docs)))
+    random.Random(seed).shuffle(order)
+    n_dev = max(1, int(len(docs) * fraction)) if len(docs) > 1 else 0
+    dev = set(order[:n_dev])
+    return [d for i, d in enumerate(docs) if i not in dev], [
+        d for i, d in enumerate(docs) if i in dev
+    ]
+
+
+def dir_size_mb(directory: str | Path) -> float:
+    files = [p for p in Path(directory).rglob("*") if p.is_file()]
+    return round(sum(p.stat().st_size for p in files) / 1e6, 2)
