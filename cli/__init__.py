@@ -16,6 +16,7 @@ HELP = """\
 distill: structured facts from text, with an LLM as the teacher and small models as workers.
 
 [bold]Start here[/bold]
+  distill demo                       the whole loop on the bundled product reviews, offline
   distill tools                      what tasks and backends are installed, and which run
   distill config show                the effective configuration and where each value came from
   distill llm ping                   one real round-trip to the configured LLM
@@ -56,14 +57,25 @@ def _options(
 
 
 def _register_commands() -> None:
-    from distill.cli import config_cmd, evaluate_cmd, ingest_cmd, llm_cmd, tools_cmd, train_cmd
+    from distill.cli import (
+        config_cmd,
+        demo_cmd,
+        evaluate_cmd,
+        graph_cmd,
+        ingest_cmd,
+        llm_cmd,
+        tools_cmd,
+        train_cmd,
+    )
 
+    app.command("demo")(demo_cmd.demo)
     app.command("tools")(tools_cmd.tools)
     app.command("train")(train_cmd.train)
     app.command("evaluate")(evaluate_cmd.evaluate)
     app.command("ingest")(ingest_cmd.ingest)
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(llm_cmd.app, name="llm")
+    app.add_typer(graph_cmd.app, name="graph")
 
 
 _register_commands()

@@ -65,6 +65,9 @@ class TaskConfig(_Strict):
     backend: str | None = Field(None, description="empty: the task's default (usually trained)")
     model: str | None = Field(None, description="trained model directory")
     labels: list[str] | None = Field(None, description="override the task's default labels")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="backend-specific settings, e.g. the linker's catalog"
+    )
 
 
 class GraphConfig(_Strict):

@@ -13,9 +13,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from spacy.tokens import Doc, Span
+
 from distill.corpora.errors import CorpusError
 from distill.doc import make_doc
-from spacy.tokens import Doc, Span
 
 MATCH = "MATCH"
 _COL = re.compile(r"COL (\S+) VAL")

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from spacy.tokens import Doc
+
 from distill.corpora.errors import CorpusError
 from distill.doc import make_doc
-from spacy.tokens import Doc
 
 VARIANTS: dict[str, tuple[str, str, str, str]] = {
     # variant: (knowledge key, question key, right key, hallucinated key)
@@ -34,12 +35,23 @@ def variant_of(record: dict[str, Any]) -> str | None:
     return None
 
 
-def answer_doc(answer: str, evidence: list[str], question: str, hallucinated: bool | None,
-               doc_id: str, variant: str) -> Doc:  # fmt: skip
+def answer_doc(
+    answer: str,
+    evidence: list[str],
+    question: str,
+    hallucinated: bool | None,
+    doc_id: str,
+    variant: str,
+) -> Doc:
     from distill.plugins.factcheck.task import Verdict
 
-    meta = {"evidence": evidence, "question": question, "claims": [answer],
-            "answer_level": True, "variant": variant}  # fmt: skip
+    meta = {
+        "evidence": evidence,
+        "question": question,
+        "claims": [answer],
+        "answer_level": True,
+        "variant": variant,
+    }
     doc = make_doc(answer, doc_id=doc_id, meta=meta)
     if hallucinated is not None:
         label = "contradicted" if hallucinated else "supported"
@@ -78,12 +90,19 @@ def _docs(path: Path, number: int, record: dict[str, Any], variant: str) -> Iter
         flag = str(record["hallucination"]).strip().lower()
         if flag not in {"yes", "no"}:
             raise CorpusError(path, f'"hallucination" must be yes or no, got {flag!r}', number)
-        yield answer_doc(str(record["chatgpt_response"]), [], str(record["user_query"]),
-                         flag == "yes", f"{path.stem}:{number}", variant)  # fmt: skip
+        yield answer_doc(
+            str(record["chatgpt_response"]),
+            [],
+            str(record["user_query"]),
+            flag == "yes",
+            f"{path.stem}:{number}",
+            variant,
+        )
         return
     knowledge, question, right, wrong = (record[k] for k in VARIANTS[variant])
     if not all(isinstance(v, str) for v in (knowledge, question, right, wrong)):
         raise CorpusError(path, "knowledge, question and answers must be strings", number)
     yield answer_doc(right, [knowledge], question, False, f"{path.stem}:{number}:right", variant)
-    yield answer_doc(wrong, [knowledge], question, True, f"{path.stem}:{number}:hallucinated",
-                     variant)  # fmt: skip
+    yield answer_doc(
+        wrong, [knowledge], question, True, f"{path.stem}:{number}:hallucinated", variant
+    )

@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from spacy.tokens import Doc
+
 from distill.corpora.errors import CorpusError
 from distill.doc import make_doc
-from spacy.tokens import Doc
 
 
 def read(path: Path) -> Iterator[Doc]:
@@ -72,8 +73,9 @@ def _doc(path: Path, number: int, record: dict[str, Any]) -> Doc:
             raise CorpusError(path, f"span [{start}, {end}] is not inside the text", number)
         if kb_id is not None and not isinstance(kb_id, str | int):
             raise CorpusError(path, f"kb_id must be a string or null, got {kb_id!r}", number)
-        span = doc.char_span(start, end, label="PRODUCT", kb_id=str(kb_id or ""),
-                             alignment_mode="expand")  # fmt: skip
+        span = doc.char_span(
+            start, end, label="PRODUCT", kb_id=str(kb_id or ""), alignment_mode="expand"
+        )
         if span is None:
             raise CorpusError(path, f"span [{start}, {end}] does not align with tokens", number)
         ents.append(span)

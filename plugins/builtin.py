@@ -1,5 +1,6 @@
 """The built-in tools; importing this module registers them (as an installed plugin would)."""
 
+from distill.graph import stores  # noqa: F401  (registers ladybug, networkx, falkordb)
 from distill.llm import providers  # noqa: F401  (registers local, ollama, openai, anthropic)
 from distill.plugins.factcheck import FactCheckTask
 from distill.plugins.linker import LinkerTask

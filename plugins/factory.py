@@ -45,7 +45,9 @@ def make_backend(
         from distill.llm import lazy_chat_model
 
         chat_model = lazy_chat_model(config.llm)
-    options = BackendOptions(model_path=settings.model, chat_model=chat_model)
+    options = BackendOptions(
+        model_path=settings.model, chat_model=chat_model, extra=dict(settings.options)
+    )
     try:
         return backend_class(task, options)
     except PluginError:

@@ -13,8 +13,9 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
-from distill.plugins.linker.catalog import normalize
 from rapidfuzz import fuzz
+
+from distill.plugins.linker.catalog import normalize
 
 _STOPWORDS = """
 a an the of in on at to for from by with and or but is are was were be been being it its
@@ -23,18 +24,47 @@ whom what when where why how do does did has have had not no yes so than then th
 also very can could would should will shall may might must about into over after before
 """
 STOPWORDS = frozenset(_STOPWORDS.split())
-HEDGES = ("however", "actually", "but", "although", "not", "no", "never", "instead", "i think",
-          "i believe", "i'm not sure", "i don't")  # fmt: skip
+HEDGES = (
+    "however",
+    "actually",
+    "but",
+    "although",
+    "not",
+    "no",
+    "never",
+    "instead",
+    "i think",
+    "i believe",
+    "i'm not sure",
+    "i don't",
+)
 _CAPITALIZED = re.compile(r"\b[A-Z][a-zA-Z]+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 FEATURE_NAMES = (
-    "answer_tokens", "answer_chars", "answer_sentences", "content_in_evidence",
-    "content_missing", "content_in_question", "content_in_either", "numbers_missing",
-    "numbers_total", "names_missing", "names_total", "answer_in_evidence", "partial_ratio",
-    "token_set_ratio", "bigrams_in_evidence", "hedges", "evidence_tokens", "question_tokens",
-    "answer_question_ratio", "emb_answer_evidence", "emb_answer_question", "emb_qa_evidence",
-)  # fmt: skip
+    "answer_tokens",
+    "answer_chars",
+    "answer_sentences",
+    "content_in_evidence",
+    "content_missing",
+    "content_in_question",
+    "content_in_either",
+    "numbers_missing",
+    "numbers_total",
+    "names_missing",
+    "names_total",
+    "answer_in_evidence",
+    "partial_ratio",
+    "token_set_ratio",
+    "bigrams_in_evidence",
+    "hedges",
+    "evidence_tokens",
+    "question_tokens",
+    "answer_question_ratio",
+    "emb_answer_evidence",
+    "emb_answer_question",
+    "emb_qa_evidence",
+)
 
 
 def _content(text: str) -> list[str]:

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rapidfuzz import fuzz
+
 from distill.plugins.factcheck.features import FEATURE_NAMES, feature_matrix
 from distill.plugins.factcheck.task import Verdict
 from distill.plugins.linker.catalog import normalize
-from rapidfuzz import fuzz
 
 MODEL_FILE = "factcheck.pkl"
 INFO_FILE = "factcheck.json"

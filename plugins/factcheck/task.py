@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from pydantic import BaseModel, Field
+from spacy.tokens import Doc
+
 from distill.doc import make_doc
 from distill.plugins.registry import register_task
 from distill.plugins.spec import Scores, TaskSpec, span_scores
-from pydantic import BaseModel, Field
-from spacy.tokens import Doc
 
 Label = Literal["supported", "contradicted", "not_enough_info"]
 

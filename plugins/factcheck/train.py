@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, Field
+from spacy.tokens import Doc
+
 from distill.plugins.factcheck.claims import evidence_of, question_of
 from distill.plugins.factcheck.model import Check, FactCheckModel
 from distill.plugins.factcheck.task import FactCheckTask, Verdicts
 from distill.plugins.factcheck.trained import check_docs
-from pydantic import BaseModel, Field
-from spacy.tokens import Doc
 
 Progress = Callable[[str, dict[str, Any]], None]
 

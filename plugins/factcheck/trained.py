@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from distill.workflow.model_card import dir_size_mb, load_card
+from spacy.tokens import Doc
+
 from distill.plugins.backend import Backend, BackendOptions
 from distill.plugins.factcheck.claims import claims_of, evidence_of, question_of
 from distill.plugins.factcheck.graph import graph_check
@@ -19,7 +20,7 @@ from distill.plugins.factcheck.model import Check, FactCheckModel
 from distill.plugins.factcheck.task import Verdict, Verdicts
 from distill.plugins.registry import register_backend
 from distill.plugins.spec import TaskSpec
-from spacy.tokens import Doc
+from distill.workflow.model_card import dir_size_mb, load_card
 
 
 def check_docs(model: FactCheckModel, docs: Sequence[Doc], aggregates=None) -> list[Verdicts]:

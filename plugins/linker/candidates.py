@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from distill.plugins.linker.catalog import Catalog, normalize, strip_suffix
 from rapidfuzz import fuzz
+
+from distill.plugins.linker.catalog import Catalog, normalize, strip_suffix
 
 
 @dataclass

@@ -17,10 +17,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from distill.errors import DistillError
 from pydantic import BaseModel, Field
 
-GENERIC_SUFFIXES = ("android smartphone", "smartphone", "phone", "tablet", "watch")
+from distill.errors import DistillError
+
+GENERIC_SUFFIXES = (
+    "android smartphone",
+    "android tablet",
+    "android watch",
+    "smartphone",
+    "smartwatch",
+    "phone",
+    "tablet",
+    "watch",
+)
 """Device-type words GSMArena appends to names ("Apple iPhone 11 smartphone")."""
 
 

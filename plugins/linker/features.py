@@ -14,9 +14,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from distill.plugins.linker.catalog import normalize
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
+
+from distill.plugins.linker.catalog import normalize
 
 _CODE = re.compile(r"^(?=.*\d)(?=.*[a-z])[a-z0-9]{3,}$|^\d{4,}$")
 
@@ -101,10 +102,12 @@ def _code_features(a: Side, b: Side) -> list[float]:
     ta, tb = a.codes(), b.codes()
     in_b = [c for c in ta if c in b.squashed()]
     in_a = [c for c in tb if c in a.squashed()]
-    best = 0.0
+    best = contained = 0.0
     for x in ta or ca:
         for y in tb or cb:
             best = max(best, Levenshtein.normalized_similarity(x, y))
+            if min(len(x), len(y)) >= 4 and (x in y or y in x):  # "sd990" in "sd990is"
+                contained = max(contained, min(len(x), len(y)) / max(len(x), len(y)))
     return [
         float(len(ca & cb)),
         _jaccard(ca, cb),
@@ -112,7 +115,16 @@ def _code_features(a: Side, b: Side) -> list[float]:
         len(in_b) / len(ta) if ta else -1.0,
         len(in_a) / len(tb) if tb else -1.0,
         best,
+        contained,
     ]
+
+
+def _rare_found(a: Side, b: Side, idf: dict[str, float], default: float) -> float:
+    """IDF mass of a's title words that occur in b's squashed text ("vmavb", "ai sh hphone")."""
+    tokens = [t for t in a.tokens() if len(t) >= 3]
+    total = sum(idf.get(t, default) for t in tokens)
+    found = sum(idf.get(t, default) for t in tokens if t in b.squashed())
+    return found / total if total else 0.0
 
 
 def _price(a: Side, b: Side) -> list[float]:
@@ -133,12 +145,34 @@ def _brand(a: Side, b: Side) -> list[float]:
 
 
 FEATURE_NAMES = (
-    "ratio", "partial_ratio", "token_set", "token_sort", "jaccard_title", "jaccard_all",
-    "idf_title", "idf_all", "codes_shared", "codes_jaccard", "codes_present",
-    "a_codes_in_b", "b_codes_in_a", "codes_best", "numbers_jaccard", "price_known",
-    "price_diff", "brand_equal", "brand_ratio", "len_a", "len_b", "len_ratio",
-    "emb_title", "emb_all",
-)  # fmt: skip
+    "ratio",
+    "partial_ratio",
+    "token_set",
+    "token_sort",
+    "jaccard_title",
+    "jaccard_all",
+    "idf_title",
+    "idf_all",
+    "codes_shared",
+    "codes_jaccard",
+    "codes_present",
+    "a_codes_in_b",
+    "b_codes_in_a",
+    "codes_best",
+    "codes_contained",
+    "numbers_jaccard",
+    "price_known",
+    "price_diff",
+    "brand_equal",
+    "brand_ratio",
+    "len_a",
+    "len_b",
+    "len_ratio",
+    "rare_a_in_b",
+    "rare_b_in_a",
+    "emb_title",
+    "emb_all",
+)
 
 
 def pair_features(
@@ -168,6 +202,8 @@ def pair_features(
         float(la),
         float(lb),
         min(la, lb) / max(la, lb) if la and lb else 0.0,
+        _rare_found(a, b, idf, default),
+        _rare_found(b, a, idf, default),
         emb_title,
         emb_all,
     ]

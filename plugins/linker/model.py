@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from spacy.tokens import Doc
+
 from distill.plugins.linker.candidates import Candidate, CandidateIndex
 from distill.plugins.linker.catalog import Catalog, CatalogEntry, normalize, strip_suffix
 from distill.plugins.linker.features import Side, batch_features
-from spacy.tokens import Doc
 
 MODEL_FILE = "linker.pkl"
 INFO_FILE = "linker.json"
@@ -61,6 +62,8 @@ class LinkerModel:
     top_k: int = 10
     catalog_path: str | None = None
     catalog_columns: dict[str, Any] | None = None
+    tfidf: dict[str, Any] = field(default_factory=dict)
+    """Pair mode: TF-IDF vectorizers fit on the training records ("char" titles, "word" text)."""
     _index: CandidateIndex | None = field(default=None, repr=False)
 
     # persistence: the sklearn model pickled, the settings readable as JSON
@@ -69,9 +72,11 @@ class LinkerModel:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         with (directory / MODEL_FILE).open("wb") as handle:
-            pickle.dump(self.classifier, handle)
-        info = {k: getattr(self, k) for k in ("mode", "threshold", "embeddings", "top_k",
-                                               "catalog_path", "catalog_columns")}  # fmt: skip
+            pickle.dump({"classifier": self.classifier, "tfidf": self.tfidf}, handle)
+        info = {
+            k: getattr(self, k)
+            for k in ("mode", "threshold", "embeddings", "top_k", "catalog_path", "catalog_columns")
+        }
         info["idf"] = self.idf
         (directory / INFO_FILE).write_text(json.dumps(info), encoding="utf-8")
 
@@ -80,8 +85,35 @@ class LinkerModel:
         directory = Path(directory)
         info = json.loads((directory / INFO_FILE).read_text(encoding="utf-8"))
         with (directory / MODEL_FILE).open("rb") as handle:
-            classifier = pickle.load(handle)
-        return cls(classifier=classifier, **info)
+            stored = pickle.load(handle)
+        return cls(classifier=stored["classifier"], tfidf=stored["tfidf"], **info)
+
+    def fit_tfidf(self, sides: Sequence[Side]) -> None:
+        """Rare character n-grams (model numbers) and words identify products."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
+        word = TfidfVectorizer(sublinear_tf=True)
+        self.tfidf = {
+            "char": char.fit([normalize(s.title) for s in sides]),
+            "word": word.fit([normalize(s.all_text()) for s in sides]),
+        }
+
+    def tfidf_cosines(self, pairs: Sequence[tuple[Side, Side]]) -> np.ndarray:
+        if not self.tfidf:
+            return np.zeros((len(pairs), 0), dtype=np.float32)
+        columns = []
+        for kind in ("char", "word"):
+            texts = [
+                (normalize(a.title), normalize(b.title))
+                if kind == "char"
+                else (normalize(a.all_text()), normalize(b.all_text()))
+                for a, b in pairs
+            ]
+            left = self.tfidf[kind].transform([x for x, _ in texts])
+            right = self.tfidf[kind].transform([y for _, y in texts])
+            columns.append(np.asarray(left.multiply(right).sum(axis=1)).ravel())
+        return np.stack(columns, axis=1).astype(np.float32)
 
     # the catalog (link mode)
 
@@ -112,7 +144,8 @@ class LinkerModel:
             vectors = dict(zip(texts, embed(texts, batch_size=128, max_length=64), strict=True))
             emb_title = [float(vectors[a.title] @ vectors[b.title]) for a, b in pairs]
             emb_all = [float(vectors[a.all_text()] @ vectors[b.all_text()]) for a, b in pairs]
-        return np.asarray(batch_features(pairs, self.idf, emb_title, emb_all), dtype=np.float32)
+        base = np.asarray(batch_features(pairs, self.idf, emb_title, emb_all), dtype=np.float32)
+        return np.hstack([base.reshape(len(pairs), -1), self.tfidf_cosines(pairs)])
 
     def link_rows(
         self, docs: Sequence[Doc], catalog: str | None = None

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from spacy.tokens import Doc
+
 from distill.plugins.backend import BackendOptions
 from distill.plugins.linker.candidates import CandidateIndex
 from distill.plugins.linker.catalog import Catalog
@@ -21,7 +23,6 @@ from distill.plugins.linker.task import is_pair
 from distill.plugins.prompt_backend import PromptBackend
 from distill.plugins.registry import register_backend
 from distill.plugins.spec import TaskSpec
-from spacy.tokens import Doc
 
 TOP_K = 5
 

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, Literal
 
+from pydantic import BaseModel, Field, create_model
+from spacy.tokens import Doc, Span
+
 from distill.doc import get_confidence, set_confidence
 from distill.plugins.registry import register_task
 from distill.plugins.spec import Scores, TaskSpec, span_scores
-from pydantic import BaseModel, Field, create_model
-from spacy.tokens import Doc, Span
 
 NIL = None
 MATCH = "MATCH"
@@ -140,8 +141,9 @@ class LinkerTask(TaskSpec):
             if not 0 <= choice <= len(candidates):
                 raise ValueError(f"choice {choice} is not 0..{len(candidates)}")
             kb_id = candidates[choice - 1]["id"] if choice else None
-        return Links(links=[Link(text=ent.text, start=ent.start_char, end=ent.end_char,
-                                 kb_id=kb_id)])  # fmt: skip
+        return Links(
+            links=[Link(text=ent.text, start=ent.start_char, end=ent.end_char, kb_id=kb_id)]
+        )
 
 
 def _candidates(doc: Doc, ent: Span) -> list[dict[str, str]]:

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, Field
+from spacy.tokens import Doc
+
 from distill.plugins.linker.features import idf_table
 from distill.plugins.linker.model import LinkerModel, record_side
 from distill.plugins.linker.task import LinkerTask
 from distill.plugins.linker.trained import is_pair, predict_links
-from pydantic import BaseModel, Field
-from spacy.tokens import Doc
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -74,6 +75,7 @@ def train(
             (record_side(d._.meta["left"]), record_side(d._.meta["right"])) for d in train_docs
         ]
         model.idf = idf_table(s.all_text() for p in sides for s in p)
+        model.fit_tfidf([s for p in sides for s in p])
         x = model.pair_matrix(sides)
         y = np.asarray([int(bool(d.ents and d.ents[0].kb_id_)) for d in train_docs])
     else:

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from spacy.tokens import Doc
+
 from distill.plugins.backend import Backend, BackendOptions
 from distill.plugins.linker.model import LinkerModel, record_side
 from distill.plugins.linker.task import MATCH, Link, Links, is_pair
 from distill.plugins.registry import register_backend
 from distill.plugins.spec import TaskSpec
 from distill.workflow.model_card import dir_size_mb, load_card
-from spacy.tokens import Doc
 
 
 def predict_links(
@@ -26,8 +27,10 @@ def predict_links(
     outputs: dict[int, list[Link]] = {i: [] for i in range(len(docs))}
     pair_ids = [i for i, d in enumerate(docs) if is_pair(d)]
     if pair_ids:
-        sides = [(record_side(docs[i]._.meta["left"]), record_side(docs[i]._.meta["right"]))
-                 for i in pair_ids]  # fmt: skip
+        sides = [
+            (record_side(docs[i]._.meta["left"]), record_side(docs[i]._.meta["right"]))
+            for i in pair_ids
+        ]
         probs = model.probabilities(model.pair_matrix(sides))
         for i, p in zip(pair_ids, probs, strict=True):
             match = p >= model.threshold
@@ -54,8 +57,13 @@ def predict_links(
 
 
 def _link(ent, kb_id: str | None, confidence: float) -> Link:
-    return Link(text=ent.text, start=ent.start_char, end=ent.end_char, kb_id=kb_id,
-                confidence=round(float(confidence), 4))  # fmt: skip
+    return Link(
+        text=ent.text,
+        start=ent.start_char,
+        end=ent.end_char,
+        kb_id=kb_id,
+        confidence=round(float(confidence), 4),
+    )
 
 
 @register_backend("linker", "trained")

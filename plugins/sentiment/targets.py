@@ -55,3 +55,29 @@ def attach_targets(doc: Doc, opinions: list) -> list:
             opinion = opinion.model_copy(update={"target": target})
         attached.append(opinion)
     return attached
+
+
+def product_contexts(doc: Doc) -> list[tuple[str, str, str]]:
+    """(target, mention text, context) for each product the doc mentions.
+
+    The context of a product is every sentence that names it, plus the sentences
+    after the last one naming it, until another product is named ("It lasts two
+    days" talks about the product named last). This is what the trained backend classifies per aspect,
+    so opinions in a review about several products land on the right one.
+    """
+    products = [ent for ent in doc.ents if ent.label_ in PRODUCT_LABELS]
+    if not products:
+        return []
+    sentences: dict[str, list[str]] = {}
+    mention: dict[str, str] = {}
+    current: list[str] = []
+    for lo, hi in sentence_bounds(doc.text):
+        named = [_name(p) for p in products if lo <= p.start_char < hi]
+        for product in products:
+            if lo <= product.start_char < hi:
+                mention.setdefault(_name(product), product.text)
+        for target in dict.fromkeys(named) if named else current:
+            sentences.setdefault(target, []).append(doc.text[lo:hi])
+        if named:
+            current = [named[-1]]  # "It lasts two days" is about the last product named
+    return [(target, mention[target], " ".join(sentences[target])) for target in sentences]

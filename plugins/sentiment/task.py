@@ -7,11 +7,12 @@ import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from pydantic import BaseModel, Field, create_model
+from spacy.tokens import Doc
+
 from distill.plugins.registry import register_task
 from distill.plugins.sentiment.targets import attach_targets
 from distill.plugins.spec import Scores, TaskSpec, span_scores
-from pydantic import BaseModel, Field, create_model
-from spacy.tokens import Doc
 
 Polarity = Literal["positive", "negative", "neutral", "conflict"]
 LLMPolarity = Literal["positive", "negative", "neutral"]
@@ -106,6 +107,7 @@ class SentimentTask(TaskSpec):
         return {
             "text": doc.text,
             "labels": list(self.labels),
+            "products": list(_products(doc)) or None,
             "terms": [t["term"] for t in terms] if terms is not None else None,
             "terms_json": json.dumps([t["term"] for t in terms or []], ensure_ascii=False),
         }
@@ -114,14 +116,23 @@ class SentimentTask(TaskSpec):
         """Term mode: a polarity per given term; else (category, polarity) pairs."""
         if doc is not None and given_terms(doc) is not None:
             return LLMTermOpinions
-        return _category_schema(self.labels)
+        products = tuple(_products(doc)) if doc is not None else ()
+        return _category_schema(self.labels, products)
 
     def from_llm(self, doc: Doc, parsed: BaseModel) -> Opinions:
         answers = parsed.opinions  # type: ignore[attr-defined]
         terms = given_terms(doc)
         if terms is None:
-            unique = {(a.aspect, a.polarity) for a in answers}
-            return Opinions(opinions=[Opinion(aspect=a, polarity=p) for a, p in sorted(unique)])
+            targets = _products(doc)
+            unique = {
+                (targets.get(getattr(a, "product", None)), a.aspect, a.polarity) for a in answers
+            }
+            return Opinions(
+                opinions=[
+                    Opinion(aspect=a, polarity=p, target=t)
+                    for t, a, p in sorted(unique, key=lambda x: (x[0] or "", x[1], x[2]))
+                ]
+            )
         by_term = {a.term.strip().lower(): a.polarity for a in answers}
         opinions = [
             Opinion(
@@ -139,8 +150,21 @@ class SentimentTask(TaskSpec):
         return Opinions(opinions=opinions)
 
 
+def _products(doc: Doc) -> dict[str, str]:
+    """Product mention text -> opinion target (catalog id when linked, else the text)."""
+    found: dict[str, str] = {}
+    for ent in doc.ents:
+        if ent.label_ == "PRODUCT":
+            found.setdefault(ent.text, ent.kb_id_ or ent.text)
+    return found
+
+
 @functools.cache
-def _category_schema(labels: tuple[str, ...]) -> type[BaseModel]:
+def _category_schema(labels: tuple[str, ...], products: tuple[str, ...] = ()) -> type[BaseModel]:
+    """(category, polarity) pairs; with products on the doc, each pair also names its product."""
     aspect: Any = Literal[labels] if labels else str  # type: ignore[valid-type]
-    item = create_model("AspectPolarity", aspect=(aspect, ...), polarity=(LLMPolarity, ...))
+    fields: dict[str, Any] = {"aspect": (aspect, ...), "polarity": (LLMPolarity, ...)}
+    if products:
+        fields = {"product": (Literal[products], ...), **fields}  # type: ignore[valid-type]
+    item = create_model("AspectPolarity", **fields)
     return create_model("AspectOpinions", opinions=(list[item], Field(default_factory=list)))

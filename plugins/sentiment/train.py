@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from distill.plugins.sentiment.model import NONE, AbsaModel
-from distill.plugins.sentiment.task import SentimentTask, given_terms
 from pydantic import BaseModel, Field
 from spacy.tokens import Doc
+
+from distill.plugins.sentiment.model import NONE, AbsaModel
+from distill.plugins.sentiment.targets import product_contexts
+from distill.plugins.sentiment.task import SentimentTask, given_terms
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -47,6 +49,13 @@ def examples(
             for o in opinions:
                 if o.polarity in classes:
                     items.append((o.term or o.aspect, doc.text, [classes.index(o.polarity)]))
+        elif mode == "product":
+            for target, mention, context in product_contexts(doc):
+                labels = [classes.index(NONE)] * len(slots)
+                for o in opinions:
+                    if o.target == target and o.aspect in slots:
+                        labels[slots.index(o.aspect)] = classes.index(o.polarity)
+                items.append((mention, context, labels))
         else:
             target = [classes.index(NONE)] * len(slots)
             for o in opinions:
@@ -61,6 +70,9 @@ def layout(docs: Sequence[Doc], labels: Sequence[str]) -> tuple[str, list[str], 
     classes = [p for p in POLARITIES if p in polarities]
     if any(given_terms(d) is not None for d in docs):
         return "term", ["term"], classes
+    slots = list(labels) or sorted({o.aspect for d in docs for o in d._.opinions or []})
+    if any(o.target for d in docs for o in d._.opinions or []) and any(d.ents for d in docs):
+        return "product", slots, [NONE, *classes]
     slots = list(labels) or sorted({o.aspect for d in docs for o in d._.opinions or []})
     return "category", slots, [NONE, *classes]
 

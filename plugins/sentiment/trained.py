@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from distill.workflow.model_card import dir_size_mb, load_card
+from spacy.tokens import Doc
+
 from distill.plugins.backend import Backend, BackendOptions
 from distill.plugins.registry import register_backend
 from distill.plugins.sentiment.model import NONE, AbsaModel
+from distill.plugins.sentiment.targets import product_contexts
 from distill.plugins.sentiment.task import Opinion, Opinions, given_terms
 from distill.plugins.spec import TaskSpec
-from spacy.tokens import Doc
+from distill.workflow.model_card import dir_size_mb, load_card
 
 
 def predict_opinions(model: AbsaModel, docs: Sequence[Doc], batch_size: int = 64) -> list[Opinions]:
@@ -42,6 +44,19 @@ def predict_opinions(model: AbsaModel, docs: Sequence[Doc], batch_size: int = 64
                 )
             )
         results = [Opinions(opinions=o) for o in per_doc]
+    elif model.mode == "product":
+        items = [
+            (i, target, mention, context)
+            for i, d in enumerate(docs)
+            for target, mention, context in product_contexts(d)
+        ]
+        probs = model.probabilities(
+            [m for _, _, m, _ in items], [c for _, _, _, c in items], batch_size
+        )
+        per_doc = [[] for _ in docs]
+        for (i, target, _, _), p in zip(items, probs, strict=True):
+            per_doc[i].extend(_slot_opinions(model, p, target))
+        results = [Opinions(opinions=o) for o in per_doc]
     else:
         probs = model.probabilities([d.text for d in docs], None, batch_size)
         for p in probs:
@@ -60,6 +75,23 @@ def predict_opinions(model: AbsaModel, docs: Sequence[Doc], batch_size: int = 64
     for doc, output in zip(docs, results, strict=True):
         doc._.opinions = list(output.opinions)
     return results
+
+
+def _slot_opinions(model: AbsaModel, probs: object, target: str | None) -> list[Opinion]:
+    """One opinion per aspect slot whose most likely class is not 'none'."""
+    opinions = []
+    for slot, row in zip(model.slots, probs, strict=True):  # type: ignore[call-overload]
+        best = int(row.argmax())
+        if model.classes[best] != NONE:
+            opinions.append(
+                Opinion(
+                    aspect=slot,
+                    polarity=model.classes[best],  # type: ignore[arg-type]
+                    target=target,
+                    confidence=round(float(row[best]), 4),
+                )
+            )
+    return opinions
 
 
 @register_backend("sentiment", "trained")

@@ -1,0 +1,189 @@
+"""The product-review demo: train small models from the demo labels, ingest, summarize, evaluate.
+
+`distill demo` is the README's main job. It works offline on the corpus in
+`examples/demo/`: 30 catalog products and 48 reviews labelled with entities, catalog
+ids and aspect opinions. The first run trains the three demo models (NER, linker,
+sentiment) from reviews r01–r36 plus template sentences built from the catalog;
+reviews r37–r48 are held out, and accuracy is reported on them.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from spacy.tokens import Doc
+
+from distill.config import Config, TaskConfig
+from distill.errors import DistillError
+
+DEMO_TASKS = ("ner", "linker", "sentiment")
+ASPECTS = ["battery", "camera", "screen", "performance", "design", "price", "software", "sound"]
+HELD_OUT = frozenset(f"r{number:02d}" for number in range(37, 49))
+TEMPLATES = [
+    "I bought the {name} last month.",
+    "The {name} is my daily driver now.",
+    "Thinking about getting a {name}, any thoughts?",
+    "My {name} arrived yesterday and first impressions are good.",
+    "Returned the {name} after a week.",
+    "Compared to the {other}, the {name} feels faster.",
+    "honestly the {name} is overrated",
+    "Has anyone tried the {name} with the {other}?",
+    "Upgraded from the {other} to the {name}.",
+    "The {name} or the {other}: which one should I buy?",
+]
+
+
+def demo_dir() -> Path:
+    """examples/demo of this checkout (the demo ships with the repository, not the wheel)."""
+    import distill
+
+    folder = Path(distill.__file__).resolve().parents[1] / "examples" / "demo"
+    if not (folder / "reviews.jsonl").is_file():
+        raise DistillError(
+            f"demo corpus not found at {folder}; run `distill demo` from a clone of the repository"
+        )
+    return folder
+
+
+def demo_config(base: Config, workdir: Path) -> Config:
+    """The user's config with the demo's models, catalog and graph filled in where unset."""
+    catalog = str(demo_dir() / "catalog.jsonl")
+    defaults = {
+        "ner": TaskConfig(model=str(workdir / "models" / "ner"), labels=["PRODUCT", "BRAND"]),
+        "linker": TaskConfig(model=str(workdir / "models" / "linker"), options={"catalog": catalog}),
+        "sentiment": TaskConfig(model=str(workdir / "models" / "sentiment"), labels=ASPECTS),
+    }
+    tasks = dict(base.tasks)
+    for name, default in defaults.items():
+        mine = tasks.get(name)
+        if mine is None:
+            tasks[name] = default
+        else:
+            tasks[name] = default.model_copy(update=mine.model_dump(exclude_unset=True))
+    graph = base.graph.model_copy(update={"path": str(workdir / f"graph-{base.graph.store}")})
+    return base.model_copy(update={"tasks": tasks, "graph": graph})
+
+
+def gold_docs() -> list[Doc]:
+    from distill.corpora.labelled import read
+
+    return list(read(demo_dir() / "reviews.jsonl"))
+
+
+def catalog_sentences(seed: int = 0) -> list[Doc]:
+    """Template sentences naming every catalog product and alias: cheap extra NER/linker data."""
+    import json
+
+    from distill.doc import make_doc
+
+    rng = random.Random(seed)
+    entries = [json.loads(line) for line in (demo_dir() / "catalog.jsonl").read_text().splitlines()]
+    names = [(e["id"], n) for e in entries for n in [e["name"], *e.get("aliases", [])]]
+    docs = []
+    for index, (kb_id, name) in enumerate(names):
+        other_id, other = rng.choice(names)
+        template = TEMPLATES[index % len(TEMPLATES)]
+        if index % 4 == 3:
+            name, other = name.lower(), other.lower()
+        text = template.format(name=name, other=other)
+        doc = make_doc(text, f"catalog-{index}")
+        spans = []
+        for mention, mention_id in ((name, kb_id), (other, other_id)):
+            start = text.find(mention)
+            if "{other}" in template or mention == name:
+                span = doc.char_span(start, start + len(mention), label="PRODUCT", kb_id=mention_id)
+                if span is not None and all(span.start >= s.end or span.end <= s.start for s in spans):
+                    spans.append(span)
+        doc.ents = sorted(spans, key=lambda s: s.start)
+        docs.append(doc)
+    return docs
+
+
+def train_models(
+    config: Config, *, force: bool = False, log: Any = print
+) -> dict[str, float]:
+    """Train each demo model whose directory is missing; returns seconds per task trained."""
+    from distill.workflow.model_card import split_dev
+    from distill.workflow.train import fit, trainer_for
+
+    gold = [doc for doc in gold_docs() if doc._.doc_id not in HELD_OUT]
+    seconds: dict[str, float] = {}
+    for task in DEMO_TASKS:
+        out = Path(config.task(task).model or "")
+        if (out / "distill-model.json").is_file() and not force:
+            continue
+        docs = gold + catalog_sentences() if task in ("ner", "linker") else gold
+        train_docs, dev_docs = split_dev(docs, fraction=0.15)
+        trainer = trainer_for(task)
+        settings = trainer.CONFIG(**DEMO_SETTINGS.get(task, {}))
+        if task == "linker":
+            settings = settings.model_copy(update={"catalog": config.task(task).options["catalog"]})
+        log(f"training the demo {task} model on {len(train_docs)} examples …")
+        started = time.perf_counter()
+        labels = list(config.task(task).labels or [])
+        fit(task, train_docs, dev_docs, out, labels, settings)
+        seconds[task] = time.perf_counter() - started
+    return seconds
+
+
+DEMO_SETTINGS: dict[str, dict[str, Any]] = {
+    "ner": {"max_epochs": 30, "patience": 6},
+    "sentiment": {"max_epochs": 12, "patience": 4},
+}
+
+
+class TaskScore(BaseModel):
+    task: str
+    metric: str
+    value: float | None
+    n: int
+
+
+class RunSummary(BaseModel):
+    backends: dict[str, str]
+    documents: int
+    written: int
+    failed: int
+    facts: int
+    seconds: float
+    docs_per_second: float
+    accuracy: list[TaskScore] = Field(default_factory=list)
+
+
+def evaluate_held_out(pipeline: Any, limit: int | None = None) -> list[TaskScore]:
+    """Run the pipeline on the held-out reviews and score each task against the labels."""
+    from distill.agent.documents import SourceDocument
+
+    gold = [doc for doc in gold_docs() if doc._.doc_id in HELD_OUT][:limit]
+    sources = [SourceDocument(id=d._.doc_id, text=d.text, source="demo") for d in gold]
+    predicted, _ = pipeline.annotate(sources)
+    by_id = {doc._.doc_id: doc for doc in predicted}
+    pairs = [(g, by_id[g._.doc_id]) for g in gold if g._.doc_id in by_id]
+    gold_kept, predicted_kept = [g for g, _ in pairs], [p for _, p in pairs]
+    scores = []
+    for task, metric in (("ner", "f1"), ("linker", "accuracy"), ("sentiment", "f1")):
+        if task not in pipeline.backends:
+            continue
+        result = pipeline.backends[task].task.score(gold_kept, predicted_kept)
+        scores.append(
+            TaskScore(task=task, metric=metric, value=getattr(result, metric), n=result.n)
+        )
+    return scores
+
+
+__all__ = [
+    "ASPECTS",
+    "HELD_OUT",
+    "RunSummary",
+    "TaskScore",
+    "catalog_sentences",
+    "demo_config",
+    "demo_dir",
+    "evaluate_held_out",
+    "gold_docs",
+    "train_models",
+]
