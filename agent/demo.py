@@ -54,7 +54,9 @@ def demo_config(base: Config, workdir: Path) -> Config:
     catalog = str(demo_dir() / "catalog.jsonl")
     defaults = {
         "ner": TaskConfig(model=str(workdir / "models" / "ner"), labels=["PRODUCT", "BRAND"]),
-        "linker": TaskConfig(model=str(workdir / "models" / "linker"), options={"catalog": catalog}),
+        "linker": TaskConfig(
+            model=str(workdir / "models" / "linker"), options={"catalog": catalog}
+        ),
         "sentiment": TaskConfig(model=str(workdir / "models" / "sentiment"), labels=ASPECTS),
     }
     tasks = dict(base.tasks)
@@ -96,16 +98,16 @@ def catalog_sentences(seed: int = 0) -> list[Doc]:
             start = text.find(mention)
             if "{other}" in template or mention == name:
                 span = doc.char_span(start, start + len(mention), label="PRODUCT", kb_id=mention_id)
-                if span is not None and all(span.start >= s.end or span.end <= s.start for s in spans):
+                if span is not None and all(
+                    span.start >= s.end or span.end <= s.start for s in spans
+                ):
                     spans.append(span)
         doc.ents = sorted(spans, key=lambda s: s.start)
         docs.append(doc)
     return docs
 
 
-def train_models(
-    config: Config, *, force: bool = False, log: Any = print
-) -> dict[str, float]:
+def train_models(config: Config, *, force: bool = False, log: Any = print) -> dict[str, float]:
     """Train each demo model whose directory is missing; returns seconds per task trained."""
     from distill.workflow.model_card import split_dev
     from distill.workflow.train import fit, trainer_for
@@ -131,8 +133,15 @@ def train_models(
 
 
 DEMO_SETTINGS: dict[str, dict[str, Any]] = {
-    "ner": {"max_epochs": 30, "patience": 6},
-    "sentiment": {"max_epochs": 12, "patience": 4},
+    "ner": {"max_epochs": 40, "patience": 10, "batch_words": 150},
+    "sentiment": {
+        "max_epochs": 25,
+        "patience": 6,
+        "batch_size": 8,
+        "learn_rate": 1e-4,
+        "head_learn_rate": 3e-3,
+        "none_weight": 0.3,
+    },
 }
 
 

@@ -9,6 +9,7 @@ and the rest of the batch goes on. Nothing is written for a failed document.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -24,7 +25,7 @@ from distill.agent.documents import LoadFailure, SourceDocument, read_documents
 from distill.config import Config, load_config
 from distill.doc import make_doc
 from distill.errors import DistillError
-from distill.plugins import Backend, active_backend, make_backend
+from distill.plugins import Backend, make_backend
 
 DEFAULT_TASKS = ("ner", "linker", "sentiment")
 
@@ -196,14 +197,24 @@ class Pipeline:
         return {"facts": facts, "docs": docs, "failures": failures}
 
     def _product_names(self, doc: Doc) -> dict[str, str]:
-        linker = self.backends.get("linker")
-        catalog = getattr(linker, "catalog", None)
+        """Catalog id -> product name for the products this doc links to."""
+        catalog = self._catalog
         names = {}
         for ent in doc.ents:
             if ent.kb_id_:
-                entry = catalog.get(ent.kb_id_) if catalog is not None else None
-                names[ent.kb_id_] = getattr(entry, "name", None) or ent.text
+                entry = catalog.get(ent.kb_id_) if catalog else None
+                names[ent.kb_id_] = entry.name if entry is not None else ent.text
         return names
+
+    @functools.cached_property
+    def _catalog(self) -> dict[str, Any]:
+        """The linker's catalog by id (loaded once), for product names in the graph."""
+        path = self.config.task("linker").options.get("catalog")
+        if not path or "linker" not in self.backends:
+            return {}
+        from distill.plugins.linker.catalog import Catalog
+
+        return Catalog.load(path).by_id
 
 
 def ingest_key(document: SourceDocument, fingerprint: str) -> str:

@@ -69,32 +69,26 @@ def fit(
     settings: Any,
     data: Path,
     fmt: str,
-) -> dict[str, Any]:
+) -> None:
     """What `distill train` does: the task's trainer, then the model card."""
-    import importlib
+    from distill.workflow.model_card import data_info
+    from distill.workflow.train import fit as train_and_card
 
-    from distill.corpora.model_card import ModelCard, data_info
-    from distill.plugins import make_task
-
-    trainer = importlib.import_module(f"distill.plugins.{task}.train")
-    out.mkdir(parents=True, exist_ok=True)
-    result = trainer.train(train_docs, dev_docs, out, [], settings, progress=None)
-    ModelCard(
-        task=task,
-        task_version=make_task(task).version,
-        kind=result.pop("kind"),
-        labels=result.pop("labels", []),
-        train_data=data_info(data, fmt, train_docs),
-        dev_data=data_info(data, fmt, dev_docs) | {"carved_from": str(data)},
-        training=result,
-        dev_scores=result.get("dev_scores", {}),
-    ).save(out)
-    print(f"trained {name}: dev {result.get('dev_scores')}", flush=True)
-    return result
+    card = train_and_card(
+        task,
+        train_docs,
+        dev_docs,
+        out,
+        [],
+        settings,
+        train_info=data_info(data, fmt, train_docs),
+        dev_info=data_info(data, fmt, dev_docs) | {"carved_from": str(data)},
+    )
+    print(f"trained {name}: dev {card.dev_scores}", flush=True)
 
 
 def evaluate(task: str, gold: list, backend: str, model: Path) -> dict[str, Any]:
-    from distill.cli.evaluate_cmd import run_evaluation
+    from distill.workflow.evaluate import run_evaluation
 
     result, failures = run_evaluation(task, gold, backend, model=model)
     row = result.model_dump()
@@ -116,8 +110,8 @@ def subset(docs: list, n: int, positive: Any) -> list:
 
 def run_magellan(args: argparse.Namespace, name: str, rows: list[dict[str, Any]]) -> None:
     from distill.corpora import ditto
-    from distill.corpora.model_card import split_dev
     from distill.plugins.linker.train import LinkerTrainConfig
+    from distill.workflow.model_card import split_dev
 
     folder = args.data_dir / "magellan_er" / MAGELLAN[name]
     train_docs, dev_docs = split_dev(list(ditto.read(folder / "train.txt")))
@@ -253,6 +247,14 @@ def surface(rng: random.Random, entry: Any) -> str:
         parts = name.split()
         i = rng.randrange(1, len(parts))
         name = " ".join([*parts[: i - 1], parts[i - 1] + parts[i], *parts[i + 1 :]])
+    if rng.random() < 0.15:  # a typo: one letter dropped from a longer word
+        words = name.split()
+        long = [i for i, w in enumerate(words) if len(w) >= 5]
+        if long:
+            i = rng.choice(long)
+            j = rng.randrange(1, len(words[i]) - 1)
+            words[i] = words[i][:j] + words[i][j + 1 :]
+            name = " ".join(words)
     return name
 
 
@@ -361,6 +363,7 @@ def run_gsmarena(args: argparse.Namespace, rows: list[dict[str, Any]], extra: di
         catalog=catalog,
         catalog_columns={"id": None, "name": "Model", "brand": None, "release_date": "Year"},
         embeddings=False,
+        top_k=5,
     )
     started = time.perf_counter()
     fit(
@@ -424,7 +427,8 @@ def table(rows: list[dict[str, Any]], extra: dict[str, Any]) -> str:
         "| model | backend | set | n | F1 | P | R | accuracy | /s | train s | reference |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
+    order = [*MAGELLAN, "gsmarena_linking", *HALUEVAL]
+    for r in sorted(rows, key=lambda r: order.index(r["name"]) if r["name"] in order else 99):
         reference = PUBLISHED.get(
             r["name"], "ChatGPT 62.59 (acc)" if r["name"] == "halueval_qa" else ""
         )
@@ -465,6 +469,11 @@ def main() -> None:
     names = args.only or [*MAGELLAN, "gsmarena_linking", *HALUEVAL]
     rows: list[dict[str, Any]] = []
     extra: dict[str, Any] = {}
+    previous = args.work / "results.json"
+    if args.only and previous.is_file():  # keep the other sets' rows from the last run
+        stored = json.loads(previous.read_text())
+        rows = [r for r in stored.pop("rows") if r["name"] not in names]
+        extra = stored if "gsmarena_linking" not in names else {}
     for name in names:
         if name in MAGELLAN:
             run_magellan(args, name, rows)
@@ -474,10 +483,9 @@ def main() -> None:
             run_gsmarena(args, rows, extra)
         args.work.mkdir(parents=True, exist_ok=True)
         (args.work / "results.json").write_text(json.dumps({"rows": rows, **extra}, indent=1))
-    body = table(rows, extra)
-    print(body)
-    if not args.no_write:
-        write_section(TITLE, body)
+        if not args.no_write:  # after every set, so a long run leaves its rows so far
+            write_section(TITLE, table(rows, extra))
+    print(table(rows, extra))
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+
 from distill.cli.state import State
 from distill.errors import DistillError
-from rich.console import Console
 
 HELP = """\
 distill: structured facts from text, with an LLM as the teacher and small models as workers.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import typer
-from distill.cli.state import State
 from rich.table import Table
+
+from distill.cli.state import State
 
 app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 

@@ -106,10 +106,10 @@ def _print_graph(config: Any, console: Any) -> None:
         stats = store.stats()
         top = max(products.values(), key=lambda p: p.mentions, default=None)
         picture = neighbourhood(store, top.id, depth=2) if top else None
-    table = Table(title="Sentiment per product × aspect (+ positive / − negative)")
-    table.add_column("product")
+    table = Table(title="Opinions per product × aspect (+ positive, − negative)")
+    table.add_column("product", no_wrap=True)
     for aspect in ASPECTS:
-        table.add_column(aspect, justify="center")
+        table.add_column(aspect[:5], justify="center", no_wrap=True)
     cells: dict[str, dict[str, str]] = {}
     for row in summary:
         mark = f"[green]+{row.positive}[/]" if row.positive else ""

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from distill.cli.state import State
 from rich.table import Table
+
+from distill.cli.state import State
 
 app = typer.Typer(help="Query and inspect the knowledge graph.", no_args_is_help=True)
 

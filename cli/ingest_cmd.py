@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from distill.cli.state import State
 
 
@@ -39,10 +40,11 @@ def ingest(
       distill ingest tickets.csv --text-field body --resume
       distill -b all=prompt ingest notes/ --limit 5 --dry-run
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from distill.agent.ingest import Pipeline
     from distill.agent.ingest import ingest as run_ingest
     from distill.cli import console, errors
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     state: State = ctx.obj
     pipeline = Pipeline(state.config)

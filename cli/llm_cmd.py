@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import typer
+
 from distill.cli.state import State
 
 app = typer.Typer(help="Talk to the configured LLM.", no_args_is_help=True)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import typer
-from distill.cli.state import State
 from rich.table import Table
+
+from distill.cli.state import State
 
 
 def tools(ctx: typer.Context) -> None:

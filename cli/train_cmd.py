@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
 from distill.cli.state import State
 from distill.errors import ConfigError
 
@@ -89,8 +90,9 @@ class _Progress:
     """A rich progress bar on stderr fed by the trainer's callback (batches, epochs)."""
 
     def __enter__(self) -> _Progress:
-        from distill.cli import errors
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        from distill.cli import errors
 
         self.bar = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=errors

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from distill.corpora import conll, docbin, prodigy, semeval
+from distill.corpora import conll, ditto, docbin, halueval, labelled, linking, prodigy, semeval
 from distill.corpora.errors import CorpusError
 from spacy.tokens import Doc
 
@@ -20,9 +20,21 @@ READERS: dict[str, Callable[[Path], Iterator[Doc]]] = {
     "docbin": docbin.read,
     "semeval14": semeval.read_2014,
     "semeval16": semeval.read_2016,
+    "ditto": ditto.read,
+    "linking": linking.read,
+    "halueval": halueval.read,
+    "distill": labelled.read,
 }
-TASKS = {"conll": "ner", "prodigy": "ner", "semeval14": "sentiment", "semeval16": "sentiment"}
-"""The task each format carries labels for (DocBin may carry either)."""
+TASKS = {
+    "conll": "ner",
+    "prodigy": "ner",
+    "semeval14": "sentiment",
+    "semeval16": "sentiment",
+    "ditto": "linker",
+    "linking": "linker",
+    "halueval": "factcheck",
+}
+"""The task each format carries labels for (DocBin and `distill` JSONL may carry several)."""
 
 
 def read_corpus(

@@ -11,5 +11,8 @@ from distill.plugins.sentiment import SentimentTask
 import distill.plugins.prompt_backend  # noqa: E402, F401, I001
 import distill.plugins.ner.trained  # noqa: E402, F401
 import distill.plugins.sentiment.trained  # noqa: E402, F401
+import distill.plugins.linker.trained  # noqa: E402, F401
+import distill.plugins.linker.prompt  # noqa: E402, F401
+import distill.plugins.factcheck.trained  # noqa: E402, F401
 
 __all__ = ["FactCheckTask", "LinkerTask", "NERTask", "SentimentTask"]

@@ -56,12 +56,15 @@ class FactCheckModel:
     classifier: Any = None
     threshold: float = 0.5
     embeddings: bool = False
+    words: Any = None
+    """Optional bag-of-words model of the claim (TF-IDF + logistic regression): how
+    hallucinated answers are phrased; its probability is one more feature."""
 
     def save(self, directory: str | Path) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         with (directory / MODEL_FILE).open("wb") as handle:
-            pickle.dump(self.classifier, handle)
+            pickle.dump({"classifier": self.classifier, "words": self.words}, handle)
         info = {"threshold": self.threshold, "embeddings": self.embeddings}
         (directory / INFO_FILE).write_text(json.dumps(info), encoding="utf-8")
 
@@ -70,19 +73,27 @@ class FactCheckModel:
         directory = Path(directory)
         info = json.loads((directory / INFO_FILE).read_text(encoding="utf-8"))
         with (directory / MODEL_FILE).open("rb") as handle:
-            classifier = pickle.load(handle)
-        return cls(classifier=classifier, **info)
+            stored = pickle.load(handle)
+        return cls(classifier=stored["classifier"], words=stored["words"], **info)
 
-    def matrix(self, checks: Sequence[Check]) -> np.ndarray:
+    def matrix(self, checks: Sequence[Check], words: np.ndarray | None = None) -> np.ndarray:
+        """Feature rows; the bag-of-words column is `words` when given (out-of-fold
+        probabilities while training), else the words model's prediction."""
         items = [(c.claim, " ".join(c.evidence), c.question) for c in checks]
-        return feature_matrix(items, self.embeddings)
+        x = feature_matrix(items, self.embeddings)
+        if words is None and self.words is not None:
+            words = self.words.predict_proba([c.claim for c in checks])[:, 1]
+        return x if words is None else np.hstack([x, np.asarray(words).reshape(-1, 1)])
 
     def probabilities(self, checks: Sequence[Check]) -> tuple[np.ndarray, np.ndarray]:
         """p(not supported) per check, and the feature rows (for the label choice)."""
         if not checks:
             return np.zeros(0), np.zeros((0, len(FEATURE_NAMES)))
+        from threadpoolctl import threadpool_limits
+
         x = self.matrix(checks)
-        return self.classifier.predict_proba(x)[:, 1], x
+        with threadpool_limits(1):  # OpenMP start-up outweighs small batches
+            return self.classifier.predict_proba(x)[:, 1], x
 
     def verdicts(self, checks: Sequence[Check]) -> list[Verdict]:
         probs, x = self.probabilities(checks)

@@ -60,6 +60,7 @@ class FactCheckTask(TaskSpec):
     output_schema = Verdicts
     input_schema = FactCheckInput
     prompt = "factcheck"
+    trainer = "distill.plugins.factcheck.train"
 
     def to_doc(self, tool_input: BaseModel) -> Doc:
         assert isinstance(tool_input, FactCheckInput)

@@ -25,6 +25,7 @@ Progress = Callable[[str, dict[str, Any]], None]
 
 class FactCheckTrainConfig(BaseModel):
     embeddings: bool = Field(False, description="add MiniLM cosine features (slower)")
+    bag_of_words: bool = Field(True, description="add a TF-IDF + logistic model of the wording")
     max_iter: int = Field(300, gt=0)
     learning_rate: float = 0.08
     max_leaf_nodes: int = 31
@@ -61,7 +62,8 @@ def train(
         from distill.errors import ConfigError
 
         raise ConfigError("fact-check training needs both supported and unsupported examples")
-    x = model.matrix(checks)
+    words = _words(model, checks, y, config) if config.bag_of_words else None
+    x = model.matrix(checks, words)
     if progress:
         progress("epoch", {"examples": len(y), "unsupported": int(y.sum())})
     model.classifier = HistGradientBoostingClassifier(
@@ -77,7 +79,9 @@ def train(
         model.threshold, dev_scores = _tune(model, dev_docs)
     model.save(out)
     return {
-        "kind": "factcheck-hgb" + ("-minilm" if config.embeddings else ""),
+        "kind": "factcheck-hgb"
+        + ("-bow" if config.bag_of_words else "")
+        + ("-minilm" if config.embeddings else ""),
         "labels": list(FactCheckTask.default_labels),
         "config": config.model_dump(),
         "examples": len(y),
@@ -85,6 +89,30 @@ def train(
         "seconds": round(time.perf_counter() - started, 1),
         "dev_scores": dev_scores,
     }
+
+
+def _words(
+    model: FactCheckModel, checks: list[Check], y: np.ndarray, config: FactCheckTrainConfig
+) -> np.ndarray:
+    """Fit the wording model; return its out-of-fold probabilities, so the boosted
+    trees learn how far to trust it on claims it has not seen."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_predict
+    from sklearn.pipeline import make_pipeline
+
+    pipeline = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+        LogisticRegression(C=2.0, max_iter=2000),
+    )
+    texts = [c.claim for c in checks]
+    folds = min(5, int(np.bincount(y).min()))
+    if folds < 2:
+        model.words = pipeline.fit(texts, y)
+        return model.words.predict_proba(texts)[:, 1]
+    out_of_fold = cross_val_predict(pipeline, texts, y, cv=folds, method="predict_proba")[:, 1]
+    model.words = pipeline.fit(texts, y)
+    return out_of_fold
 
 
 def _tune(model: FactCheckModel, dev_docs: Sequence[Doc]) -> tuple[float, dict[str, Any]]:

@@ -181,10 +181,12 @@ def pair_features(
     idf: dict[str, float],
     emb_title: float = 0.0,
     emb_all: float = 0.0,
+    default: float | None = None,
 ) -> list[float]:
-    """The feature vector of one pair (order: FEATURE_NAMES)."""
+    """The feature vector of one pair (order: FEATURE_NAMES); `default`: the IDF of an
+    unseen word (the largest in `idf` when not given)."""
     ta, tb = a.norm_title(), b.norm_title()
-    default = max(idf.values(), default=1.0)
+    default = default if default is not None else max(idf.values(), default=1.0)
     la, lb = len(a.tokens()), len(b.tokens())
     return [
         fuzz.ratio(ta, tb) / 100,
@@ -216,7 +218,8 @@ def batch_features(
     emb_all: Sequence[float] | None = None,
 ) -> list[list[float]]:
     zeros = [0.0] * len(pairs)
+    default = max(idf.values(), default=1.0)
     return [
-        pair_features(a, b, idf, t, x)
+        pair_features(a, b, idf, t, x, default)
         for (a, b), t, x in zip(pairs, emb_title or zeros, emb_all or zeros, strict=True)
     ]

@@ -41,7 +41,8 @@ def record_side(record: dict[str, str]) -> Side:
 
 
 def entry_side(entry: CatalogEntry) -> Side:
-    return Side(title=strip_suffix(entry.name), text=entry.text(), brand=entry.brand)
+    """An entry by its names only: free attributes (spec blurbs) cost time, not accuracy."""
+    return Side(title=strip_suffix(entry.name), text=" ".join(entry.names()), brand=entry.brand)
 
 
 def mention_side(doc: Doc, start: int, end: int, brands: dict[str, str]) -> Side:
@@ -65,6 +66,9 @@ class LinkerModel:
     tfidf: dict[str, Any] = field(default_factory=dict)
     """Pair mode: TF-IDF vectorizers fit on the training records ("char" titles, "word" text)."""
     _index: CandidateIndex | None = field(default=None, repr=False)
+    _sides: dict[int, Side] = field(default_factory=dict, repr=False)
+    """Entry sides by catalog position, kept across batches (their tokens and codes too)."""
+    _sides_info: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # persistence: the sklearn model pickled, the settings readable as JSON
 
@@ -129,6 +133,7 @@ class LinkerModel:
                 )
             loaded = Catalog.load(path, self.catalog_columns)
             self._index = CandidateIndex(loaded, semantic=self.embeddings)
+            self._sides, self._sides_info = {}, {}
         return self._index
 
     # features
@@ -153,14 +158,21 @@ class LinkerModel:
         """For every mention: (doc, ent, candidates, feature rows)."""
         index = self.index(catalog)
         entries = index.catalog.entries
-        brands = {normalize(e.brand): e.brand for e in entries if e.brand}
+        if "brands" not in self._sides_info:
+            self._sides_info["brands"] = {normalize(e.brand): e.brand for e in entries if e.brand}
+        brands = self._sides_info["brands"]
         mentions = [(doc, ent) for doc in docs for ent in doc.ents]
-        candidates = index.generate([ent.text for _, ent in mentions], k=self.top_k)
+        if not mentions:
+            return []
+        texts = [doc.text[ent.start_char : ent.end_char] for doc, ent in mentions]
+        candidates = index.generate(texts, k=self.top_k)
         pairs, extra, owners = [], [], []
         for m, ((doc, ent), cands) in enumerate(zip(mentions, candidates, strict=True)):
             side = mention_side(doc, ent.start_char, ent.end_char, brands)
             for rank, c in enumerate(cands):
-                pairs.append((side, entry_side(entries[c.index])))
+                if c.index not in self._sides:
+                    self._sides[c.index] = entry_side(entries[c.index])
+                pairs.append((side, self._sides[c.index]))
                 extra.append([c.alias, c.fuzzy, c.semantic, float(rank), float(len(cands))])
                 owners.append(m)
         matrix = self.pair_matrix_link(pairs)
@@ -179,6 +191,11 @@ class LinkerModel:
         return np.asarray(batch_features(pairs, self.idf), dtype=np.float32).reshape(len(pairs), -1)
 
     def probabilities(self, matrix: np.ndarray) -> np.ndarray:
+        """One call for a whole batch, on one thread: per-call OpenMP start-up costs more
+        than the trees themselves on a small batch, and a busy CPU makes it worse."""
         if len(matrix) == 0:
             return np.zeros(0)
-        return self.classifier.predict_proba(matrix)[:, 1]
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            return self.classifier.predict_proba(matrix)[:, 1]

@@ -61,6 +61,7 @@ class LinkerTask(TaskSpec):
     )
     output_schema = Links
     prompt = "linker"
+    trainer = "distill.plugins.linker.train"
 
     def read(self, doc: Doc) -> Links:
         return Links(
@@ -116,7 +117,9 @@ class LinkerTask(TaskSpec):
         if is_pair(doc):
             from distill.corpora.ditto import render
 
-            return {"pair": True, "left": render(meta["left"]), "right": render(meta["right"])}
+            # long descriptions add little and cost a small local model seconds per call
+            left, right = render(meta["left"])[:400], render(meta["right"])[:400]
+            return {"pair": True, "left": left, "right": right}
         ent = doc.ents[0]
         return {
             "pair": False,

@@ -32,6 +32,9 @@ class SentimentTrainConfig(BaseModel):
     head_learn_rate: float = 1e-3
     seed: int = 0
     threads: int | None = Field(None, description="torch CPU threads (default: torch's)")
+    none_weight: float = Field(
+        1.0, gt=0, description="loss weight of the 'no opinion' class (lower it for small data)"
+    )
 
 
 CONFIG = SentimentTrainConfig
@@ -100,8 +103,11 @@ def train(
         ],
         weight_decay=0.01,
     )
-    loss_fn = torch.nn.CrossEntropyLoss()
-    task = SentimentTask(labels=slots if mode == "category" else None)
+    weights = torch.ones(len(classes))
+    if NONE in classes:
+        weights[classes.index(NONE)] = config.none_weight
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
+    task = SentimentTask(labels=slots if mode in ("category", "product") else None)
     out = Path(out)
     started, best, stale, history = time.perf_counter(), -1.0, 0, []
     best_scores: dict[str, Any] = {}
@@ -145,7 +151,7 @@ def train(
             break
     return {
         "kind": f"minilm-absa-{mode}",
-        "labels": slots if mode == "category" else [],
+        "labels": slots if mode in ("category", "product") else [],
         "config": config.model_dump(),
         "mode": mode,
         "classes": classes,
