@@ -9,8 +9,9 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test test-all lint install clean
 
 demo: $(STAMP)
-	$(BIN)/distill llm ping
 	$(BIN)/distill tools
+	$(BIN)/distill llm ping
+	$(BIN)/distill demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" ; rc=$$? ; [ $$rc -eq 5 ] && rc=0 ; exit $$rc
@@ -28,7 +29,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml examples/distill-prices/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install -e ".[dev]" -e examples/distill-prices
+	$(BIN)/python -m pip install -e ".[dev,ray]" -e examples/distill-prices
 	touch $(STAMP)
 
 clean:

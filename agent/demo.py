@@ -107,27 +107,34 @@ def catalog_sentences(seed: int = 0) -> list[Doc]:
     return docs
 
 
-def train_models(config: Config, *, force: bool = False, log: Any = print) -> dict[str, float]:
+def train_models(
+    config: Config,
+    *,
+    force: bool = False,
+    log: Any = print,
+    tasks: tuple[str, ...] = DEMO_TASKS,
+    settings: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, float]:
     """Train each demo model whose directory is missing; returns seconds per task trained."""
     from distill.workflow.model_card import split_dev
     from distill.workflow.train import fit, trainer_for
 
     gold = [doc for doc in gold_docs() if doc._.doc_id not in HELD_OUT]
     seconds: dict[str, float] = {}
-    for task in DEMO_TASKS:
+    for task in tasks:
         out = Path(config.task(task).model or "")
         if (out / "distill-model.json").is_file() and not force:
             continue
         docs = gold + catalog_sentences() if task in ("ner", "linker") else gold
         train_docs, dev_docs = split_dev(docs, fraction=0.15)
         trainer = trainer_for(task)
-        settings = trainer.CONFIG(**DEMO_SETTINGS.get(task, {}))
+        chosen = trainer.CONFIG(**{**DEMO_SETTINGS.get(task, {}), **(settings or {}).get(task, {})})
         if task == "linker":
-            settings = settings.model_copy(update={"catalog": config.task(task).options["catalog"]})
+            chosen = chosen.model_copy(update={"catalog": config.task(task).options["catalog"]})
         log(f"training the demo {task} model on {len(train_docs)} examples …")
         started = time.perf_counter()
         labels = list(config.task(task).labels or [])
-        fit(task, train_docs, dev_docs, out, labels, settings)
+        fit(task, train_docs, dev_docs, out, labels, chosen)
         seconds[task] = time.perf_counter() - started
     return seconds
 

@@ -27,6 +27,14 @@ def ingest(
         str, typer.Option(help="JSONL field or CSV column holding the text")
     ] = "text",
     batch_size: Annotated[int, typer.Option(help="documents per batch")] = 64,
+    engine: Annotated[
+        str,
+        typer.Option(help="local, or ray: run the tools on Ray actors (pip install distill[ray])"),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster to join (ray://host:10001); default: $RAY_ADDRESS or local"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Run NER, linking and aspect sentiment over documents and write the facts to the graph.
@@ -39,6 +47,7 @@ def ingest(
       distill ingest examples/demo/reviews.jsonl
       distill ingest tickets.csv --text-field body --resume
       distill -b all=prompt ingest notes/ --limit 5 --dry-run
+      distill ingest big.jsonl --engine ray --ray-address ray://head:10001
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -73,6 +82,8 @@ def ingest(
             text_field=text_field,
             batch_size=batch_size,
             pipeline=pipeline,
+            engine=engine,
+            ray_address=ray_address,
             on_progress=advance,
         )
     if as_json:

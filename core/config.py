@@ -25,8 +25,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from distill.errors import ConfigError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from distill.errors import ConfigError
 
 CONFIG_FILE = "distill.toml"
 ENV_PREFIX = "DISTILL_"

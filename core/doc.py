@@ -11,9 +11,10 @@ from functools import lru_cache
 from typing import Any
 
 import spacy
-from distill.errors import DistillError
 from spacy.language import Language
 from spacy.tokens import Doc
+
+from distill.errors import DistillError
 
 _EXTENSIONS: dict[str, Any] = {
     "doc_id": None,

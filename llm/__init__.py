@@ -10,11 +10,12 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
+from langchain_core.caches import BaseCache
+from langchain_core.language_models import BaseChatModel
+
 from distill.config import LLMConfig
 from distill.errors import DistillError, LLMError
 from distill.paths import cache_dir
-from langchain_core.caches import BaseCache
-from langchain_core.language_models import BaseChatModel
 
 CACHE_FILE = "llm-cache.sqlite"
 

@@ -21,7 +21,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from distill.errors import LLMError
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import (
@@ -37,6 +36,8 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, PrivateAttr
+
+from distill.errors import LLMError
 
 ANSWER_KEY = "answer"
 PROTOCOL = "tools-v3"

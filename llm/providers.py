@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 
+from langchain_core.language_models import BaseChatModel
+
 from distill.config import LLMConfig
 from distill.errors import LLMError
 from distill.plugins.registry import register_llm_provider
-from langchain_core.language_models import BaseChatModel
 
 DEFAULT_MODELS = {
     "ollama": "qwen2.5:1.5b",

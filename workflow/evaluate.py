@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from distill.config import Config, TaskConfig
 from pydantic import BaseModel
 from spacy.tokens import Doc
+
+from distill.config import Config, TaskConfig
 
 
 class EvaluationResult(BaseModel):

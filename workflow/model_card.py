@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from distill.errors import PluginError
 from pydantic import BaseModel, Field
 from spacy.tokens import Doc
+
+from distill.errors import PluginError
 
 CARD_FILE = "distill-model.json"
 
