@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import sys
@@ -465,6 +466,8 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
     args = parser.parse_args()
     args.data_dir = args.data_dir.resolve()
+    # index files go to the work folder, never beside the catalogs in the shared data
+    os.environ.setdefault("DISTILL_LINKER_INDEX_DIR", str(args.work / "index"))
     register()
     names = args.only or [*MAGELLAN, "gsmarena_linking", *HALUEVAL]
     rows: list[dict[str, Any]] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -84,6 +85,11 @@ _register_commands()
 
 def main() -> None:
     """Entry point: user errors print one clear message, never a traceback."""
+    # models load from installed packages and local paths only; keep their loaders quiet
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         warnings.showwarning = _show_warning

@@ -54,8 +54,8 @@ def demo(
     if uses_prompt:
         runs.append(("trained", trained_config))
     summaries = []
+    limit = prompt_limit if uses_prompt else None  # both runs see the same reviews
     for label, run_config in runs:
-        limit = prompt_limit if label == "configured" and uses_prompt else None
         summaries.append((label, _run(run_config, limit=limit, write=label == "configured")))
     _print_graph(config, console)
     _print_runs(summaries, console)

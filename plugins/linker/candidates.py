@@ -34,8 +34,17 @@ class Candidate:
     sources: set[str] = field(default_factory=set)
 
 
+INDEX_DIR_VARIABLE = "DISTILL_LINKER_INDEX_DIR"
+
+
 def index_dir(catalog: Catalog) -> Path:
-    """Where a catalog's index files live: beside it if writable, else the user cache."""
+    """Where a catalog's index files live: `$DISTILL_LINKER_INDEX_DIR` when set (for
+    catalogs in shared or read-only data folders), else beside the catalog if that
+    folder is writable, else the user cache."""
+    if os.environ.get(INDEX_DIR_VARIABLE):
+        chosen = Path(os.environ[INDEX_DIR_VARIABLE])
+        chosen.mkdir(parents=True, exist_ok=True)
+        return chosen
     if catalog.path is not None:
         beside = catalog.path.parent / f".{catalog.path.name}.distill-index"
         try:
