@@ -24,6 +24,7 @@ scale` section of BENCHMARKS.md is rewritten from them after every run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -142,7 +143,7 @@ class ReviewGenerator:
             sentences.append(intro[0].upper() + intro[1:] + ".")
             for k in range(1, n_sentences):
                 entry = chosen[k % n_products]
-                if n_products > 1 and k <= n_products or rng.random() < 0.5:
+                if (n_products > 1 and k <= n_products) or rng.random() < 0.5:
                     template = rng.choice(OPINIONS)
                     ref = chosen[(k + 1) % n_products] if n_products > 1 else other
                     sentences.append(
@@ -211,10 +212,8 @@ class TreeRss:
         me = self.psutil.Process()
         total = 0
         for proc in [me, *me.children(recursive=True)]:
-            try:
+            with contextlib.suppress(self.psutil.Error):
                 total += proc.memory_info().rss
-            except self.psutil.Error:
-                pass
         return total
 
     def _loop(self) -> None:
@@ -274,7 +273,9 @@ def apply_fixes(timers: Timers) -> list[str]:
     ) -> torch.Tensor:
         if len(texts) <= 1:
             return original_probabilities(self, texts, pairs, batch_size)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]) + len(pairs[i] if pairs else ""))
+        order = sorted(
+            range(len(texts)), key=lambda i: len(texts[i]) + len(pairs[i] if pairs else "")
+        )
         probs = original_probabilities(
             self,
             [texts[i] for i in order],
@@ -303,7 +304,8 @@ def apply_fixes(timers: Timers) -> list[str]:
 
 
 def demo_config(graph_path: Path) -> Any:
-    from distill.agent.demo import demo_config as make, train_models
+    from distill.agent.demo import demo_config as make
+    from distill.agent.demo import train_models
     from distill.config import Config
 
     config = make(Config(), DEMO_WORKDIR)
@@ -329,8 +331,10 @@ def run_engine(args: argparse.Namespace, reviews_file: Path, dataset: dict[str, 
     if args.engine == "local":  # lazy loads (linker's MiniLM + faiss index) happen here, untimed
         from distill.agent.documents import SourceDocument
 
-        warm = [SourceDocument(id=f"warm-{i}", text=ReviewGenerator(-1).review(i), source="warm")
-                for i in range(8)]
+        warm = [
+            SourceDocument(id=f"warm-{i}", text=ReviewGenerator(-1).review(i), source="warm")
+            for i in range(8)
+        ]
         pipeline.run(warm)
     load_seconds = time.perf_counter() - started
     if args.engine == "local":
@@ -467,9 +471,7 @@ def _stages(row: dict[str, Any]) -> str:
             seconds = stages[name]
             accounted += seconds
             alone = row["reviews"] / seconds if seconds else float("inf")
-            lines.append(
-                f"| {name} | {seconds:,.1f} | {seconds / total:.0%} | {alone:,.0f} |"
-            )
+            lines.append(f"| {name} | {seconds:,.1f} | {seconds / total:.0%} | {alone:,.0f} |")
     rest = total - accounted
     lines.append(f"| other (read, LangGraph, driver) | {rest:,.1f} | {rest / total:.0%} | — |")
     return "\n".join(lines)
@@ -541,16 +543,24 @@ def write_markdown(results: dict[str, Any]) -> None:
             f"whole batches; the driver writes. Driver-side writes took {write:,.1f} s of "
             f"{r['seconds']:,.1f} s; the Ray seconds include the actors loading their models "
             "(the driver also loads a full `Pipeline`, only for `describe()`/`fingerprint()`). "
-            "On 2 shared cores the two actors compete with the driver (result decoding, "
-            "writes) and with the other benchmark, so Ray is a scalability demonstration here, "
-            "not a speed-up: it pays off with more cores or nodes, where the single writer on "
-            "the driver becomes the ceiling (see the write rows above).",
+            "On 2 shared cores it still beat the local engine, mostly because each actor runs "
+            "PyTorch on one thread (no oversubscription) while the driver writes in parallel "
+            "with inference; but the two actors, the driver and the other benchmark share two "
+            "cores, so this is a scalability demonstration rather than a scaling result. With "
+            "more cores or nodes the single writer on the driver becomes the ceiling (see the "
+            "write rows above).",
         ]
-    parts += ["", f"Target: ≥ {TARGET:,.0f} reviews/second on this 2-core machine — {met} "
-              f"(best {best:,.1f} reviews/s as shipped"
-              + (f", {runs['local+fixes']['reviews_per_second']:,.1f} with the fixes"
-                 if "local+fixes" in runs else "")
-              + ")."]
+    parts += [
+        "",
+        f"Target: ≥ {TARGET:,.0f} reviews/second on this 2-core machine — {met} "
+        f"(best {best:,.1f} reviews/s as shipped"
+        + (
+            f", {runs['local+fixes']['reviews_per_second']:,.1f} with the fixes"
+            if "local+fixes" in runs
+            else ""
+        )
+        + ").",
+    ]
     if results.get("notes"):
         parts += ["", *results["notes"]]
     write_section(TITLE, "\n".join(parts))
@@ -567,7 +577,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ray-cpus", type=int, default=2)
     parser.add_argument(
-        "--fixes", action="store_true",
+        "--fixes",
+        action="store_true",
         help="also run the local engine with the proposed fixes monkeypatched in",
     )
     parser.add_argument("--profile", help="write a cProfile of the ingest to this file")
@@ -613,7 +624,7 @@ def main(argv: list[str] | None = None) -> None:
         if engine.endswith("+fixes"):
             child.append("--fixes")
         if args.profile:
-            child += ["--profile", f"{args.profile}.{engine}"]  # noqa: E501
+            child += ["--profile", f"{args.profile}.{engine}"]
         print(f"engine {engine}: ingesting …", file=sys.stderr, flush=True)
         subprocess.run(child, cwd=ROOT, check=True)
         runs[engine] = json.loads(out.read_text())

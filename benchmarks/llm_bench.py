@@ -1,6 +1,6 @@
 """The embedded LLM: load time, generation speed, tool choice and structured output.
 
-    python -m benchmarks.llm_bench            # rewrites "## Embedded LLM" in BENCHMARKS.md
+python -m benchmarks.llm_bench            # rewrites "## Embedded LLM" in BENCHMARKS.md
 """
 
 from __future__ import annotations
@@ -81,6 +81,10 @@ def main() -> None:
     structured_s = time.perf_counter() - started
 
     name = model._identifying_params["model"]
+    choice = (
+        f"{correct}/{len(REQUESTS)} right tool; median {statistics.median(seconds):.1f} s, "
+        f"max {max(seconds):.1f} s per turn"
+    )
     body = f"""Machine: {machine()}.
 Model: `{name}` through llama-cpp-python (CPU). Figures from `python -m benchmarks.llm_bench`.
 
@@ -88,7 +92,7 @@ Model: `{name}` through llama-cpp-python (CPU). Figures from `python -m benchmar
 |---|---|
 | model load (file already assembled) | {load_s:.1f} s |
 | free generation | {tokens} tokens in {gen_s:.1f} s = {tokens / gen_s:.1f} tokens/s |
-| tool choice among 3 tools, {len(REQUESTS)} requests | {correct}/{len(REQUESTS)} right tool; median {statistics.median(seconds):.1f} s, max {max(seconds):.1f} s per turn |
+| tool choice among 3 tools, {len(REQUESTS)} requests | {choice} |
 | schema-constrained extraction (1 call) | {structured_s:.1f} s |
 """
     write_section("Embedded LLM", body)

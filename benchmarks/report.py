@@ -9,7 +9,10 @@ from datetime import date
 from pathlib import Path
 
 BENCHMARKS_MD = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
-HEADER = "# Benchmarks\n\nEvery figure here is written by a script under `benchmarks/`; rerun it to refresh its section.\n"
+HEADER = (
+    "# Benchmarks\n\nEvery figure here is written by a script under `benchmarks/`; "
+    "rerun it to refresh its section.\n"
+)
 
 
 def machine() -> str:
@@ -35,5 +38,9 @@ def write_section(title: str, body: str) -> None:
     text = BENCHMARKS_MD.read_text(encoding="utf-8") if BENCHMARKS_MD.exists() else HEADER
     section = f"## {title}\n\n{body.strip()}\n"
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else f"{text.rstrip()}\n\n{section}"
+    text = (
+        pattern.sub(lambda _: section + "\n", text)
+        if pattern.search(text)
+        else f"{text.rstrip()}\n\n{section}"
+    )
     BENCHMARKS_MD.write_text(text.rstrip() + "\n", encoding="utf-8")

@@ -16,6 +16,7 @@ def ingest(paths, config=None, **options):  # type: ignore[no-untyped-def]
 
     return run(paths, config, **options)
 
+
 __all__ = [
     "Config",
     "ConfigError",

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from spacy.tokens import Doc
+
 from distill.corpora import conll, ditto, docbin, halueval, labelled, linking, prodigy, semeval
 from distill.corpora.errors import CorpusError
-from spacy.tokens import Doc
 
 READERS: dict[str, Callable[[Path], Iterator[Doc]]] = {
     "conll": conll.read,

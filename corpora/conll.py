@@ -13,9 +13,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from spacy.tokens import Doc, Span
+
 from distill.corpora.errors import CorpusError
 from distill.doc import tokenizer
-from spacy.tokens import Doc, Span
 
 TAG = re.compile(r"^(O|[BIESLU]-\S+)$")
 _STARTS = ("B", "S", "U")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from spacy.tokens import Doc, DocBin
+
 from distill.corpora.errors import CorpusError
 from distill.doc import tokenizer
-from spacy.tokens import Doc, DocBin
 
 
 def read(path: Path) -> Iterator[Doc]:

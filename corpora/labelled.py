@@ -35,7 +35,9 @@ def read(path: Path) -> Iterator[Doc]:
         except UnicodeDecodeError as exc:
             raise CorpusError(path, f"not UTF-8 (byte {exc.start})", number) from None
         except json.JSONDecodeError as exc:
-            raise CorpusError(path, f"not valid JSON: {exc.msg} (column {exc.colno})", number) from None
+            raise CorpusError(
+                path, f"not valid JSON: {exc.msg} (column {exc.colno})", number
+            ) from None
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise CorpusError(path, "each line must be a JSON object with a string 'text'", number)
         yield _doc(record, path, number)
@@ -48,11 +50,15 @@ def _doc(record: dict, path: Path, number: int) -> Doc:
         try:
             start, end, label = entity["start"], entity["end"], entity["label"]
         except (KeyError, TypeError):
-            raise CorpusError(path, f"entity needs start, end and label: {entity!r}", number) from None
+            raise CorpusError(
+                path, f"entity needs start, end and label: {entity!r}", number
+            ) from None
         span = doc.char_span(start, end, label=label, kb_id=entity.get("kb_id") or "")
         if span is None:
             raise CorpusError(
-                path, f"entity [{start}, {end}) {doc.text[start:end]!r} is not on token boundaries", number
+                path,
+                f"entity [{start}, {end}) {doc.text[start:end]!r} is not on token boundaries",
+                number,
             )
         spans.append(span)
     try:

@@ -11,10 +11,11 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from distill.corpora.errors import CorpusError
-from distill.doc import make_doc, tokenizer
 from spacy.tokens import Doc
 from spacy.util import filter_spans
+
+from distill.corpora.errors import CorpusError
+from distill.doc import make_doc, tokenizer
 
 
 def read(path: Path) -> Iterator[Doc]:

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
 
+from spacy.tokens import Doc
+
 from distill.corpora.errors import CorpusError
 from distill.doc import make_doc
-from spacy.tokens import Doc
 
 POLARITIES = {"positive", "negative", "neutral", "conflict"}
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import networkx as nx
+
 from distill.graph.errors import GraphError
 from distill.graph.schema import (
     EDGE_COLUMNS,
@@ -59,6 +60,8 @@ class CypherStore(GraphStore):
     def _touched(self, doc_id: str) -> dict[str, list[str]]:
         """Shared nodes the stored version of the document touches, to GC if orphaned."""
         p = {"doc": doc_id}
+        if not self._run("MATCH (d:Document {id: $doc}) RETURN d.id AS id", p):
+            return {"Entity": [], "Product": [], "Aspect": []}  # a new document: nothing to GC
         out = "MATCH (d:Document {id: $doc})-[:EXPRESSES]->(o:Opinion)"
         queries = {
             "Entity": [

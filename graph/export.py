@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+
 from distill.graph.errors import GraphError
 from distill.graph.store import GraphStore
 

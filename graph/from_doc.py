@@ -11,11 +11,12 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from spacy.tokens import Doc
+
 from distill.doc import get_confidence
 from distill.graph.errors import GraphError
 from distill.graph.resolve import normalize
 from distill.graph.schema import DocumentFacts, DocumentNode, MentionFact, OpinionFact, Provenance
-from spacy.tokens import Doc
 
 
 def content_hash(text: str) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ladybug
+
 from distill.graph.cypher_store import CypherStore, Statement
 from distill.graph.errors import GraphError
 from distill.graph.schema import EDGE_COLUMNS, EDGE_TYPES, NODE_COLUMNS, DocumentFacts

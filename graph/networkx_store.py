@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
+
 from distill.graph.cypher_store import SHARED_LABELS, _check_label, edge_attrs, node_attrs, node_key
 from distill.graph.errors import GraphError
 from distill.graph.schema import (

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from distill.graph.resolve import entity_id, normalize
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from distill.graph.resolve import entity_id, normalize
 
 Polarity = Literal["positive", "negative", "neutral", "conflict"]
 POLARITY_SCORE: dict[str, float] = {

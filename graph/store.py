@@ -30,6 +30,7 @@ from distill.graph.schema import (
 
 if TYPE_CHECKING:
     import networkx as nx
+
     from distill.config import GraphConfig
 
 Row = dict[str, Any]

@@ -7,8 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from distill.plugins.spec import TaskSpec
 from spacy.tokens import Doc
+
+from distill.plugins.spec import TaskSpec
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

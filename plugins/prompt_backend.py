@@ -19,14 +19,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from pydantic import BaseModel
+from spacy.tokens import Doc
+
 from distill.errors import PluginError
 from distill.plugins.backend import Backend, BackendOptions
 from distill.plugins.registry import ANY_TASK, register_backend
 from distill.plugins.spec import TaskSpec
 from distill.prompts import render
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from pydantic import BaseModel
-from spacy.tokens import Doc
 
 RETRY = (
     "That answer was invalid: {error}. Answer again with JSON matching the schema, "

@@ -11,9 +11,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from distill.doc import make_doc
 from pydantic import BaseModel, Field
 from spacy.tokens import Doc
+
+from distill.doc import make_doc
 
 
 class TextInput(BaseModel):

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.tools import StructuredTool, ToolException
+
 from distill.config import Config
 from distill.plugins.backend import Backend
 from distill.plugins.factory import make_backend, make_task
 from distill.plugins.registry import registry
-from langchain_core.tools import StructuredTool, ToolException
 
 
 def as_tool(

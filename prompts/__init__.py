@@ -11,6 +11,7 @@ from importlib.resources import files
 from typing import Any
 
 import jinja2
+
 from distill.errors import PluginError
 
 

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from distill.cli import app
 from typer.testing import CliRunner
+
+from distill.cli import app
 
 runner = CliRunner()
 

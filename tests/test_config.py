@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+
 from distill.config import Config, load_config
 from distill.errors import ConfigError
 

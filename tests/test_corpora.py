@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from distill.corpora import CorpusError, labels_of, read_corpus
 from distill.corpora.conll import entity_spans
 from distill.workflow.model_card import split_dev

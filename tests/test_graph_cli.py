@@ -7,13 +7,14 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from typer.testing import CliRunner
+
 from distill.cli.graph_cmd import app
 from distill.cli.state import State
 from distill.graph.errors import GraphError
 from distill.graph.export import to_jsonl
 from distill.graph.ladybug_store import LadybugStore
 from distill.graph.testing import sample_facts
-from typer.testing import CliRunner
 
 runner = CliRunner()
 

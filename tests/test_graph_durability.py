@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from distill.graph.ladybug_store import LadybugStore
 from distill.graph.networkx_store import NetworkXStore
 from distill.graph.testing import sample_facts

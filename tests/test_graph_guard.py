@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from distill.graph.errors import GraphError
 from distill.graph.guard import ensure_read_only, write_clauses
 from distill.graph.networkx_store import to_grand_cypher

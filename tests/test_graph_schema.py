@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
+from spacy.tokens import Span
+
 from distill.doc import make_doc, set_confidence
 from distill.graph.from_doc import content_hash, facts_from_doc
 from distill.graph.resolve import entity_id, normalize, set_aliases
 from distill.graph.schema import DocumentFacts, DocumentNode, MentionFact, Provenance
 from distill.graph.testing import sample_facts
 from distill.plugins.sentiment.task import Opinion
-from pydantic import ValidationError
-from spacy.tokens import Span
 
 
 def test_normalize_case_whitespace_and_quotes() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 
-import distill.graph.stores  # noqa: F401  (registers the stores)
 import pytest
+
+import distill.graph.stores  # noqa: F401  (registers the stores)
 from distill.config import GraphConfig
 from distill.graph import GraphError, open_store
 from distill.graph.ladybug_store import LadybugStore

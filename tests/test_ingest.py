@@ -1,4 +1,4 @@
-"""Ingest: documents → tools → graph, with failures isolated per document (fake tools, real store)."""
+"""Ingest: documents to tools to graph; failures isolated per document (fake tools)."""
 
 from __future__ import annotations
 
@@ -143,13 +143,17 @@ def test_failures_are_isolated_and_reported(tmp_path: Path, config, pipeline) ->
 def test_dry_run_writes_nothing(tmp_path: Path, config, pipeline) -> None:  # type: ignore[no-untyped-def]
     report = ingest([reviews(tmp_path, GOOD)], config, pipeline=pipeline, dry_run=True)
     assert report.written == 2 and report.planned[0]["document"] == "r1"
-    assert ("Nebula X2", "PRODUCT", "nebula-x2") in [tuple(m) for m in report.planned[0]["mentions"]]
+    assert ("Nebula X2", "PRODUCT", "nebula-x2") in [
+        tuple(m) for m in report.planned[0]["mentions"]
+    ]
     assert not (tmp_path / "graph").exists() or not any((tmp_path / "graph").iterdir())
 
 
 def test_long_documents_are_chunked_without_losing_mentions(tmp_path: Path, config) -> None:  # type: ignore[no-untyped-def]
     backends = {"ner": FakeNER(make_task("ner")), "linker": FakeLinker(make_task("linker"))}
-    pipeline = Pipeline(config, tasks=["ner", "linker"], backends=backends, max_chars=300, overlap=60)
+    pipeline = Pipeline(
+        config, tasks=["ner", "linker"], backends=backends, max_chars=300, overlap=60
+    )
     text = ("Some filler sentence about nothing much. " * 7 + "Then the Orion 5 arrived. ") * 20
     report = ingest([reviews(tmp_path, [{"id": "long", "text": text}])], config, pipeline=pipeline)
     assert report.ok and report.mentions == text.count("Orion 5") == 20

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -17,8 +18,10 @@ def test_every_format_and_folders(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("The Nebula X2 camera is great.")
     (tmp_path / "b.md").write_text("# Review\nBattery died by noon.")
     (tmp_path / "c.jsonl").write_text(
-        json.dumps({"id": "r1", "text": "One.", "meta": {"stars": 4}}) + "\n\n"
-        + json.dumps({"text": "Two."}) + "\n"
+        json.dumps({"id": "r1", "text": "One.", "meta": {"stars": 4}})
+        + "\n\n"
+        + json.dumps({"text": "Two."})
+        + "\n"
     )
     (tmp_path / "d.csv").write_text('id,body\nx1,"Great, really."\nx2,Bad\n')
     (tmp_path / "ignored.bin").write_bytes(b"\x00")
@@ -76,8 +79,8 @@ def test_chunks_cover_the_text_and_own_disjoint_ranges() -> None:
     assert all(len(text[c.start : c.end]) <= 500 for c in chunks)
     owned = [(c.own_start, c.own_end) for c in chunks]
     assert owned[0][0] == 0 and owned[-1][1] == len(text)
-    assert all(a[1] == b[0] for a, b in zip(owned, owned[1:], strict=False))
-    assert all(b.start < a.end for a, b in zip(chunks, chunks[1:], strict=False))  # overlap
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(owned))
+    assert all(b.start < a.end for a, b in itertools.pairwise(chunks))  # overlap
 
 
 def test_mentions_across_chunk_borders_are_kept_once() -> None:

@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration
+
 from distill.config import LLMConfig
 from distill.errors import LLMError, PluginError
 from distill.llm import chat_model, explain
@@ -20,8 +23,6 @@ from distill.llm.local import (
     tool_choice_schema,
 )
 from distill.llm.models import EmbeddedModel, model_file
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration
 
 
 def test_openai_compatible_provider(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 import typer
+from typer.testing import CliRunner
+
 from distill.cli import evaluate_cmd, train_cmd
 from distill.cli.state import State
-from typer.testing import CliRunner
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEYS = {

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import distill.plugins.prompt_backend  # noqa: F401  (registers the backend)
 import pytest
+from langchain_core.runnables import RunnableLambda
+
+import distill.plugins.prompt_backend  # noqa: F401  (registers the backend)
 from distill.doc import make_doc
 from distill.plugins import BackendOptions
 from distill.plugins.ner import NERTask
 from distill.plugins.prompt_backend import PromptBackend
 from distill.plugins.sentiment import SentimentTask
-from langchain_core.runnables import RunnableLambda
 
 
 class FakeChat:

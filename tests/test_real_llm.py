@@ -9,10 +9,11 @@ import subprocess
 import sys
 
 import pytest
-from distill.config import LLMConfig
-from distill.llm import chat_model
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
+
+from distill.config import LLMConfig
+from distill.llm import chat_model
 
 pytestmark = pytest.mark.real
 

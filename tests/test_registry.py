@@ -8,6 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from langchain_core.tools import StructuredTool
+from pydantic import BaseModel
+from spacy.tokens import Doc
+
 from distill.errors import PluginError
 from distill.plugins import (
     Backend,
@@ -19,9 +23,6 @@ from distill.plugins import (
     register_task,
     registry,
 )
-from langchain_core.tools import StructuredTool
-from pydantic import BaseModel
-from spacy.tokens import Doc
 
 registry_module = importlib.import_module("distill.plugins.registry")
 

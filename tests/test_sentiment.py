@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from spacy.tokens import Span
+
 from distill.corpora import read_corpus
 from distill.doc import make_doc
 from distill.plugins.sentiment import Opinion, Opinions, SentimentTask
-from spacy.tokens import Span
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -77,10 +78,10 @@ def test_single_product_takes_termless_opinions() -> None:
 @pytest.mark.real
 def test_real_train_and_predict_tiny_sentiment(tmp_path: Path) -> None:
     """Fine-tune MiniLM for one epoch on three sentences; the trained backend predicts."""
-    from distill.workflow.model_card import ModelCard
     from distill.plugins import BackendOptions
     from distill.plugins.sentiment.train import SentimentTrainConfig, train
     from distill.plugins.sentiment.trained import TrainedSentiment
+    from distill.workflow.model_card import ModelCard
 
     docs = read_corpus(FIXTURES / "laptops14.xml", "semeval14")
     result = train(docs, docs, tmp_path, [], SentimentTrainConfig(max_epochs=1, batch_size=4))

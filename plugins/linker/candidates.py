@@ -95,6 +95,18 @@ class CandidateIndex:
         faiss.write_index(index, str(path))
         return index
 
+    def _embed(self, mentions: list[str]) -> np.ndarray:
+        """MiniLM vectors of mentions, cached: the same product names recur in every batch."""
+        from distill.plugins.linker.embed import embed
+
+        cache: dict[str, np.ndarray] = self.__dict__.setdefault("_vectors", {})
+        unseen = list(dict.fromkeys(m for m in mentions if m not in cache))
+        if unseen:
+            if len(cache) > 100_000:
+                cache.clear()
+            cache.update(zip(unseen, embed(unseen, batch_size=256, max_length=32), strict=True))
+        return np.stack([cache[m] for m in mentions])
+
     def generate(
         self,
         mentions: Sequence[str],
@@ -127,9 +139,7 @@ class CandidateIndex:
                     bucket[entry].sources.add("fuzzy")
         if self.faiss is not None and mentions:
             if vectors is None:
-                from distill.plugins.linker.embed import embed
-
-                vectors = embed(list(mentions), batch_size=256, max_length=32)
+                vectors = self._embed(list(mentions))
             sims, ids = self.faiss.search(vectors, k)
             for bucket, row_ids, row_sims in zip(found, ids, sims, strict=True):
                 for entry, sim in zip(row_ids, row_sims, strict=True):

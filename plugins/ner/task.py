@@ -6,13 +6,14 @@ import functools
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from pydantic import BaseModel, Field, create_model
+from spacy.tokens import Doc
+from spacy.util import filter_spans
+
 from distill.plugins.ner.align import align
 from distill.plugins.ner.examples import describe, few_shot
 from distill.plugins.registry import register_task
 from distill.plugins.spec import Scores, TaskSpec, span_scores
-from pydantic import BaseModel, Field, create_model
-from spacy.tokens import Doc
-from spacy.util import filter_spans
 
 
 class Entity(BaseModel):

@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import spacy
-from distill.workflow.model_card import dir_size_mb, load_card
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
 from distill.plugins.backend import Backend, BackendOptions
 from distill.plugins.registry import register_backend
 from distill.plugins.spec import TaskSpec
-from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
+from distill.workflow.model_card import dir_size_mb, load_card
 
 
 @register_backend("ner", "trained")

@@ -83,12 +83,19 @@ class AbsaModel:
         self, texts: list[str], pairs: list[str] | None = None, batch_size: int = 64
     ) -> torch.Tensor:
         self.net.eval()
+        if not texts:
+            return torch.empty(0, len(self.slots), len(self.classes))
+        # batches of similar length pad less: sort by length, then restore the order
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]) + len((pairs or texts)[i]))
         out = []
-        for i in range(0, len(texts), batch_size):
-            chunk_pairs = pairs[i : i + batch_size] if pairs is not None else None
-            logits = self.net(**self.encode(texts[i : i + batch_size], chunk_pairs))
+        for start in range(0, len(order), batch_size):
+            ids = order[start : start + batch_size]
+            chunk_pairs = [pairs[i] for i in ids] if pairs is not None else None
+            logits = self.net(**self.encode([texts[i] for i in ids], chunk_pairs))
             out.append(logits.softmax(-1))
-        return torch.cat(out) if out else torch.empty(0, len(self.slots), len(self.classes))
+        result = torch.empty_like(torch.cat(out))
+        result[torch.tensor(order)] = torch.cat(out)
+        return result
 
     def save(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)

@@ -62,8 +62,9 @@ def product_contexts(doc: Doc) -> list[tuple[str, str, str]]:
 
     The context of a product is every sentence that names it, plus the sentences
     after the last one naming it, until another product is named ("It lasts two
-    days" talks about the product named last). This is what the trained backend classifies per aspect,
-    so opinions in a review about several products land on the right one.
+    days" talks about the product named last). The trained backend classifies each
+    context per aspect, so opinions in a review about several products land on the
+    right one.
     """
     products = [ent for ent in doc.ents if ent.label_ in PRODUCT_LABELS]
     if not products:

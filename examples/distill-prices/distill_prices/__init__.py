@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from distill.plugins import Backend, TaskSpec, register_backend, register_task
 from pydantic import BaseModel, Field
 from spacy.tokens import Doc
+
+from distill.plugins import Backend, TaskSpec, register_backend, register_task
 
 CURRENCIES = {"$": "USD", "€": "EUR", "£": "GBP", "usd": "USD", "eur": "EUR", "gbp": "GBP"}
 AMOUNT = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
