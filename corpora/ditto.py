@@ -16,6 +16,7 @@ from pathlib import Path
 from spacy.tokens import Doc, Span
 
 from distill.corpora.errors import CorpusError
+from distill.corpora.lines import numbered_lines
 from distill.doc import make_doc
 
 MATCH = "MATCH"
@@ -44,22 +45,15 @@ def pair_doc(left: dict[str, str], right: dict[str, str], label: int | None, doc
 
 
 def read(path: Path) -> Iterator[Doc]:
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise CorpusError(path, f"cannot read: {exc.strerror}") from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) != 3:
-                found = len(fields)
-                message = f"expected 3 tab-separated fields (left, right, label), got {found}"
-                raise CorpusError(path, message, number)
-            left, right = parse_record(fields[0]), parse_record(fields[1])
-            if left is None or right is None:
-                raise CorpusError(path, "a record must be `COL <attribute> VAL <value> …`", number)
-            if fields[2].strip() not in {"0", "1"}:
-                raise CorpusError(path, f"label must be 0 or 1, got {fields[2].strip()!r}", number)
-            yield pair_doc(left, right, int(fields[2]), f"{path.stem}:{number}")
+    for number, line in numbered_lines(path):
+        fields = line.split("\t")
+        if len(fields) != 3:
+            found = len(fields)
+            message = f"expected 3 tab-separated fields (left, right, label), got {found}"
+            raise CorpusError(path, message, number)
+        left, right = parse_record(fields[0]), parse_record(fields[1])
+        if left is None or right is None:
+            raise CorpusError(path, "a record must be `COL <attribute> VAL <value> …`", number)
+        if fields[2].strip() not in {"0", "1"}:
+            raise CorpusError(path, f"label must be 0 or 1, got {fields[2].strip()!r}", number)
+        yield pair_doc(left, right, int(fields[2]), f"{path.stem}:{number}")

@@ -9,7 +9,6 @@ and `answer_level` tells the scorer to count answers.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from spacy.tokens import Doc
 
 from distill.corpora.errors import CorpusError
+from distill.corpora.lines import json_records
 from distill.doc import make_doc
 
 VARIANTS: dict[str, tuple[str, str, str, str]] = {
@@ -60,29 +60,18 @@ def answer_doc(
 
 
 def read(path: Path) -> Iterator[Doc]:
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise CorpusError(path, f"cannot read: {exc.strerror}") from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CorpusError(path, f"invalid JSON: {exc.msg}", number) from None
-            variant = variant_of(record) if isinstance(record, dict) else None
-            if variant is None:
-                raise CorpusError(
-                    path,
-                    "not a HaluEval record: expected qa (knowledge, question, right_answer, "
-                    "hallucinated_answer), dialogue (knowledge, dialogue_history, right_response, "
-                    "hallucinated_response) or general (user_query, chatgpt_response, "
-                    "hallucination)",
-                    number,
-                )
-            yield from _docs(path, number, record, variant)
+    for number, record in json_records(path):
+        variant = variant_of(record) if isinstance(record, dict) else None
+        if variant is None:
+            raise CorpusError(
+                path,
+                "not a HaluEval record: expected qa (knowledge, question, right_answer, "
+                "hallucinated_answer), dialogue (knowledge, dialogue_history, right_response, "
+                "hallucinated_response) or general (user_query, chatgpt_response, "
+                "hallucination)",
+                number,
+            )
+        yield from _docs(path, number, record, variant)
 
 
 def _docs(path: Path, number: int, record: dict[str, Any], variant: str) -> Iterator[Doc]:

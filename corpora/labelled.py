@@ -10,7 +10,6 @@ and aspect sentiment (opinions per product), so a demo corpus is labelled once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,28 +17,13 @@ from pydantic import ValidationError
 from spacy.tokens import Doc
 
 from distill.corpora.errors import CorpusError
+from distill.corpora.lines import json_records
 from distill.doc import make_doc
 from distill.plugins.sentiment import Opinion
 
 
 def read(path: Path) -> Iterator[Doc]:
-    try:
-        raw_lines = path.read_bytes().splitlines()
-    except OSError as exc:
-        raise CorpusError(path, f"cannot read: {exc.strerror}") from None
-    for number, raw in enumerate(raw_lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw.decode("utf-8-sig"))
-        except UnicodeDecodeError as exc:
-            raise CorpusError(path, f"not UTF-8 (byte {exc.start})", number) from None
-        except json.JSONDecodeError as exc:
-            raise CorpusError(
-                path, f"not valid JSON: {exc.msg} (column {exc.colno})", number
-            ) from None
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise CorpusError(path, "each line must be a JSON object with a string 'text'", number)
+    for number, record in json_records(path, need_text=True):
         yield _doc(record, path, number)
 
 

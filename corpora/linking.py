@@ -12,7 +12,6 @@ it in its model directory or its options.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,28 +19,13 @@ from typing import Any
 from spacy.tokens import Doc
 
 from distill.corpora.errors import CorpusError
+from distill.corpora.lines import json_records
 from distill.doc import make_doc
 
 
 def read(path: Path) -> Iterator[Doc]:
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise CorpusError(path, f"cannot read: {exc.strerror}") from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if line.strip():
-                yield _doc(path, number, _json(path, number, line))
-
-
-def _json(path: Path, number: int, line: str) -> dict[str, Any]:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise CorpusError(path, f"invalid JSON: {exc.msg}", number) from None
-    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-        raise CorpusError(path, 'each line must be an object with a "text" string', number)
-    return record
+    for number, record in json_records(path, need_text=True):
+        yield _doc(path, number, record)
 
 
 def _mentions(path: Path, number: int, record: dict[str, Any]) -> list[tuple[int, int, Any]]:

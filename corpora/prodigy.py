@@ -7,7 +7,6 @@ Records answered `reject` or `ignore` are skipped (they are not annotations).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,28 +14,12 @@ from spacy.tokens import Doc
 from spacy.util import filter_spans
 
 from distill.corpora.errors import CorpusError
+from distill.corpora.lines import json_records
 from distill.doc import make_doc, tokenizer
 
 
 def read(path: Path) -> Iterator[Doc]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise CorpusError(path, f"cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise CorpusError(path, f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    for number, line in enumerate(lines, start=1):
-        line = line.strip().lstrip("\ufeff")
-        if not line:
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CorpusError(
-                path, f"not valid JSON: {exc.msg} (column {exc.colno})", number
-            ) from None
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise CorpusError(path, "each line must be a JSON object with a string 'text'", number)
+    for number, record in json_records(path, need_text=True):
         if record.get("answer", "accept") != "accept":
             continue
         yield _make(path, number, record)

@@ -59,19 +59,7 @@ def predict_opinions(model: AbsaModel, docs: Sequence[Doc], batch_size: int = 64
         results = [Opinions(opinions=o) for o in per_doc]
     else:
         probs = model.probabilities([d.text for d in docs], None, batch_size)
-        for p in probs:
-            opinions = []
-            for slot, row in zip(model.slots, p, strict=True):
-                best = int(row.argmax())
-                if model.classes[best] != NONE:
-                    opinions.append(
-                        Opinion(
-                            aspect=slot,
-                            polarity=model.classes[best],  # type: ignore[arg-type]
-                            confidence=round(float(row[best]), 4),
-                        )
-                    )
-            results.append(Opinions(opinions=opinions))
+        results = [Opinions(opinions=_slot_opinions(model, p, None)) for p in probs]
     for doc, output in zip(docs, results, strict=True):
         doc._.opinions = list(output.opinions)
     return results
