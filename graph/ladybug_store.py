@@ -20,18 +20,12 @@ import ladybug
 from distill.graph.cypher_store import CypherStore, Statement
 from distill.graph.errors import GraphError
 from distill.graph.schema import EDGE_COLUMNS, EDGE_TYPES, NODE_COLUMNS, DocumentFacts
-from distill.graph.store import LOCK_TIMEOUT_S, FileLock, Row, plain
+from distill.graph.store import LOCK_TIMEOUT_S, FileLock, Row, plain, store_file
 
 if TYPE_CHECKING:
     from distill.config import GraphConfig
 
 DB_FILE = "graph.lbdb"
-
-
-def db_file(path: str | Path) -> Path:
-    """A path with a suffix is the database file; otherwise a directory that holds it."""
-    path = Path(path)
-    return path if path.suffix else path / DB_FILE
 
 
 class LadybugStore(CypherStore):
@@ -45,7 +39,7 @@ class LadybugStore(CypherStore):
         lock_timeout: float = LOCK_TIMEOUT_S,
         max_threads: int = 0,
     ) -> None:
-        file = db_file(path)
+        file = store_file(path, DB_FILE)
         super().__init__(str(file), read_only=read_only)
         self._lock: FileLock | None = None
         if read_only:

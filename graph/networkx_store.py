@@ -34,17 +34,12 @@ from distill.graph.schema import (
     ProductSummary,
     now,
 )
-from distill.graph.store import LOCK_TIMEOUT_S, FileLock, GraphStore, Row
+from distill.graph.store import LOCK_TIMEOUT_S, FileLock, GraphStore, Row, store_file
 
 if TYPE_CHECKING:
     from distill.config import GraphConfig
 
 GRAPH_FILE = "graph.nx.pickle"
-
-
-def graph_file(path: str | Path) -> Path:
-    path = Path(path)
-    return path if path.suffix else path / GRAPH_FILE
 
 
 class NetworkXStore(GraphStore):
@@ -57,7 +52,7 @@ class NetworkXStore(GraphStore):
         read_only: bool = False,
         lock_timeout: float = LOCK_TIMEOUT_S,
     ) -> None:
-        self.file = graph_file(path) if path is not None else None
+        self.file = store_file(path, GRAPH_FILE) if path is not None else None
         super().__init__(str(self.file) if self.file else ":memory:", read_only=read_only)
         self._lock_timeout = lock_timeout
         self._graph = nx.MultiDiGraph()

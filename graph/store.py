@@ -213,6 +213,12 @@ class GraphStore(ABC):
         self.close()
 
 
+def store_file(path: str | Path, default_name: str) -> Path:
+    """A path with a suffix is the store's file; otherwise a directory that holds `default_name`."""
+    path = Path(path)
+    return path if path.suffix else path / default_name
+
+
 def plain(value: Any) -> Any:
     """Database values to JSON-friendly Python: Decimal to number, nodes to property dicts."""
     if isinstance(value, Decimal):
