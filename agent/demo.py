@@ -3,8 +3,9 @@
 `distill demo` is the README's main job. It works offline on the corpus in
 `examples/demo/`: 30 catalog products and 48 reviews labelled with entities, catalog
 ids and aspect opinions. The first run trains the three demo models (NER, linker,
-sentiment) from reviews r01–r36 plus template sentences built from the catalog;
-reviews r37–r48 are held out, and accuracy is reported on them.
+sentiment) from reviews r01–r36 plus template sentences built from the catalog, and
+the chat guardrail's fact-checker from claims derived from those reviews
+(`demo_claims`); reviews r37–r48 are held out, and accuracy is reported on them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from spacy.tokens import Doc
 from distill.config import Config, TaskConfig
 from distill.errors import DistillError
 
-DEMO_TASKS = ("ner", "linker", "sentiment")
+DEMO_TASKS = ("ner", "linker", "sentiment")  # what the ingest pipeline runs
+DEMO_MODELS = (*DEMO_TASKS, "factcheck")  # what the demo trains: the guardrail's checker too
 ASPECTS = ["battery", "camera", "screen", "performance", "design", "price", "software", "sound"]
 HELD_OUT = frozenset(f"r{number:02d}" for number in range(37, 49))
 TEMPLATES = [
@@ -58,6 +60,7 @@ def demo_config(base: Config, workdir: Path) -> Config:
             model=str(workdir / "models" / "linker"), options={"catalog": catalog}
         ),
         "sentiment": TaskConfig(model=str(workdir / "models" / "sentiment"), labels=ASPECTS),
+        "factcheck": TaskConfig(model=str(workdir / "models" / "factcheck")),
     }
     tasks = dict(base.tasks)
     for name, default in defaults.items():
@@ -67,7 +70,8 @@ def demo_config(base: Config, workdir: Path) -> Config:
         else:
             tasks[name] = default.model_copy(update=mine.model_dump(exclude_unset=True))
     graph = base.graph.model_copy(update={"path": str(workdir / f"graph-{base.graph.store}")})
-    return base.model_copy(update={"tasks": tasks, "graph": graph})
+    index = base.index.model_copy(update={"path": str(workdir / "index")})  # beside the graph
+    return base.model_copy(update={"tasks": tasks, "graph": graph, "index": index})
 
 
 def gold_docs() -> list[Doc]:
@@ -112,10 +116,12 @@ def train_models(
     *,
     force: bool = False,
     log: Any = print,
-    tasks: tuple[str, ...] = DEMO_TASKS,
+    tasks: tuple[str, ...] = DEMO_MODELS,
     settings: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, float]:
     """Train each demo model whose directory is missing; returns seconds per task trained."""
+    from threadpoolctl import threadpool_limits
+
     from distill.workflow.model_card import split_dev
     from distill.workflow.train import fit, trainer_for
 
@@ -125,7 +131,7 @@ def train_models(
         out = Path(config.task(task).model or "")
         if (out / "distill-model.json").is_file() and not force:
             continue
-        docs = gold + catalog_sentences() if task in ("ner", "linker") else gold
+        docs = _training_docs(task, gold)
         train_docs, dev_docs = split_dev(docs, fraction=0.15)
         trainer = trainer_for(task)
         chosen = trainer.CONFIG(**{**DEMO_SETTINGS.get(task, {}), **(settings or {}).get(task, {})})
@@ -134,9 +140,21 @@ def train_models(
         log(f"training the demo {task} model on {len(train_docs)} examples …")
         started = time.perf_counter()
         labels = list(config.task(task).labels or [])
-        fit(task, train_docs, dev_docs, out, labels, chosen)
+        # a thousand claims train fastest on one thread; OpenMP threads on a busy
+        # machine made the fact-checker ~10x slower
+        with threadpool_limits(1 if task == "factcheck" else None):
+            fit(task, train_docs, dev_docs, out, labels, chosen)
         seconds[task] = time.perf_counter() - started
     return seconds
+
+
+def _training_docs(task: str, gold: list[Doc]) -> list[Doc]:
+    """Each demo model's examples, all from the reviews outside HELD_OUT."""
+    if task == "factcheck":
+        from distill.agent.demo_claims import claim_docs
+
+        return claim_docs([doc._.doc_id for doc in gold])
+    return gold + catalog_sentences() if task in ("ner", "linker") else gold
 
 
 DEMO_SETTINGS: dict[str, dict[str, Any]] = {
@@ -149,6 +167,7 @@ DEMO_SETTINGS: dict[str, dict[str, Any]] = {
         "head_learn_rate": 3e-3,
         "none_weight": 0.3,
     },
+    "factcheck": {"embeddings": False},  # lexical features only: trains in seconds
 }
 
 
@@ -191,14 +210,33 @@ def evaluate_held_out(pipeline: Any, limit: int | None = None) -> list[TaskScore
     return scores
 
 
+def evaluate_factcheck(config: Config) -> TaskScore:
+    """Accuracy of the trained fact-checker on claims built from the held-out reviews only
+    (their passages and their own opinion counts), over the three labels."""
+    from distill.agent.demo_claims import claim_docs
+    from distill.plugins.factcheck.task import Verdicts
+    from distill.plugins.factory import make_backend
+
+    gold = claim_docs(HELD_OUT)
+    backend = make_backend("factcheck", config, backend="trained")
+    blank = [doc.copy() for doc in gold]
+    for doc in blank:
+        backend.task.write(doc, Verdicts())
+    result = backend.task.score(gold, backend.predict(blank))
+    return TaskScore(task="factcheck", metric="accuracy", value=result.accuracy, n=result.n)
+
+
 __all__ = [
     "ASPECTS",
+    "DEMO_MODELS",
+    "DEMO_TASKS",
     "HELD_OUT",
     "RunSummary",
     "TaskScore",
     "catalog_sentences",
     "demo_config",
     "demo_dir",
+    "evaluate_factcheck",
     "evaluate_held_out",
     "gold_docs",
     "train_models",

@@ -15,17 +15,21 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from pydantic import BaseModel, Field
 from spacy.tokens import Doc
 
 from distill.agent.chunking import Chunk, merge, split
 from distill.agent.documents import LoadFailure, SourceDocument, read_documents
+from distill.agent.index import DocumentIndex, IndexedDocument
 from distill.config import Config, load_config
 from distill.doc import make_doc
 from distill.errors import DistillError
 from distill.plugins import Backend, make_backend
+
+if TYPE_CHECKING:
+    from distill.graph.store import GraphStore
 
 DEFAULT_TASKS = ("ner", "linker", "sentiment")
 
@@ -33,7 +37,7 @@ DEFAULT_TASKS = ("ner", "linker", "sentiment")
 class Failure(BaseModel):
     source: str
     doc_id: str | None = None
-    stage: str = Field(description="read, a task name, facts or write")
+    stage: str = Field(description="read, a task name, facts, write or index")
     reason: str
 
 
@@ -43,6 +47,7 @@ class IngestReport(BaseModel):
     documents: int = 0
     written: int = 0
     skipped: int = 0
+    indexed: int = Field(0, description="documents added to the document index")
     failures: list[Failure] = Field(default_factory=list)
     mentions: int = 0
     opinions: int = 0
@@ -283,13 +288,19 @@ def ingest(
     report.backends = pipeline.describe()
     fingerprint = pipeline.fingerprint()
     store = None if dry_run else open_store(config.graph)
+    index = None
     try:
+        if config.index.enabled and not dry_run:
+            index = DocumentIndex.from_config(config.index)
         if resume and store is not None:
             fresh = [
-                d for d in documents if not store.has_document(d.id, ingest_key(d, fingerprint))
+                d for d in documents if not _ingested(d, ingest_key(d, fingerprint), store, index)
             ]
             report.skipped = len(documents) - len(fresh)
             documents = fresh
+        # what each written document was, for the index (Ray returns batches out of order)
+        sources = {(d.id, ingest_key(d, fingerprint)): d for d in documents}
+        by_id = {d.id: d for d in documents}
         done = 0
         batches = list(batched(documents, batch_size))
         if engine == "ray":
@@ -302,6 +313,7 @@ def ingest(
             raise DistillError(f"unknown engine {engine!r}; use local or ray")
         for facts, failures in results:
             report.failures.extend(failures)
+            written: list[SourceDocument] = []
             for document_facts in facts:
                 if store is None:
                     report.planned.append(_plan(document_facts))
@@ -318,17 +330,71 @@ def ingest(
                             )
                         )
                         continue
+                    node = document_facts.document
+                    written.append(sources.get((node.id, node.content_hash)) or by_id[node.id])
                 report.written += 1
                 report.mentions += len(document_facts.mentions)
                 report.opinions += len(document_facts.opinions)
+            if index is not None and written:
+                report.indexed += _index(index, written, fingerprint, report.failures)
             done += len(facts) + len(failures)
             if on_progress:
                 on_progress(done, len(documents))
     finally:
-        if store is not None:
-            store.close()
+        try:
+            if index is not None:
+                index.close()
+        finally:
+            if store is not None:
+                store.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _ingested(
+    document: SourceDocument, key: str, store: GraphStore, index: DocumentIndex | None
+) -> bool:
+    """`--resume` skips a document only when both the graph and the index have this version."""
+    return store.has_document(document.id, key) and (index is None or index.has(document.id, key))
+
+
+def _index(
+    index: DocumentIndex, written: list[SourceDocument], fingerprint: str, failures: list[Failure]
+) -> int:
+    """Add one batch's written documents to the index in one transaction; returns how many.
+
+    A failure here leaves the graph as written; the index misses these documents
+    until a `--resume` (which checks both) retries them.
+    """
+    indexed = [
+        IndexedDocument(
+            id=document.id,
+            text=document.text,
+            content_hash=ingest_key(document, fingerprint),
+            source=document.source,
+            title=_title(document),
+        )
+        for document in written
+    ]
+    try:
+        index.add(indexed)
+    except Exception as exc:
+        failures.extend(
+            Failure(
+                source=document.source,
+                doc_id=document.id,
+                stage="index",
+                reason=f"{type(exc).__name__}: {exc}",
+            )
+            for document in written
+        )
+        return 0
+    return len(indexed)
+
+
+def _title(document: SourceDocument) -> str | None:
+    title = document.meta.get("title")
+    return None if title is None else str(title)
 
 
 def _plan(facts: Any) -> dict[str, Any]:

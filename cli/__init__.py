@@ -22,6 +22,8 @@ distill: structured facts from text, with an LLM as the teacher and small models
   distill tools                      what tasks and backends are installed, and which run
   distill config show                the effective configuration and where each value came from
   distill llm ping                   one real round-trip to the configured LLM
+  distill chat                       ask about the documents; cited, fact-checked answers
+  distill ask "QUESTION" --json      one answer, as JSON, for scripts
 
 [bold]Configure[/bold] with ./distill.toml, DISTILL_* environment variables, or flags:
   distill --backend ner=prompt tools          run NER with the LLM instead of the trained model
@@ -60,6 +62,7 @@ def _options(
 
 def _register_commands() -> None:
     from distill.cli import (
+        chat_cmd,
         config_cmd,
         demo_cmd,
         evaluate_cmd,
@@ -75,6 +78,8 @@ def _register_commands() -> None:
     app.command("train")(train_cmd.train)
     app.command("evaluate")(evaluate_cmd.evaluate)
     app.command("ingest")(ingest_cmd.ingest)
+    app.command("chat")(chat_cmd.chat)
+    app.command("ask")(chat_cmd.ask)
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(llm_cmd.app, name="llm")
     app.add_typer(graph_cmd.app, name="graph")

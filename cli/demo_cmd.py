@@ -22,15 +22,16 @@ def demo(
 ) -> None:
     """Ingest the demo reviews with the configured backends and show what the graph learned.
 
-    Trains the three small demo models on first use (about a minute), ingests the 48
-    reviews in examples/demo into the on-disk graph, and prints a product × aspect
-    sentiment table, the facts written, a picture of the graph, and accuracy on the 12
-    held-out reviews. Running it again replaces the same facts (no duplicates).
+    Trains the three small demo models and the answer fact-checker on first use (about a
+    minute), ingests the 48 reviews in examples/demo into the on-disk graph, and prints a
+    product × aspect sentiment table, the facts written, a picture of the graph, and
+    accuracy on the 12 held-out reviews. Running it again replaces the same facts (no
+    duplicates).
 
     With prompt backends (`distill -b all=prompt demo`) the embedded LLM does the work on
     the first --prompt-limit held-out reviews, and the trained run is shown beside it.
     """
-    from distill.agent.demo import demo_config, train_models
+    from distill.agent.demo import demo_config, evaluate_factcheck, train_models
     from distill.cli import console, errors
 
     state: State = ctx.obj
@@ -59,6 +60,11 @@ def demo(
         summaries.append((label, _run(run_config, limit=limit, write=label == "configured")))
     _print_graph(config, console)
     _print_runs(summaries, console)
+    checker = evaluate_factcheck(trained_config)
+    console.print(
+        f"answer fact-checker accuracy on {checker.n} held-out claims: {checker.value:.2f}",
+        highlight=False,
+    )
 
 
 def _run(config: Any, *, limit: int | None, write: bool) -> Any:

@@ -99,8 +99,10 @@ def print_report(report, console, errors) -> None:  # type: ignore[no-untyped-de
         console.print_json(json.dumps(plan))
     verb = "would write" if report.dry_run else "wrote"
     backends = ", ".join(f"{task}={name}" for task, name in report.backends.items())
+    indexed = "" if report.dry_run else f"indexed {report.indexed} · "
     console.print(
-        f"{report.documents} documents · {verb} {report.written} · skipped {report.skipped} · "
+        f"{report.documents} documents · {verb} {report.written} · {indexed}"
+        f"skipped {report.skipped} · "
         f"failed {len(report.failures)} · {report.mentions} mentions, {report.opinions} opinions · "
         f"{report.seconds:.1f} s ({report.docs_per_second:.1f} docs/s) · {backends}",
         highlight=False,

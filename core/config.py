@@ -76,11 +76,33 @@ class GraphConfig(_Strict):
     path: str = ".distill/graph"
 
 
+class IndexConfig(_Strict):
+    """The document index: passages of every ingested document, embedded, for search."""
+
+    path: str = Field(".distill/index", description="folder of the SQLite + faiss index")
+    enabled: bool = Field(True, description="build it at ingest (the chat agent searches it)")
+
+
+class AgentConfig(_Strict):
+    """The chat agent: where conversations persist and how much evidence it gathers."""
+
+    checkpoints: str = Field(
+        ".distill/chat.sqlite", description="SQLite file of conversation threads"
+    )
+    passages: int = Field(5, gt=0, description="passages a document search returns")
+    history: int = Field(2, ge=0, description="earlier turns shown to the model")
+
+
 class Config(_Strict):
     llm: LLMConfig = LLMConfig()
     tasks: dict[str, TaskConfig] = Field(default_factory=dict)
     graph: GraphConfig = GraphConfig()
-    guardrail: Literal["flag", "remove", "refuse"] = "flag"
+    index: IndexConfig = IndexConfig()
+    agent: AgentConfig = AgentConfig()
+    guardrail: Literal["flag", "remove", "refuse"] = Field(
+        "flag",
+        description="unsupported claims in agent answers: flag them, remove them, or refuse",
+    )
 
     def task(self, name: str) -> TaskConfig:
         """The settings of one task; a task absent from the file runs with defaults."""

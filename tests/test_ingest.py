@@ -64,7 +64,13 @@ class FakeSentiment(Backend):
 @pytest.fixture
 def config(tmp_path: Path):  # type: ignore[no-untyped-def]
     return load_config(
-        None, overrides=["graph.store=networkx", f"graph.path={tmp_path / 'graph'}"], environ={}
+        None,
+        overrides=[
+            "graph.store=networkx",
+            f"graph.path={tmp_path / 'graph'}",
+            f"index.path={tmp_path / 'index'}",
+        ],
+        environ={},
     ).config
 
 

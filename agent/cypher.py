@@ -1,0 +1,65 @@
+"""Plain language to read-only Cypher: the model writes a query from the graph's schema.
+
+The schema text is generated from `distill.graph.schema`, so it never drifts from
+what the stores hold. The query is checked for write clauses before it runs (the
+store checks again); a query that fails is sent back to the model once with the
+error, which fixes most small mistakes (a wrong property name, a missing alias).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from distill.errors import DistillError
+from distill.graph.guard import ensure_read_only
+from distill.graph.schema import EDGE_TYPES, NODE_COLUMNS
+from distill.prompts import render
+
+HIDDEN = {"content_hash", "created_at", "ingested_at", "model_version", "model", "source"}
+
+
+class CypherQuery(BaseModel):
+    cypher: str = Field(description="one read-only Cypher query ending with RETURN … LIMIT")
+
+
+def schema_text() -> str:
+    """Node labels with their properties and edge types with their ends, one per line."""
+    lines = ["Nodes:"]
+    for label, columns in NODE_COLUMNS.items():
+        props = ", ".join(c for c in columns if c not in HIDDEN)
+        lines.append(f"  ({label} {{{props}}})")
+    lines.append("Relationships:")
+    for edge, ends in EDGE_TYPES.items():
+        for source, target in ends:
+            lines.append(f"  ({source})-[:{edge}]->({target})")
+    return "\n".join(lines)
+
+
+def generate_and_run(question: str, store: Any, llm: Any, limit: int = 50) -> tuple[str, list[Any]]:
+    """Ask the model for a query, run it read-only; one retry with the error message."""
+    structured = llm.with_structured_output(CypherQuery)
+    prompt = render("agent_cypher", schema=schema_text(), question=question, limit=limit)
+    error: str | None = None
+    cypher = ""
+    for _ in range(2):
+        message = (
+            prompt
+            if error is None
+            else render(
+                "agent_cypher",
+                schema=schema_text(),
+                question=question,
+                limit=limit,
+                previous=cypher,
+                error=error,
+            )
+        )
+        cypher = structured.invoke(message).cypher.strip().rstrip(";")
+        try:
+            ensure_read_only(cypher)
+            return cypher, store.query(cypher)
+        except Exception as exc:  # the DB's own message is what the model needs to see
+            error = str(exc).splitlines()[0][:300]
+    raise DistillError(f"could not write a working query ({error}); last attempt: {cypher}")

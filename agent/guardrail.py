@@ -1,0 +1,138 @@
+"""The guardrail: every sentence of an answer is checked before the user sees it.
+
+Claims about how reviewers feel ("most reviewers dislike the X2's battery") are
+checked against the graph's opinion counts (`graph_check`); every other sentence
+goes to the configured fact-check backend with the evidence it cites (all the
+evidence when it cites none). Sentences that only say the data is silent are not
+claims and pass. The policy then decides what the user gets: `flag` keeps
+unsupported sentences but marks them, `remove` drops them and says so, `refuse`
+withholds an answer that has any.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from distill.agent.evidence import Evidence
+from distill.agent.tools import Ranking
+from distill.plugins.factcheck.graph import Aggregates, graph_check
+from distill.plugins.factcheck.task import Verdict
+
+Policy = Literal["flag", "remove", "refuse"]
+Checker = Callable[[Sequence[tuple[str, list[str]]]], list[Verdict]]
+"""(claim, evidence texts) pairs in, one verdict per pair out: the fact-check backend."""
+
+FLAG = " [unverified]"
+ABSTENTION = re.compile(
+    r"^(?:the (?:data|reviews?|documents?|graph|sources?) |i |there (?:is|are) )?"
+    r"(?:do(?:es)? not (?:say|mention)|doesn't (?:say|mention)|don't (?:say|mention)"
+    r"|no (?:review|reviewer|document|information|data|product|mention)"
+    r"|could not find|can't find|cannot find|found nothing|nothing (?:about|on)|not enough)",
+    re.IGNORECASE,
+)
+"""A sentence that only says the sources are silent: it opens with the silence and is
+short. A longer sentence that also states facts is checked like any other."""
+MAX_ABSTENTION_WORDS = 16
+
+
+class CheckedSentence(BaseModel):
+    text: str
+    citations: list[int] = Field(default_factory=list, description="evidence numbers (from 1)")
+    verdict: Verdict | None = Field(None, description="None: not a factual claim (abstention)")
+    kept: bool = True
+
+    @property
+    def supported(self) -> bool:
+        return self.verdict is None or self.verdict.label == "supported"
+
+
+_WORST = re.compile(
+    r"\b(worst|most (?:complaints|criticism|criticised|criticized|negative))\b", re.I
+)
+_BEST = re.compile(r"\b(best|most (?:praise|praised|positive|loved))\b", re.I)
+
+
+def ranking_check(
+    sentence: str, rankings: Sequence[Ranking], products_in: Callable[[str], list[str]]
+) -> Verdict | None:
+    """A "best/worst" claim about a product, against the graph's ranking; None if the
+    sentence makes no such claim or no ranking in this turn covers it."""
+    direction = "worst" if _WORST.search(sentence) else "best" if _BEST.search(sentence) else None
+    named = products_in(sentence) if direction else []
+    ranking = next((r for r in rankings if r.order == direction), None)
+    if not named or ranking is None or not ranking.products:
+        return None
+    leaders = ranking.leaders()
+    fact = f"{direction} on {ranking.aspect or 'all aspects'}: {', '.join(leaders)}"
+    holds = named[0] in leaders
+    return Verdict(
+        claim=sentence,
+        label="supported" if holds else "contradicted",
+        confidence=0.9,
+        evidence=f"graph ranking, {fact}",
+    )
+
+
+def check_sentences(
+    sentences: Sequence[tuple[str, list[int]]],
+    evidence: Sequence[Evidence],
+    checker: Checker,
+    aggregates: Aggregates | None = None,
+    rankings: Sequence[Ranking] = (),
+    products_in: Callable[[str], list[str]] | None = None,
+) -> list[CheckedSentence]:
+    """Verdicts for (sentence, cited evidence numbers) pairs, in one batch."""
+    checked = [CheckedSentence(text=text, citations=list(cites)) for text, cites in sentences]
+    pending: list[tuple[int, str, list[str]]] = []
+    for i, sentence in enumerate(checked):
+        if is_abstention(sentence.text):
+            continue
+        verdict = graph_check(sentence.text, aggregates) if aggregates else None
+        if verdict is None and rankings and products_in is not None:
+            verdict = ranking_check(sentence.text, rankings, products_in)
+        if verdict is not None:
+            sentence.verdict = verdict
+            continue
+        cited = [evidence[n - 1].text for n in sentence.citations if 0 < n <= len(evidence)]
+        pending.append((i, sentence.text, cited or [e.text for e in evidence]))
+    if pending:
+        verdicts = checker([(claim, texts) for _, claim, texts in pending])
+        for (i, _, _), verdict in zip(pending, verdicts, strict=True):
+            checked[i].verdict = verdict
+    return checked
+
+
+def is_abstention(text: str) -> bool:
+    return bool(ABSTENTION.search(text.strip())) and len(text.split()) <= MAX_ABSTENTION_WORDS
+
+
+def apply_policy(sentences: list[CheckedSentence], policy: Policy) -> tuple[str, int, bool]:
+    """The answer text the user sees, how many sentences were removed, and if it refused."""
+    unsupported = [s for s in sentences if not s.supported]
+    if policy == "refuse" and unsupported:
+        for sentence in sentences:
+            sentence.kept = False
+        return (
+            "I can't give a reliable answer: the sources do not support "
+            f"{len(unsupported)} of the {len(sentences)} statements I drafted.",
+            len(sentences),
+            True,
+        )
+    if policy == "remove":
+        for sentence in unsupported:
+            sentence.kept = False
+        kept = [s.text for s in sentences if s.kept]
+        if not kept:
+            return "I could not verify an answer in the sources.", len(unsupported), False
+        note = (
+            f" ({len(unsupported)} statement{'s' * (len(unsupported) != 1)} removed: "
+            "the sources do not support them.)"
+            if unsupported
+            else ""
+        )
+        return " ".join(kept) + note, len(unsupported), False
+    return " ".join(s.text + ("" if s.supported else FLAG) for s in sentences), 0, False
