@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 
 from distill.agent.evidence import Evidence, Source
 from distill.agent.guardrail import CheckedSentence, Checker, Policy, apply_policy, check_sentences
-from distill.agent.router import ProductName, ProductResolver, route
+from distill.agent.router import ProductName, ProductResolver, is_follow_up, route
 from distill.agent.tools import Ranking, Toolbox, ToolResult
 from distill.config import Config, load_config
 from distill.errors import DistillError
@@ -111,6 +111,7 @@ class ChatState(TypedDict, total=False):
     response: dict[str, Any]
     focus: list[dict[str, Any]]
     """Products the last turns were about, for follow-ups ("and its camera?")."""
+    intent: dict[str, Any]
     timings: dict[str, float]
 
 
@@ -256,7 +257,8 @@ class Agent:
         """The model picks a tool (schema-constrained); no tool or an error: the router acts."""
         started = time.perf_counter()
         system = render("agent_system", n_documents=self.n_documents, n_products=self.n_products)
-        messages = [SystemMessage(system), *_recent(state, self.config.agent.history)]
+        turns = self.config.agent.history if is_follow_up(state["question"]) else 0
+        messages = [SystemMessage(system), *_recent(state, turns)]
         notes: list[str] = []
         plan: list[dict[str, Any]] = []
         try:
@@ -295,6 +297,11 @@ class Agent:
             results.append(
                 self.toolbox.run("search_reviews", {"query": question, "products": []}, "router")
             )
+        if any(r.ranking for r in results):
+            # a ranking answers the question; unrestricted search passages only distract
+            for r in results:
+                if r.name == "search_reviews" and not r.arguments.get("products"):
+                    r.evidence = []
         evidence = _merge_evidence(results)
         notes = list(state.get("notes") or [])
         notes += [note for r in results for note in r.notes if not note.startswith("Cypher:")]
@@ -305,6 +312,11 @@ class Agent:
             "evidence": [e.model_dump(mode="json") for e in evidence],
             "notes": list(dict.fromkeys(notes)),
             "focus": [p.__dict__ for p in new_focus],
+            "intent": {
+                "name": intent.name,
+                "aspect": intent.aspect,
+                "products": [p.display for p in intent.products],
+            },
             "timings": {**state.get("timings", {}), "tools": _since(started)},
         }
 
@@ -328,14 +340,17 @@ class Agent:
         started = time.perf_counter()
         evidence = [Evidence.model_validate(e) for e in state["evidence"]]
         notes = list(state.get("notes") or [])
+        lead = lead_sentence(state.get("intent") or {}, state["results"], evidence)
         if not evidence:
             sentences = [_abstention(notes)]
         else:
             try:
-                sentences = self._compose(state["question"], evidence, notes, state)
+                sentences = self._compose(state["question"], evidence, notes, state, lead)
             except Exception as exc:
                 notes.append(f"the model could not write the answer ({_short_error(exc)})")
                 sentences = _fallback_answer(evidence)
+            if lead:
+                sentences = [lead, *[s for s in sentences if s["text"] != lead["text"]][:3]]
         return {
             "draft": sentences,
             "notes": notes,
@@ -343,11 +358,17 @@ class Agent:
         }
 
     def _compose(
-        self, question: str, evidence: list[Evidence], notes: list[str], state: ChatState
+        self,
+        question: str,
+        evidence: list[Evidence],
+        notes: list[str],
+        state: ChatState,
+        lead: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
+        turns = self.config.agent.history if is_follow_up(question) else 0
         history = [
             f"{'User' if isinstance(m, HumanMessage) else 'Agent'}: {m.text}"
-            for m in _recent(state, self.config.agent.history)[:-1]
+            for m in _recent(state, turns)[:-1]
         ]
         prompt = render(
             "agent_answer",
@@ -355,6 +376,7 @@ class Agent:
             evidence=[{"label": _label(e), "text": e.text} for e in evidence],
             notes=[n for n in notes if not n.startswith("the model")],
             history=history,
+            lead=lead["text"] if lead else None,
         )
         draft = self.llm.with_structured_output(Draft).invoke(prompt)
         if isinstance(draft, dict):
@@ -594,6 +616,49 @@ def _label(evidence: Evidence) -> str:
     if evidence.kind == "graph":
         return "graph fact"
     return evidence.tool
+
+
+def lead_sentence(
+    intent: dict[str, Any], results: list[dict[str, Any]], evidence: list[Evidence]
+) -> dict[str, Any] | None:
+    """The answer's first sentence, stated from the graph when the graph answers it.
+
+    A ranking ("which phone has the worst battery?") or one product's opinions on one
+    aspect are computed by the query API; writing that sentence from the numbers keeps
+    a 1.5B model from misreading them. The model adds the reasons from the reviews.
+    """
+    ranking = next((r["ranking"] for r in results if r.get("ranking")), None)
+    if ranking and ranking["products"]:
+        leader = ranking["products"][0]
+        aspect = ranking["aspect"] or "overall"
+        fact = next(
+            (
+                (n, e)
+                for n, e in enumerate(evidence, 1)
+                if e.kind == "graph" and e.text.startswith(f"{leader} / ")
+            ),
+            None,
+        )
+        if fact is None:
+            return None
+        number, item = fact
+        counts = item.text.split(": ", 1)[1]
+        word = "worst" if ranking["order"] == "worst" else "best"
+        return {
+            "text": f"The {leader} has the {word} {aspect} reviews: {counts}.",
+            "sources": [number],
+        }
+    products, aspect = intent.get("products") or [], intent.get("aspect")
+    if intent.get("name") == "product" and len(products) == 1 and aspect:
+        prefix = f"{products[0]} / {aspect}: "
+        for number, item in enumerate(evidence, 1):
+            if item.kind == "graph" and item.text.startswith(prefix):
+                counts = item.text[len(prefix) :]
+                return {
+                    "text": f"Reviewers' opinions on the {products[0]} {aspect}: {counts}.",
+                    "sources": [number],
+                }
+    return None
 
 
 def _abstention(notes: list[str]) -> dict[str, Any]:

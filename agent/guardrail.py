@@ -37,6 +37,20 @@ ABSTENTION = re.compile(
 """A sentence that only says the sources are silent: it opens with the silence and is
 short. A longer sentence that also states facts is checked like any other."""
 MAX_ABSTENTION_WORDS = 16
+ATTRIBUTION = re.compile(
+    r"^(?:(?:one|a|another|several|some|many|most|two|three|the) (?:of the )?"
+    r"(?:reviewers?|owners?|users?|customers?|buyers?|reviews?)"
+    r"(?: \(?r\d+\)?)? (?:says?|said|notes?|writes?|wrote|mentions?|reports?|complains?"
+    r"|thinks?|finds?|feels?|calls?|describes?|adds?)(?: that)?|according to [^,]{1,40},)\s+",
+    re.IGNORECASE,
+)
+""""One reviewer says …": who said it is in the citation; the checker compares what was said."""
+
+
+def claim_of(sentence: str) -> str:
+    """The sentence without its attribution, which the evidence never contains."""
+    stripped = ATTRIBUTION.sub("", sentence.strip(), count=1)
+    return stripped[:1].upper() + stripped[1:] if stripped else sentence
 
 
 class CheckedSentence(BaseModel):
@@ -98,11 +112,11 @@ def check_sentences(
             sentence.verdict = verdict
             continue
         cited = [evidence[n - 1].text for n in sentence.citations if 0 < n <= len(evidence)]
-        pending.append((i, sentence.text, cited or [e.text for e in evidence]))
+        pending.append((i, claim_of(sentence.text), cited or [e.text for e in evidence]))
     if pending:
         verdicts = checker([(claim, texts) for _, claim, texts in pending])
         for (i, _, _), verdict in zip(pending, verdicts, strict=True):
-            checked[i].verdict = verdict
+            checked[i].verdict = verdict.model_copy(update={"claim": checked[i].text})
     return checked
 
 

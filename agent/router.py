@@ -140,6 +140,19 @@ CATEGORY_WORDS = {
 }
 
 
+_ANAPHORA = re.compile(
+    r"\b(it|its|it's|they|them|their|this one|that one|the same|the other|both|either)\b", re.I
+)
+
+
+def is_follow_up(question: str) -> bool:
+    """A question that leans on the previous turn: "and its camera?", "what about them"."""
+    return bool(_ANAPHORA.search(question)) or (
+        len(question.split()) <= 5
+        and question.lower().startswith(("and ", "what about", "how about"))
+    )
+
+
 def find_category(text: str) -> str | None:
     """The product category a question restricts to ("which *phone* …"), if any."""
     words = set(normalize(text).split())
@@ -162,7 +175,7 @@ def route(
     unknown = resolver.unknown(question)
     aspect = find_aspect(question, aspects)
     category = find_category(question)
-    follow_up = not products and not unknown and bool(previous_products)
+    follow_up = not products and not unknown and bool(previous_products) and is_follow_up(question)
     if follow_up:
         products = list(previous_products)
     names = [p.display for p in products]

@@ -208,29 +208,11 @@ class Toolbox:
             if not doc_ids:
                 result.notes.append(f"No review mentions {_names(known)}.")
                 return result
-        index = self.index()
-        if index is None:
+        if self.index() is None:
             result.notes.append("The document index is not built; run `distill ingest`.")
             return result
-        with index as opened:
-            passages = opened.search(args.query, k=self.passages, doc_ids=doc_ids, min_score=0.1)
-        for passage in passages:
-            result.evidence.append(
-                Evidence(
-                    kind="passage",
-                    text=passage.text,
-                    tool="search_reviews",
-                    sources=[
-                        Source(
-                            doc_id=passage.doc_id,
-                            char_start=passage.char_start,
-                            char_end=passage.char_end,
-                        )
-                    ],
-                    score=passage.score,
-                )
-            )
-        if not passages:
+        result.evidence += self._passages(args.query, doc_ids, self.passages, "search_reviews")
+        if not result.evidence:
             result.notes.append("No passage matches.")
         return result
 
@@ -280,26 +262,10 @@ class Toolbox:
                 )
             )
         # the review passages behind the counts, so the answer can quote them
-        query = f"{product.display} {aspect or ''}".strip()
-        index = self.index()
-        if index is not None and behind:
-            with index as opened:
-                for passage in opened.search(query, k=3 if aspect else 2, doc_ids=set(behind)):
-                    result.evidence.append(
-                        Evidence(
-                            kind="passage",
-                            text=passage.text,
-                            tool="product_opinions",
-                            sources=[
-                                Source(
-                                    doc_id=passage.doc_id,
-                                    char_start=passage.char_start,
-                                    char_end=passage.char_end,
-                                )
-                            ],
-                            score=passage.score,
-                        )
-                    )
+        if behind:
+            query = f"{product.display} {aspect or ''}".strip()
+            k = 3 if aspect else 2
+            result.evidence += self._passages(query, set(behind), k, "product_opinions")
 
     def _opinion_documents(
         self, store: Any, product_id: str, aspect: str | None
@@ -346,10 +312,10 @@ class Toolbox:
             products=[names.get(r.product_id, r.product_id) for r in rows],
             net=[r.positive - r.negative for r in rows],
         )
-        which = "most negative" if worst_first else "most positive"
+        which = "Worst" if worst_first else "Best"
         result.notes.append(
-            f"Ranking by opinions on {aspect or 'all aspects'}, {which} first: "
-            + ", ".join(f"{i}. {name}" for i, name in enumerate(ranked, 1))
+            f"{which} on {aspect or 'all aspects'} by reviewers' opinions: {ranked[0]}. "
+            "Full ranking: " + ", ".join(f"{i}. {name}" for i, name in enumerate(ranked, 1))
         )
         for row in rows[:6]:
             counts = {
@@ -368,6 +334,13 @@ class Toolbox:
                     sources=[Source(doc_id=doc) for doc in docs],
                 )
             )
+        # what reviewers wrote about the leader, so the answer can say why
+        leader = rows[0]
+        docs = self._opinion_documents(store, leader.product_id, leader.aspect)
+        query = f"{names.get(leader.product_id, leader.product_id)} {leader.aspect}"
+        behind = set(docs.get(leader.aspect, []))
+        if behind:
+            result.evidence += self._passages(query, behind, 2, "product_opinions")
 
     def _query_graph(self, args: QueryGraph) -> ToolResult:
         assert self.cypher is not None
@@ -432,6 +405,30 @@ class Toolbox:
         return result
 
     # helpers
+
+    def _passages(self, query: str, doc_ids: set[str] | None, k: int, tool: str) -> list[Evidence]:
+        """Index passages as evidence (none when the index is not built)."""
+        index = self.index()
+        if index is None:
+            return []
+        with index as opened:
+            found = opened.search(query, k=k, doc_ids=doc_ids, min_score=0.1)
+        return [
+            Evidence(
+                kind="passage",
+                text=passage.text,
+                tool=tool,
+                sources=[
+                    Source(
+                        doc_id=passage.doc_id,
+                        char_start=passage.char_start,
+                        char_end=passage.char_end,
+                    )
+                ],
+                score=passage.score,
+            )
+            for passage in found
+        ]
 
     def _resolve(self, names: Sequence[str]) -> tuple[list[ProductName], list[str]]:
         known: list[ProductName] = []

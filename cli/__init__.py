@@ -65,6 +65,7 @@ def _register_commands() -> None:
         chat_cmd,
         config_cmd,
         demo_cmd,
+        evaluate_agent_cmd,
         evaluate_cmd,
         graph_cmd,
         ingest_cmd,
@@ -80,6 +81,7 @@ def _register_commands() -> None:
     app.command("ingest")(ingest_cmd.ingest)
     app.command("chat")(chat_cmd.chat)
     app.command("ask")(chat_cmd.ask)
+    app.command("evaluate-agent")(evaluate_agent_cmd.evaluate_agent)
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(llm_cmd.app, name="llm")
     app.add_typer(graph_cmd.app, name="graph")
