@@ -291,9 +291,8 @@ class Agent:
             wanted = intent.name in SPECIFIC_INTENTS and name not in called
             if wanted or not found:
                 results.append(self.toolbox.run(name, arguments, by="router"))
-        if not any(r.evidence for r in results) and "search_reviews" not in {
-            r.name for r in results
-        }:
+        searched = "search_reviews" in {r.name for r in results}
+        if not any(r.evidence for r in results) and not searched and not intent.unknown_products:
             results.append(
                 self.toolbox.run("search_reviews", {"query": question, "products": []}, "router")
             )

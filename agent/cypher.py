@@ -40,21 +40,16 @@ def schema_text() -> str:
 def generate_and_run(question: str, store: Any, llm: Any, limit: int = 50) -> tuple[str, list[Any]]:
     """Ask the model for a query, run it read-only; one retry with the error message."""
     structured = llm.with_structured_output(CypherQuery)
-    prompt = render("agent_cypher", schema=schema_text(), question=question, limit=limit)
     error: str | None = None
     cypher = ""
     for _ in range(2):
-        message = (
-            prompt
-            if error is None
-            else render(
-                "agent_cypher",
-                schema=schema_text(),
-                question=question,
-                limit=limit,
-                previous=cypher,
-                error=error,
-            )
+        message = render(
+            "agent_cypher",
+            schema=schema_text(),
+            question=question,
+            limit=limit,
+            previous=cypher,
+            error=error,
         )
         cypher = structured.invoke(message).cypher.strip().rstrip(";")
         try:

@@ -36,7 +36,8 @@ ABSTENTION = re.compile(
 )
 """A sentence that only says the sources are silent: it opens with the silence and is
 short. A longer sentence that also states facts is checked like any other."""
-MAX_ABSTENTION_WORDS = 16
+MAX_ABSTENTION_WORDS = 20
+_CONTRAST = re.compile(r"\b(but|however|although|though|yet|while)\b", re.IGNORECASE)
 ATTRIBUTION = re.compile(
     r"^(?:(?:one|a|another|several|some|many|most|two|three|the) (?:of the )?"
     r"(?:reviewers?|owners?|users?|customers?|buyers?|reviews?)"
@@ -121,7 +122,12 @@ def check_sentences(
 
 
 def is_abstention(text: str) -> bool:
-    return bool(ABSTENTION.search(text.strip())) and len(text.split()) <= MAX_ABSTENTION_WORDS
+    text = text.strip()
+    return (
+        bool(ABSTENTION.search(text))
+        and len(text.split()) <= MAX_ABSTENTION_WORDS
+        and not _CONTRAST.search(text)
+    )
 
 
 def apply_policy(sentences: list[CheckedSentence], policy: Policy) -> tuple[str, int, bool]:

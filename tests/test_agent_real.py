@@ -1,0 +1,57 @@
+"""The agent on the real path: the embedded LLM chooses and phrases, MiniLM searches,
+the demo's trained fact-checker guards. Runs in CI (about a minute)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from agent_world import build_world
+
+from distill.agent.chat import Agent
+from distill.agent.demo import train_models
+from distill.config import Config, TaskConfig
+
+pytestmark = pytest.mark.real
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    root = tmp_path_factory.mktemp("agent-real")
+    config = build_world(root, embedder=None)  # the real MiniLM index
+    tasks = {**config.tasks, "factcheck": TaskConfig(model=str(root / "factcheck"))}
+    config = config.model_copy(update={"tasks": tasks})
+    train_models(config, tasks=("factcheck",), log=lambda message: None)
+    return config
+
+
+def test_the_embedded_model_answers_with_citations_and_verdicts(world: Config) -> None:
+    with Agent(world) as agent:
+        response = agent.chat("Which phone has the worst battery reviews?", thread="real")
+    assert "Aster A1" in response.sentences[0].text
+    assert response.sentences[0].verdict is not None
+    assert response.sentences[0].verdict.label == "supported"
+    cited = {source.doc_id for c in response.citations for source in c.sources}
+    assert cited and cited <= {"d1", "d2"}
+    assert response.tool_calls and response.seconds["total"] > 0
+
+
+def test_distill_chat_in_the_terminal(world: Config, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from distill.cli import app
+
+    settings = [
+        f"graph.store={world.graph.store}",
+        f"graph.path={world.graph.path}",
+        f"index.path={world.index.path}",
+        f"agent.checkpoints={tmp_path / 'chat.sqlite'}",
+        f"tasks.linker.options.catalog={world.task('linker').options['catalog']}",
+        f"tasks.factcheck.model={world.task('factcheck').model}",
+    ]
+    flags = [part for setting in settings for part in ("--set", setting)]
+    script = "What do people say about the Aster A1 camera?\n/sources\n/quit\n"
+    result = CliRunner().invoke(app, [*flags, "chat", "--thread", "cli"], input=script)
+    assert result.exit_code == 0, result.output
+    assert "camera" in result.output and "d1" in result.output
+    assert "supported" in result.output or "unverified" in result.output or "⚠" in result.output
