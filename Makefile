@@ -12,6 +12,7 @@ demo: $(STAMP)
 	$(BIN)/distill tools
 	$(BIN)/distill llm ping
 	$(BIN)/distill demo
+	$(BIN)/distill ask "Which phone has the worst battery reviews?"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" ; rc=$$? ; [ $$rc -eq 5 ] && rc=0 ; exit $$rc

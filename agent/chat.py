@@ -228,6 +228,13 @@ class Agent:
         return self._llm
 
     @property
+    def _cheap_checker(self) -> bool:
+        """True unless every check is an LLM call (the prompt backend)."""
+        from distill.plugins.factory import active_backend
+
+        return self._checker is not None or active_backend("factcheck", self.config) != "prompt"
+
+    @property
     def checker(self) -> Checker:
         if self._checker is None:
             self._checker = backend_checker(self.config)
@@ -407,6 +414,7 @@ class Agent:
                 self._aggregates,
                 rankings=rankings,
                 products_in=lambda text: [p.display for p in self.resolver.find(text)],
+                repair=self._cheap_checker,
             )
         except DistillError:
             raise

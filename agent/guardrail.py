@@ -99,8 +99,15 @@ def check_sentences(
     aggregates: Aggregates | None = None,
     rankings: Sequence[Ranking] = (),
     products_in: Callable[[str], list[str]] | None = None,
+    repair: bool = False,
 ) -> list[CheckedSentence]:
-    """Verdicts for (sentence, cited evidence numbers) pairs, in one batch."""
+    """Verdicts for (sentence, cited evidence numbers) pairs, in one batch.
+
+    `repair`: a sentence its citations do not support is checked against each other
+    piece of evidence; if one supports it, that becomes its citation. Small models
+    often quote the right passage and cite the wrong number. Worth it when the checker
+    is cheap (a trained model), not when every check is an LLM call.
+    """
     checked = [CheckedSentence(text=text, citations=list(cites)) for text, cites in sentences]
     pending: list[tuple[int, str, list[str]]] = []
     for i, sentence in enumerate(checked):
@@ -118,7 +125,36 @@ def check_sentences(
         verdicts = checker([(claim, texts) for _, claim, texts in pending])
         for (i, _, _), verdict in zip(pending, verdicts, strict=True):
             checked[i].verdict = verdict.model_copy(update={"claim": checked[i].text})
+    if repair:
+        _repair_citations(checked, [(i, claim) for i, claim, _ in pending], evidence, checker)
     return checked
+
+
+def _repair_citations(
+    checked: list[CheckedSentence],
+    pending: list[tuple[int, str]],
+    evidence: Sequence[Evidence],
+    checker: Checker,
+) -> None:
+    trials = [
+        (i, n, claim)
+        for i, claim in pending
+        if not checked[i].supported
+        for n in range(1, len(evidence) + 1)
+        if n not in checked[i].citations
+    ]
+    if not trials:
+        return
+    verdicts = checker([(claim, [evidence[n - 1].text]) for _, n, claim in trials])
+    best: dict[int, tuple[int, Verdict]] = {}
+    for (i, n, _), verdict in zip(trials, verdicts, strict=True):
+        if verdict.label == "supported" and (
+            i not in best or verdict.confidence > best[i][1].confidence
+        ):
+            best[i] = (n, verdict)
+    for i, (n, verdict) in best.items():
+        checked[i].citations = [n]
+        checked[i].verdict = verdict.model_copy(update={"claim": checked[i].text})
 
 
 def is_abstention(text: str) -> bool:

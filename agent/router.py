@@ -80,7 +80,7 @@ class ProductResolver:
 
     def find(self, text: str) -> list[ProductName]:
         """Products named in `text`, in order of appearance, each once."""
-        return [product for _, product in self._matches(normalize(text))]
+        return [product for _, product in self._matches(normalize(_drop_possessives(text)))]
 
     def resolve(self, name: str) -> ProductName | None:
         """The product a tool argument names: exact form, else the best whole-word match."""
@@ -92,7 +92,7 @@ class ProductResolver:
 
     def unknown(self, text: str) -> list[str]:
         """Brand + model-number phrases that match no known product ("Nebula X4")."""
-        normalized = normalize(text)
+        normalized = normalize(_drop_possessives(text))
         matched = {span for span, _ in self._matches(normalized)}
         out = []
         for brand in self.brands:
@@ -118,6 +118,11 @@ class ProductResolver:
         for span, product in found:
             unique.setdefault(product.product_id, (span, product))
         return list(unique.values())
+
+
+def _drop_possessives(text: str) -> str:
+    """ "the Lumen One's camera" is about the Lumen One, not the Lumen One S."""
+    return re.sub(r"(?<=\w)['’]s\b", "", text)
 
 
 def find_aspect(text: str, known: Sequence[str] = ()) -> str | None:

@@ -390,3 +390,10 @@ def test_chat_commands(world: Config, monkeypatch: pytest.MonkeyPatch) -> None:
         "unknown command",
     ):
         assert expected in result.output
+
+
+def test_possessives_do_not_turn_into_model_letters() -> None:
+    one, one_s = ProductName("one", "Lumen One"), ProductName("one-s", "Lumen One S")
+    resolver = ProductResolver([("Lumen One", one), ("Lumen One S", one_s)], brands=["Lumen"])
+    assert resolver.find("What's wrong with the Lumen One's camera?") == [one]
+    assert resolver.find("Is the Lumen One S camera better?") == [one_s]
