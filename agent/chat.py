@@ -139,8 +139,9 @@ class Agent:
         self.config = config or load_config().config
         self.policy: Policy = policy or self.config.guardrail
         self._llm = chat_model
-        self._checker = checker
         self._check_graph_exists()
+        self._cheap_checker = checker is not None or _trained_checker(self.config)
+        self.checker: Checker = checker or backend_checker(self.config)  # fail early, clearly
         self.resolver, self.categories, self.aspects, counts = self._read_graph()
         self.n_documents, self.n_products = counts
         self.toolbox = Toolbox(
@@ -226,19 +227,6 @@ class Agent:
 
             self._llm = chat_model(self.config.llm)
         return self._llm
-
-    @property
-    def _cheap_checker(self) -> bool:
-        """True unless every check is an LLM call (the prompt backend)."""
-        from distill.plugins.factory import active_backend
-
-        return self._checker is not None or active_backend("factcheck", self.config) != "prompt"
-
-    @property
-    def checker(self) -> Checker:
-        if self._checker is None:
-            self._checker = backend_checker(self.config)
-        return self._checker
 
     # the graph
 
@@ -543,6 +531,13 @@ class Agent:
         doc = spec.to_doc(spec.input_schema(text=text))
         self._backends[task].predict([doc])
         return spec.read(doc).model_dump(mode="json")
+
+
+def _trained_checker(config: Config) -> bool:
+    """False when every check is an LLM call (the prompt backend): no citation repair."""
+    from distill.plugins.factory import active_backend
+
+    return active_backend("factcheck", config) != "prompt"
 
 
 def backend_checker(config: Config) -> Checker:

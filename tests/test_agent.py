@@ -397,3 +397,8 @@ def test_possessives_do_not_turn_into_model_letters() -> None:
     resolver = ProductResolver([("Lumen One", one), ("Lumen One S", one_s)], brands=["Lumen"])
     assert resolver.find("What's wrong with the Lumen One's camera?") == [one]
     assert resolver.find("Is the Lumen One S camera better?") == [one_s]
+
+
+def test_a_missing_fact_checker_is_a_clear_error_at_start(world: Config) -> None:
+    with pytest.raises(DistillError, match="distill demo"):
+        Agent(world, chat_model=ScriptedLLM())  # type: ignore[arg-type]
