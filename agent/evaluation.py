@@ -42,6 +42,10 @@ class Question(BaseModel):
     expected_docs: list[str] = Field(default_factory=list)
     kind: str
     must: list[list[str]] = Field(default_factory=list)
+    forbid: list[str] = Field(
+        default_factory=list,
+        description="wrong answers that name the right words, e.g. the reverse of a comparison",
+    )
     abstain: bool = False
 
 
@@ -102,8 +106,10 @@ def grade(question: Question, text: str, sentences: list[Any], shown_only: bool)
         facts = [s for s in considered if not is_abstention(s.text)]
         return bool(_SILENT.search(text)) and all(s.supported for s in facts)
     lowered = text.lower()
-    return bool(question.must) and all(
-        any(option.lower() in lowered for option in group) for group in question.must
+    return (
+        bool(question.must)
+        and all(any(option.lower() in lowered for option in group) for group in question.must)
+        and not any(wrong.lower() in lowered for wrong in question.forbid)
     )
 
 
