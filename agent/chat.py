@@ -140,13 +140,14 @@ class Agent:
         self.policy: Policy = policy or self.config.guardrail
         self._llm = chat_model
         self._check_graph_exists()
+        self._document_index: Any = None
         self._cheap_checker = checker is not None or _trained_checker(self.config)
         self.checker: Checker = checker or backend_checker(self.config)  # fail early, clearly
         self.resolver, self.categories, self.aspects, counts = self._read_graph()
         self.n_documents, self.n_products = counts
         self.toolbox = Toolbox(
             store=self.graph_store,
-            index=self._index,
+            index=self.document_index,
             resolver=self.resolver,
             categories=self.categories,
             aspects=self.aspects,
@@ -213,6 +214,8 @@ class Agent:
 
     def close(self) -> None:
         self._connection.close()
+        if self._document_index is not None:
+            self._document_index.close()
 
     def __enter__(self) -> Agent:
         return self
@@ -464,14 +467,14 @@ class Agent:
         finally:
             store.close()
 
-    def _index(self) -> Any:
-        if not self.config.index.enabled:
-            return None
-        if not (Path(self.config.index.path) / "index.sqlite").is_file():
-            return None
-        from distill.agent.index import DocumentIndex
+    def document_index(self) -> Any:
+        """The read-only document index, opened once (None when not built or disabled)."""
+        built = (Path(self.config.index.path) / "index.sqlite").is_file()
+        if self._document_index is None and self.config.index.enabled and built:
+            from distill.agent.index import DocumentIndex
 
-        return DocumentIndex.from_config(self.config.index, read_only=True)
+            self._document_index = DocumentIndex.from_config(self.config.index, read_only=True)
+        return self._document_index
 
     def _read_graph(self) -> tuple[ProductResolver, dict[str, str], list[str], tuple[int, int]]:
         """Product names (catalog + graph), categories and aspects, read once per agent."""
@@ -509,13 +512,7 @@ class Agent:
             rows = [r for r in store.opinion_summary(found.product_id) if r.aspect == aspect]
         if not rows:
             return None
-        row = rows[0]
-        return {
-            "positive": row.positive,
-            "negative": row.negative,
-            "neutral": row.neutral,
-            "conflict": row.conflict,
-        }
+        return rows[0].counts()
 
     def _cypher(self, question: str, store: Any) -> tuple[str, list[dict[str, Any]]]:
         from distill.agent.cypher import generate_and_run

@@ -98,15 +98,16 @@ class ToolResult(BaseModel):
 class Toolbox:
     """The agent's tools over one read-only view of the graph and the document index.
 
-    `store` and `index` are context-manager factories, so nothing holds the graph open
-    between questions (an ingest may run meanwhile).
+    `store` is a context-manager factory, so nothing holds the graph open between
+    questions (an ingest may run meanwhile); `index` returns the open read-only document
+    index (None when there is none), which sees other processes' writes on each search.
     """
 
     def __init__(
         self,
         *,
         store: Callable[[], AbstractContextManager[Any]],
-        index: Callable[[], AbstractContextManager[Any] | None],
+        index: Callable[[], Any | None],
         resolver: ProductResolver,
         categories: dict[str, str] | None = None,
         aspects: Sequence[str] = (),
@@ -246,17 +247,11 @@ class Toolbox:
             result.notes.append(f"No review states an opinion on the {product.display} {aspect}.")
         opinion_docs = self._opinion_documents(store, product.product_id, aspect)
         for row in sorted(rows, key=lambda r: -r.count):
-            counts = {
-                "positive": row.positive,
-                "negative": row.negative,
-                "neutral": row.neutral,
-                "conflict": row.conflict,
-            }
             docs = opinion_docs.get(row.aspect, [])
             result.evidence.append(
                 Evidence(
                     kind="graph",
-                    text=opinion_fact_text(product.display, row.aspect, counts),
+                    text=opinion_fact_text(product.display, row.aspect, row.counts()),
                     tool="product_opinions",
                     sources=[Source(doc_id=doc) for doc in docs],
                 )
@@ -294,8 +289,7 @@ class Toolbox:
         names = {p.id: p.name or p.id for p in store.products()}
         rows = [row for row in store.opinion_summary() if aspect is None or row.aspect == aspect]
         if category:
-            wanted = category.lower().rstrip("s")
-            rows = [r for r in rows if self.categories.get(r.product_id, "").rstrip("s") == wanted]
+            rows = [r for r in rows if self._in_category(r.product_id, category)]
         if not rows:
             result.notes.append(
                 f"No opinions on {aspect or 'any aspect'}"
@@ -317,30 +311,24 @@ class Toolbox:
             f"{which} on {aspect or 'all aspects'} by reviewers' opinions: {ranked[0]}. "
             "Full ranking: " + ", ".join(f"{i}. {name}" for i, name in enumerate(ranked, 1))
         )
+        leader_docs: list[str] = []
         for row in rows[:6]:
-            counts = {
-                "positive": row.positive,
-                "negative": row.negative,
-                "neutral": row.neutral,
-                "conflict": row.conflict,
-            }
             docs = self._opinion_documents(store, row.product_id, row.aspect).get(row.aspect, [])
-            name = names.get(row.product_id, row.product_id)
+            leader_docs = leader_docs or docs
             result.evidence.append(
                 Evidence(
                     kind="graph",
-                    text=opinion_fact_text(name, row.aspect, counts),
+                    text=opinion_fact_text(
+                        names.get(row.product_id, row.product_id), row.aspect, row.counts()
+                    ),
                     tool="product_opinions",
                     sources=[Source(doc_id=doc) for doc in docs],
                 )
             )
         # what reviewers wrote about the leader, so the answer can say why
-        leader = rows[0]
-        docs = self._opinion_documents(store, leader.product_id, leader.aspect)
-        query = f"{names.get(leader.product_id, leader.product_id)} {leader.aspect}"
-        behind = set(docs.get(leader.aspect, []))
-        if behind:
-            result.evidence += self._passages(query, behind, 2, "product_opinions")
+        if leader_docs:
+            query = f"{ranked[0]} {rows[0].aspect}"
+            result.evidence += self._passages(query, set(leader_docs), 2, "product_opinions")
 
     def _query_graph(self, args: QueryGraph) -> ToolResult:
         assert self.cypher is not None
@@ -371,8 +359,7 @@ class Toolbox:
             products = store.products()
             aspects = sorted({row.aspect for row in store.opinion_summary()})
         if args.category:
-            wanted = args.category.lower().rstrip("s")
-            products = [p for p in products if self.categories.get(p.id, "").rstrip("s") == wanted]
+            products = [p for p in products if self._in_category(p.id, args.category)]
         lines = [
             f"{p.name or p.id} ({self.categories.get(p.id, 'product')}): {p.mentions} mentions "
             f"in {p.documents} reviews"
@@ -411,8 +398,7 @@ class Toolbox:
         index = self.index()
         if index is None:
             return []
-        with index as opened:
-            found = opened.search(query, k=k, doc_ids=doc_ids, min_score=0.1)
+        found = index.search(query, k=k, doc_ids=doc_ids, min_score=0.1)
         return [
             Evidence(
                 kind="passage",
@@ -429,6 +415,10 @@ class Toolbox:
             )
             for passage in found
         ]
+
+    def _in_category(self, product_id: str, category: str) -> bool:
+        """ "phones" matches "phone": categories compare without a plural s."""
+        return self.categories.get(product_id, "").rstrip("s") == category.lower().rstrip("s")
 
     def _resolve(self, names: Sequence[str]) -> tuple[list[ProductName], list[str]]:
         known: list[ProductName] = []

@@ -25,11 +25,11 @@ from distill.agent.evaluation import (
     load_questions,
     summarize,
 )
+from distill.cli.demo_cmd import WORKDIR
 from distill.config import load_config
 from distill.llm.models import DEFAULT_EMBEDDED_MODEL
 
 RESULTS = Path(__file__).parent / ".cache" / "agent_results.jsonl"
-WORKDIR = Path(".distill/demo")
 
 
 def main() -> None:

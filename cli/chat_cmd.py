@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from distill.agent.chat import Agent, ChatResponse
     from distill.config import Config
 
-DEMO_WORKDIR = Path(".distill/demo")
 CHAT_HELP = """\
 Ask about the reviews in plain language. Commands:
   /sources   the evidence behind the last answer (snippets with document ids and spans)
@@ -114,6 +113,7 @@ def _agent(state: State, policy: str | None, *, quiet: bool = False) -> Agent:
 def chat_config(config: Config, log: Any = None) -> Config:
     """The configured graph; when nothing was ingested there yet, the demo's (if built)."""
     from distill.agent.demo import demo_config
+    from distill.cli.demo_cmd import WORKDIR as DEMO_WORKDIR
 
     graph_missing = not Path(config.graph.path).exists()
     demo_graph = DEMO_WORKDIR / f"graph-{config.graph.store}"

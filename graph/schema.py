@@ -308,6 +308,10 @@ class AspectSummary(BaseModel):
     conflict: int = 0
     avg_polarity: float | None = Field(None, description="mean of +1 / -1 / 0 scores")
 
+    def counts(self) -> dict[str, int]:
+        """Opinions per polarity."""
+        return {p: getattr(self, p) for p in ("positive", "negative", "neutral", "conflict")}
+
 
 class MentionRow(BaseModel):
     """One mention of a product, with the provenance of both the mention and the link."""

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from fake_embedding import STOPWORDS, fake_embed
 from langchain_core.messages import AIMessage
 
-from distill.agent.index import DIMENSION, DocumentIndex, IndexedDocument
+from distill.agent.index import DocumentIndex, IndexedDocument
 from distill.config import AgentConfig, Config, GraphConfig, IndexConfig, TaskConfig
 from distill.graph import open_store
 from distill.graph.schema import (
@@ -56,18 +56,6 @@ OPINIONS = [  # (doc, product, aspect, polarity)
     ("d4", "brio-14", "screen", "negative"),
 ]
 NAMES = {entry["id"]: entry["name"] for entry in CATALOG}
-STOPWORDS = {"the", "a", "an", "is", "it", "and", "of", "to", "my", "by", "has", "i", "its"}
-
-
-def fake_embed(texts: Sequence[str]) -> np.ndarray:
-    """Hashed bag of words: instant, deterministic, similar texts share dimensions."""
-    vectors = np.zeros((len(texts), DIMENSION), dtype=np.float32)
-    for row, text in enumerate(texts):
-        vectors[row, 0] = 0.01
-        for word in re.findall(r"[a-z0-9]+", text.lower()):
-            if word not in STOPWORDS:
-                vectors[row, 1 + zlib.crc32(word.encode()) % (DIMENSION - 1)] += 1.0
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
 def facts(doc_id: str) -> DocumentFacts:

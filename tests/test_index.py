@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import sqlite3
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fake_embedding import fake_embed
 from spacy.tokens import Doc
 
 import distill.agent.index as index_module
 from distill.agent.index import (
-    DIMENSION,
     DocumentIndex,
     IndexedDocument,
     sentence_spans,
@@ -27,20 +25,6 @@ from distill.config import load_config
 from distill.errors import DistillError
 from distill.graph import open_store
 from distill.plugins import Backend, make_task
-
-STOPWORDS = {"the", "a", "an", "is", "it", "and", "of", "to", "my", "this", "was", "for", "in"}
-
-
-def fake_embed(texts: Sequence[str]) -> np.ndarray:
-    """Hashed bag of words: deterministic, instant, and similar texts share dimensions."""
-    vectors = np.zeros((len(texts), DIMENSION), dtype=np.float32)
-    for row, text in enumerate(texts):
-        vectors[row, 0] = 0.01  # never the zero vector
-        for word in re.findall(r"[a-z0-9]+", text.lower()):
-            if word not in STOPWORDS:
-                vectors[row, 1 + zlib.crc32(word.encode()) % (DIMENSION - 1)] += 1.0
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
 
 REVIEWS = [
     IndexedDocument(
