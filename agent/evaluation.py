@@ -50,22 +50,24 @@ class Question(BaseModel):
 
 
 class QuestionResult(BaseModel):
+    """One graded answer; a question that failed keeps the defaults and its `error`."""
+
     id: str
     kind: str
     question: str
-    answer: str
-    draft: str
-    correct: bool
-    draft_correct: bool
-    cited_docs: list[str]
-    precision: float | None
-    claims: int
-    unsupported_before: int
-    shown: int
-    unsupported_after: int
-    tools: list[str]
-    router: bool
     seconds: float
+    answer: str = ""
+    draft: str = ""
+    correct: bool = False
+    draft_correct: bool = False
+    cited_docs: list[str] = Field(default_factory=list)
+    precision: float | None = None
+    claims: int = 0
+    unsupported_before: int = 0
+    shown: int = 0
+    unsupported_after: int = 0
+    tools: list[str] = Field(default_factory=list)
+    router: bool = False
     error: str | None = None
 
 
@@ -128,12 +130,12 @@ def evaluate_agent(
             result = _result(question, response, time.perf_counter() - started)
         except Exception as exc:  # one failing question must not end the evaluation
             result = QuestionResult(
-                id=question.id, kind=question.kind, question=question.question, answer="",
-                draft="", correct=False, draft_correct=False, cited_docs=[], precision=None,
-                claims=0, unsupported_before=0, shown=0, unsupported_after=0, tools=[],
-                router=False, seconds=time.perf_counter() - started,
+                id=question.id,
+                kind=question.kind,
+                question=question.question,
+                seconds=time.perf_counter() - started,
                 error=f"{type(exc).__name__}: {exc}",
-            )  # fmt: skip
+            )
         results.append(result)
         if on_result:
             on_result(result)
