@@ -15,21 +15,24 @@ demo: $(STAMP)
 	$(BIN)/distill ask "Which phone has the worst battery reviews?"
 
 test: $(STAMP)
+	$(BIN)/python scripts/lint_imports.py
 	$(BIN)/python -m pytest -m "not slow" ; rc=$$? ; [ $$rc -eq 5 ] && rc=0 ; exit $$rc
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/python scripts/lint_imports.py
 
 install: $(STAMP)
 
-# torch is pinned in pyproject to the CPU build on this machine's disk; llama-cpp-python
-# compiles once (~7 min) and pip caches the wheel afterwards.
-$(STAMP): pyproject.toml examples/distill-prices/pyproject.toml
+# torch is pinned in pyproject to the CPU build on this machine's disk. llama-cpp-python is
+# built portably by scripts/llama_wheel.sh (once per machine, ~15 min) into a cache keyed by
+# its build flags, never by pip's own wheel cache (which would reuse a CPU-specific build).
+$(STAMP): pyproject.toml examples/distill-prices/pyproject.toml scripts/llama_wheel.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	scripts/llama_wheel.sh $(BIN)/python
 	$(BIN)/python -m pip install -e ".[dev,ray]" -e examples/distill-prices
 	touch $(STAMP)
 

@@ -1,4 +1,5 @@
-"""LangGraph graphs: the ingest pipeline and the chat agent with its guardrail."""
+"""The chat agent: a LangGraph state graph over the tools, the graph and the document index,
+with its router, guardrail, memory and evaluation."""
 
 from __future__ import annotations
 

@@ -471,7 +471,7 @@ class Agent:
         """The read-only document index, opened once (None when not built or disabled)."""
         built = (Path(self.config.index.path) / "index.sqlite").is_file()
         if self._document_index is None and self.config.index.enabled and built:
-            from distill.agent.index import DocumentIndex
+            from distill.ingest.index import DocumentIndex
 
             self._document_index = DocumentIndex.from_config(self.config.index, read_only=True)
         return self._document_index
@@ -734,7 +734,7 @@ def _short_error(exc: BaseException) -> str:
 def _text_tasks() -> list[str]:
     """Registered tasks that take plain text: what `run_tool` may run (plugins' included)."""
     from distill.plugins.factory import make_task
-    from distill.plugins.registry import registry
+    from distill.registry import registry
 
     names = []
     for name in sorted(registry().tasks):

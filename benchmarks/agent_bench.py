@@ -16,7 +16,6 @@ from pathlib import Path
 
 from benchmarks.report import machine, write_section
 from distill.agent.chat import Agent
-from distill.agent.demo import demo_config, demo_dir
 from distill.agent.evaluation import (
     AgentEvaluation,
     QuestionResult,
@@ -25,8 +24,8 @@ from distill.agent.evaluation import (
     load_questions,
     summarize,
 )
-from distill.cli.demo_cmd import WORKDIR
 from distill.config import load_config
+from distill.demo.run import WORKDIR, demo_config, demo_dir
 from distill.llm.models import DEFAULT_EMBEDDED_MODEL
 
 RESULTS = Path(__file__).parent / ".cache" / "agent_results.jsonl"

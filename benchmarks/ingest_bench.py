@@ -9,7 +9,7 @@ products named by their name or an alias, 40–60 words, aspect phrases and pola
 words); nothing is copied from the demo reviews. The reviews are ingested with the
 demo's trained models (reused from `.distill/demo/models`, trained there if missing)
 into a fresh LadybugDB store in a temporary directory, through the public
-`distill.agent.ingest.ingest()`.
+`distill.ingest.pipeline.ingest()`.
 
 Each engine runs in its own subprocess, so peak RSS (`ru_maxrss`) is that engine's
 alone; for Ray the RSS of the whole process tree (driver, raylet, workers) is also
@@ -304,9 +304,9 @@ def apply_fixes(timers: Timers) -> list[str]:
 
 
 def demo_config(graph_path: Path) -> Any:
-    from distill.agent.demo import demo_config as make
-    from distill.agent.demo import train_models
     from distill.config import Config
+    from distill.demo.run import demo_config as make
+    from distill.demo.run import train_models
 
     config = make(Config(), DEMO_WORKDIR)
     train_models(config)  # no-op when the demo models exist
@@ -318,8 +318,8 @@ def run_engine(args: argparse.Namespace, reviews_file: Path, dataset: dict[str, 
     """One ingest run in this process; returns the figures."""
     import torch
 
-    from distill.agent.ingest import Pipeline, ingest
     from distill.graph.ladybug_store import LadybugStore
+    from distill.ingest.pipeline import Pipeline, ingest
 
     timers = Timers()
     fixes = apply_fixes(timers) if args.fixes else []
@@ -329,7 +329,7 @@ def run_engine(args: argparse.Namespace, reviews_file: Path, dataset: dict[str, 
     started = time.perf_counter()
     pipeline = Pipeline(config)
     if args.engine == "local":  # lazy loads (linker's MiniLM + faiss index) happen here, untimed
-        from distill.agent.documents import SourceDocument
+        from distill.ingest.readers import SourceDocument
 
         warm = [
             SourceDocument(id=f"warm-{i}", text=ReviewGenerator(-1).review(i), source="warm")

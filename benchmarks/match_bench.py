@@ -56,7 +56,7 @@ def register() -> None:
     import distill.plugins.linker.prompt
     import distill.plugins.linker.trained
     import distill.plugins.prompt_backend  # noqa: F401
-    from distill.plugins.registry import registry
+    from distill.registry import registry
 
     registry()
 
@@ -72,7 +72,7 @@ def fit(
     fmt: str,
 ) -> None:
     """What `distill train` does: the task's trainer, then the model card."""
-    from distill.workflow.model_card import data_info
+    from distill.model_card import data_info
     from distill.workflow.train import fit as train_and_card
 
     card = train_and_card(
@@ -111,8 +111,8 @@ def subset(docs: list, n: int, positive: Any) -> list:
 
 def run_magellan(args: argparse.Namespace, name: str, rows: list[dict[str, Any]]) -> None:
     from distill.corpora import ditto
+    from distill.model_card import split_dev
     from distill.plugins.linker.train import LinkerTrainConfig
-    from distill.workflow.model_card import split_dev
 
     folder = args.data_dir / "magellan_er" / MAGELLAN[name]
     train_docs, dev_docs = split_dev(list(ditto.read(folder / "train.txt")))

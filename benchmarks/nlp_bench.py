@@ -100,7 +100,7 @@ DATASETS = [
 def splits(ds: Dataset, data_dir: Path) -> tuple[list, list, str]:
     """(train docs, evaluation docs, description of the evaluation split)."""
     from distill.corpora import read_corpus
-    from distill.workflow.model_card import split_dev
+    from distill.model_card import split_dev
 
     docs = read_corpus(data_dir / ds.train, ds.format, ds.task)
     if ds.gold is None:
@@ -114,8 +114,8 @@ def splits(ds: Dataset, data_dir: Path) -> tuple[list, list, str]:
 
 def run(ds: Dataset, data_dir: Path, prompt_limit: int, retrain: bool) -> list[dict[str, Any]]:
     from distill.corpora import labels_of
+    from distill.model_card import split_dev
     from distill.workflow.evaluate import run_evaluation
-    from distill.workflow.model_card import split_dev
     from distill.workflow.train import fit, trainer_for
 
     train_docs, eval_docs, split = splits(ds, data_dir)

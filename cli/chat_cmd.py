@@ -112,8 +112,8 @@ def _agent(state: State, policy: str | None, *, quiet: bool = False) -> Agent:
 
 def chat_config(config: Config, log: Any = None) -> Config:
     """The configured graph; when nothing was ingested there yet, the demo's (if built)."""
-    from distill.agent.demo import demo_config
-    from distill.cli.demo_cmd import WORKDIR as DEMO_WORKDIR
+    from distill.demo.run import WORKDIR as DEMO_WORKDIR
+    from distill.demo.run import demo_config
 
     graph_missing = not Path(config.graph.path).exists()
     demo_graph = DEMO_WORKDIR / f"graph-{config.graph.store}"

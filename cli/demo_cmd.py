@@ -8,8 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from distill.cli.state import State
-
-WORKDIR = Path(".distill/demo")
+from distill.demo.run import WORKDIR
 
 
 def demo(
@@ -31,8 +30,8 @@ def demo(
     With prompt backends (`distill -b all=prompt demo`) the embedded LLM does the work on
     the first --prompt-limit held-out reviews, and the trained run is shown beside it.
     """
-    from distill.agent.demo import demo_config, evaluate_factcheck, train_models
     from distill.cli import console, errors
+    from distill.demo.run import demo_config, evaluate_factcheck, train_models
 
     state: State = ctx.obj
     config = demo_config(state.config, workdir)
@@ -69,8 +68,8 @@ def demo(
 
 def _run(config: Any, *, limit: int | None, write: bool) -> Any:
     """Ingest (or, for the comparison run, dry-run) the demo and score the held-out reviews."""
-    from distill.agent.demo import HELD_OUT, RunSummary, demo_dir, evaluate_held_out
-    from distill.agent.ingest import Pipeline, ingest
+    from distill.demo.run import HELD_OUT, RunSummary, demo_dir, evaluate_held_out
+    from distill.ingest.pipeline import Pipeline, ingest
 
     pipeline = Pipeline(config)
     paths = [demo_dir() / "reviews.jsonl"]
@@ -102,7 +101,7 @@ def _held_out_file(path: Path, ids: list[str], config: Any) -> Path:
 def _print_graph(config: Any, console: Any) -> None:
     from rich.table import Table
 
-    from distill.agent.demo import ASPECTS
+    from distill.demo.run import ASPECTS
     from distill.graph import open_store
     from distill.graph.export import draw_html, draw_png, neighbourhood
 

@@ -38,11 +38,11 @@ def evaluate_agent(
     from rich.progress import Progress
 
     from distill.agent.chat import Agent
-    from distill.agent.demo import demo_dir
     from distill.agent.evaluation import evaluate_agent as run
     from distill.agent.evaluation import load_questions
     from distill.cli import console, errors
     from distill.cli.chat_cmd import chat_config
+    from distill.demo.run import demo_dir
 
     state: State = ctx.obj
     config = chat_config(state.config, log=errors.print)

@@ -38,8 +38,8 @@ def evaluate(
     """Score BACKEND of TASK on DATA; prints a table, or one JSON object with --json."""
     from distill.cli import console, errors
     from distill.corpora import read_corpus
+    from distill.model_card import split_dev
     from distill.workflow.evaluate import run_evaluation
-    from distill.workflow.model_card import split_dev
 
     state: State = ctx.obj
     gold = read_corpus(data, format, task)

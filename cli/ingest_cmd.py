@@ -51,9 +51,9 @@ def ingest(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from distill.agent.ingest import Pipeline
-    from distill.agent.ingest import ingest as run_ingest
     from distill.cli import console, errors
+    from distill.ingest.pipeline import Pipeline
+    from distill.ingest.pipeline import ingest as run_ingest
 
     state: State = ctx.obj
     pipeline = Pipeline(state.config)

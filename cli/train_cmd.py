@@ -35,7 +35,7 @@ def train(
     """Train the trained backend of TASK and save a self-contained model directory."""
     from distill.cli import errors
     from distill.corpora import labels_of, read_corpus
-    from distill.workflow.model_card import data_info, split_dev
+    from distill.model_card import data_info, split_dev
     from distill.workflow.train import fit, trainer_for
 
     state: State = ctx.obj

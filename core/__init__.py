@@ -1,20 +1,16 @@
 """distill: the LLM orchestrates and teaches, small trained models do the work.
 
-The public API is small on purpose; everything else lives in a subpackage named
-after its concern (`distill.plugins`, `distill.llm`, `distill.graph`, `distill.agent`).
+The root package is the bottom layer: config, the shared Doc, errors, and the plugin
+protocol (`distill.registry`, `distill.spec`, `distill.backend`, `distill.model_card`).
+Everything else lives in a subpackage named after its concern, and imports only
+downwards (see ARCHITECTURE.md): `distill.llm`, `distill.graph`, `distill.plugins`,
+`distill.corpora`, `distill.workflow`, `distill.ingest`, `distill.agent`, `distill.cli`.
 """
 
 from distill.config import Config, load_config
 from distill.errors import ConfigError, DistillError, LLMError, PluginError
 
 __version__ = "0.1.0"
-
-
-def ingest(paths, config=None, **options):  # type: ignore[no-untyped-def]
-    """Ingest documents into the knowledge graph; see `distill.agent.ingest.ingest`."""
-    from distill.agent.ingest import ingest as run
-
-    return run(paths, config, **options)
 
 
 __all__ = [
@@ -24,6 +20,5 @@ __all__ = [
     "LLMError",
     "PluginError",
     "__version__",
-    "ingest",
     "load_config",
 ]

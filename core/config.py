@@ -180,7 +180,7 @@ def _read_toml(file: Path) -> dict[str, Any]:
 
 
 def _known_task_names(merged: dict[str, Any]) -> list[str]:
-    from distill.plugins import registry
+    from distill.registry import registry
 
     return sorted(set(registry().tasks) | set(merged.get("tasks", {})))
 

@@ -18,6 +18,7 @@ from spacy.tokens import Doc, Span
 from distill.corpora.errors import CorpusError
 from distill.corpora.lines import numbered_lines
 from distill.doc import make_doc
+from distill.plugins.linker.task import render
 
 MATCH = "MATCH"
 _COL = re.compile(r"COL (\S+) VAL")
@@ -29,11 +30,6 @@ def parse_record(text: str) -> dict[str, str] | None:
     if len(parts) < 3 or parts[0].strip():
         return None
     return {parts[i]: parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
-
-
-def render(record: dict[str, str]) -> str:
-    """The record as the doc's text: `name: … | price: …`, empty attributes left out."""
-    return " | ".join(f"{k}: {v}" for k, v in record.items() if v)
 
 
 def pair_doc(left: dict[str, str], right: dict[str, str], label: int | None, doc_id: str) -> Doc:

@@ -30,7 +30,7 @@ __all__ = [
 def open_store(config: GraphConfig, *, read_only: bool = False) -> GraphStore:
     """The store `[graph] store` names, from the plugin registry (plugins may add their own)."""
     import distill.graph.stores  # noqa: F401  (built-ins, even before the registry loads)
-    from distill.plugins.registry import registry
+    from distill.registry import registry
 
     factory = registry().store(config.store).obj
     if hasattr(factory, "from_config"):

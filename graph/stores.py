@@ -7,7 +7,7 @@ Registration lives here, not in the store modules, so that importing one store
 from distill.graph.falkordb_store import FalkorDBStore
 from distill.graph.ladybug_store import LadybugStore
 from distill.graph.networkx_store import NetworkXStore
-from distill.plugins.registry import register_store
+from distill.registry import register_store
 
 register_store("ladybug")(LadybugStore)
 register_store("networkx")(NetworkXStore)

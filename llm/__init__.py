@@ -22,7 +22,7 @@ CACHE_FILE = "llm-cache.sqlite"
 
 def chat_model(config: LLMConfig | None = None) -> BaseChatModel:
     """Build the configured chat model, with the on-disk response cache when enabled."""
-    from distill.plugins.registry import registry
+    from distill.registry import registry
 
     config = config or LLMConfig()
     provider = registry().llm_provider(config.provider)

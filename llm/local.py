@@ -53,6 +53,10 @@ def load_llama(model_path: str, n_ctx: int, n_threads: int | None) -> tuple[Any,
         if key not in _loaded:
             from llama_cpp import Llama
 
+            from distill.llm.runtime import load_cpu_backends, preflight
+
+            preflight(model_path)  # a build for another CPU is an error here, not a SIGILL later
+            load_cpu_backends()
             try:
                 llama = Llama(
                     model_path=model_path,

@@ -13,7 +13,7 @@ from langchain_core.language_models import BaseChatModel
 
 from distill.config import LLMConfig
 from distill.errors import LLMError
-from distill.plugins.registry import register_llm_provider
+from distill.registry import register_llm_provider
 
 DEFAULT_MODELS = {
     "ollama": "qwen2.5:1.5b",

@@ -1,12 +1,16 @@
-"""The plugin API: task specs, backends, the registry, and the bridge to agent tools.
+"""The tools: the built-in tasks and backends (`ner`, `linker`, `sentiment`, `factcheck`, the
+generic `prompt` backend), the factory that picks a backend from config, and the bridge to
+LangChain tools.
 
-Write a task once (`TaskSpec`), add backends for it (`Backend`), register both with
-the decorators below or from an installed package's `distill.plugins` entry point.
+The built-ins are ordinary plugins of the protocol in the root package (`distill.spec`,
+`distill.backend`, `distill.registry`): they register exactly as an installed package's
+entry point does. The protocol is re-exported here for plugin authors' convenience.
 """
 
-from distill.plugins.backend import Backend, BackendOptions
+from distill.backend import Backend, BackendOptions
 from distill.plugins.factory import active_backend, make_backend, make_task
-from distill.plugins.registry import (
+from distill.plugins.tools import all_tools, as_tool
+from distill.registry import (
     ANY_TASK,
     PluginWarning,
     Registry,
@@ -17,8 +21,7 @@ from distill.plugins.registry import (
     register_task,
     registry,
 )
-from distill.plugins.spec import Scores, TaskSpec, TextInput
-from distill.plugins.tools import all_tools, as_tool
+from distill.spec import Scores, TaskSpec, TextInput
 
 __all__ = [
     "ANY_TASK",

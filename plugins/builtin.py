@@ -1,4 +1,6 @@
-"""The built-in tools; importing this module registers them (as an installed plugin would)."""
+"""The built-in tasks and backends; importing this module registers them, as an installed plugin
+would. The registry loads it (with `distill.llm.providers` and `distill.graph.stores`) before
+any entry point."""
 
 import distill.plugins.factcheck.trained
 import distill.plugins.linker.prompt
@@ -8,8 +10,6 @@ import distill.plugins.ner.trained
 # backends: the generic prompt backend serves every task that has a prompt template
 import distill.plugins.prompt_backend
 import distill.plugins.sentiment.trained  # noqa: F401
-from distill.graph import stores  # noqa: F401  (registers ladybug, networkx, falkordb)
-from distill.llm import providers  # noqa: F401  (registers local, ollama, openai, anthropic)
 from distill.plugins.factcheck import FactCheckTask
 from distill.plugins.linker import LinkerTask
 from distill.plugins.ner import NERTask

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from distill.backend import Backend, BackendOptions
 from distill.config import Config
 from distill.errors import PluginError
-from distill.plugins.backend import Backend, BackendOptions
-from distill.plugins.registry import registry
-from distill.plugins.spec import TaskSpec
+from distill.registry import registry
+from distill.spec import TaskSpec
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

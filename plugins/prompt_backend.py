@@ -23,11 +23,11 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel
 from spacy.tokens import Doc
 
+from distill.backend import Backend, BackendOptions
 from distill.errors import PluginError
-from distill.plugins.backend import Backend, BackendOptions
-from distill.plugins.registry import ANY_TASK, register_backend
-from distill.plugins.spec import TaskSpec
 from distill.prompts import render
+from distill.registry import ANY_TASK, register_backend
+from distill.spec import TaskSpec
 
 RETRY = (
     "That answer was invalid: {error}. Answer again with JSON matching the schema, "

@@ -11,10 +11,10 @@ from typing import Any
 
 from langchain_core.tools import StructuredTool, ToolException
 
+from distill.backend import Backend
 from distill.config import Config
-from distill.plugins.backend import Backend
 from distill.plugins.factory import make_backend, make_task
-from distill.plugins.registry import registry
+from distill.registry import registry
 
 
 def as_tool(

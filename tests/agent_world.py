@@ -13,7 +13,6 @@ import numpy as np
 from fake_embedding import STOPWORDS, fake_embed
 from langchain_core.messages import AIMessage
 
-from distill.agent.index import DocumentIndex, IndexedDocument
 from distill.config import AgentConfig, Config, GraphConfig, IndexConfig, TaskConfig
 from distill.graph import open_store
 from distill.graph.schema import (
@@ -23,6 +22,7 @@ from distill.graph.schema import (
     OpinionFact,
     Provenance,
 )
+from distill.ingest.index import DocumentIndex, IndexedDocument
 from distill.plugins.factcheck.task import Verdict
 
 CATALOG = [

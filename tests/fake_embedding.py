@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from distill.agent.index import DIMENSION
+from distill.ingest.index import DIMENSION
 
 STOPWORDS = {"the", "a", "an", "is", "it", "its", "and", "of", "to", "my", "this", "was", "for"}
 STOPWORDS |= {"in", "by", "has", "i"}

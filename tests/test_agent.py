@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from agent_world import NAMES, REVIEWS, ScriptedLLM, build_world, fake_embed, word_checker
 
-import distill.agent.index as index_module
+import distill.ingest.index as index_module
 from distill.agent.chat import Agent, ChatResponse, Step, lead_sentence
 from distill.agent.evaluation import Question, evaluate_agent, grade, load_questions
 from distill.agent.evidence import Evidence, opinion_fact_text

@@ -9,8 +9,8 @@ import pytest
 from agent_world import build_world
 
 from distill.agent.chat import Agent
-from distill.agent.demo import train_models
 from distill.config import Config, TaskConfig
+from distill.demo.run import train_models
 
 pytestmark = pytest.mark.real
 

@@ -18,7 +18,7 @@ runner = CliRunner()
 def distill(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the real console script, as a user would."""
     return subprocess.run(
-        [sys.executable, "-m", "distill", *args],
+        [sys.executable, "-m", "distill.cli", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

@@ -8,7 +8,7 @@ import pytest
 
 from distill.corpora import CorpusError, labels_of, read_corpus
 from distill.corpora.conll import entity_spans
-from distill.workflow.model_card import split_dev
+from distill.model_card import split_dev
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from distill.agent.demo import HELD_OUT, catalog_sentences, demo_config, gold_docs
 from distill.config import load_config
+from distill.demo.run import HELD_OUT, catalog_sentences, demo_config, gold_docs
 
 
 def test_demo_config_fills_models_and_keeps_user_choices(tmp_path: Path) -> None:
@@ -37,7 +37,7 @@ def test_catalog_sentences_are_labelled_with_catalog_ids() -> None:
 
 @pytest.mark.slow
 def test_demo_end_to_end_is_idempotent(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "distill", "demo", "--workdir", str(tmp_path)]
+    command = [sys.executable, "-m", "distill.cli", "demo", "--workdir", str(tmp_path)]
     first = subprocess.run(command, capture_output=True, text=True, timeout=1800)
     assert first.returncode == 0, first.stderr
     second = subprocess.run(command, capture_output=True, text=True, timeout=1800)

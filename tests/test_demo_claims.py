@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from distill.agent.demo import (
+from distill.agent.evidence import opinion_fact_text
+from distill.config import Config
+from distill.demo.claims import LABELS, claim_docs, claims, load_reviews
+from distill.demo.run import (
     DEMO_MODELS,
     DEMO_TASKS,
     HELD_OUT,
@@ -20,9 +23,6 @@ from distill.agent.demo import (
     evaluate_factcheck,
     train_models,
 )
-from distill.agent.demo_claims import LABELS, claim_docs, claims, load_reviews
-from distill.agent.evidence import opinion_fact_text
-from distill.config import Config
 from distill.doc import make_doc
 from distill.plugins.factory import make_backend
 

@@ -13,6 +13,7 @@ import pytest
 from distill.corpora import halueval
 from distill.corpora.errors import CorpusError
 from distill.doc import make_doc
+from distill.model_card import ModelCard
 from distill.plugins import BackendOptions
 from distill.plugins.factcheck.claims import claims_of, split_claims
 from distill.plugins.factcheck.features import FEATURE_NAMES, feature_matrix
@@ -21,7 +22,6 @@ from distill.plugins.factcheck.model import best_evidence
 from distill.plugins.factcheck.task import FactCheckTask, LLMVerdicts, Verdict, Verdicts
 from distill.plugins.factcheck.train import FactCheckTrainConfig, train
 from distill.plugins.factcheck.trained import TrainedFactCheck
-from distill.workflow.model_card import ModelCard
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

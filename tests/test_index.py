@@ -13,17 +13,17 @@ import pytest
 from fake_embedding import fake_embed
 from spacy.tokens import Doc
 
-import distill.agent.index as index_module
-from distill.agent.index import (
+import distill.ingest.index as index_module
+from distill.config import load_config
+from distill.errors import DistillError
+from distill.graph import open_store
+from distill.ingest.index import (
     DocumentIndex,
     IndexedDocument,
     sentence_spans,
     split_passages,
 )
-from distill.agent.ingest import Pipeline, ingest
-from distill.config import load_config
-from distill.errors import DistillError
-from distill.graph import open_store
+from distill.ingest.pipeline import Pipeline, ingest
 from distill.plugins import Backend, make_task
 
 REVIEWS = [

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from spacy.tokens import Doc, Span
 
-from distill.agent.ingest import Pipeline, ingest
 from distill.config import load_config
 from distill.graph import open_store
+from distill.ingest.pipeline import Pipeline, ingest
 from distill.plugins import Backend, make_task
 from distill.plugins.sentiment import Opinion
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from distill.agent.chunking import chunk_bounds, merge, split
-from distill.agent.documents import LoadFailure, SourceDocument, read_documents
 from distill.doc import make_doc
 from distill.errors import DistillError
+from distill.ingest.chunking import chunk_bounds, merge, split
+from distill.ingest.readers import LoadFailure, SourceDocument, read_documents
 
 
 def test_every_format_and_folders(tmp_path: Path) -> None:

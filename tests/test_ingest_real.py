@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from distill.agent.demo import demo_config, demo_dir, train_models
-from distill.agent.ingest import Pipeline, ingest
 from distill.config import Config
+from distill.demo.run import demo_config, demo_dir, train_models
 from distill.graph import open_store
+from distill.ingest.pipeline import Pipeline, ingest
 
 pytestmark = pytest.mark.real
 FAST = {"ner": {"max_epochs": 12, "patience": 12}, "linker": {"max_iter": 60}}

@@ -16,6 +16,7 @@ from spacy.tokens import Span
 from distill.corpora import ditto, linking
 from distill.corpora.errors import CorpusError
 from distill.doc import make_doc
+from distill.model_card import ModelCard
 from distill.plugins import BackendOptions
 from distill.plugins.linker.candidates import CandidateIndex, recall_at_k
 from distill.plugins.linker.catalog import Catalog, CatalogError, Columns, normalize
@@ -24,7 +25,6 @@ from distill.plugins.linker.prompt import PromptLinker
 from distill.plugins.linker.task import MATCH, Link, LinkerTask, Links, MatchAnswer, choice_schema
 from distill.plugins.linker.train import LinkerTrainConfig, train
 from distill.plugins.linker.trained import TrainedLinker
-from distill.workflow.model_card import ModelCard
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CATALOG = FIXTURES / "linker_catalog.csv"

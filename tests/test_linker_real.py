@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from distill.corpora import ditto, linking
+from distill.model_card import ModelCard
 from distill.plugins import BackendOptions
 from distill.plugins.linker.candidates import CandidateIndex
 from distill.plugins.linker.catalog import Catalog
 from distill.plugins.linker.task import LinkerTask, Links
 from distill.plugins.linker.train import LinkerTrainConfig, train
 from distill.plugins.linker.trained import TrainedLinker
-from distill.workflow.model_card import ModelCard
 
 FIXTURES = Path(__file__).parent / "fixtures"
 pytestmark = pytest.mark.real

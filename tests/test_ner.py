@@ -42,10 +42,10 @@ def test_scorer_is_exact_span_prf() -> None:
 @pytest.mark.real
 def test_real_train_tiny_spacy_ner_and_predict(tmp_path: Path) -> None:
     """A few epochs on the fixtures; the saved model loads in the trained backend."""
+    from distill.model_card import ModelCard, load_card
     from distill.plugins import BackendOptions
     from distill.plugins.ner.train import NERTrainConfig, train
     from distill.plugins.ner.trained import TrainedNER
-    from distill.workflow.model_card import ModelCard, load_card
 
     docs = read_corpus(FIXTURES / "iob2.conll", "conll") + read_corpus(
         FIXTURES / "iob1.conll", "conll"

@@ -75,7 +75,7 @@ def test_example_plugin_tool_is_offered_to_the_model(model) -> None:  # type: ig
 
 def test_llm_ping_command() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "distill", "llm", "ping"],
+        [sys.executable, "-m", "distill.cli", "llm", "ping"],
         capture_output=True,
         text=True,
         timeout=300,

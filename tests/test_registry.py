@@ -24,7 +24,7 @@ from distill.plugins import (
     registry,
 )
 
-registry_module = importlib.import_module("distill.plugins.registry")
+registry_module = importlib.import_module("distill.registry")
 
 
 class Echo(BaseModel):

@@ -78,10 +78,10 @@ def test_single_product_takes_termless_opinions() -> None:
 @pytest.mark.real
 def test_real_train_and_predict_tiny_sentiment(tmp_path: Path) -> None:
     """Fine-tune MiniLM for one epoch on three sentences; the trained backend predicts."""
+    from distill.model_card import ModelCard
     from distill.plugins import BackendOptions
     from distill.plugins.sentiment.train import SentimentTrainConfig, train
     from distill.plugins.sentiment.trained import TrainedSentiment
-    from distill.workflow.model_card import ModelCard
 
     docs = read_corpus(FIXTURES / "laptops14.xml", "semeval14")
     result = train(docs, docs, tmp_path, [], SentimentTrainConfig(max_epochs=1, batch_size=4))

@@ -47,8 +47,8 @@ def run_evaluation(
 ) -> tuple[EvaluationResult, list[str]]:
     """Predict on cleared copies of `gold`, score with the task spec; shared with benchmarks."""
     from distill.corpora import labels_of
+    from distill.model_card import load_card
     from distill.plugins import make_backend
-    from distill.workflow.model_card import load_card
 
     config = config or Config()
     settings = config.task(task)

@@ -13,12 +13,12 @@ from types import ModuleType
 from typing import Any
 
 from distill.errors import ConfigError
-from distill.workflow.model_card import ModelCard
+from distill.model_card import ModelCard
 
 
 def trainer_for(task: str) -> ModuleType:
     """The trainer module of `task`, or a ConfigError listing the trainable tasks."""
-    from distill.plugins.registry import registry
+    from distill.registry import registry
 
     reg = registry()
     module = reg.task(task).obj.trainer
@@ -41,7 +41,7 @@ def fit(
     progress: Any = None,
 ) -> Any:
     """Train TASK's model into `out` and write its card; shared with the benchmarks."""
-    from distill.plugins.registry import registry
+    from distill.registry import registry
 
     trainer = trainer_for(task)
     settings = settings if settings is not None else trainer.CONFIG()

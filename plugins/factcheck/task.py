@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 from spacy.tokens import Doc
 
 from distill.doc import make_doc
-from distill.plugins.registry import register_task
-from distill.plugins.spec import Scores, TaskSpec, span_scores
+from distill.registry import register_task
+from distill.spec import Scores, TaskSpec, span_scores
 
 Label = Literal["supported", "contradicted", "not_enough_info"]
 

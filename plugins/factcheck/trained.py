@@ -13,14 +13,14 @@ from pathlib import Path
 
 from spacy.tokens import Doc
 
-from distill.plugins.backend import Backend, BackendOptions
+from distill.backend import Backend, BackendOptions
+from distill.model_card import dir_size_mb, load_card
 from distill.plugins.factcheck.claims import claims_of, evidence_of, question_of
 from distill.plugins.factcheck.graph import graph_check
 from distill.plugins.factcheck.model import Check, FactCheckModel
 from distill.plugins.factcheck.task import Verdict, Verdicts
-from distill.plugins.registry import register_backend
-from distill.plugins.spec import TaskSpec
-from distill.workflow.model_card import dir_size_mb, load_card
+from distill.registry import register_backend
+from distill.spec import TaskSpec
 
 
 def check_docs(model: FactCheckModel, docs: Sequence[Doc], aggregates=None) -> list[Verdicts]:

@@ -16,13 +16,13 @@ from pathlib import Path
 
 from spacy.tokens import Doc
 
-from distill.plugins.backend import BackendOptions
+from distill.backend import BackendOptions
 from distill.plugins.linker.candidates import CandidateIndex
 from distill.plugins.linker.catalog import Catalog
 from distill.plugins.linker.task import is_pair
 from distill.plugins.prompt_backend import PromptBackend
-from distill.plugins.registry import register_backend
-from distill.plugins.spec import TaskSpec
+from distill.registry import register_backend
+from distill.spec import TaskSpec
 
 TOP_K = 5
 

@@ -16,8 +16,8 @@ from pydantic import BaseModel, Field, create_model
 from spacy.tokens import Doc, Span
 
 from distill.doc import get_confidence, set_confidence
-from distill.plugins.registry import register_task
-from distill.plugins.spec import Scores, TaskSpec, span_scores
+from distill.registry import register_task
+from distill.spec import Scores, TaskSpec, span_scores
 
 NIL = None
 MATCH = "MATCH"
@@ -115,8 +115,6 @@ class LinkerTask(TaskSpec):
     def prompt_variables(self, doc: Doc) -> dict[str, Any]:
         meta = doc._.meta or {}
         if is_pair(doc):
-            from distill.corpora.ditto import render
-
             # long descriptions add little and cost a small local model seconds per call
             left, right = render(meta["left"])[:400], render(meta["right"])[:400]
             return {"pair": True, "left": left, "right": right}
@@ -152,3 +150,8 @@ class LinkerTask(TaskSpec):
 def _candidates(doc: Doc, ent: Span) -> list[dict[str, str]]:
     found = (doc._.meta or {}).get("candidates", {})
     return list(found.get(f"{ent.start_char}:{ent.end_char}", []))
+
+
+def render(record: dict[str, str]) -> str:
+    """A catalog record as text: `name: … | price: …`, empty attributes left out."""
+    return " | ".join(f"{k}: {v}" for k, v in record.items() if v)

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 from spacy.tokens import Doc
 
-from distill.plugins.backend import Backend, BackendOptions
+from distill.backend import Backend, BackendOptions
+from distill.model_card import dir_size_mb, load_card
 from distill.plugins.linker.model import LinkerModel, record_side
 from distill.plugins.linker.task import MATCH, Link, Links, is_pair
-from distill.plugins.registry import register_backend
-from distill.plugins.spec import TaskSpec
-from distill.workflow.model_card import dir_size_mb, load_card
+from distill.registry import register_backend
+from distill.spec import TaskSpec
 
 
 def predict_links(

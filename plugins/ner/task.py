@@ -12,8 +12,8 @@ from spacy.util import filter_spans
 
 from distill.plugins.ner.align import align
 from distill.plugins.ner.examples import describe, few_shot
-from distill.plugins.registry import register_task
-from distill.plugins.spec import Scores, TaskSpec, span_scores
+from distill.registry import register_task
+from distill.spec import Scores, TaskSpec, span_scores
 
 
 class Entity(BaseModel):

@@ -14,10 +14,10 @@ import spacy
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from distill.plugins.backend import Backend, BackendOptions
-from distill.plugins.registry import register_backend
-from distill.plugins.spec import TaskSpec
-from distill.workflow.model_card import dir_size_mb, load_card
+from distill.backend import Backend, BackendOptions
+from distill.model_card import dir_size_mb, load_card
+from distill.registry import register_backend
+from distill.spec import TaskSpec
 
 
 @register_backend("ner", "trained")

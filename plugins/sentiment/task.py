@@ -10,9 +10,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, create_model
 from spacy.tokens import Doc
 
-from distill.plugins.registry import register_task
 from distill.plugins.sentiment.targets import attach_targets
-from distill.plugins.spec import Scores, TaskSpec, span_scores
+from distill.registry import register_task
+from distill.spec import Scores, TaskSpec, span_scores
 
 Polarity = Literal["positive", "negative", "neutral", "conflict"]
 LLMPolarity = Literal["positive", "negative", "neutral"]

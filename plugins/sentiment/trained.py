@@ -13,13 +13,13 @@ from pathlib import Path
 
 from spacy.tokens import Doc
 
-from distill.plugins.backend import Backend, BackendOptions
-from distill.plugins.registry import register_backend
+from distill.backend import Backend, BackendOptions
+from distill.model_card import dir_size_mb, load_card
 from distill.plugins.sentiment.model import NONE, AbsaModel
 from distill.plugins.sentiment.targets import product_contexts
 from distill.plugins.sentiment.task import Opinion, Opinions, given_terms
-from distill.plugins.spec import TaskSpec
-from distill.workflow.model_card import dir_size_mb, load_card
+from distill.registry import register_backend
+from distill.spec import TaskSpec
 
 
 def predict_opinions(model: AbsaModel, docs: Sequence[Doc], batch_size: int = 64) -> list[Opinions]:

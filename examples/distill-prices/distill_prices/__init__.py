@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from pydantic import BaseModel, Field
 from spacy.tokens import Doc
 
-from distill.plugins import Backend, TaskSpec, register_backend, register_task
+from distill.backend import Backend
+from distill.registry import register_backend, register_task
+from distill.spec import TaskSpec
 
 CURRENCIES = {"$": "USD", "€": "EUR", "£": "GBP", "usd": "USD", "eur": "EUR", "gbp": "GBP"}
 AMOUNT = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"

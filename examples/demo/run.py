@@ -24,6 +24,8 @@ from distill.errors import DistillError
 DEMO_TASKS = ("ner", "linker", "sentiment")  # what the ingest pipeline runs
 DEMO_MODELS = (*DEMO_TASKS, "factcheck")  # what the demo trains: the guardrail's checker too
 ASPECTS = ["battery", "camera", "screen", "performance", "design", "price", "software", "sound"]
+WORKDIR = Path(".distill/demo")
+"""Where `distill demo` puts its models, graph and index (relative to the working directory)."""
 HELD_OUT = frozenset(f"r{number:02d}" for number in range(37, 49))
 TEMPLATES = [
     "I bought the {name} last month.",
@@ -40,10 +42,8 @@ TEMPLATES = [
 
 
 def demo_dir() -> Path:
-    """examples/demo of this checkout (the demo ships with the repository, not the wheel)."""
-    import distill
-
-    folder = Path(distill.__file__).resolve().parents[1] / "examples" / "demo"
+    """The demo package's own folder: its data files sit beside its code."""
+    folder = Path(__file__).resolve().parent
     if not (folder / "reviews.jsonl").is_file():
         raise DistillError(
             f"demo corpus not found at {folder}; run `distill demo` from a clone of the repository"
@@ -122,7 +122,7 @@ def train_models(
     """Train each demo model whose directory is missing; returns seconds per task trained."""
     from threadpoolctl import threadpool_limits
 
-    from distill.workflow.model_card import split_dev
+    from distill.model_card import split_dev
     from distill.workflow.train import fit, trainer_for
 
     gold = [doc for doc in gold_docs() if doc._.doc_id not in HELD_OUT]
@@ -151,7 +151,7 @@ def train_models(
 def _training_docs(task: str, gold: list[Doc]) -> list[Doc]:
     """Each demo model's examples, all from the reviews outside HELD_OUT."""
     if task == "factcheck":
-        from distill.agent.demo_claims import claim_docs
+        from distill.demo.claims import claim_docs
 
         return claim_docs([doc._.doc_id for doc in gold])
     return gold + catalog_sentences() if task in ("ner", "linker") else gold
@@ -191,7 +191,7 @@ class RunSummary(BaseModel):
 
 def evaluate_held_out(pipeline: Any, limit: int | None = None) -> list[TaskScore]:
     """Run the pipeline on the held-out reviews and score each task against the labels."""
-    from distill.agent.documents import SourceDocument
+    from distill.ingest.readers import SourceDocument
 
     gold = [doc for doc in gold_docs() if doc._.doc_id in HELD_OUT][:limit]
     sources = [SourceDocument(id=d._.doc_id, text=d.text, source="demo") for d in gold]
@@ -213,7 +213,7 @@ def evaluate_held_out(pipeline: Any, limit: int | None = None) -> list[TaskScore
 def evaluate_factcheck(config: Config) -> TaskScore:
     """Accuracy of the trained fact-checker on claims built from the held-out reviews only
     (their passages and their own opinion counts), over the three labels."""
-    from distill.agent.demo_claims import claim_docs
+    from distill.demo.claims import claim_docs
     from distill.plugins.factcheck.task import Verdicts
     from distill.plugins.factory import make_backend
 

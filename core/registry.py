@@ -27,6 +27,9 @@ from distill.errors import PluginError
 
 ENTRY_POINT_GROUP = "distill.plugins"
 BUILTIN = "distill"
+BUILTIN_PLUGINS = ("distill.llm.providers", "distill.graph.stores", "distill.plugins.builtin")
+"""Modules that register the built-ins, loaded by name exactly like an entry point's module
+(as Simon Willison's `llm` loads its default plugins): the registry imports no layer above it."""
 ANY_TASK = "*"
 """A backend registered for ANY_TASK serves every task (the generic prompt backend)."""
 
@@ -133,7 +136,8 @@ def load_plugins() -> Registry:
     global _loaded
     _loaded = True
     with _source(BUILTIN):
-        importlib.import_module("distill.plugins.builtin")
+        for module in BUILTIN_PLUGINS:
+            importlib.import_module(module)
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
         package = _canonical(entry_point.dist.name if entry_point.dist else entry_point.name)
         with _source(package):

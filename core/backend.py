@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from spacy.tokens import Doc
 
-from distill.plugins.spec import TaskSpec
+from distill.spec import TaskSpec
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

@@ -31,8 +31,8 @@ from functools import lru_cache
 
 from spacy.tokens import Doc
 
-from distill.agent.demo import ASPECTS, HELD_OUT, demo_dir
 from distill.agent.evidence import opinion_fact_text
+from distill.demo.run import ASPECTS, HELD_OUT, demo_dir
 from distill.plugins.factcheck.features import STOPWORDS
 from distill.plugins.factcheck.task import Label
 from distill.plugins.linker.catalog import normalize

@@ -13,13 +13,13 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from distill.agent.documents import SourceDocument
 from distill.config import Config
+from distill.ingest.readers import SourceDocument
 
 
 class _Worker:
     def __init__(self, config: dict[str, Any], tasks: list[str]) -> None:
-        from distill.agent.ingest import Pipeline
+        from distill.ingest.pipeline import Pipeline
 
         self.pipeline = Pipeline(Config.model_validate(config), tasks)
 

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from pydantic import BaseModel, Field
 from spacy.tokens import Doc
 
-from distill.agent.chunking import Chunk, merge, split
-from distill.agent.documents import LoadFailure, SourceDocument, read_documents
-from distill.agent.index import DocumentIndex, IndexedDocument
 from distill.config import Config, load_config
 from distill.doc import make_doc
 from distill.errors import DistillError
+from distill.ingest.chunking import Chunk, merge, split
+from distill.ingest.index import DocumentIndex, IndexedDocument
+from distill.ingest.readers import LoadFailure, SourceDocument, read_documents
 from distill.plugins import Backend, make_backend
 
 if TYPE_CHECKING:
@@ -304,7 +304,7 @@ def ingest(
         done = 0
         batches = list(batched(documents, batch_size))
         if engine == "ray":
-            from distill.agent.ray_engine import run_batches
+            from distill.ingest.ray_engine import run_batches
 
             results = run_batches(batches, config, pipeline.tasks, address=ray_address)
         elif engine == "local":
