@@ -6,7 +6,11 @@ python -m benchmarks.llm_bench            # rewrites "## Embedded LLM" in BENCHM
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 
 from langchain_core.tools import tool
@@ -51,12 +55,12 @@ class Extraction(BaseModel):
     overall: str
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default=None, help="embedded model name or .gguf path")
-    args = parser.parse_args()
-    config = LLMConfig(model=args.model, cache=False, max_tokens=128)
+PROMPT_TEXT = " ".join(["The battery lasts two days and the screen is bright."] * 40)
 
+
+def measure(model_name: str | None) -> dict[str, float | str]:
+    """One row: load, prompt processing, generation, tool choice and extraction timings."""
+    config = LLMConfig(model=model_name, cache=False, max_tokens=128)
     started = time.perf_counter()
     model = chat_model(config)
     model.llama()
@@ -66,6 +70,12 @@ def main() -> None:
     reply = model.invoke("Describe a good phone battery in three sentences.")
     gen_s = time.perf_counter() - started
     tokens = reply.usage_metadata["output_tokens"]
+
+    # prompt processing (prefill): a long prompt, one output token
+    started = time.perf_counter()
+    prefill = model.bind(max_tokens=1).invoke(f"Summarize: {PROMPT_TEXT}")
+    prefill_s = time.perf_counter() - started
+    prompt_tokens = prefill.usage_metadata["input_tokens"]
 
     chooser = model.bind_tools([search_reviews, sentiment_summary, catalog_lookup])
     seconds, correct = [], 0
@@ -79,21 +89,60 @@ def main() -> None:
     started = time.perf_counter()
     structured.invoke("Extract: 'Love the Nebula X camera, but the battery dies by noon.'")
     structured_s = time.perf_counter() - started
+    return {
+        "name": model._identifying_params["model"],
+        "load_s": load_s,
+        "gen_tps": tokens / gen_s,
+        "prefill_tps": prompt_tokens / prefill_s,
+        "choice": f"{correct}/{len(REQUESTS)}",
+        "choice_median_s": statistics.median(seconds),
+        "structured_s": structured_s,
+    }
 
-    name = model._identifying_params["model"]
-    choice = (
-        f"{correct}/{len(REQUESTS)} right tool; median {statistics.median(seconds):.1f} s, "
-        f"max {max(seconds):.1f} s per turn"
-    )
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default=None, help="embedded model name or .gguf path")
+    parser.add_argument("--one", action="store_true", help="measure once and print JSON")
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.model)))
+        return
+
+    from distill.llm.runtime import VARIANT_ENV, build_info, cpu_variants
+
+    # each CPU variant in its own process (ggml loads one CPU backend per process);
+    # "auto" is what users get: ggml's pick of the best variant this CPU supports
+    rows = []
+    for variant in ["auto", *cpu_variants()]:
+        env = dict(os.environ)
+        if variant != "auto":
+            env[VARIANT_ENV] = variant
+        command = [sys.executable, "-m", "benchmarks.llm_bench", "--one"]
+        if args.model:
+            command += ["--model", args.model]
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["?"])[-1]
+            rows.append(f"| {variant} | not runnable on this CPU ({last[:80]}) | | | | |")
+            continue
+        row = json.loads(done.stdout.strip().splitlines()[-1])
+        rows.append(
+            f"| {variant} | {row['load_s']:.1f} s | {row['prefill_tps']:.0f} | "
+            f"{row['gen_tps']:.1f} | {row['choice']}, median {row['choice_median_s']:.1f} s | "
+            f"{row['structured_s']:.1f} s |"
+        )
+        print(rows[-1], flush=True)
+    table = "\n".join(rows)
     body = f"""Machine: {machine()}.
-Model: `{name}` through llama-cpp-python (CPU). Figures from `python -m benchmarks.llm_bench`.
+Model: the embedded GGUF through llama-cpp-python (CPU), built by `scripts/llama_wheel.sh`
+with `{build_info()["flags"]}`. Each row forces one ggml CPU variant (`{VARIANT_ENV}`);
+`auto` is what users get: ggml scores the variants against the running CPU and loads the
+best. Figures from `python -m benchmarks.llm_bench`.
 
-| measure | value |
-|---|---|
-| model load (file already assembled) | {load_s:.1f} s |
-| free generation | {tokens} tokens in {gen_s:.1f} s = {tokens / gen_s:.1f} tokens/s |
-| tool choice among 3 tools, {len(REQUESTS)} requests | {choice} |
-| schema-constrained extraction (1 call) | {structured_s:.1f} s |
+| CPU variant | load | prompt tok/s | gen tok/s | tool choice ({len(REQUESTS)}) | extraction |
+|---|---|---|---|---|---|
+{table}
 """
     write_section("Embedded LLM", body)
     print(body)

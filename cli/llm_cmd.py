@@ -19,6 +19,8 @@ def ping(
     prompt: str = typer.Option(PING_PROMPT, help="what to send"),
 ) -> None:
     """Send one prompt, bypassing the response cache; print reply, latency and tokens/second."""
+    from rich.markup import escape
+
     from distill.cli import console
     from distill.llm import chat_model, explain
 
@@ -37,8 +39,13 @@ def ping(
     usage = reply.usage_metadata or {}
     tokens = usage.get("output_tokens", 0)
     name = getattr(model, "_identifying_params", {}).get("model", config.model)
-    console.print(f"[bold]{config.provider}[/] {name}")
-    console.print(f"reply: {reply.text.strip()}", highlight=False)
+    console.print(f"[bold]{config.provider}[/] {escape(str(name))}")
+    if config.provider == "local":
+        from distill.llm.runtime import active_variant, build_info
+
+        flags = build_info()["flags"]
+        console.print(f"llama.cpp CPU variant: {active_variant()}; built with {flags}")
+    console.print(f"reply: {escape(reply.text.strip())}", highlight=False)
     console.print(
         f"load {loaded - started:.2f} s · latency {latency:.2f} s · "
         f"{tokens} tokens · {tokens / latency if latency else 0:.1f} tokens/s"
