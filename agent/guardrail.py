@@ -167,8 +167,14 @@ def is_abstention(text: str) -> bool:
 
 
 def apply_policy(sentences: list[CheckedSentence], policy: Policy) -> tuple[str, int, bool]:
-    """The answer text the user sees, how many sentences were removed, and if it refused."""
+    """The answer text the user sees, how many sentences were removed, and if it refused.
+
+    A sentence the checker calls *contradicted* is never shown as fact, under any policy:
+    it is dropped and the answer says so. `flag` keeps only sentences that are merely not
+    verified, marked; `remove` drops those too; `refuse` refuses when anything failed.
+    """
     unsupported = [s for s in sentences if not s.supported]
+    contradicted = [s for s in unsupported if s.verdict and s.verdict.label == "contradicted"]
     if policy == "refuse" and unsupported:
         for sentence in sentences:
             sentence.kept = False
@@ -178,17 +184,19 @@ def apply_policy(sentences: list[CheckedSentence], policy: Policy) -> tuple[str,
             len(sentences),
             True,
         )
-    if policy == "remove":
-        for sentence in unsupported:
-            sentence.kept = False
-        kept = [s.text for s in sentences if s.kept]
-        if not kept:
-            return "I could not verify an answer in the sources.", len(unsupported), False
-        note = (
-            f" ({len(unsupported)} statement{'s' * (len(unsupported) != 1)} removed: "
-            "the sources do not support them.)"
-            if unsupported
-            else ""
-        )
-        return " ".join(kept) + note, len(unsupported), False
-    return " ".join(s.text + ("" if s.supported else FLAG) for s in sentences), 0, False
+    dropped = unsupported if policy == "remove" else contradicted
+    for sentence in dropped:
+        sentence.kept = False
+    kept = [s.text + ("" if s.supported else FLAG) for s in sentences if s.kept]
+    if not kept:
+        return "I could not verify an answer in the sources.", len(dropped), False
+    return " ".join(kept) + _removal_note(len(dropped), len(contradicted)), len(dropped), False
+
+
+def _removal_note(dropped: int, contradicted: int) -> str:
+    if not dropped:
+        return ""
+    what = "the sources contradict" if dropped == contradicted else "the sources do not support"
+    if contradicted and dropped != contradicted:
+        what += f" ({contradicted} contradicted)"
+    return f" ({dropped} statement{'s' * (dropped != 1)} removed: {what} them.)"

@@ -76,16 +76,25 @@ def chat(ctx: typer.Context, thread: Thread = "default", policy: PolicyOption = 
 def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="the question, in quotes")],
-    thread: Thread = "default",
+    thread: Annotated[
+        str | None,
+        typer.Option(
+            "--thread", "-t", help="continue this conversation (default: a fresh one per call)"
+        ),
+    ] = None,
     json_: Annotated[
         bool, typer.Option("--json", help="print the response object as JSON, nothing else")
     ] = False,
     policy: PolicyOption = None,
 ) -> None:
     """Answer one question (for scripts); --json prints answer, citations, verdicts,
-    tool calls and seconds as one JSON object."""
+    tool calls and seconds as one JSON object. Each call is a fresh conversation unless
+    --thread names one, so one script's questions never leak into the next answer."""
+    import uuid
+
     from distill.cli import console
 
+    thread = thread or f"ask-{uuid.uuid4().hex[:12]}"
     agent = _agent(ctx.obj, policy, quiet=json_)
     try:
         if json_:

@@ -303,9 +303,15 @@ def test_abstentions_attributions_and_policies() -> None:
             text="Made up.", verdict=Verdict(claim="x", label="contradicted", confidence=1)
         ),
     ]
-    assert (
-        apply_policy([s.model_copy() for s in sentences], "flag")[0]
-        == "Fine. Made up. [unverified]"
+    # a contradicted sentence is never shown as fact, whatever the policy
+    flagged = apply_policy([s.model_copy() for s in sentences], "flag")[0]
+    assert "Made up" not in flagged
+    assert flagged == "Fine. (1 statement removed: the sources contradict them.)"
+    unverified = CheckedSentence(
+        text="Maybe.", verdict=Verdict(claim="x", label="not_enough_info", confidence=1)
+    )
+    assert apply_policy([sentences[0].model_copy(), unverified], "flag")[0] == (
+        "Fine. Maybe. [unverified]"
     )
     assert apply_policy([s.model_copy() for s in sentences], "remove")[1] == 1
     assert apply_policy([s.model_copy() for s in sentences], "refuse")[2] is True
@@ -369,6 +375,27 @@ def test_ask_json_prints_the_response_object(
     payload = json.loads(result.stdout)
     assert {"answer", "citations", "verdicts", "tool_calls", "seconds"} <= set(payload)
     assert payload["citations"][0]["sources"][0]["doc_id"] in {"d1", "d2"}
+
+
+def test_ask_starts_a_fresh_thread_unless_one_is_named(
+    world: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    import distill.cli.chat_cmd as chat_cmd
+    from distill.cli import app
+
+    threads: list[str] = []
+    agent = make_agent(world)
+    real_chat = agent.chat
+    monkeypatch.setattr(agent, "chat", lambda q, t: threads.append(t) or real_chat(q, t))
+    monkeypatch.setattr(chat_cmd, "_agent", lambda state, policy, quiet=False: agent)
+    monkeypatch.setattr(agent, "close", lambda: None)
+    for extra in ([], [], ["--thread", "mine"], ["--thread", "mine"]):
+        result = CliRunner().invoke(app, ["ask", WORST_BATTERY, "--json", *extra])
+        assert result.exit_code == 0, result.output
+    assert threads[0] != threads[1] and threads[2] == threads[3] == "mine"
+    assert len(agent.history("mine")) == 4 and len(agent.history(threads[0])) == 2
 
 
 def test_chat_commands(world: Config, monkeypatch: pytest.MonkeyPatch) -> None:
