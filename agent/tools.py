@@ -398,7 +398,7 @@ class Toolbox:
         index = self.index()
         if index is None:
             return []
-        found = index.search(query, k=k, doc_ids=doc_ids, min_score=0.1)
+        found = index.search(query, k=k, doc_ids=doc_ids, min_score=0.1)  # kept if words match
         return [
             Evidence(
                 kind="passage",

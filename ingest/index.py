@@ -2,8 +2,11 @@
 
 The chat agent answers from the graph's facts, but quotes evidence from the documents
 themselves; this index is where it finds that evidence. `index.sqlite` is the source
-of truth (documents, passages with their MiniLM vectors, a `generation` counter bumped
-by every change). `vectors.faiss` is only a cache of those vectors for fast search,
+of truth (documents, passages with their MiniLM vectors, an FTS5 table of the passages'
+words for BM25, a `generation` counter bumped by every change). Search is hybrid: the
+semantic and the keyword rankings are fused (reciprocal rank fusion), so a passage that
+says "battery" is found for "worst battery reviews" even when its vector is far off.
+`vectors.faiss` is only a cache of those vectors for fast search,
 saved with the generation it reflects (`vectors.json`); whenever the two disagree
 (a crash, a partial write, another process's writes) it is rebuilt from SQLite, so a
 crash can cost time but never consistency.
@@ -42,6 +45,18 @@ ROWS_PER_READ = 10_000
 SQL_VARIABLES = 500
 """Ids per `IN (...)` query, well under SQLite's variable limit."""
 
+RRF_K = 60
+"""Reciprocal rank fusion's constant (Cormack et al.): 1 / (60 + rank) per ranking."""
+STOPWORDS = frozenset(
+    re.findall(
+        r"\w+",
+        "a an and are as at be but by do does for from has have how i in is it its me my "
+        "of on or so that the their them they this to was were what when which who why "
+        "with you your about any people reviewers reviews review say says think",
+    )
+)
+"""Words that would make every passage a keyword match."""
+
 Embedder = Callable[[Sequence[str]], np.ndarray]
 
 SCHEMA = """
@@ -61,6 +76,7 @@ CREATE TABLE IF NOT EXISTS passages (
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS passages_by_document ON passages (doc_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS passage_words USING fts5(text, tokenize = 'porter unicode61');
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0'), ('schema', '1');
 COMMIT;
@@ -146,7 +162,7 @@ class DocumentIndex:
                     ):
                         if added.pop(old, None) is None:
                             removed.add(old)
-                    db.execute("DELETE FROM passages WHERE doc_id = ?", (document.id,))
+                    _delete_passages(db, document.id)
                     db.execute(
                         "INSERT OR REPLACE INTO documents (id, text, content_hash, source, title)"
                         " VALUES (?, ?, ?, ?, ?)",
@@ -164,7 +180,12 @@ class DocumentIndex:
                             " VALUES (?, ?, ?, ?)",
                             (document.id, start, end, vectors[row].tobytes()),
                         )
-                        added[int(cursor.lastrowid or 0)] = vectors[row]
+                        passage_id = int(cursor.lastrowid or 0)
+                        db.execute(
+                            "INSERT INTO passage_words (rowid, text) VALUES (?, ?)",
+                            (passage_id, document.text[start:end]),
+                        )
+                        added[passage_id] = vectors[row]
                         row += 1
                 self._bump(generation)
             self._apply(generation, removed, added)
@@ -184,7 +205,7 @@ class DocumentIndex:
                     )
                 }
                 existed = db.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount > 0
-                db.execute("DELETE FROM passages WHERE doc_id = ?", (doc_id,))
+                _delete_passages(db, doc_id)
                 if not existed:
                     return False
                 self._bump(generation)
@@ -209,15 +230,54 @@ class DocumentIndex:
         doc_ids: Collection[str] | None = None,
         min_score: float = 0.0,
     ) -> list[Passage]:
-        """The `k` passages closest to `query` by cosine, best first.
+        """The `k` passages that best match `query`, best first: semantic (cosine) and
+        keyword (BM25) rankings fused by reciprocal rank.
 
         `doc_ids` restricts the search to those documents (the agent searches the
-        documents the graph pointed it to); passages below `min_score` are dropped.
+        documents the graph pointed it to). `min_score` drops passages whose cosine is
+        below it *unless* they match the query's words: a threshold must never hide a
+        passage that says what was asked.
         """
-        import faiss
-
         if k <= 0 or not query.strip():
             return []
+        depth = max(4 * k, 20)
+        semantic = self._semantic_hits(query, depth, doc_ids)
+        keyword = self._keyword_hits(query, depth, doc_ids)
+        fused: dict[int, float] = {}
+        for ranking in (list(semantic), keyword):
+            for rank, passage_id in enumerate(ranking):
+                fused[passage_id] = fused.get(passage_id, 0.0) + 1.0 / (RRF_K + rank)
+        ordered = sorted(fused, key=lambda passage_id: -fused[passage_id])
+        ordered = [
+            passage_id
+            for passage_id in ordered
+            if passage_id in keyword or semantic.get(passage_id, 0.0) >= min_score
+        ]
+        with self._lock:
+            rows = self._passage_rows(ordered[: 2 * k])
+        passages: list[Passage] = []
+        seen: set[tuple[str, int, int]] = set()
+        for passage_id in ordered[: 2 * k]:
+            if passage_id not in rows:  # written or deleted by another process since
+                continue
+            doc_id, start, end, text = rows[passage_id]
+            if (doc_id, start, end) in seen:
+                continue
+            seen.add((doc_id, start, end))
+            score = semantic.get(passage_id, 0.0)
+            passages.append(
+                Passage(doc_id=doc_id, char_start=start, char_end=end, text=text, score=score)
+            )
+            if len(passages) == k:
+                break
+        return passages
+
+    def _semantic_hits(
+        self, query: str, depth: int, doc_ids: Collection[str] | None
+    ) -> dict[int, float]:
+        """Passage id -> cosine for the `depth` nearest passages, nearest first."""
+        import faiss
+
         query_vector = self._embed([query])
         with self._lock:
             self._sync_vectors()
@@ -230,31 +290,42 @@ class DocumentIndex:
                 candidates = len(allowed)
             else:
                 candidates = vectors.ntotal
-            fetch = min(candidates, 2 * k)
+            fetch = min(candidates, depth)
             if fetch == 0:
-                return []
+                return {}
             scores, labels = vectors.search(query_vector, fetch, params=params)
-            hits = [
-                (int(label), float(score))
-                for score, label in zip(scores[0], labels[0], strict=True)
-                if label >= 0 and score >= min_score
-            ]
-            rows = self._passage_rows([passage_id for passage_id, _ in hits])
-        passages: list[Passage] = []
-        seen: set[tuple[str, int, int]] = set()
-        for passage_id, score in hits:
-            if passage_id not in rows:  # written or deleted by another process since
-                continue
-            doc_id, start, end, text = rows[passage_id]
-            if (doc_id, start, end) in seen:
-                continue
-            seen.add((doc_id, start, end))
-            passages.append(
-                Passage(doc_id=doc_id, char_start=start, char_end=end, text=text, score=score)
-            )
-            if len(passages) == k:
-                break
-        return passages
+        return {
+            int(label): float(score)
+            for score, label in zip(scores[0], labels[0], strict=True)
+            if label >= 0
+        }
+
+    def _keyword_hits(self, query: str, depth: int, doc_ids: Collection[str] | None) -> list[int]:
+        """Passage ids ranked by BM25 over the query's words (any of them), best first."""
+        words = {word.lower() for word in re.findall(r"\w+", query) if len(word) > 1}
+        words -= STOPWORDS
+        if not words:
+            return []
+        match = " OR ".join(f'"{word}"' for word in sorted(words))
+        sql = (
+            "SELECT passage_words.rowid FROM passage_words"
+            " JOIN passages ON passages.id = passage_words.rowid"
+            " WHERE passage_words MATCH ?"
+        )
+        params: list[Any] = [match]
+        if doc_ids is not None:
+            allowed = sorted(doc_ids)[:SQL_VARIABLES]
+            if not allowed:
+                return []
+            sql += f" AND passages.doc_id IN ({', '.join('?' * len(allowed))})"
+            params += allowed
+        sql += " ORDER BY bm25(passage_words) LIMIT ?"
+        params.append(depth)
+        with self._lock:
+            try:
+                return [int(row[0]) for row in self._db.execute(sql, params)]
+            except sqlite3.OperationalError:  # an index written before keyword search existed
+                return []
 
     def document_text(self, doc_id: str) -> str | None:
         with self._lock:
@@ -343,6 +414,7 @@ class DocumentIndex:
         db = sqlite3.connect(database, timeout=60, isolation_level=None, check_same_thread=False)
         try:
             db.executescript(SCHEMA)
+            _backfill_words(db)
         except sqlite3.DatabaseError as exc:
             db.close()
             raise DistillError(f"{database} is not a distill document index: {exc}") from None
@@ -515,6 +587,35 @@ class DocumentIndex:
 # passages and snippets
 
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
+
+
+def _delete_passages(db: sqlite3.Connection, doc_id: str) -> None:
+    db.execute(
+        "DELETE FROM passage_words WHERE rowid IN (SELECT id FROM passages WHERE doc_id = ?)",
+        (doc_id,),
+    )
+    db.execute("DELETE FROM passages WHERE doc_id = ?", (doc_id,))
+
+
+def _backfill_words(db: sqlite3.Connection) -> None:
+    """Fill the keyword table of an index written before it existed (once, in one transaction)."""
+    words = db.execute("SELECT COUNT(*) FROM passage_words").fetchone()[0]
+    passages = db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
+    if words == passages:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("DELETE FROM passage_words")
+        rows = db.execute(
+            "SELECT passages.id, substr(documents.text, passages.char_start + 1,"
+            " passages.char_end - passages.char_start)"
+            " FROM passages JOIN documents ON documents.id = passages.doc_id"
+        ).fetchall()
+        db.executemany("INSERT INTO passage_words (rowid, text) VALUES (?, ?)", rows)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

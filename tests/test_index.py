@@ -434,3 +434,47 @@ def test_real_minilm_finds_the_battery_review(tmp_path: Path) -> None:
         hits = index.search("battery dies quickly", k=3)
         assert hits[0].doc_id == "battery" and hits[0].score is not None
         assert hits[0].score > hits[1].score
+
+
+# hybrid search: keywords (BM25) fused with vectors
+
+
+def orthogonal_embed(texts: Sequence[str]) -> np.ndarray:
+    """An embedder under which no passage resembles any query: only keywords can find them."""
+    vectors = np.zeros((len(texts), index_module.DIMENSION), dtype=np.float32)
+    for row, text in enumerate(texts):
+        vectors[row, zlib_slot(text)] = 1.0
+    return vectors
+
+
+def zlib_slot(text: str) -> int:
+    import zlib
+
+    return zlib.crc32(text.encode()) % index_module.DIMENSION
+
+
+def test_keyword_matches_are_found_when_vectors_miss(tmp_path: Path) -> None:
+    with DocumentIndex(tmp_path / "index", embedder=orthogonal_embed) as index:
+        index.add(REVIEWS)
+        found = index.search("worst battery reviews", k=3, min_score=0.5)
+    assert found and found[0].doc_id == "battery"
+    assert "battery" in found[0].text
+
+
+def test_keyword_search_respects_the_document_filter_and_deletes(filled: Path) -> None:
+    with open_index(filled) as index:
+        assert {p.doc_id for p in index.search("battery", doc_ids={"camera"})} <= {"camera"}
+        index.delete("battery")
+        assert all(p.doc_id != "battery" for p in index.search("battery"))
+        rows = index._db.execute("SELECT COUNT(*) FROM passage_words").fetchone()[0]
+        assert rows == len(index)
+
+
+def test_an_index_from_before_keyword_search_is_backfilled(filled: Path) -> None:
+    db = sqlite3.connect(filled / index_module.DATABASE)
+    db.execute("DELETE FROM passage_words")
+    db.commit()
+    db.close()
+    with open_index(filled) as index:
+        assert index._db.execute("SELECT COUNT(*) FROM passage_words").fetchone()[0] == PASSAGES
+        assert index.search("dented box")[0].doc_id == "shipping"
