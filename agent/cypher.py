@@ -1,9 +1,11 @@
 """Plain language to read-only Cypher: the model writes a query from the graph's schema.
 
 The schema text is generated from `distill.graph.schema`, so it never drifts from
-what the stores hold. The query is checked for write clauses before it runs (the
-store checks again); a query that fails is sent back to the model once with the
-error, which fixes most small mistakes (a wrong property name, a missing alias).
+what the stores hold. The model's query is untrusted: it runs only through
+`store.query`, whose guard (`distill.graph.guard`) allows one read query and hands the
+database its own rendering of it, under a shorter timeout and row cap than the CLI's.
+A query that fails or is refused goes back to the model once with the message, which
+fixes most small mistakes (a wrong property name, a missing alias).
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from distill.errors import DistillError
-from distill.graph.guard import ensure_read_only
 from distill.graph.schema import EDGE_TYPES, NODE_COLUMNS
 from distill.prompts import render
 
 HIDDEN = {"content_hash", "created_at", "ingested_at", "model_version", "model", "source"}
+TIMEOUT_S = 10.0
+"""A model's query gets less time than a person's (`distill graph query` allows 30 s)."""
+MAX_ROWS = 1_000
 
 
 class CypherQuery(BaseModel):
@@ -37,7 +41,9 @@ def schema_text() -> str:
     return "\n".join(lines)
 
 
-def generate_and_run(question: str, store: Any, llm: Any, limit: int = 50) -> tuple[str, list[Any]]:
+def generate_and_run(
+    question: str, store: Any, llm: Any, limit: int = 50, timeout: float = TIMEOUT_S
+) -> tuple[str, list[Any]]:
     """Ask the model for a query, run it read-only; one retry with the error message."""
     structured = llm.with_structured_output(CypherQuery)
     error: str | None = None
@@ -51,10 +57,9 @@ def generate_and_run(question: str, store: Any, llm: Any, limit: int = 50) -> tu
             previous=cypher,
             error=error,
         )
-        cypher = structured.invoke(message).cypher.strip().rstrip(";")
+        cypher = structured.invoke(message).cypher.strip()
         try:
-            ensure_read_only(cypher)
-            return cypher, store.query(cypher)
-        except Exception as exc:  # the DB's own message is what the model needs to see
-            error = str(exc).splitlines()[0][:300]
+            return cypher, store.query(cypher, timeout=timeout, max_rows=MAX_ROWS)
+        except Exception as exc:  # the guard's or the DB's message is what the model needs
+            error = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
     raise DistillError(f"could not write a working query ({error}); last attempt: {cypher}")

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from distill.cli.state import State
+from distill.graph.store import QUERY_TIMEOUT_S
 
 app = typer.Typer(help="Query and inspect the knowledge graph.", no_args_is_help=True)
 
@@ -41,29 +42,40 @@ def _param(item: str) -> tuple[str, Any]:
 def query(
     ctx: typer.Context,
     cypher: Annotated[
-        str, typer.Argument(help='read-only Cypher, e.g. "MATCH (p:Product) RETURN p.id"')
+        str, typer.Argument(help='one read query, e.g. "MATCH (p:Product) RETURN p.id"')
     ],
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="query parameter NAME=VALUE")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print rows as JSON lines")] = False,
+    timeout: Annotated[
+        float, typer.Option(help="seconds the query may run", min=0.001)
+    ] = QUERY_TIMEOUT_S,
+    max_rows: Annotated[int, typer.Option(help="rows the query may return", min=1)] = 10_000,
 ) -> None:
-    """Run a read-only Cypher query; CREATE, MERGE, DELETE, SET, REMOVE, LOAD… are refused."""
+    """Run one read-only Cypher query: MATCH … RETURN, with read functions only.
+
+    Writes, file access (LOAD, COPY), extensions, settings and several statements are
+    refused; the database runs the guard's own rendering of the query, read-only.
+    """
+    from rich.markup import escape
+    from rich.text import Text
+
     from distill.cli import console
 
     params = dict(_param(p) for p in param or [])
     with _open(ctx) as store:
-        rows = store.query(cypher, params)
+        rows = store.query(cypher, params, timeout=timeout, max_rows=max_rows)
     if as_json:
         for row in rows:
             print(json.dumps(row, default=str))
         return
     table = Table(title=f"{len(rows)} row(s)", title_justify="left")
     for column in rows[0] if rows else []:
-        table.add_column(column)
-    for row in rows:
+        table.add_column(escape(str(column)))
+    for row in rows:  # values are data from documents: never read as markup
         table.add_row(
-            *(json.dumps(v, default=str) if not isinstance(v, str) else v for v in row.values())
+            *(Text(v if isinstance(v, str) else json.dumps(v, default=str)) for v in row.values())
         )
     console.print(table)
 

@@ -4,7 +4,8 @@ A document's statements are chained into ONE query (`… WITH count(*) AS _1 …
 FalkorDB runs a query under its write lock and undoes it entirely if it fails, and
 Redis MULTI/EXEC would not roll back a failed command. A client killed mid-send
 never completes the command, so nothing is applied. Queries use GRAPH.RO_QUERY,
-which the server itself refuses to let write.
+which the server itself refuses to let write, with its TIMEOUT; the guard keeps out what
+a read may still do (LOAD CSV reads files) and caps the rows with a LIMIT.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from urllib.parse import urlparse
 
 from distill.graph.cypher_store import CypherStore, Statement
 from distill.graph.errors import GraphError
+from distill.graph.guard import FALKORDB
 from distill.graph.schema import EDGE_COLUMNS, NODE_COLUMNS, NODE_LABELS, DocumentFacts
-from distill.graph.store import Row
+from distill.graph.store import Row, query_error
 
 if TYPE_CHECKING:
     from distill.config import GraphConfig
@@ -34,6 +36,7 @@ def parse_url(url: str) -> tuple[str, int, str]:
 
 class FalkorDBStore(CypherStore):
     kind = "falkordb"
+    dialect = FALKORDB
 
     def __init__(self, url: str = DEFAULT_URL, *, read_only: bool = False) -> None:
         from falkordb import FalkorDB
@@ -75,11 +78,16 @@ class FalkorDBStore(CypherStore):
     def _run(self, cypher: str, params: dict[str, Any] | None = None) -> list[Row]:
         return self._rows(self._graph.query(cypher, params or None))
 
-    def _read_query(self, cypher: str, params: dict[str, Any]) -> list[Row]:
+    def _read_query(
+        self, cypher: str, params: dict[str, Any], *, timeout: float, max_rows: int
+    ) -> list[Row]:
         try:
-            return self._rows(self._graph.ro_query(cypher, params or None))
+            result = self._graph.ro_query(
+                cypher, params or None, timeout=max(1, round(timeout * 1000))
+            )
         except Exception as exc:
-            raise GraphError(f"query failed: {exc}") from exc
+            raise query_error(exc, timeout) from exc
+        return self._rows(result)[:max_rows]
 
     def _transaction(self, statements: list[Statement]) -> None:
         query, params = chain(statements)

@@ -3,7 +3,9 @@
 Each document is one transaction, so its WAL makes a SIGKILL lose nothing committed
 and keep nothing half-written. Ladybug admits one read-write process per database;
 a lock file makes a second writer wait (up to a timeout) instead of failing at once.
-Read-only opens need no lock and run in READ ONLY transactions.
+Read-only opens need no lock and get a capped buffer pool (QUERY_MEMORY_BYTES), which is
+also the memory one query may use. `query` runs the guard's rendering in a READ ONLY
+transaction with the connection's timeout set, and fetches rows one at a time.
 """
 
 from __future__ import annotations
@@ -19,17 +21,22 @@ import ladybug
 
 from distill.graph.cypher_store import CypherStore, Statement
 from distill.graph.errors import GraphError
+from distill.graph.guard import LADYBUG
 from distill.graph.schema import EDGE_COLUMNS, EDGE_TYPES, NODE_COLUMNS, DocumentFacts
-from distill.graph.store import LOCK_TIMEOUT_S, FileLock, Row, plain, store_file
+from distill.graph.store import LOCK_TIMEOUT_S, FileLock, Row, plain, query_error, store_file
 
 if TYPE_CHECKING:
     from distill.config import GraphConfig
 
 DB_FILE = "graph.lbdb"
+QUERY_MEMORY_BYTES = 2 * 1024**3
+"""Buffer pool of a read-only open: a query that needs more fails with a clear error
+(Ladybug's default, 80% of RAM, would let one query take the machine)."""
 
 
 class LadybugStore(CypherStore):
     kind = "ladybug"
+    dialect = LADYBUG
 
     def __init__(
         self,
@@ -38,6 +45,7 @@ class LadybugStore(CypherStore):
         read_only: bool = False,
         lock_timeout: float = LOCK_TIMEOUT_S,
         max_threads: int = 0,
+        buffer_pool_size: int | None = None,
     ) -> None:
         file = store_file(path, DB_FILE)
         super().__init__(str(file), read_only=read_only)
@@ -50,7 +58,14 @@ class LadybugStore(CypherStore):
             self._lock = FileLock(file.with_name(file.name + ".writer.lock"), lock_timeout)
             self._lock.acquire()
         try:
-            self._db = ladybug.Database(str(file), read_only=read_only, max_num_threads=max_threads)
+            if buffer_pool_size is None:
+                buffer_pool_size = QUERY_MEMORY_BYTES if read_only else 0
+            self._db = ladybug.Database(
+                str(file),
+                read_only=read_only,
+                max_num_threads=max_threads,
+                buffer_pool_size=buffer_pool_size,
+            )
             self._conn = ladybug.Connection(self._db)
             if not read_only:
                 self._create_schema()
@@ -73,6 +88,8 @@ class LadybugStore(CypherStore):
 
     def _run(self, cypher: str, params: dict[str, Any] | None = None) -> list[Row]:
         result = self._conn.execute(cypher, params or {})
+        if isinstance(result, list):  # Ladybug runs every `;`-separated statement
+            raise GraphError("one statement at a time: the query held several (`;`)")
         columns = result.get_column_names()
         return [dict(zip(columns, plain(row), strict=True)) for row in result.get_all()]
 
@@ -90,14 +107,29 @@ class LadybugStore(CypherStore):
             raise GraphError(f"graph write failed and was rolled back: {exc}") from exc
         self._conn.execute("COMMIT")
 
-    def _read_query(self, cypher: str, params: dict[str, Any]) -> list[Row]:
-        self._conn.execute("BEGIN TRANSACTION READ ONLY")
+    def _read_query(
+        self, cypher: str, params: dict[str, Any], *, timeout: float, max_rows: int
+    ) -> list[Row]:
+        self._conn.set_query_timeout(max(1, round(timeout * 1000)))
         try:
-            rows = self._run(cypher, params)
-        except Exception as exc:
-            self._rollback()
-            raise GraphError(f"query failed: {exc}") from exc
-        self._conn.execute("COMMIT")
+            self._conn.execute("BEGIN TRANSACTION READ ONLY")
+            try:
+                result = self._conn.execute(cypher, params)
+                if isinstance(result, list):
+                    raise GraphError("one statement at a time: the query held several (`;`)")
+                columns = result.get_column_names()
+                rows: list[Row] = []
+                while len(rows) < max_rows and result.has_next():
+                    rows.append(dict(zip(columns, plain(result.get_next()), strict=True)))
+            except GraphError:
+                self._rollback()
+                raise
+            except Exception as exc:
+                self._rollback()
+                raise query_error(exc, timeout) from exc
+            self._conn.execute("COMMIT")
+        finally:
+            self._conn.set_query_timeout(0)
         return rows
 
     def _rollback(self) -> None:

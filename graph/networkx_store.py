@@ -3,15 +3,21 @@
 Every write runs under an `flock`: reload if another process saved since, apply,
 save to a temp file, fsync, `os.replace`. A reader therefore sees the old file or
 the new one, never a torn one, and a SIGKILL loses only the write in flight.
-Cypher runs through grand-cypher, which can only read.
+Cypher runs through grand-cypher, which can only read (its grammar has no write, file
+or procedure clause); the guard still checks and renders every query (no quoted names,
+double-quoted strings, parameters written in). grand-cypher is pure Python with no
+timeout, and a cartesian MATCH builds every combination as a dict in one list
+comprehension (no function call to interrupt, gigabytes in seconds), so a query runs in
+a forked child: killed at the timeout, its address space capped.
 """
 
 from __future__ import annotations
 
-import json
+import multiprocessing
 import os
 import pickle
 import re
+import resource
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -21,6 +27,7 @@ import networkx as nx
 
 from distill.graph.cypher_store import SHARED_LABELS, _check_label, edge_attrs, node_attrs, node_key
 from distill.graph.errors import GraphError
+from distill.graph.guard import GRAND_CYPHER
 from distill.graph.schema import (
     EDGE_TYPES,
     NODE_COLUMNS,
@@ -34,7 +41,14 @@ from distill.graph.schema import (
     ProductSummary,
     now,
 )
-from distill.graph.store import LOCK_TIMEOUT_S, FileLock, GraphStore, Row, store_file
+from distill.graph.store import (
+    LOCK_TIMEOUT_S,
+    FileLock,
+    GraphStore,
+    Row,
+    query_error,
+    store_file,
+)
 
 if TYPE_CHECKING:
     from distill.config import GraphConfig
@@ -44,6 +58,7 @@ GRAPH_FILE = "graph.nx.pickle"
 
 class NetworkXStore(GraphStore):
     kind = "networkx"
+    dialect = GRAND_CYPHER
 
     def __init__(
         self,
@@ -141,20 +156,31 @@ class NetworkXStore(GraphStore):
 
     # reading
 
-    def _read_query(self, cypher: str, params: dict[str, Any]) -> list[Row]:
+    def _read_query(
+        self, cypher: str, params: dict[str, Any], *, timeout: float, max_rows: int
+    ) -> list[Row]:
         from grandcypher import GrandCypher
 
         self._refresh()
-        try:
-            result = GrandCypher(self._graph).run(to_grand_cypher(cypher, params))
-        except Exception as exc:
-            raise GraphError(f"query failed (grand-cypher): {exc}") from exc
-        columns = [str(c) for c in result]
-        values = [list(v) for v in result.values()]
-        return [
-            {col: _plain(val) for col, val in zip(columns, row, strict=True)}
-            for row in zip(*values, strict=True)
-        ]
+        graph = self._graph
+
+        def run() -> list[Row]:
+            result = GrandCypher(graph).run(cypher)
+            columns = [str(c) for c in result]
+            values = [list(v) for v in result.values()]
+            return [
+                {col: _plain(val) for col, val in zip(columns, row, strict=True)}
+                for row in list(zip(*values, strict=True))[:max_rows]
+            ]
+
+        status, value = run_isolated(run, timeout, QUERY_MEMORY_BYTES)
+        if status == "ok":
+            return value
+        if status == "timeout":
+            raise query_error(TimeoutError("timed out"), timeout)
+        if status == "memory":
+            raise query_error(MemoryError(f"out of memory {value}"), timeout)
+        raise GraphError(f"query failed (grand-cypher): {value}")
 
     def _nodes(self, label: str) -> Iterable[tuple[str, Row]]:
         return ((k, d) for k, d in self._graph.nodes(data=True) if d["_label"] == label)
@@ -414,36 +440,60 @@ def _plain(value: Any) -> Any:
     return value
 
 
-_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z_0-9]*)")
+QUERY_MEMORY_BYTES = 2 * 1024**3
+"""Address space a query's child may add to what it inherits."""
 
 
-def to_grand_cypher(cypher: str, params: dict[str, Any]) -> str:
-    """grand-cypher has no parameters and only double-quoted strings: inline and requote."""
-    out: list[str] = []
-    i, n = 0, len(cypher)
-    while i < n:
-        ch = cypher[i]
-        if ch in "'\"":
-            j = i + 1
-            chars: list[str] = []
-            while j < n and cypher[j] != ch:
-                if cypher[j] == "\\" and j + 1 < n:
-                    chars.append(cypher[j + 1])
-                    j += 2
-                else:
-                    chars.append(cypher[j])
-                    j += 1
-            out.append(json.dumps("".join(chars)))
-            i = j + 1
-            continue
-        match = _PARAM.match(cypher, i)
-        if match:
-            name = match.group(1)
-            if name not in params:
-                raise GraphError(f"query uses ${name} but no such parameter was given")
-            out.append(json.dumps(params[name]))
-            i = match.end()
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
+def run_isolated(function: Callable[[], Any], timeout: float, memory: int) -> tuple[str, Any]:
+    """`function()` in a forked child: ("ok", value), or ("timeout" | "memory" | "error", why).
+
+    The child is killed when `timeout` passes and gets a MemoryError past `memory` more
+    bytes of address space; the value comes back pickled through a pipe.
+    """
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+
+    def child() -> None:
+        reader.close()
+        try:
+            _cap_address_space(memory)
+            writer.send(("ok", function()))
+        except MemoryError:
+            writer.send(("memory", ""))
+        except BaseException as exc:  # the parent reports it; nothing may escape the child
+            writer.send(("error", _first_line(exc)))
+        finally:
+            writer.close()
+
+    process = context.Process(target=child, daemon=True)
+    process.start()
+    writer.close()
+    try:
+        if not reader.poll(timeout):
+            return "timeout", ""
+        return reader.recv()
+    except EOFError:  # killed (the kernel's OOM killer) or crashed before answering
+        process.join(1)
+        return "memory", f"the query process ended with exit code {process.exitcode}"
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        reader.close()
+
+
+def _cap_address_space(extra: int) -> None:
+    """RLIMIT_AS = what the child inherited + `extra` (Linux; elsewhere only the timeout)."""
+    status_file = Path("/proc/self/status")
+    if not status_file.exists():
+        return
+    status = status_file.read_text(encoding="ascii", errors="replace")
+    match = re.search(r"VmSize:\s+(\d+) kB", status)
+    if match:
+        limit = int(match.group(1)) * 1024 + extra
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return lines[0][:500] if lines else type(exc).__name__

@@ -1,8 +1,10 @@
 """One interface for every graph store, so ingestion, queries and the CLI never care which.
 
 A store's contract: `write_document` replaces all facts of a document atomically
-(re-ingesting never duplicates), `query` is read-only whatever it is sent, and two
-writers never corrupt the store (they wait for each other, with a timeout).
+(re-ingesting never duplicates), `query` is read-only whatever it is sent (the guard
+parses it, the database runs only the guard's rendering, read-only, under a timeout and a
+row cap), and two writers never corrupt the store (they wait for each other, with a
+timeout).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from distill.graph.errors import GraphError
-from distill.graph.guard import ensure_read_only
+from distill.graph.guard import OPENCYPHER, Dialect, read_query
 from distill.graph.schema import (
     AspectSummary,
     DocumentFacts,
@@ -35,6 +37,10 @@ if TYPE_CHECKING:
 
 Row = dict[str, Any]
 LOCK_TIMEOUT_S = 60.0
+QUERY_TIMEOUT_S = 30.0
+"""How long one `query` may run before the database stops it."""
+MAX_ROWS = 100_000
+"""How many rows one `query` may return; more is an error that asks for a LIMIT."""
 
 
 class FileLock:
@@ -82,6 +88,8 @@ class GraphStore(ABC):
     """Abstract store; implementations register with `register_store(name)` (see stores.py)."""
 
     kind: ClassVar[str] = "?"
+    dialect: ClassVar[Dialect] = OPENCYPHER
+    """How the guard writes a checked query for this database, and the procedures it allows."""
 
     def __init__(self, location: str, *, read_only: bool = False) -> None:
         self.location = location
@@ -135,13 +143,35 @@ class GraphStore(ABC):
 
     # reading
 
-    def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[Row]:
-        """Run a read-only Cypher query; write clauses are refused before reaching the DB."""
-        ensure_read_only(cypher)
-        return self._read_query(cypher, params or {})
+    def query(
+        self,
+        cypher: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float = QUERY_TIMEOUT_S,
+        max_rows: int = MAX_ROWS,
+    ) -> list[Row]:
+        """Run one read query (`distill.graph.guard`); anything else raises QueryRefused.
+
+        The database sees only the guard's rendering of the query, with a LIMIT one past
+        `max_rows` when it has none; it stops after `timeout` seconds.
+        """
+        checked = read_query(cypher, params or {}, self.dialect)
+        text = checked.render(self.dialect, row_cap=max_rows + 1)
+        values = {} if self.dialect.inline_params else checked.params
+        rows = self._read_query(text, values, timeout=timeout, max_rows=max_rows + 1)
+        if len(rows) > max_rows:
+            raise GraphError(
+                f"the query returns more than {max_rows} rows: add a LIMIT, or aggregate "
+                "(count, collect) instead of listing"
+            )
+        return rows
 
     @abstractmethod
-    def _read_query(self, cypher: str, params: dict[str, Any]) -> list[Row]: ...
+    def _read_query(
+        self, cypher: str, params: dict[str, Any], *, timeout: float, max_rows: int
+    ) -> list[Row]:
+        """Run a checked query read-only: stop after `timeout` s, fetch at most `max_rows`."""
 
     @abstractmethod
     def document(self, doc_id: str) -> Row | None:
@@ -211,6 +241,27 @@ class GraphStore(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def query_error(exc: BaseException, timeout: float) -> GraphError:
+    """A database's failure in words a user can act on: time, memory, or its own first line."""
+    message = str(exc).strip()
+    lower = message.lower()
+    if "interrupted" in lower or "timed out" in lower or "timeout" in lower:
+        return GraphError(
+            f"query stopped after {timeout:g} s, the limit for one query: narrow it "
+            "(a WHERE, a LIMIT, fewer hops) or allow more time"
+        )
+    if any(
+        word in lower
+        for word in ("bad_alloc", "unable to allocate", "out of memory", "buffer pool is full")
+    ):
+        return GraphError(
+            "query needs more memory than a query may use: narrow it (a WHERE, a LIMIT, "
+            "fewer hops, smaller lists)"
+        )
+    first = message.splitlines()[0][:500] if message else type(exc).__name__
+    return GraphError(f"query failed: {first}")
 
 
 def store_file(path: str | Path, default_name: str) -> Path:
