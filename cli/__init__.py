@@ -62,6 +62,7 @@ def _options(
 
 def _register_commands() -> None:
     from distill.cli import (
+        annotate_cmd,
         chat_cmd,
         config_cmd,
         demo_cmd,
@@ -70,14 +71,19 @@ def _register_commands() -> None:
         graph_cmd,
         ingest_cmd,
         llm_cmd,
+        review_cmd,
         tools_cmd,
         train_cmd,
+        use_cmd,
     )
 
     app.command("demo")(demo_cmd.demo)
     app.command("tools")(tools_cmd.tools)
-    app.command("train")(train_cmd.train)
+    app.command("annotate")(annotate_cmd.annotate)
+    app.add_typer(review_cmd.app, name="review")
+    app.command("train", cls=train_cmd.TrainCommand)(train_cmd.train)
     app.command("evaluate")(evaluate_cmd.evaluate)
+    app.command("use")(use_cmd.use)
     app.command("ingest")(ingest_cmd.ingest)
     app.command("chat")(chat_cmd.chat)
     app.command("ask")(chat_cmd.ask)

@@ -1,4 +1,9 @@
-"""`distill train <task>`: train the task's `trained` backend from labelled data, natively read."""
+"""`distill train <task>`: train the task's `trained` backend from labelled data, natively read.
+
+Reviewed suggestions (`distill review export`) train directly: the format is detected.
+Every setting is checked against the trainer's declared settings, which `--help` lists
+with the trainable tasks and their formats (built from the registry, plugins included).
+"""
 
 from __future__ import annotations
 
@@ -8,21 +13,47 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from distill.cli.state import State
 from distill.errors import ConfigError
 
+SHOWN_SKIPS = 10
+
+
+class TrainCommand(TyperCommand):
+    """Appends the trainable tasks, their formats and settings to `--help`, computed when asked."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        from rich.markup import escape
+
+        from distill.workflow.train import describe_training
+
+        lines = ["[bold]Trainable tasks, their data formats and settings[/bold] (--set KEY=VALUE):"]
+        lines += [escape(line) for line in describe_training().splitlines()]
+        self.epilog = "\n".join(lines)
+        super().format_help(ctx, formatter)
+
 
 def train(
     ctx: typer.Context,
-    task: Annotated[str, typer.Argument(help="task to train: ner or sentiment")],
+    task: Annotated[str, typer.Argument(help="a trainable task (listed below)")],
     data: Annotated[Path, typer.Option("--data", help="training data file")],
-    format: Annotated[
-        str, typer.Option("--format", help="conll|prodigy|docbin|semeval14|semeval16")
-    ],
     out: Annotated[Path, typer.Option("--out", help="model directory to write")],
+    format: Annotated[
+        str | None,
+        typer.Option("--format", help="data format (default: detected from the file)"),
+    ] = None,
     dev: Annotated[
         Path | None, typer.Option("--dev", help="dev data (default: 10% carved from --data)")
+    ] = None,
+    labels: Annotated[
+        str | None,
+        typer.Option(
+            "--labels",
+            help="comma-separated label set (default: tasks.<task>.labels, else the data's); "
+            "records using other labels are reported and skipped",
+        ),
     ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="training settings, TOML or JSON")
@@ -34,23 +65,30 @@ def train(
 ) -> None:
     """Train the trained backend of TASK and save a self-contained model directory."""
     from distill.cli import errors
-    from distill.corpora import labels_of, read_corpus
+    from distill.corpora import labels_of
     from distill.model_card import data_info, split_dev
-    from distill.workflow.train import fit, trainer_for
+    from distill.workflow.train import fit, read_data, training_settings
 
     state: State = ctx.obj
-    trainer = trainer_for(task)
-    settings = trainer.CONFIG.model_validate(_settings(config, set_ or []))
-    train_docs = read_corpus(data, format, task, limit=limit)
+    settings = training_settings(task, _settings(config, set_ or []))
+    given = [label.strip() for label in labels.split(",") if label.strip()] if labels else None
+    allowed = given or state.config.task(task).labels
+    train_data = read_data(data, task, format, labels=allowed, limit=limit)
+    skipped = list(train_data.skipped)
+    train_docs = train_data.docs
     if dev is not None:
-        dev_docs = read_corpus(dev, format, task)
+        dev_data = read_data(dev, task, format, labels=allowed)
+        dev_docs, skipped = dev_data.docs, skipped + dev_data.skipped
     else:
         train_docs, dev_docs = split_dev(train_docs)
-    configured = state.config.task(task).labels
-    labels = list(configured) if configured else labels_of(train_docs, task)
+    report_skipped(skipped)
+    if not train_docs:
+        raise ConfigError(f"{data}: no usable training records (see the skipped lines above)")
+    chosen = list(allowed) if allowed else labels_of(train_docs, task)
     errors.print(
-        f"training {task} on {len(train_docs)} docs ({data}), dev {len(dev_docs)} docs, "
-        f"labels: {', '.join(labels) or '(polarity only)'}"
+        f"training {task} on {len(train_docs)} docs ({data}, {train_data.format}), "
+        f"dev {len(dev_docs)} docs, labels: {', '.join(chosen) or '(polarity only)'}",
+        highlight=False,
     )
     with _Progress() as progress:
         card = fit(
@@ -58,13 +96,26 @@ def train(
             train_docs,
             dev_docs,
             out,
-            labels,
+            chosen,
             settings,
-            train_info=data_info(data, format, train_docs),
+            train_info=data_info(data, train_data.format, train_docs)
+            | ({"skipped": len(train_data.skipped)} if train_data.skipped else {}),
             dev_info=data_info(dev, format, dev_docs) | ({} if dev else {"carved_from": str(data)}),
             progress=progress,
         )
-    errors.print(f"saved {out} · dev {json.dumps(card.dev_scores)}")
+    errors.print(f"saved {out} · dev {json.dumps(card.dev_scores)}", highlight=False)
+
+
+def report_skipped(skipped: list[str]) -> None:
+    """The first lines skipped, then how many in all (stderr)."""
+    from rich.markup import escape
+
+    from distill.cli import errors
+
+    for line in skipped[:SHOWN_SKIPS]:
+        errors.print(f"[yellow]skipped[/] {escape(line)}")
+    if len(skipped) > SHOWN_SKIPS:
+        errors.print(f"[yellow]… {len(skipped)} records skipped in all[/]")
 
 
 def _settings(path: Path | None, assignments: list[str]) -> dict[str, Any]:

@@ -28,14 +28,13 @@ READERS: dict[str, Callable[[Path], Iterator[Doc]]] = {
 }
 TASKS = {
     "conll": "ner",
-    "prodigy": "ner",
     "semeval14": "sentiment",
     "semeval16": "sentiment",
     "ditto": "linker",
     "linking": "linker",
     "halueval": "factcheck",
 }
-"""The task each format carries labels for (DocBin and `distill` JSONL may carry several)."""
+"""The task each format carries labels for (DocBin, Prodigy, `distill` JSONL: maybe several)."""
 
 
 def read_corpus(

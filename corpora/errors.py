@@ -15,3 +15,16 @@ class CorpusError(DistillError):
         self.line = line
         where = f"{path}:{line}" if line is not None else str(path)
         super().__init__(f"{where}: {message}")
+
+
+class CorpusWarning(UserWarning):
+    """One record was skipped (a span outside the text, a label not in the set); the rest is read.
+
+    Readers warn instead of failing when a single bad line should cost that line only;
+    callers collect these with `warnings.catch_warnings(record=True)` to report them."""
+
+    def __init__(self, path: str | Path, message: str, line: int | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {message}")
