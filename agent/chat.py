@@ -481,14 +481,14 @@ class Agent:
         names: list[tuple[str, ProductName]] = []
         categories: dict[str, str] = {}
         brands: set[str] = set()
-        catalog = self.config.task("linker").options.get("catalog")
-        if catalog and Path(catalog).is_file():
-            from distill.plugins.linker.catalog import Catalog
+        from distill.plugins.linker.catalog import configured_catalog
 
-            for entry in Catalog.load(catalog).entries:
+        catalog = configured_catalog(self.config)
+        if catalog is not None:
+            for entry in catalog.entries:
                 product = ProductName(entry.id, entry.name)
                 names += [(form, product) for form in entry.names()]
-                categories[entry.id] = entry.attributes.get("category", "")
+                categories[entry.id] = entry.category or entry.attributes.get("category", "")
                 if entry.brand:
                     brands.add(entry.brand)
         with self.graph_store() as store:

@@ -63,6 +63,7 @@ def _options(
 def _register_commands() -> None:
     from distill.cli import (
         annotate_cmd,
+        catalog_cmd,
         chat_cmd,
         config_cmd,
         demo_cmd,
@@ -88,6 +89,7 @@ def _register_commands() -> None:
     app.command("chat")(chat_cmd.chat)
     app.command("ask")(chat_cmd.ask)
     app.command("evaluate-agent")(evaluate_agent_cmd.evaluate_agent)
+    app.add_typer(catalog_cmd.app, name="catalog")
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(llm_cmd.app, name="llm")
     app.add_typer(graph_cmd.app, name="graph")

@@ -93,9 +93,41 @@ class AgentConfig(_Strict):
     history: int = Field(2, ge=0, description="earlier turns shown to the model")
 
 
+class CatalogColumns(_Strict):
+    """Which column of the catalog file holds each field (JSONL keys or CSV header names).
+
+    Only the mapped or default columns are read as fields; every other column becomes an
+    attribute. Without an `id` column (and none mapped), ids are made from the name.
+    """
+
+    id: str = Field("id", description="unique product id (absent: made from the name)")
+    name: str = Field("name", description="product name, e.g. 'Nokia 6610'")
+    brand: str = Field("brand", description="brand (absent: none, or see brand_from_name)")
+    category: str = Field("category", description="e.g. phone, laptop (absent: from the name)")
+    aliases: str = Field("aliases", description="other names: a JSON list, or '|'-separated")
+    release_date: str = Field("release_date", description="announce or release date")
+
+
+class CatalogConfig(_Strict):
+    """Your product catalog: the one file the NER gazetteer, the linker, the graph and the
+    agent read. No catalog: NER still runs, the linker links nothing."""
+
+    path: str | None = Field(None, description="catalog file, .jsonl or .csv")
+    columns: CatalogColumns = Field(
+        default_factory=CatalogColumns, description='field -> column, e.g. {name = "Model"}'
+    )
+    brand_from_name: bool = Field(
+        False, description="no brand column: the name's first word is the brand ('Nokia 6610')"
+    )
+    cache: str = Field(
+        ".distill/catalog", description="folder of the candidate index, per catalog version"
+    )
+
+
 class Config(_Strict):
     llm: LLMConfig = LLMConfig()
     tasks: dict[str, TaskConfig] = Field(default_factory=dict)
+    catalog: CatalogConfig = CatalogConfig()
     graph: GraphConfig = GraphConfig()
     index: IndexConfig = IndexConfig()
     agent: AgentConfig = AgentConfig()
@@ -107,6 +139,26 @@ class Config(_Strict):
     def task(self, name: str) -> TaskConfig:
         """The settings of one task; a task absent from the file runs with defaults."""
         return self.tasks.get(name) or TaskConfig()
+
+    def catalog_source(self) -> CatalogConfig:
+        """`[catalog]`; when its path is unset, the deprecated `tasks.linker.options.catalog`
+        (with `options.columns`), so older config files keep working."""
+        if self.catalog.path:
+            return self.catalog
+        options = self.task("linker").options
+        if not options.get("catalog"):
+            return self.catalog
+        columns = options.get("columns") or options.get("catalog_columns") or {}
+        return self.catalog.model_copy(
+            update={
+                "path": str(options["catalog"]),
+                "columns": CatalogColumns.model_validate(
+                    {k: v for k, v in columns.items() if v is not None}
+                ),
+                # the older mapping spelt "brand = first word of the name" as brand = None
+                "brand_from_name": "brand" in columns and columns["brand"] is None,
+            }
+        )
 
 
 class LoadedConfig(BaseModel):

@@ -213,13 +213,13 @@ class Pipeline:
 
     @functools.cached_property
     def _catalog(self) -> dict[str, Any]:
-        """The linker's catalog by id (loaded once), for product names in the graph."""
-        path = self.config.task("linker").options.get("catalog")
-        if not path or "linker" not in self.backends:
+        """The configured catalog by id (loaded once), for product names in the graph."""
+        if "linker" not in self.backends:
             return {}
-        from distill.plugins.linker.catalog import Catalog
+        from distill.plugins.linker.catalog import configured_catalog
 
-        return Catalog.load(path).by_id
+        catalog = configured_catalog(self.config)
+        return catalog.by_id if catalog is not None else {}
 
 
 def ingest_key(document: SourceDocument, fingerprint: str) -> str:

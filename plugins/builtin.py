@@ -3,6 +3,7 @@ would. The registry loads it (with `distill.llm.providers` and `distill.graph.st
 any entry point."""
 
 import distill.plugins.factcheck.trained
+import distill.plugins.linker.match
 import distill.plugins.linker.prompt
 import distill.plugins.linker.trained
 import distill.plugins.ner.trained

@@ -45,9 +45,10 @@ def make_backend(
         from distill.llm import lazy_chat_model
 
         chat_model = lazy_chat_model(config.llm)
-    options = BackendOptions(
-        model_path=settings.model, chat_model=chat_model, extra=dict(settings.options)
-    )
+    # every backend sees the one configured catalog (`[catalog]`, or the deprecated
+    # `tasks.linker.options.catalog`): the NER gazetteer and the linkers read it
+    extra = {**settings.options, "catalog": config.catalog_source()}
+    options = BackendOptions(model_path=settings.model, chat_model=chat_model, extra=extra)
     try:
         return backend_class(task, options)
     except PluginError:

@@ -19,7 +19,7 @@ from distill.doc import make_doc
 from distill.model_card import ModelCard
 from distill.plugins import BackendOptions
 from distill.plugins.linker.candidates import CandidateIndex, recall_at_k
-from distill.plugins.linker.catalog import Catalog, CatalogError, Columns, normalize
+from distill.plugins.linker.catalog import Catalog, CatalogError, normalize
 from distill.plugins.linker.features import FEATURE_NAMES, Side, pair_features
 from distill.plugins.linker.prompt import PromptLinker
 from distill.plugins.linker.task import MATCH, Link, LinkerTask, Links, MatchAnswer, choice_schema
@@ -58,9 +58,11 @@ def test_jsonl_catalog_with_column_mapping() -> None:
 
 def test_missing_column_names_file_line_and_column() -> None:
     with pytest.raises(CatalogError) as error:
-        Catalog.load(FIXTURES / "linker_catalog_missing.csv")
+        Catalog.load(FIXTURES / "linker_catalog_missing.csv", {"id": "id"})
     assert error.value.column == "id" and error.value.line == 2
     assert "linker_catalog_missing.csv:2" in str(error.value) and "'id'" in str(error.value)
+    # not mapped and absent: ids are made from the names
+    assert Catalog.load(FIXTURES / "linker_catalog_missing.csv").entries[0].id == "apple-iphone-11"
 
 
 def test_duplicate_id_names_both_lines() -> None:
@@ -71,7 +73,7 @@ def test_duplicate_id_names_both_lines() -> None:
 def test_derived_ids_are_numbered_not_rejected(tmp_path: Path) -> None:
     path = tmp_path / "c.csv"
     path.write_text("Model\nalcatel OT-355 phone\nalcatel OT 355 phone\nalcatel Pop 4+ phone\n")
-    catalog = Catalog.load(path, Columns(id=None, name="Model", brand=None))
+    catalog = Catalog.load(path, {"name": "Model"}, brand_from_name=True)
     ids = [e.id for e in catalog.entries]
     assert ids == ["alcatel-ot-355-phone", "alcatel-ot-355-phone-2", "alcatel-pop-4-plus-phone"]
     assert catalog.entries[0].brand == "alcatel"

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from spacy.tokens import Doc
 
-from distill.config import Config, TaskConfig
+from distill.config import CatalogColumns, Config, TaskConfig
 from distill.errors import DistillError
 
 DEMO_TASKS = ("ner", "linker", "sentiment")  # what the ingest pipeline runs
@@ -56,9 +56,7 @@ def demo_config(base: Config, workdir: Path) -> Config:
     catalog = str(demo_dir() / "catalog.jsonl")
     defaults = {
         "ner": TaskConfig(model=str(workdir / "models" / "ner"), labels=["PRODUCT", "BRAND"]),
-        "linker": TaskConfig(
-            model=str(workdir / "models" / "linker"), options={"catalog": catalog}
-        ),
+        "linker": TaskConfig(backend="trained", model=str(workdir / "models" / "linker")),
         "sentiment": TaskConfig(model=str(workdir / "models" / "sentiment"), labels=ASPECTS),
         "factcheck": TaskConfig(model=str(workdir / "models" / "factcheck")),
     }
@@ -71,7 +69,9 @@ def demo_config(base: Config, workdir: Path) -> Config:
             tasks[name] = default.model_copy(update=mine.model_dump(exclude_unset=True))
     graph = base.graph.model_copy(update={"path": str(workdir / f"graph-{base.graph.store}")})
     index = base.index.model_copy(update={"path": str(workdir / "index")})  # beside the graph
-    return base.model_copy(update={"tasks": tasks, "graph": graph, "index": index})
+    # the demo's own catalog, whatever the user's config names
+    own = base.catalog.model_copy(update={"path": catalog, "columns": CatalogColumns()})
+    return base.model_copy(update={"tasks": tasks, "graph": graph, "index": index, "catalog": own})
 
 
 def gold_docs() -> list[Doc]:
@@ -136,7 +136,7 @@ def train_models(
         trainer = trainer_for(task)
         chosen = trainer.CONFIG(**{**DEMO_SETTINGS.get(task, {}), **(settings or {}).get(task, {})})
         if task == "linker":
-            chosen = chosen.model_copy(update={"catalog": config.task(task).options["catalog"]})
+            chosen = chosen.model_copy(update={"catalog": config.catalog.path})
         log(f"training the demo {task} model on {len(train_docs)} examples …")
         started = time.perf_counter()
         labels = list(config.task(task).labels or [])

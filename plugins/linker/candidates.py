@@ -7,13 +7,16 @@ Three retrievers, unioned, because each misses what another finds:
   against 12k entries, where rapidfuzz over every name per mention is not;
 - semantic: a faiss inner-product index over MiniLM embeddings of the names.
 
-The faiss index is built once and saved beside the catalog (or, when that folder
-is read-only, in ~/.cache/distill/linker), keyed by the catalog's hash, and reloaded.
+Both halves (the alias table with the TF-IDF matrix, and the faiss index) are built
+once per catalog version and saved under `[catalog] cache` (default `.distill/catalog`)
+in a folder named by the catalog's hash, then reloaded: a changed catalog file gets a
+new index, and no training is needed for a new catalog.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +25,8 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from distill.plugins.linker.catalog import Catalog, normalize, strip_suffix
+
+_LEXICAL = ("forms", "form_entry", "alias", "primary", "vectorizer", "matrix")
 
 
 @dataclass
@@ -35,54 +40,71 @@ class Candidate:
 
 
 INDEX_DIR_VARIABLE = "DISTILL_LINKER_INDEX_DIR"
+LEXICAL_FILE = "lexical.pkl"
+FAISS_FILE = "names.faiss"
 
 
-def index_dir(catalog: Catalog) -> Path:
-    """Where a catalog's index files live: `$DISTILL_LINKER_INDEX_DIR` when set (for
-    catalogs in shared or read-only data folders), else beside the catalog if that
-    folder is writable, else the user cache."""
+def index_dir(catalog: Catalog, cache: str | Path | None = None) -> Path:
+    """Where a catalog's index files live: `$DISTILL_LINKER_INDEX_DIR` when set (benchmarks
+    over read-only data), else `cache` (the config's `[catalog] cache`), else the user cache;
+    one subfolder per catalog version (its hash)."""
     if os.environ.get(INDEX_DIR_VARIABLE):
-        chosen = Path(os.environ[INDEX_DIR_VARIABLE])
-        chosen.mkdir(parents=True, exist_ok=True)
-        return chosen
-    if catalog.path is not None:
-        beside = catalog.path.parent / f".{catalog.path.name}.distill-index"
-        try:
-            beside.mkdir(exist_ok=True)
-            if os.access(beside, os.W_OK):
-                return beside
-        except OSError:
-            pass
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "distill" / "linker"
-    cache.mkdir(parents=True, exist_ok=True)
-    return cache
+        root = Path(os.environ[INDEX_DIR_VARIABLE])
+    elif cache is not None:
+        root = Path(cache)
+    else:
+        root = (
+            Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "distill" / "catalog"
+        )
+    return root / catalog.digest
 
 
 class CandidateIndex:
-    def __init__(self, catalog: Catalog, semantic: bool = True, cache: Path | None = None) -> None:
+    def __init__(
+        self, catalog: Catalog, semantic: bool = True, cache: str | Path | None = None
+    ) -> None:
+        self.catalog = catalog
+        self.folder = index_dir(catalog, cache)
+        lexical = self.folder / LEXICAL_FILE
+        if lexical.is_file():
+            with lexical.open("rb") as handle:
+                self.__dict__.update(pickle.load(handle))
+        else:
+            self._build_lexical()
+            self.folder.mkdir(parents=True, exist_ok=True)
+            part = lexical.with_suffix(f".{os.getpid()}.tmp")
+            with part.open("wb") as handle:
+                pickle.dump({k: getattr(self, k) for k in _LEXICAL}, handle)
+            os.replace(part, lexical)
+        self.form_entry_array = np.asarray(self.form_entry)
+        self.faiss = self._faiss() if semantic else None
+
+    def _build_lexical(self) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        self.catalog = catalog
         self.forms: list[str] = []
         self.form_entry: list[int] = []
         self.alias: dict[str, list[int]] = {}
-        for i, entry in enumerate(catalog.entries):
+        self.primary: dict[str, set[int]] = {}
+        """Normalized form -> entries whose name, short name or listed alias it is (not a
+        derived brand-less form): these win when a form is shared."""
+        for i, entry in enumerate(self.catalog.entries):
+            derived = normalize(entry.brandless() or "")
             for form in entry.names():
                 key = normalize(form)
                 self.forms.append(key)
                 self.form_entry.append(i)
                 if i not in self.alias.setdefault(key, []):
                     self.alias[key].append(i)
+                if key != derived:
+                    self.primary.setdefault(key, set()).add(i)
         self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3), min_df=1)
         self.matrix = self.vectorizer.fit_transform(self.forms).T.tocsr()
-        self.form_entry_array = np.asarray(self.form_entry)
-        self.faiss = self._faiss(cache) if semantic else None
 
-    def _faiss(self, cache: Path | None):
+    def _faiss(self):
         import faiss
 
-        folder = (cache or index_dir(self.catalog)) / self.catalog.digest
-        path = folder / "names.faiss"
+        path = self.folder / FAISS_FILE
         if path.is_file():
             return faiss.read_index(str(path))
         from distill.plugins.linker.embed import embed
@@ -91,8 +113,10 @@ class CandidateIndex:
         vectors = embed(names, batch_size=256, max_length=32)
         index = faiss.IndexFlatIP(vectors.shape[1])
         index.add(vectors)
-        folder.mkdir(parents=True, exist_ok=True)
-        faiss.write_index(index, str(path))
+        self.folder.mkdir(parents=True, exist_ok=True)
+        part = path.with_suffix(f".{os.getpid()}.tmp")
+        faiss.write_index(index, str(part))
+        os.replace(part, path)
         return index
 
     def _embed(self, mentions: list[str]) -> np.ndarray:

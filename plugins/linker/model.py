@@ -18,8 +18,15 @@ from typing import Any
 import numpy as np
 from spacy.tokens import Doc
 
+from distill.config import CatalogConfig
 from distill.plugins.linker.candidates import Candidate, CandidateIndex
-from distill.plugins.linker.catalog import Catalog, CatalogEntry, normalize, strip_suffix
+from distill.plugins.linker.catalog import (
+    Catalog,
+    CatalogEntry,
+    normalize,
+    settings_for,
+    strip_suffix,
+)
 from distill.plugins.linker.features import Side, batch_features
 
 MODEL_FILE = "linker.pkl"
@@ -121,19 +128,30 @@ class LinkerModel:
 
     # the catalog (link mode)
 
-    def index(self, catalog: str | None = None) -> CandidateIndex:
-        path = catalog or self.catalog_path
-        if self._index is None or (catalog and str(self._index.catalog.path) != str(catalog)):
-            if not path:
-                from distill.errors import PluginError
+    def index(self, catalog: str | CatalogConfig | None = None) -> CandidateIndex:
+        """The candidate index of `catalog` (the configured one, or a path), else the
+        catalog the model was trained with."""
+        if isinstance(catalog, CatalogConfig):
+            settings: CatalogConfig | None = catalog
+        elif catalog or self.catalog_path:
+            path = str(catalog or self.catalog_path)
+            own = not catalog or Path(path).resolve() == Path(self.catalog_path or "").resolve()
+            settings = settings_for(path, self.catalog_columns if own else None)
+        else:
+            settings = None
+        if settings is None:
+            from distill.errors import PluginError
 
-                raise PluginError(
-                    "the linker needs a catalog: train with --set catalog=FILE, or pass "
-                    'BackendOptions.extra["catalog"], or give the data a "catalog" field'
-                )
-            loaded = Catalog.load(path, self.catalog_columns)
-            self._index = CandidateIndex(loaded, semantic=self.embeddings)
-            self._sides, self._sides_info = {}, {}
+            raise PluginError(
+                'the linker needs a catalog: set [catalog] path = "products.jsonl" in '
+                'distill.toml (training: --set catalog=FILE, or a "catalog" field in the data)'
+            )
+        key = settings.model_dump_json()
+        if self._index is None or self._sides_info.get("key") != key:
+            loaded = Catalog.from_config(settings)
+            cache = settings.cache if isinstance(catalog, CatalogConfig) else None
+            self._index = CandidateIndex(loaded, semantic=self.embeddings, cache=cache)
+            self._sides, self._sides_info = {}, {"key": key}
         return self._index
 
     # features
@@ -153,7 +171,7 @@ class LinkerModel:
         return np.hstack([base.reshape(len(pairs), -1), self.tfidf_cosines(pairs)])
 
     def link_rows(
-        self, docs: Sequence[Doc], catalog: str | None = None
+        self, docs: Sequence[Doc], catalog: str | CatalogConfig | None = None
     ) -> list[tuple[Doc, Any, list[Candidate], np.ndarray]]:
         """For every mention: (doc, ent, candidates, feature rows)."""
         index = self.index(catalog)

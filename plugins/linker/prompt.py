@@ -17,8 +17,9 @@ from pathlib import Path
 from spacy.tokens import Doc
 
 from distill.backend import BackendOptions
+from distill.config import CatalogConfig
 from distill.plugins.linker.candidates import CandidateIndex
-from distill.plugins.linker.catalog import Catalog
+from distill.plugins.linker.catalog import Catalog, catalog_option, settings_for
 from distill.plugins.linker.task import is_pair
 from distill.plugins.prompt_backend import PromptBackend
 from distill.registry import register_backend
@@ -31,36 +32,42 @@ TOP_K = 5
 class PromptLinker(PromptBackend):
     def __init__(self, task: TaskSpec, options: BackendOptions | None = None) -> None:
         super().__init__(task, options)
-        self.catalog_path, self.columns = self._catalog_source()
+        self.settings = self._catalog_source()
         self.top_k = int(self.options.extra.get("top_k", TOP_K))  # type: ignore[arg-type]
         self._indexes: dict[str, CandidateIndex] = {}
 
-    def _catalog_source(self) -> tuple[str | None, dict | None]:
-        if self.options.extra.get("catalog"):
-            return str(self.options.extra["catalog"]), self.options.extra.get("columns")  # type: ignore[return-value]
+    def _catalog_source(self) -> CatalogConfig | None:
+        extra = self.options.extra
+        configured = catalog_option(extra.get("catalog"), extra.get("columns"))
+        if configured is not None:
+            return configured
         model = Path(self.options.model_path) if self.options.model_path else None
         if model and model.is_file():
-            return str(model), None
+            return settings_for(model)
         if model and (model / "linker.json").is_file():
             import json
 
             info = json.loads((model / "linker.json").read_text(encoding="utf-8"))
-            return info.get("catalog_path"), info.get("catalog_columns")
-        return None, None
+            if info.get("catalog_path"):
+                return settings_for(info["catalog_path"], info.get("catalog_columns"))
+        return None
 
     def index(self, path: str | None) -> CandidateIndex:
-        path = path or self.catalog_path
-        if not path:
+        settings = settings_for(path) if path else self.settings
+        if settings is None:
             from distill.errors import PluginError
 
             raise PluginError(
-                "the prompt linker needs a catalog: --model CATALOG_FILE, a trained linker "
-                'directory, or BackendOptions.extra["catalog"]'
+                'the prompt linker needs a catalog: set [catalog] path = "products.jsonl" in '
+                "distill.toml, or --model CATALOG_FILE or a trained linker directory"
             )
-        if path not in self._indexes:
+        key = settings.model_dump_json()
+        if key not in self._indexes:
             semantic = bool(self.options.extra.get("semantic", True))
-            self._indexes[path] = CandidateIndex(Catalog.load(path, self.columns), semantic)
-        return self._indexes[path]
+            cache = settings.cache if settings is self.settings else None
+            catalog = Catalog.from_config(settings)
+            self._indexes[key] = CandidateIndex(catalog, semantic, cache=cache)
+        return self._indexes[key]
 
     def predict(self, docs: Sequence[Doc]) -> list[Doc]:
         linking = [d for d in docs if not is_pair(d) and len(d.ents)]

@@ -61,6 +61,8 @@ class LinkerTask(TaskSpec):
     )
     output_schema = Links
     prompt = "linker"
+    default_backend = "match"
+    """Links against the configured catalog with no training; `trained` and `prompt` too."""
     trainer = "distill.plugins.linker.train"
 
     def read(self, doc: Doc) -> Links:

@@ -14,7 +14,9 @@ import numpy as np
 from spacy.tokens import Doc
 
 from distill.backend import Backend, BackendOptions
+from distill.config import CatalogConfig
 from distill.model_card import dir_size_mb, load_card
+from distill.plugins.linker.catalog import catalog_option
 from distill.plugins.linker.model import LinkerModel, record_side
 from distill.plugins.linker.task import MATCH, Link, Links, is_pair
 from distill.registry import register_backend
@@ -22,7 +24,7 @@ from distill.spec import TaskSpec
 
 
 def predict_links(
-    model: LinkerModel, docs: Sequence[Doc], catalog: str | None = None
+    model: LinkerModel, docs: Sequence[Doc], catalog: str | CatalogConfig | None = None
 ) -> list[Links]:
     """Links per doc (shared with the dev scoring while training)."""
     outputs: dict[int, list[Link]] = {i: [] for i in range(len(docs))}
@@ -37,11 +39,13 @@ def predict_links(
             match = p >= model.threshold
             for ent in docs[i].ents:
                 outputs[i].append(_link(ent, MATCH if match else None, p if match else 1 - p))
-    by_catalog: dict[str | None, list[int]] = {}
+    by_catalog: dict[str, tuple[str | CatalogConfig | None, list[int]]] = {}
     for i, doc in enumerate(docs):
         if not is_pair(doc):
-            by_catalog.setdefault(catalog or (doc._.meta or {}).get("catalog"), []).append(i)
-    for path, ids in by_catalog.items():
+            source = catalog or (doc._.meta or {}).get("catalog")
+            key = source.model_dump_json() if isinstance(source, CatalogConfig) else str(source)
+            by_catalog.setdefault(key, (source, []))[1].append(i)
+    for path, ids in by_catalog.values():
         position = {id(docs[i]): i for i in ids}
         index = model.index(path)
         rows = model.link_rows([docs[i] for i in ids], path)
@@ -76,8 +80,8 @@ class TrainedLinker(Backend):
         super().__init__(task, options)
         self.card = load_card(self.options.model_path, task.name)
         self.model = LinkerModel.load(Path(self.options.model_path or ""))
-        catalog = self.options.extra.get("catalog")
-        self.catalog = str(catalog) if catalog else None
+        extra = self.options.extra
+        self.catalog = catalog_option(extra.get("catalog"), extra.get("columns"))
 
     def predict(self, docs: Sequence[Doc]) -> list[Doc]:
         for doc, output in zip(docs, predict_links(self.model, docs, self.catalog), strict=True):

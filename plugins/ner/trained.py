@@ -1,4 +1,12 @@
-"""The `trained` NER backend: a spaCy pipeline saved by `distill train ner`.
+"""The `trained` NER backend: a spaCy pipeline, plus the catalog gazetteer.
+
+The pipeline is the one `distill train ner` saved (`tasks.ner.model`), or, when no
+model is configured, the general product/brand model that ships in
+`plugins/ner/general/` (built by `scripts/build_ner_model.py` from WNUT-17). When a
+catalog is configured (`[catalog] path`) and the task's labels include PRODUCT or
+BRAND, the gazetteer's matches come first and the model adds what they do not cover:
+names the catalog knows are found whatever the model learnt, and the model finds the
+products and brands the catalog lacks. `options.gazetteer = false` turns it off.
 
 The pipeline's components run on a copy of each input doc's tokens (same words,
 same spaces), so the input tokenization is kept: gold CoNLL tokens stay gold, and
@@ -15,18 +23,53 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from distill.backend import Backend, BackendOptions
+from distill.errors import PluginError
 from distill.model_card import dir_size_mb, load_card
+from distill.plugins.linker.catalog import Catalog, catalog_option
+from distill.plugins.ner.gazetteer import Gazetteer, clean, merge
 from distill.registry import register_backend
 from distill.spec import TaskSpec
+
+GENERAL_MODEL = Path(__file__).resolve().parent / "general"
+"""The shipped general product/brand model (WNUT-17 product/corporation, cased and lower-cased)."""
+
+
+def catalog_gazetteer(options: BackendOptions, labels: Sequence[str]) -> Gazetteer | None:
+    """The gazetteer of the configured catalog, when there is one and the labels fit."""
+    settings = catalog_option(options.extra.get("catalog"), options.extra.get("columns"))
+    if settings is None or options.extra.get("gazetteer") is False:
+        return None
+    if labels and not {"PRODUCT", "BRAND"} & set(labels):
+        return None
+    return _gazetteer(Catalog.from_config(settings))
+
+
+_built: dict[str, Gazetteer] = {}
+
+
+def _gazetteer(catalog: Catalog) -> Gazetteer:
+    """One gazetteer per catalog version per process (building one takes a second or two)."""
+    if catalog.digest not in _built:
+        _built.clear()
+        _built[catalog.digest] = Gazetteer(catalog)
+    return _built[catalog.digest]
 
 
 @register_backend("ner", "trained")
 class TrainedNER(Backend):
     def __init__(self, task: TaskSpec, options: BackendOptions | None = None) -> None:
         super().__init__(task, options)
+        if not self.options.model_path:
+            if not (GENERAL_MODEL / "pipeline").is_dir():
+                raise PluginError(
+                    f"the general NER model is missing ({GENERAL_MODEL}); rebuild it with "
+                    "`python scripts/build_ner_model.py`, or set tasks.ner.model"
+                )
+            self.options.model_path = str(GENERAL_MODEL)
         self.card = load_card(self.options.model_path, task.name)
-        path = Path(self.options.model_path or "") / "pipeline"
-        self.nlp = spacy.load(path)
+        self.nlp = spacy.load(Path(self.options.model_path) / "pipeline")
+        labels = list(task.labels) or list(self.card.labels)
+        self.gazetteer = catalog_gazetteer(self.options, labels)
 
     def predict(self, docs: Sequence[Doc]) -> list[Doc]:
         copies = (
@@ -36,13 +79,41 @@ class TrainedNER(Backend):
         for doc, annotated in zip(
             docs, self.nlp.pipe(copies, batch_size=self.options.batch_size), strict=True
         ):
-            doc.ents = filter_spans(
-                [Span(doc, e.start, e.end, label=e.label_) for e in annotated.ents]
-            )
+            found = clean(Span(doc, e.start, e.end, label=e.label_) for e in annotated.ents)
+            if self.gazetteer is not None:
+                doc.ents = merge(self.gazetteer.spans(doc), found)
+            else:
+                doc.ents = filter_spans(found)
         return list(docs)
 
     def model_name(self) -> str:
-        return str(self.options.model_path)
+        name = str(self.options.model_path)
+        if self.gazetteer is not None:
+            name += f"+gazetteer@{self.gazetteer.catalog.digest[:8]}"
+        return name
 
     def size_mb(self) -> float | None:
         return dir_size_mb(self.options.model_path or ".")
+
+
+@register_backend("ner", "gazetteer")
+class GazetteerNER(Backend):
+    """Only the catalog's names and brands: no model, nothing outside the catalog."""
+
+    def __init__(self, task: TaskSpec, options: BackendOptions | None = None) -> None:
+        super().__init__(task, options)
+        gazetteer = catalog_gazetteer(self.options, [])
+        if gazetteer is None:
+            raise PluginError(
+                'the gazetteer NER backend needs a catalog: set [catalog] path = "products.jsonl"'
+                " in distill.toml"
+            )
+        self.gazetteer = gazetteer
+
+    def predict(self, docs: Sequence[Doc]) -> list[Doc]:
+        for doc in docs:
+            doc.ents = self.gazetteer.spans(doc)
+        return list(docs)
+
+    def model_name(self) -> str:
+        return f"gazetteer@{self.gazetteer.catalog.digest[:8]}"

@@ -1,0 +1,310 @@
+"""Product NER and linking against a configured catalog, with no training: real reviews.
+
+    .venv/bin/python -m benchmarks.catalog_bench [--data-dir ../shared/data] [--no-write]
+
+1. The Nokia 6610 reviews of Hu & Liu (only that file: the other four are kept for
+   independent evaluation) with the GSMArena catalog (12,261 devices) configured as a
+   new user would, through `distill.toml`'s `[catalog]`. Each review ([t] title plus its
+   sentences) goes through the ingest pipeline's NER → linker nodes with the shipped
+   defaults: the general NER model + catalog gazetteer, and the `match` linker. Counted:
+   reviews whose product is linked to `nokia-6610-phone`, reviews that name it at all,
+   links to other entries, and junk mentions (spans with no proper name in them: only
+   English words, numbers and punctuation — "#38", "last 8", "3.5 )").
+2. GSMArena linking (the set of `match_bench.py`, but with sentences from the Nokia file
+   only): the untrained `match` backend against the trained linker, accuracy@1 with NIL.
+   The NIL threshold of `match` is chosen on dev; test is scored once.
+Writes the rows of "Distillation loop → product linking on real reviews" in BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.report import machine  # noqa: E402
+
+NOKIA_ID = "nokia-6610-phone"
+SECTION = "Distillation loop"
+SUBSECTION = "### Product linking on real reviews"
+GSMARENA_TOML = """[catalog]
+path = "{path}"
+columns = {{name = "Model", release_date = "Year"}}
+brand_from_name = true
+"""
+
+
+def nokia_reviews(path: Path) -> list[dict[str, Any]]:
+    """One document per review: the [t] title line, then its sentences (annotations cut)."""
+    reviews: list[dict[str, Any]] = []
+    for line in path.read_text(encoding="latin-1").splitlines():
+        if line.startswith("[t]"):
+            reviews.append({"id": f"nokia-{len(reviews) + 1:02d}", "lines": [line[3:].strip()]})
+        elif "##" in line and reviews:
+            reviews[-1]["lines"].append(line.split("##", 1)[1].strip())
+    return [
+        {"id": r["id"], "text": " ".join(x for x in r["lines"] if x), "meta": {}} for r in reviews
+    ]
+
+
+def is_junk(text: str) -> bool:
+    """No name in the span: only English words, numbers and punctuation ("last 8")."""
+    from distill.plugins.linker.catalog import english, normalize
+
+    return all(w.isdigit() or english(w) for w in normalize(text).split())
+
+
+def run_reviews(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    from distill.config import load_config
+    from distill.ingest.pipeline import Pipeline
+    from distill.ingest.readers import SourceDocument
+
+    catalog = args.data_dir / "phone_catalog_reviews" / "gsmarena_catalog" / "gsmarena_dataset.csv"
+    file = args.data_dir / "phone_catalog_reviews" / "hu_liu_customer_reviews" / "Nokia 6610.txt"
+    toml = work / "distill.toml"
+    toml.write_text(GSMARENA_TOML.format(path=catalog), encoding="utf-8")
+    config = load_config(toml).config
+    config = config.model_copy(
+        update={"catalog": config.catalog.model_copy(update={"cache": str(work / "catalog")})}
+    )
+    reviews = nokia_reviews(file)
+    documents = [
+        SourceDocument(id=r["id"], text=r["text"], source=str(file), meta=r["meta"])
+        for r in reviews
+    ]
+    started = time.perf_counter()
+    pipeline = Pipeline(config, tasks=("ner", "linker"))
+    pipeline.backends["linker"].warm_up()
+    load_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    docs, failures = pipeline.annotate(documents)
+    seconds = time.perf_counter() - started
+    words = sum(len(d) for d in docs)
+    linked_right, names_it, wrong, junk, mentions, unlinked = (
+        0,
+        0,
+        Counter(),
+        Counter(),
+        0,
+        Counter(),
+    )
+    labels = Counter()
+    for doc in docs:
+        ids = {e.kb_id_ for e in doc.ents if e.kb_id_}
+        linked_right += NOKIA_ID in ids
+        names_it += bool(re.search(r"\b6610\b", doc.text))
+        for ent in doc.ents:
+            mentions += 1
+            labels[ent.label_] += 1
+            if ent.kb_id_ and ent.kb_id_ != NOKIA_ID:
+                wrong[f"{ent.text} → {ent.kb_id_}"] += 1
+            if not ent.kb_id_ and is_junk(ent.text):
+                junk[ent.text] += 1
+            elif not ent.kb_id_:
+                unlinked[f"{ent.text} ({ent.label_})"] += 1
+    result = {
+        "reviews": len(docs),
+        "failures": len(failures),
+        "linked_right": linked_right,
+        "names_it": names_it,
+        "mentions": mentions,
+        "labels": dict(labels),
+        "wrong_links": dict(wrong.most_common()),
+        "junk": dict(junk.most_common()),
+        "unlinked": dict(unlinked.most_common(15)),
+        "words_per_second": round(words / seconds, 1) if seconds else None,
+        "load_seconds": round(load_seconds, 1),
+        "backends": pipeline.describe(),
+        "models": {t: b.model_name() for t, b in pipeline.backends.items()},
+    }
+    print(json.dumps(result, indent=1), flush=True)
+    return result
+
+
+def run_linking(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """The GSMArena linking set (Nokia sentences only): match (tuned NIL threshold) vs trained."""
+    import benchmarks.match_bench as mb
+    from distill.config import CatalogConfig, Config, TaskConfig
+    from distill.corpora import linking
+    from distill.plugins.linker.train import LinkerTrainConfig
+    from distill.workflow.evaluate import run_evaluation
+
+    reviews = args.data_dir / "phone_catalog_reviews" / "hu_liu_customer_reviews"
+    only_nokia = work / "nokia_only"
+    only_nokia.mkdir(parents=True, exist_ok=True)
+    link = only_nokia / "Nokia 6610.txt"
+    if not link.exists():
+        link.symlink_to(reviews / "Nokia 6610.txt")
+    data = args.data_dir
+    shadow = work / "data"
+    (shadow / "phone_catalog_reviews").mkdir(parents=True, exist_ok=True)
+    for name, target in (
+        ("gsmarena_catalog", data / "phone_catalog_reviews" / "gsmarena_catalog"),
+        ("hu_liu_customer_reviews", only_nokia),
+    ):
+        if not (shadow / "phone_catalog_reviews" / name).exists():
+            (shadow / "phone_catalog_reviews" / name).symlink_to(target)
+    paths = mb.build_gsmarena(shadow, work / "linking")
+    train, dev, test = (list(linking.read(paths[s])) for s in ("train", "dev", "test"))
+    catalog_path = str(data / "phone_catalog_reviews" / "gsmarena_catalog" / "gsmarena_dataset.csv")
+    catalog = CatalogConfig.model_validate(
+        {
+            "path": catalog_path,
+            "columns": {"name": "Model", "release_date": "Year"},
+            "brand_from_name": True,
+            "cache": str(work / "catalog"),
+        }
+    )
+
+    def match_config(threshold: float) -> Config:
+        options = {"threshold": threshold}
+        return Config(catalog=catalog, tasks={"linker": TaskConfig(options=options)})
+
+    tuning = {}
+    for threshold in (0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9):
+        result, _ = run_evaluation("linker", dev, "match", match_config(threshold))
+        tuning[threshold] = result.accuracy
+        print(f"dev threshold {threshold}: {result.accuracy:.4f}", flush=True)
+    best = max(tuning, key=lambda t: (tuning[t], -abs(t - 0.75)))
+    rows = []
+    result, _ = run_evaluation("linker", test, "match", match_config(best))
+    nil = sum(not e.kb_id_ for d in test for e in d.ents)
+    rows.append(
+        {
+            "backend": f"match (no training, NIL threshold {best} from dev)",
+            "n": result.n,
+            "nil": nil,
+            "accuracy": result.accuracy,
+            "per_second": round(result.n / result.seconds, 1) if result.seconds else None,
+            "train_seconds": 0,
+        }
+    )
+    out = work / "models" / "gsmarena_linking"
+    settings = LinkerTrainConfig(
+        catalog=catalog_path,
+        catalog_columns={"name": "Model", "brand": None, "release_date": "Year"},
+        embeddings=False,
+        top_k=5,
+    )
+    started = time.perf_counter()
+    mb.fit("linker", "gsmarena_linking", train, dev, out, settings, paths["train"], "linking")
+    train_seconds = time.perf_counter() - started
+    result, _ = run_evaluation("linker", test, "trained", Config(), model=out)
+    rows.append(
+        {
+            "backend": "trained (gradient boosting, 1,500 train mentions)",
+            "n": result.n,
+            "nil": nil,
+            "accuracy": result.accuracy,
+            "per_second": round(result.n / result.seconds, 1) if result.seconds else None,
+            "train_seconds": round(train_seconds),
+        }
+    )
+    print(json.dumps(rows, indent=1), flush=True)
+    return {"tuning": tuning, "rows": rows, "threshold": best}
+
+
+def table(reviews: dict[str, Any], linking_rows: dict[str, Any]) -> str:
+    r = reviews
+    junk = ", ".join(f"{k!r} ×{v}" if v > 1 else repr(k) for k, v in r["junk"].items()) or "none"
+    wrong = ", ".join(f"{k} ×{v}" if v > 1 else k for k, v in r["wrong_links"].items()) or "none"
+    unlinked = ", ".join(f"{k} ×{v}" if v > 1 else k for k, v in r["unlinked"].items()) or "none"
+    lines = [
+        SUBSECTION,
+        "",
+        f"Machine: {machine()}. Reproduce: `python -m benchmarks.catalog_bench`.",
+        "",
+        "The Nokia 6610 reviews of Hu & Liu (40 reviews, one document each: title + "
+        "sentences, lower-cased as published) with the GSMArena catalog (12,261 devices) "
+        "configured in `distill.toml` exactly as the README shows, then the ingest "
+        "pipeline's NER and linker nodes with the shipped defaults and no training: "
+        f"NER `{r['models'].get('ner', '?')}`, linker `{r['models'].get('linker', '?')}`.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| reviews with the product linked to `{NOKIA_ID}` | {r['linked_right']} of "
+        f'{r["reviews"]} ({r["names_it"]} name it as "6610"; the rest say "this phone" '
+        'or "nokia") |',
+        f"| product/brand mentions | {r['mentions']} "
+        f"({', '.join(f'{k} {v}' for k, v in r['labels'].items())}) |",
+        f"| links to another catalog entry | {sum(r['wrong_links'].values())}: {wrong} |",
+        f"| junk mentions (no proper name in the span) | {sum(r['junk'].values())}: {junk} |",
+        f"| most frequent unlinked mentions | {unlinked} |",
+        f"| speed (NER + linker, after loading) | {r['words_per_second']} words/s; "
+        f"loading {r['load_seconds']} s |",
+        "",
+        'Before this work the demo\'s models tagged "#38", "last 8" and "3.5 )" as '
+        "products on these reviews, and a fresh `distill ingest` could not run at all.",
+        "",
+        "GSMArena linking: the mention set of `benchmarks/match_bench.py` (catalog entries "
+        "disjoint between train/dev/test, ~20% NIL mentions of made-up devices, typos and "
+        "lower case), rebuilt here with filler sentences from the Nokia file only. "
+        "Accuracy@1 with NIL counted as an answer.",
+        "",
+        "| linker | test mentions | NIL | accuracy | mentions/s | train s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in linking_rows["rows"]:
+        lines.append(
+            f"| {row['backend']} | {row['n']} | {row['nil']} | {100 * row['accuracy']:.1f} | "
+            f"{row['per_second']} | {row['train_seconds']} |"
+        )
+    tuning = ", ".join(f"{t}: {100 * a:.1f}" for t, a in linking_rows["tuning"].items())
+    lines += ["", f"`match` dev accuracy by NIL threshold: {tuning}."]
+    return "\n".join(lines)
+
+
+def write_subsection(text: str, path: Path = ROOT / "BENCHMARKS.md") -> None:
+    """Replace (or add) this subsection under `## Distillation loop`, leaving the rest."""
+    body = path.read_text(encoding="utf-8")
+    section = f"## {SECTION}"
+    if section not in body:
+        body = body.rstrip("\n") + f"\n\n{section}\n"
+    start = body.index(section)
+    after = body.find("\n## ", start + 1)
+    end_of_section = len(body) if after < 0 else after
+    inner = body[start:end_of_section]
+    if SUBSECTION in inner:
+        s = start + inner.index(SUBSECTION)
+        nxt = body.find("\n### ", s + 1)
+        e = end_of_section if nxt < 0 or nxt > end_of_section else nxt
+        body = body[:s] + text.rstrip("\n") + "\n" + body[e:]
+    else:
+        head = body[:end_of_section].rstrip("\n")
+        body = head + "\n\n" + text.rstrip("\n") + "\n" + body[end_of_section:]
+    path.write_text(body, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/distill-catalog-bench"))
+    parser.add_argument("--skip-linking", action="store_true")
+    parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
+    args = parser.parse_args()
+    args.data_dir = args.data_dir.resolve()
+    args.work.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DISTILL_LINKER_INDEX_DIR", str(args.work / "catalog"))
+    results_file = args.work / "results.json"
+    stored = json.loads(results_file.read_text()) if results_file.is_file() else {}
+    stored["reviews"] = run_reviews(args, args.work)
+    if not args.skip_linking or "linking" not in stored:
+        stored["linking"] = run_linking(args, args.work)
+    results_file.write_text(json.dumps(stored, indent=1, default=str))
+    text = table(stored["reviews"], stored["linking"])
+    print(text)
+    if not args.no_write:
+        write_subsection(text)
+
+
+if __name__ == "__main__":
+    main()

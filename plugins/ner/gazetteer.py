@@ -1,0 +1,128 @@
+"""The catalog gazetteer: product and brand names of the configured catalog, found in text.
+
+spaCy `PhraseMatcher`s built from each entry's names and aliases (PRODUCT) and the
+brands (BRAND), so a new catalog is recognised with no training. Most forms match
+case-insensitively (reviews are often lower-cased); a one-word form that is also an
+English word ("Bold", "Apple", "Sharp") matches only as written, so "an apple" is not
+a brand. A name without its brand ("Nokia 6610" → "6610") is added only when no
+other product has it and it cannot be an ordinary word or number: it needs a model
+number of three or more characters, and a bare number needs four digits and must not
+look like a year or a round figure ("2004", "5000").
+
+`clean` trims what a statistical model tags around a name (punctuation, lower-case
+function words) and drops spans with no letter ("#38", "3.5 )", "last 8") or made of
+lower-case English words only ("zones", "flip phones").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+from spacy.vocab import Vocab
+
+from distill.doc import tokenizer
+from distill.plugins.linker.catalog import (
+    Catalog,
+    CatalogEntry,
+    brandless_ok,
+    english,
+    is_word,
+    normalize,
+)
+
+PRODUCT, BRAND = "PRODUCT", "BRAND"
+
+
+def product_forms(entry: CatalogEntry) -> list[str]:
+    """The entry's own names and aliases (the brand-less form is judged separately)."""
+    brandless = normalize(entry.brandless() or "")
+    return [f for f in entry.names() if normalize(f) != brandless]
+
+
+class Gazetteer:
+    """Finds catalog names in Docs; one per catalog (build it once, reuse for every batch)."""
+
+    def __init__(self, catalog: Catalog, vocab: Vocab | None = None) -> None:
+        self.catalog = catalog
+        self.vocab = vocab or tokenizer().vocab
+        self.caseless = PhraseMatcher(self.vocab, attr="LOWER")
+        self.cased = PhraseMatcher(self.vocab, attr="ORTH")
+        owners: dict[str, set[str]] = {}
+        for entry in catalog.entries:
+            for form in entry.names():
+                owners.setdefault(normalize(form), set()).add(entry.id)
+        caseless: dict[str, list[str]] = {PRODUCT: [], BRAND: []}
+        cased: dict[str, list[str]] = {PRODUCT: [], BRAND: []}
+        for entry in catalog.entries:
+            for form in product_forms(entry):
+                self._add(form, PRODUCT, caseless, cased)
+            brandless = entry.brandless()
+            unique = brandless and owners[normalize(brandless)] == {entry.id}
+            if unique and brandless_ok(brandless):
+                caseless[PRODUCT].append(brandless)
+        for brand in sorted(catalog.brands().values()):
+            self._add(brand, BRAND, caseless, cased)
+        for matcher, table in ((self.caseless, caseless), (self.cased, cased)):
+            for label, forms in table.items():
+                unique = sorted(set(forms))
+                if unique:
+                    matcher.add(label, list(tokenizer().tokenizer.pipe(unique)))
+
+    @staticmethod
+    def _add(
+        form: str, label: str, caseless: dict[str, list[str]], cased: dict[str, list[str]]
+    ) -> None:
+        if not re.search(r"[^\W\d_]", form) or len(normalize(form)) < 2:
+            return  # no letter ("6610" as an alias is judged as a brand-less form)
+        if len(form.split()) == 1 and is_word(form) and not re.search(r"\d", form):
+            cased[label] += [form, form[:1].upper() + form[1:]]  # "Apple", "Bold"
+        else:
+            caseless[label].append(form)
+
+    def spans(self, doc: Doc) -> list[Span]:
+        """Non-overlapping PRODUCT/BRAND spans, longest first ("Nokia 6610" over "Nokia")."""
+        found = [
+            Span(doc, start, end, label=self.vocab.strings[match_id])
+            for matcher in (self.caseless, self.cased)
+            for match_id, start, end in matcher(doc)
+        ]
+        return filter_spans(found)
+
+
+def clean(spans: Iterable[Span]) -> list[Span]:
+    """Statistical spans trimmed of edge punctuation and lower-case function words; spans
+    left without a letter are dropped ("#38", "3.5 )", "last 8")."""
+    kept = []
+    for span in spans:
+        start, end = span.start, span.end
+        doc = span.doc
+        while start < end and _edge_junk(doc[start]):
+            start += 1
+        while end > start and _edge_junk(doc[end - 1]):
+            end -= 1
+        if end > start and re.search(r"[^\W\d_]", doc[start:end].text):
+            trimmed = Span(doc, start, end, label=span.label_)
+            if not _plain_words(trimmed):
+                kept.append(trimmed)
+    return kept
+
+
+def _plain_words(span: Span) -> bool:
+    """Only lower-case English words and numbers ("zones", "flip phones", "last 8"): in
+    lower-cased reviews that is no name; a real one is capitalised or not a word."""
+    return all(t.is_punct or t.like_num or (t.is_lower and english(t.text)) for t in span)
+
+
+def _edge_junk(token) -> bool:  # type: ignore[no-untyped-def]
+    return token.is_punct or token.is_space or (token.is_stop and token.is_lower)
+
+
+def merge(preferred: Sequence[Span], others: Sequence[Span]) -> list[Span]:
+    """`preferred` spans (the gazetteer's) plus the `others` that overlap none of them."""
+    taken = [(s.start, s.end) for s in preferred]
+    extra = [s for s in others if all(s.end <= a or s.start >= b for a, b in taken)]
+    return sorted([*preferred, *filter_spans(extra)], key=lambda s: s.start)

@@ -1,0 +1,234 @@
+"""`[catalog]`: loading with a column mapping, `distill catalog check/show`, the `match`
+linker and the gazetteer on small fixture catalogs (no MiniLM: semantic retrieval off)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+from spacy.tokens import Span
+from typer.testing import CliRunner
+
+from distill.cli import app
+from distill.config import CatalogConfig, Config, TaskConfig, load_config
+from distill.doc import make_doc
+from distill.errors import ConfigError
+from distill.plugins import BackendOptions, make_backend
+from distill.plugins.linker import match
+from distill.plugins.linker.catalog import (
+    Catalog,
+    CatalogError,
+    check,
+    configured_catalog,
+    settings_for,
+)
+from distill.plugins.linker.match import MatchLinker
+from distill.plugins.linker.task import LinkerTask
+from distill.plugins.ner.gazetteer import Gazetteer, brandless_ok, clean
+
+FIXTURES = Path(__file__).parent / "fixtures" / "catalog"
+PHONES = FIXTURES / "phones.jsonl"
+CSV_COLUMNS = {"name": "Model", "brand": "Maker", "category": "Kind", "aliases": "Also"}
+runner = CliRunner()
+
+
+def settings(tmp_path: Path, path: Path = PHONES, **extra: object) -> CatalogConfig:
+    return CatalogConfig.model_validate({"path": str(path), "cache": str(tmp_path), **extra})
+
+
+# configuration and loading
+
+
+def test_catalog_section_in_toml_with_column_mapping(tmp_path: Path) -> None:
+    toml = tmp_path / "distill.toml"
+    toml.write_text(
+        f'[catalog]\npath = "{FIXTURES / "phones.csv"}"\n'
+        'columns = {name = "Model", brand = "Maker", category = "Kind", aliases = "Also"}\n'
+    )
+    config = load_config(toml).config
+    catalog = configured_catalog(config)
+    assert catalog is not None and len(catalog) == 3
+    s21 = catalog["samsung-galaxy-s21-android-smartphone"]  # no id column: made from the name
+    assert s21.brand == "Samsung" and s21.category == "phone"
+    assert s21.aliases == ["galaxy s21", "s21"]
+    assert s21.brandless() == "Galaxy S21" and s21.short_name() == "Samsung Galaxy S21"
+
+
+def test_unknown_column_field_is_a_config_error_with_a_suggestion(tmp_path: Path) -> None:
+    toml = tmp_path / "distill.toml"
+    toml.write_text('[catalog]\npath = "x.csv"\ncolumns = {nmae = "Model"}\n')
+    with pytest.raises(ConfigError, match=r"catalog.columns.nmae.*did you mean 'name'"):
+        load_config(toml)
+
+
+def test_no_catalog_is_none_and_the_linker_option_is_a_deprecated_alias() -> None:
+    assert configured_catalog(Config()) is None
+    old = Config(tasks={"linker": TaskConfig(options={"catalog": str(PHONES)})})
+    assert old.catalog_source().path == str(PHONES)
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        catalog = configured_catalog(old)
+    assert catalog is not None and catalog["nokia-6610"].attributes == {"year": "2002"}
+
+
+def test_jsonl_fields_categories_and_brandless_forms() -> None:
+    catalog = Catalog.load(PHONES)
+    nokia = catalog["nokia-6610"]
+    assert nokia.category == "phone" and nokia.aliases == ["6610 classic"]
+    assert nokia.brandless() == "6610" and "6610" in nokia.names()
+
+
+def test_missing_mapped_column_names_file_line_and_column() -> None:
+    with pytest.raises(CatalogError) as error:
+        Catalog.load(FIXTURES / "no_model_column.csv", {"name": "Model"})
+    assert error.value.line == 2 and error.value.column == "Model"
+    assert "no_model_column.csv:2 (column 'Model')" in str(error.value)
+    assert 'columns = {name = "<column>"}' in str(error.value)
+
+
+def test_check_lists_every_problem_with_line_and_column() -> None:
+    _, issues = check(settings_for(FIXTURES / "dup_ids.jsonl"))
+    found = {(i.level, i.line, i.column, i.message.split(" (")[0]) for i in issues}
+    assert ("error", 2, "name", "empty name") in found
+    assert ("error", 3, "id", "duplicate id 'a'") in found
+    warning = next(i for i in issues if i.level == "warning")
+    assert warning.line == 4 and warning.column == "aliases" and "'a'" in warning.message
+    with pytest.raises(CatalogError, match=r"dup_ids.jsonl:2 \(column 'name'\): empty name"):
+        Catalog.load(FIXTURES / "dup_ids.jsonl")
+
+
+# the CLI
+
+
+def test_cli_check_reports_errors_exits_1_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    bad = FIXTURES / "dup_ids.jsonl"
+    result = runner.invoke(app, ["--set", f"catalog.path={bad}", "catalog", "check"])
+    assert result.exit_code == 1
+    assert "dup_ids.jsonl:3 (column 'id'): error duplicate id 'a'" in result.output
+    assert "2 error(s), 1 warning(s)" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_check_ok_and_without_a_catalog(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = runner.invoke(app, ["--set", f"catalog.path={PHONES}", "catalog", "check"])
+    assert result.exit_code == 0 and "10 products" in result.output and "ok" in result.output
+    monkeypatch.chdir(tmp_path)  # no distill.toml here
+    result = runner.invoke(app, ["catalog", "check"])
+    assert result.exit_code == 1 and "no catalog configured" in str(result.exception)
+
+
+def test_cli_show_lists_candidates_and_the_decision(tmp_path: Path) -> None:
+    flags = ["--set", f"catalog.path={PHONES}", "--set", f"catalog.cache={tmp_path}"]
+    result = runner.invoke(app, [*flags, "catalog", "show", "6610", "--no-semantic", "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["linked"] == "nokia-6610" and shown["candidates"][0]["by"] == "alias"
+    result = runner.invoke(app, [*flags, "catalog", "show", "nokia 6620", "--no-semantic"])
+    assert "NIL" in result.output
+
+
+# the match linker
+
+
+def linked(backend: MatchLinker, text: str, spans: list[tuple[str, str]]) -> dict[str, str]:
+    doc = make_doc(text)
+    ents = []
+    for mention, label in spans:
+        start = text.rindex(mention)
+        ents.append(doc.char_span(start, start + len(mention), label=label))
+    doc.ents = ents
+    backend.predict([doc])
+    return {e.text: e.kb_id_ for e in doc.ents}
+
+
+def test_match_linker_alias_fuzzy_model_numbers_and_nil(tmp_path: Path) -> None:
+    options = BackendOptions(extra={"catalog": settings(tmp_path), "semantic": False})
+    backend = MatchLinker(LinkerTask(), options)
+    text = "my nokia 6610 beats the 6610i, the nokia 6620, the iphone eleven and nokia phones"
+    found = linked(
+        backend,
+        text,
+        [
+            ("nokia 6610", "PRODUCT"),
+            ("6610i", "PRODUCT"),
+            ("nokia 6620", "PRODUCT"),
+            ("iphone eleven", "PRODUCT"),
+            ("nokia", "BRAND"),
+        ],
+    )
+    assert found["nokia 6610"] == "nokia-6610" and found["6610i"] == "nokia-6610i"
+    assert found["nokia 6620"] == "" and found["iphone eleven"] == "apple-iphone-11"
+    assert found[text.split()[-2]] == ""  # a brand is not a catalog entry
+    assert linked(backend, "the samsung galaxy s21x", [("samsung galaxy s21x", "PRODUCT")]) == {
+        "samsung galaxy s21x": ""
+    }
+    assert linked(backend, "a samsung galxy s21", [("samsung galxy s21", "PRODUCT")]) == {
+        "samsung galxy s21": "samsung-s21"
+    }
+
+
+def test_match_is_the_default_linker_and_without_a_catalog_links_nothing() -> None:
+    backend = make_backend("linker", Config())
+    assert isinstance(backend, MatchLinker)
+    match._noted.clear()
+    with pytest.warns(UserWarning, match=r"no catalog configured.*\[catalog\] path"):
+        found = linked(backend, "my nokia 6610", [("nokia 6610", "PRODUCT")])
+    assert found == {"nokia 6610": ""}
+
+
+def test_factory_passes_the_configured_catalog_to_backends(tmp_path: Path) -> None:
+    config = Config(catalog=settings(tmp_path), tasks={"linker": TaskConfig(options={})})
+    backend = make_backend("linker", config)
+    assert isinstance(backend, MatchLinker) and backend.settings.path == str(PHONES)
+    assert backend.model_name().startswith("match:phones.jsonl@")
+
+
+# the gazetteer and the junk filter
+
+
+def test_gazetteer_names_brands_and_safe_brandless_forms() -> None:
+    gazetteer = Gazetteer(Catalog.load(PHONES))
+
+    def spans(text: str) -> list[tuple[str, str]]:
+        return [(s.text, s.label_) for s in gazetteer.spans(make_doc(text))]
+
+    assert spans("the nokia 6610 and my 6610 beat motorola") == [
+        ("nokia 6610", "PRODUCT"),
+        ("6610", "PRODUCT"),
+        ("motorola", "BRAND"),
+    ]
+    assert spans("a bold design , one screen , the g3 in 2004") == []
+    assert spans("the blackberry bold and the htc one and lg g3") == [
+        ("blackberry bold", "PRODUCT"),
+        ("htc one", "PRODUCT"),
+        ("lg g3", "PRODUCT"),
+    ]
+    assert spans("I ate an apple on my Apple iPhone 11") == [("Apple iPhone 11", "PRODUCT")]
+    assert spans("Apple makes it") == [("Apple", "BRAND")]
+
+
+@pytest.mark.parametrize(
+    ("form", "ok"),
+    [("6610", True), ("2004", False), ("5000", False), ("610", False), ("N95", True),
+     ("G3", False), ("Galaxy S21", True), ("Bold", False), ("Razr", True), ("Galaxy Note", False)],
+)  # fmt: skip
+def test_brandless_forms_that_may_match_alone(form: str, ok: bool) -> None:
+    assert brandless_ok(form) is ok
+
+
+def test_clean_drops_spans_without_a_name() -> None:
+    doc = make_doc("over the last 8 years , # 38 , 3.5 ) and the iPhone !")
+    spans = [
+        Span(doc, 1, 4, label="PRODUCT"),  # the last 8
+        Span(doc, 6, 8, label="PRODUCT"),  # # 38
+        Span(doc, 9, 11, label="PRODUCT"),  # 3.5 )
+        Span(doc, 12, 15, label="PRODUCT"),  # the iPhone !
+    ]
+    assert [(s.text, s.label_) for s in clean(spans)] == [("iPhone", "PRODUCT")]
