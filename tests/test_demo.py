@@ -17,7 +17,8 @@ def test_demo_config_fills_models_and_keeps_user_choices(tmp_path: Path) -> None
     config = demo_config(user, tmp_path)
     assert config.task("ner").backend == "prompt"  # the user's flag wins
     assert config.task("ner").model == str(tmp_path / "models" / "ner")
-    assert config.task("linker").options["catalog"].endswith("examples/demo/catalog.jsonl")
+    assert config.catalog.path.endswith("examples/demo/catalog.jsonl")  # [catalog], the one place
+    assert config.task("linker").backend == "trained"  # the demo trains its linker
     assert config.graph.path == str(tmp_path / "graph-ladybug")
 
 
