@@ -24,6 +24,7 @@ distill: structured facts from text, with an LLM as the teacher and small models
   distill llm ping                   one real round-trip to the configured LLM
   distill chat                       ask about the documents; cited, fact-checked answers
   distill ask "QUESTION" --json      one answer, as JSON, for scripts
+  distill serve                      review, chat and explore in the browser (localhost)
 
 [bold]Configure[/bold] with ./distill.toml, DISTILL_* environment variables, or flags:
   distill --backend ner=prompt tools          run NER with the LLM instead of the trained model
@@ -73,6 +74,7 @@ def _register_commands() -> None:
         ingest_cmd,
         llm_cmd,
         review_cmd,
+        serve_cmd,
         tools_cmd,
         train_cmd,
         use_cmd,
@@ -89,6 +91,7 @@ def _register_commands() -> None:
     app.command("chat")(chat_cmd.chat)
     app.command("ask")(chat_cmd.ask)
     app.command("evaluate-agent")(evaluate_agent_cmd.evaluate_agent)
+    app.command("serve")(serve_cmd.serve)
     app.add_typer(catalog_cmd.app, name="catalog")
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(llm_cmd.app, name="llm")
