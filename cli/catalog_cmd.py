@@ -132,7 +132,7 @@ def show(
     table = Table(title=f"Candidates for {escape(repr(query))}", title_justify="left")
     names = ("id", "name", "score", "by", "alias", "fuzzy", "semantic")
     for column in names:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # ids in full, never cut with "…"
     for row in rows:
         table.add_row(*(escape(str(row[c])) for c in names))
     console.print(table)

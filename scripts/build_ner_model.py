@@ -47,6 +47,9 @@ def main() -> None:
     parser.add_argument("--conll", type=int, default=2000, help="CoNLL-2003 sentences (ORG→BRAND)")
     parser.add_argument("--max-minutes", type=float, default=18.0)
     parser.add_argument("--max-epochs", type=int, default=40)
+    parser.add_argument(
+        "--base", default=None, help="installed spaCy pipeline whose tok2vec to start from"
+    )
     args = parser.parse_args()
 
     from distill.corpora import conll
@@ -62,7 +65,9 @@ def main() -> None:
         news = list(conll.read(args.data_dir / "conll2003" / "train.txt"))[: args.conll]
         train += mapped(news, CONLL) + mapped(news, CONLL, lower=True)
     dev = mapped(raw_dev, WNUT) + mapped(raw_dev, WNUT, lower=True)
-    settings = NERTrainConfig(max_minutes=args.max_minutes, max_epochs=args.max_epochs, patience=4)
+    settings = NERTrainConfig(
+        max_minutes=args.max_minutes, max_epochs=args.max_epochs, patience=4, base=args.base
+    )
     if args.out.exists():
         shutil.rmtree(args.out)
 

@@ -136,8 +136,12 @@ class CandidateIndex:
         mentions: Sequence[str],
         k: int = 10,
         vectors: np.ndarray | None = None,
+        semantic_after_alias: bool = True,
     ) -> list[list[Candidate]]:
-        """Up to ~2k candidates per mention (k fuzzy + k semantic + alias hits), best first."""
+        """Up to ~2k candidates per mention (k fuzzy + k semantic + alias hits), best first.
+
+        `semantic_after_alias=False` skips the encoder for mentions an alias already names
+        (the `match` scorer never needs it then; the trained scorer's features do)."""
         keys = [normalize(m) for m in mentions]
         found: list[dict[int, Candidate]] = [{} for _ in mentions]
         for key, bucket in zip(keys, found, strict=True):
@@ -161,11 +165,12 @@ class CandidateIndex:
                 for entry, score in sorted(picked.items(), key=lambda x: -x[1])[:k]:
                     bucket.setdefault(entry, Candidate(entry)).fuzzy = score
                     bucket[entry].sources.add("fuzzy")
-        if self.faiss is not None and mentions:
-            if vectors is None:
-                vectors = self._embed(list(mentions))
+        rows = [i for i, b in enumerate(found) if semantic_after_alias or not _has_alias(b)]
+        if self.faiss is not None and rows:
+            chosen = [mentions[i] for i in rows]
+            vectors = self._embed(chosen) if vectors is None else vectors[rows]
             sims, ids = self.faiss.search(vectors, k)
-            for bucket, row_ids, row_sims in zip(found, ids, sims, strict=True):
+            for bucket, row_ids, row_sims in zip((found[i] for i in rows), ids, sims, strict=True):
                 for entry, sim in zip(row_ids, row_sims, strict=True):
                     if entry >= 0:
                         bucket.setdefault(int(entry), Candidate(int(entry))).semantic = float(sim)
@@ -187,3 +192,7 @@ def recall_at_k(
         for (_, g), cands in zip(pairs, candidates, strict=True)
     )
     return hits / len(pairs)
+
+
+def _has_alias(bucket: dict[int, Candidate]) -> bool:
+    return any(c.alias for c in bucket.values())

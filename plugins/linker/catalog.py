@@ -261,7 +261,7 @@ def configured_catalog(config: Config) -> Catalog | None:
         warnings.warn(
             "tasks.linker.options.catalog is deprecated: set [catalog] path (and columns) "
             "in distill.toml",
-            DeprecationWarning,
+            FutureWarning,  # shown to users by default, unlike DeprecationWarning
             stacklevel=2,
         )
     return Catalog.from_config(settings)

@@ -132,7 +132,7 @@ def link(
     index: CandidateIndex, mentions: Sequence[str], threshold: float = THRESHOLD, k: int = TOP_K
 ) -> list[tuple[str | None, float, list[Scored]]]:
     """(catalog id or None, confidence, ranked candidates) per mention."""
-    found = index.generate(mentions, k=k)
+    found = index.generate(mentions, k=k, semantic_after_alias=False)
     out = []
     for mention, candidates in zip(mentions, found, strict=True):
         ranked = score(mention, candidates, index)

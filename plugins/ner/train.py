@@ -50,6 +50,10 @@ def build_pipeline(labels: Sequence[str], config: NERTrainConfig) -> Language:
         listener = spacy_config["components"]["ner"]["model"]["tok2vec"]
         listener["width"] = config.width
     if config.base:
+        # the listener's width must be a number, not a reference into a sourced component
+        source = spacy.load(config.base, exclude=["parser", "tagger", "ner", "lemmatizer"])
+        width = source.get_pipe("tok2vec").model.get_dim("nO")
+        spacy_config["components"]["ner"]["model"]["tok2vec"]["width"] = width
         spacy_config["components"]["tok2vec"] = {"source": config.base}
     nlp = spacy.util.load_model_from_config(spacy_config, auto_fill=True, validate=True)
     ner = nlp.get_pipe("ner")
@@ -82,7 +86,12 @@ def train(
     nlp = build_pipeline(labels, config)
     train_examples = [to_example(nlp, d) for d in train_docs]
     dev_examples = [to_example(nlp, d) for d in dev_docs]
-    optimizer = nlp.initialize(lambda: train_examples)
+    if config.base:  # keep the sourced tok2vec's pretrained weights: initialize the rest
+        with nlp.select_pipes(disable=["tok2vec"]):
+            nlp.initialize(lambda: train_examples)
+        optimizer = nlp.resume_training()
+    else:
+        optimizer = nlp.initialize(lambda: train_examples)
     optimizer.learn_rate = config.learn_rate
     out = Path(out)
     best: dict[str, Any] = {"f1": -1.0, "epoch": 0}
