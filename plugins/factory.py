@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from distill.backend import Backend, BackendOptions
 from distill.config import Config
-from distill.errors import PluginError
+from distill.errors import DistillError, PluginError
 from distill.registry import registry
 from distill.spec import TaskSpec
 
@@ -51,7 +51,7 @@ def make_backend(
     options = BackendOptions(model_path=settings.model, chat_model=chat_model, extra=extra)
     try:
         return backend_class(task, options)
-    except PluginError:
+    except DistillError:  # already says what to do (a missing model, a bad catalog line)
         raise
     except Exception as exc:
         raise PluginError(

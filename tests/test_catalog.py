@@ -124,6 +124,20 @@ def test_cli_check_ok_and_without_a_catalog(
     assert result.exit_code == 1 and "no catalog configured" in str(result.exception)
 
 
+def test_ingest_with_a_bad_catalog_is_one_error_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reviews.jsonl").write_text('{"id": "r1", "text": "my nokia 6610"}\n')
+    (tmp_path / "distill.toml").write_text(
+        f'[catalog]\npath = "{FIXTURES / "no_model_column.csv"}"\ncolumns = {{name = "Model"}}\n'
+    )
+    result = runner.invoke(app, ["ingest", "reviews.jsonl"])
+    assert result.exit_code != 0
+    assert "no_model_column.csv:2 (column 'Model'): missing column 'Model'" in str(result.exception)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["distill.toml", "reviews.jsonl"]
+
+
 def test_cli_show_lists_candidates_and_the_decision(tmp_path: Path) -> None:
     flags = ["--set", f"catalog.path={PHONES}", "--set", f"catalog.cache={tmp_path}"]
     result = runner.invoke(app, [*flags, "catalog", "show", "6610", "--no-semantic", "--json"])

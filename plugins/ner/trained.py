@@ -67,9 +67,9 @@ class TrainedNER(Backend):
                 )
             self.options.model_path = str(GENERAL_MODEL)
         self.card = load_card(self.options.model_path, task.name)
-        self.nlp = spacy.load(Path(self.options.model_path) / "pipeline")
         labels = list(task.labels) or list(self.card.labels)
-        self.gazetteer = catalog_gazetteer(self.options, labels)
+        self.gazetteer = catalog_gazetteer(self.options, labels)  # a bad catalog fails first
+        self.nlp = spacy.load(Path(self.options.model_path) / "pipeline")
 
     def predict(self, docs: Sequence[Doc]) -> list[Doc]:
         copies = (
