@@ -42,7 +42,9 @@ def main(root: Path, port: int, real: bool) -> None:
     from distill.web import create_app
 
     config = Config.model_validate_json((root / "config.json").read_text(encoding="utf-8"))
-    if not real:
+    if real:  # the model itself answers, not the response cache of an earlier run
+        config = config.model_copy(update={"llm": config.llm.model_copy(update={"cache": False})})
+    else:
         import distill.ingest.index
 
         distill.ingest.index.default_embedder = fake_embed  # the index was built with it
