@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-all lint install clean
+.PHONY: demo test test-all lint install browser clean
 
 demo: $(STAMP)
 	$(BIN)/distill tools
@@ -14,17 +14,23 @@ demo: $(STAMP)
 	$(BIN)/distill demo
 	$(BIN)/distill ask "Which phone has the worst battery reviews?"
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python scripts/lint_imports.py
 	$(BIN)/python -m pytest -m "not slow" ; rc=$$? ; [ $$rc -eq 5 ] && rc=0 ; exit $$rc
 
-test-all: $(STAMP)
+test-all: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/python scripts/lint_imports.py
 
 install: $(STAMP)
+
+# the browser tests (tests/test_web_browser.py) drive Debian's headless Chromium
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) || \
+	  echo "warning: could not install chromium + chromium-driver; the browser tests will skip"
 
 # torch is pinned in pyproject to the CPU build on this machine's disk. llama-cpp-python is
 # built portably by scripts/llama_wheel.sh (once per machine, ~15 min) into a cache keyed by
