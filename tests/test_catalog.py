@@ -246,3 +246,36 @@ def test_clean_drops_spans_without_a_name() -> None:
         Span(doc, 12, 15, label="PRODUCT"),  # the iPhone !
     ]
     assert [(s.text, s.label_) for s in clean(spans)] == [("iPhone", "PRODUCT")]
+
+
+def test_trained_linker_learns_against_the_configured_catalog(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from distill.corpora import linking
+    from distill.plugins.linker.train import LinkerTrainConfig
+    from distill.plugins.linker.trained import TrainedLinker
+    from distill.workflow.train import fit
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "distill.toml").write_text(f'[catalog]\npath = "{PHONES}"\n')
+    rows = [("my nokia 6610 rocks", "nokia 6610", "nokia-6610"),
+            ("the 6610i is newer", "6610i", "nokia-6610i"),
+            ("an old nokia 3310", "nokia 3310", "nokia-3310"),
+            ("a nokia 9999 prototype", "nokia 9999", None),
+            ("the apple iphone 11 is fine", "apple iphone 11", "apple-iphone-11"),
+            ("a samsung galaxy s21 ultra", "samsung galaxy s21", "samsung-s21")]  # fmt: skip
+    data = tmp_path / "mentions.jsonl"
+    data.write_text(
+        "".join(
+            json.dumps({"text": t, "span": [t.index(m), t.index(m) + len(m)], "kb_id": k}) + "\n"
+            for t, m, k in rows
+        )
+    )
+    docs = list(linking.read(data))
+    settings = LinkerTrainConfig(embeddings=False)
+    card = fit("linker", docs, docs, tmp_path / "model", ["PRODUCT"], settings)
+    assert card.training["mode"] == "link"
+    backend = TrainedLinker(LinkerTask(), BackendOptions(model_path=str(tmp_path / "model")))
+    assert backend.model.catalog_path == str(PHONES)
+    found = linked(backend, "a nokia 6610 here", [("nokia 6610", "PRODUCT")])  # type: ignore[arg-type]
+    assert found == {"nokia 6610": "nokia-6610"}

@@ -80,10 +80,9 @@ def train(
         y = np.asarray([int(bool(d.ents and d.ents[0].kb_id_)) for d in train_docs])
     else:
         if not config.catalog and not any((d._.meta or {}).get("catalog") for d in train_docs):
-            from distill.errors import ConfigError
-
-            raise ConfigError("linking needs a catalog: --set catalog=FILE")
+            config = _configured_catalog(config)
         catalog = config.catalog or train_docs[0]._.meta["catalog"]
+        model.catalog_columns = config.catalog_columns
         model.catalog_path = str(Path(catalog).resolve())
         index = model.index()
         model.idf = idf_table(e.name for e in index.catalog.entries)
@@ -110,6 +109,23 @@ def train(
         "seconds": round(time.perf_counter() - started, 1),
         "dev_scores": dev_scores,
     }
+
+
+def _configured_catalog(config: LinkerTrainConfig) -> LinkerTrainConfig:
+    """No catalog in the settings or the data: the `[catalog]` of ./distill.toml."""
+    from distill.config import load_config
+    from distill.errors import ConfigError
+
+    settings = load_config().config.catalog_source()
+    if not settings.path:
+        raise ConfigError(
+            'linking needs a catalog: set [catalog] path = "products.jsonl" in distill.toml, '
+            'give the data a "catalog" field, or --set catalog=FILE'
+        )
+    columns: dict[str, Any] = settings.columns.model_dump(exclude_unset=True)
+    if settings.brand_from_name and "brand" not in columns:
+        columns["brand"] = None  # the saved mapping's spelling of "first word of the name"
+    return config.model_copy(update={"catalog": settings.path, "catalog_columns": columns})
 
 
 def _tune(model: LinkerModel, dev_docs: Sequence[Doc]) -> tuple[float, dict[str, Any]]:
