@@ -1,15 +1,24 @@
 """The chat agent: a LangGraph state graph from a question to a checked, cited answer.
 
     question → plan → act → draft → guard → answer
-               (model   (tools,    (model     (fact-checker
-               picks a  router     writes     + policy)
-               tool)    fallback)  cited
-                                   sentences)
+               (router;  (tools)  (stated from    (fact-checker
+               the model          the numbers, or + policy)
+               picks only         the model writes
+               when it            cited sentences)
+               cannot)
 
-Each step is a node, so control flow is explicit and every step is timed. The
-model only *chooses* tools and *phrases* the answer; facts come from the tools,
-and the guardrail checks every sentence before the user sees it. Conversations
-persist in a SQLite checkpointer, one thread per name.
+Each step is a node, so control flow is explicit and every step is timed. The router
+recognises the common intents and fixes their tool calls, so the model plans only the
+questions it does not know; aggregates (overall opinion, what people like or
+criticise, rankings, comparisons, counts, catalog attributes, plugin facts) are stated
+from the graph's numbers and quoted reviews without any model call. Otherwise the
+model phrases the answer from the evidence, and the guardrail checks every sentence
+before the user sees it. Conversations persist in a SQLite checkpointer, one thread
+per name.
+
+A user turn asking to add a review or ingest a file takes the write path instead
+(`agent/writes.py`): the agent shows what it would write and writes it only when the
+next user turn says yes.
 """
 
 from __future__ import annotations
@@ -28,7 +37,13 @@ from pydantic import BaseModel, Field
 
 from distill.agent.evidence import Evidence, Source
 from distill.agent.guardrail import CheckedSentence, Checker, Policy, apply_policy, check_sentences
-from distill.agent.router import ProductName, ProductResolver, is_follow_up, route
+from distill.agent.router import (
+    STATED_INTENTS,
+    ProductName,
+    ProductResolver,
+    is_follow_up,
+    route,
+)
 from distill.agent.tools import Ranking, Toolbox, ToolResult
 from distill.config import Config, load_config
 from distill.errors import DistillError
@@ -38,8 +53,20 @@ from distill.prompts import render
 
 MAX_QUESTION_CHARS = 2000
 MAX_EVIDENCE = 10
+DRAFT_EVIDENCE = 6
+"""Evidence the model reads when it drafts: fewer, shorter prompts answer faster."""
+MAX_STATED = 7
 DEFAULT_THREAD = "default"
-SPECIFIC_INTENTS = {"rank", "compare", "product", "unknown_product", "mentions"}
+SPECIFIC_INTENTS = {
+    "rank",
+    "compare",
+    "product",
+    "unknown_product",
+    "count",
+    "summary",
+    "attributes",
+    "facts",
+}
 
 
 # the typed response
@@ -82,6 +109,9 @@ class ChatResponse(BaseModel):
     refused: bool = False
     notes: list[str] = Field(default_factory=list)
     seconds: dict[str, float] = Field(default_factory=dict)
+    llm_calls: list[str] = Field(
+        default_factory=list, description="the language-model calls this answer took"
+    )
 
     @property
     def unsupported(self) -> int:
@@ -113,15 +143,16 @@ class ChatState(TypedDict, total=False):
     """Products the last turns were about, for follow-ups ("and its camera?")."""
     intent: dict[str, Any]
     timings: dict[str, float]
+    llm_calls: list[str]
 
 
 class DraftSentence(BaseModel):
-    text: str = Field(max_length=400)
-    sources: list[int] = Field(default_factory=list, max_length=4)
+    text: str = Field(max_length=300)
+    sources: list[int] = Field(default_factory=list, max_length=3)
 
 
 class Draft(BaseModel):
-    sentences: list[DraftSentence] = Field(min_length=1, max_length=5)
+    sentences: list[DraftSentence] = Field(min_length=1, max_length=3)
 
 
 class Agent:
@@ -145,17 +176,8 @@ class Agent:
         self.checker: Checker = checker or backend_checker(self.config)  # fail early, clearly
         self.resolver, self.categories, self.aspects, counts = self._read_graph()
         self.n_documents, self.n_products = counts
-        self.toolbox = Toolbox(
-            store=self.graph_store,
-            index=self.document_index,
-            resolver=self.resolver,
-            categories=self.categories,
-            aspects=self.aspects,
-            tasks=_text_tasks(),
-            run_task=self._run_task,
-            cypher=self._cypher,
-            passages=self.config.agent.passages,
-        )
+        self.fact_tasks = self._fact_tasks()
+        self.toolbox = self._toolbox()
         path = Path(checkpoints or self.config.agent.checkpoints)
         path.parent.mkdir(parents=True, exist_ok=True)
         from langgraph.checkpoint.sqlite import SqliteSaver
@@ -189,6 +211,7 @@ class Agent:
             "notes": [],
             "draft": [],
             "timings": {},
+            "llm_calls": [],
         }
         settings = {"configurable": {"thread_id": thread}}
         final: dict[str, Any] | None = None
@@ -252,45 +275,78 @@ class Agent:
         return graph.compile(checkpointer=self.checkpointer)
 
     def _plan(self, state: ChatState) -> dict[str, Any]:
-        """The model picks a tool (schema-constrained); no tool or an error: the router acts."""
+        """The router recognises the question; only unrouted questions ask the model to
+        pick a tool (schema-constrained). No tool or an error: the router acts."""
         started = time.perf_counter()
-        system = render("agent_system", n_documents=self.n_documents, n_products=self.n_products)
-        turns = self.config.agent.history if is_follow_up(state["question"]) else 0
-        messages = [SystemMessage(system), *_recent(state, turns)]
+        question = state["question"]
+        focus = [ProductName(**p) for p in state.get("focus") or []]
+        intent = route(
+            question,
+            self.resolver,
+            aspects=self.aspects,
+            previous_products=focus,
+            fact_tasks=self.fact_tasks,
+        )
+        described = {
+            "name": intent.name,
+            "aspect": intent.aspect,
+            "focus": intent.focus,
+            "products": [p.__dict__ for p in intent.products],
+            "unknown": intent.unknown_products,
+            "calls": [[name, arguments] for name, arguments in intent.calls],
+            "terms": intent.terms,
+        }
         notes: list[str] = []
         plan: list[dict[str, Any]] = []
-        try:
-            bound = self.llm.bind_tools(self.toolbox.definitions(), tool_choice="required")
-            reply = bound.invoke(messages)
-            plan = [{"name": c["name"], "arguments": c["args"]} for c in reply.tool_calls][:2]
-            if not plan:
-                notes.append("the model called no tool; the router looked the facts up")
-        except Exception as exc:
-            notes.append(f"the model could not choose a tool ({_short_error(exc)}); router used")
-        return {"plan": plan, "notes": notes, "timings": {"plan": _since(started)}}
+        calls: list[str] = []
+        if intent.planned:
+            calls.append("plan")
+            system = render(
+                "agent_system", n_documents=self.n_documents, n_products=self.n_products
+            )
+            turns = self.config.agent.history if is_follow_up(question) else 0
+            messages = [SystemMessage(system), *_recent(state, turns)]
+            try:
+                bound = self.llm.bind_tools(self.toolbox.definitions(), tool_choice="required")
+                reply = bound.invoke(messages)
+                plan = [{"name": c["name"], "arguments": c["args"]} for c in reply.tool_calls][:2]
+                if not plan:
+                    notes.append("the model called no tool; the router looked the facts up")
+            except Exception as exc:
+                notes.append(
+                    f"the model could not choose a tool ({_short_error(exc)}); router used"
+                )
+        return {
+            "plan": plan,
+            "intent": described,
+            "notes": notes,
+            "timings": {"plan": _since(started)},
+            "llm_calls": calls,
+        }
 
     def _act(self, state: ChatState) -> dict[str, Any]:
         """Run the model's calls, then the router's where they fall short."""
         started = time.perf_counter()
         question = state["question"]
-        focus = [ProductName(**p) for p in state.get("focus") or []]
-        intent = route(question, self.resolver, aspects=self.aspects, previous_products=focus)
+        intent = state.get("intent") or {}
+        name = intent.get("name", "search")
         plan = state["plan"]
-        if intent.name in SPECIFIC_INTENTS:
+        if name in SPECIFIC_INTENTS:
             # a common question: the query API answers it; generated Cypher would be slower
             plan = [call for call in plan if call["name"] != "query_graph"]
         results: list[ToolResult] = [
             self.toolbox.run(call["name"], self._grounded(call["arguments"], question), by="model")
             for call in plan
         ]
-        found = any(r.evidence for r in results)
+        found = any(r.evidence or r.statements for r in results)
         called = {r.name for r in results if not r.error}
-        for name, arguments in intent.calls:
-            wanted = intent.name in SPECIFIC_INTENTS and name not in called
+        for tool, arguments in intent.get("calls") or []:
+            wanted = name in SPECIFIC_INTENTS and tool not in called
             if wanted or not found:
-                results.append(self.toolbox.run(name, arguments, by="router"))
+                results.append(self.toolbox.run(tool, arguments, by="router"))
         searched = "search_reviews" in {r.name for r in results}
-        if not any(r.evidence for r in results) and not searched and not intent.unknown_products:
+        nothing = not any(r.evidence or r.statements for r in results)
+        if nothing and not searched and not intent.get("unknown"):
             results.append(
                 self.toolbox.run("search_reviews", {"query": question, "products": []}, "router")
             )
@@ -299,21 +355,25 @@ class Agent:
             for r in results:
                 if r.name == "search_reviews" and not r.arguments.get("products"):
                     r.evidence = []
-        evidence = _merge_evidence(results)
+        evidence, numbers = _merge_evidence(results)
         notes = list(state.get("notes") or [])
         notes += [note for r in results for note in r.notes if not note.startswith("Cypher:")]
         notes += [f"{r.name} failed: {r.error}" for r in results if r.error]
-        new_focus = intent.products or focus
+        previous = state.get("focus") or []
+        products = intent.get("products") or []
+        dumped = []
+        for r, mapping in zip(results, numbers, strict=True):
+            row = r.model_dump(mode="json")
+            row["statements"] = [
+                {**st, "evidence": [mapping[i] for i in st["evidence"] if mapping.get(i)]}
+                for st in row["statements"]
+            ]
+            dumped.append(row)
         return {
-            "results": [r.model_dump(mode="json") for r in results],
+            "results": dumped,
             "evidence": [e.model_dump(mode="json") for e in evidence],
             "notes": list(dict.fromkeys(notes)),
-            "focus": [p.__dict__ for p in new_focus],
-            "intent": {
-                "name": intent.name,
-                "aspect": intent.aspect,
-                "products": [p.display for p in intent.products],
-            },
+            "focus": products or previous,
             "timings": {**state.get("timings", {}), "tools": _since(started)},
         }
 
@@ -333,25 +393,39 @@ class Agent:
         return {**arguments, "products": kept}
 
     def _draft(self, state: ChatState) -> dict[str, Any]:
-        """The model phrases the answer as cited sentences; without evidence, it abstains."""
+        """Aggregates are stated from the numbers; otherwise the model phrases the answer
+        as cited sentences after the stated lead; without evidence, it abstains."""
         started = time.perf_counter()
         evidence = [Evidence.model_validate(e) for e in state["evidence"]]
         notes = list(state.get("notes") or [])
-        lead = lead_sentence(state.get("intent") or {}, state["results"], evidence)
-        if not evidence:
+        intent = state.get("intent") or {}
+        stated = [
+            {"text": st["text"], "sources": st["evidence"], "basis": st["basis"]}
+            for r in state["results"]
+            for st in r.get("statements") or []
+        ]
+        open_question = any(r.get("open_question") for r in state["results"])
+        calls = list(state.get("llm_calls") or [])
+        calls += ["cypher" for r in state["results"] if r["name"] == "query_graph"]
+        if not evidence and not stated:
             sentences = [_abstention(notes)]
+        elif stated and intent.get("name") in STATED_INTENTS and not open_question:
+            sentences = stated[:MAX_STATED]  # the graph answers it: no model call
         else:
+            lead = stated[:2]
+            calls.append("draft")
             try:
-                sentences = self._compose(state["question"], evidence, notes, state, lead)
+                drafted = self._compose(state["question"], evidence, notes, state, lead)
             except Exception as exc:
                 notes.append(f"the model could not write the answer ({_short_error(exc)})")
-                sentences = _fallback_answer(evidence)
-            if lead:
-                sentences = [lead, *[s for s in sentences if s["text"] != lead["text"]][:3]]
+                drafted = [] if lead else _fallback_answer(evidence)
+            shown = {s["text"] for s in lead}
+            sentences = [*lead, *[s for s in drafted if s["text"] not in shown][:3]]
         return {
             "draft": sentences,
             "notes": notes,
             "timings": {**state.get("timings", {}), "draft": _since(started)},
+            "llm_calls": calls,
         }
 
     def _compose(
@@ -360,20 +434,21 @@ class Agent:
         evidence: list[Evidence],
         notes: list[str],
         state: ChatState,
-        lead: dict[str, Any] | None = None,
+        lead: list[dict[str, Any]] | None = None,
     ) -> list[dict[str, Any]]:
         turns = self.config.agent.history if is_follow_up(question) else 0
         history = [
             f"{'User' if isinstance(m, HumanMessage) else 'Agent'}: {m.text}"
             for m in _recent(state, turns)[:-1]
         ]
+        evidence = evidence[:DRAFT_EVIDENCE]
         prompt = render(
             "agent_answer",
             question=question,
             evidence=[{"label": _label(e), "text": e.text} for e in evidence],
             notes=[n for n in notes if not n.startswith("the model")],
             history=history,
-            lead=lead["text"] if lead else None,
+            lead=" ".join(s["text"] for s in lead or []) or None,
         )
         draft = self.llm.with_structured_output(Draft).invoke(prompt)
         if isinstance(draft, dict):
@@ -394,6 +469,7 @@ class Agent:
         evidence = [Evidence.model_validate(e) for e in state["evidence"]]
         notes = list(state.get("notes") or [])
         pairs = [(s["text"], list(s["sources"])) for s in state["draft"]]
+        bases = [s.get("basis") for s in state["draft"]]
         try:
             rankings = [
                 Ranking.model_validate(r["ranking"]) for r in state["results"] if r.get("ranking")
@@ -406,6 +482,7 @@ class Agent:
                 rankings=rankings,
                 products_in=lambda text: [p.display for p in self.resolver.find(text)],
                 repair=self._cheap_checker,
+                bases=bases,
             )
         except DistillError:
             raise
@@ -440,6 +517,7 @@ class Agent:
             refused=refused,
             notes=notes,
             seconds=timings,
+            llm_calls=list(state.get("llm_calls") or []),
         )
         return {
             "response": response.model_dump(mode="json"),
@@ -475,6 +553,39 @@ class Agent:
 
             self._document_index = DocumentIndex.from_config(self.config.index, read_only=True)
         return self._document_index
+
+    def _toolbox(self) -> Toolbox:
+        from distill.plugins.linker.catalog import configured_catalog
+
+        return Toolbox(
+            store=self.graph_store,
+            index=self.document_index,
+            resolver=self.resolver,
+            categories=self.categories,
+            aspects=self.aspects,
+            tasks=_text_tasks(),
+            run_task=self._run_task,
+            cypher=self._cypher,
+            passages=self.config.agent.passages,
+            catalog=lambda: configured_catalog(self.config),
+            fact_tasks=self.fact_tasks,
+        )
+
+    def refresh(self) -> None:
+        """Re-read products, aspects and plugin tasks from the graph (after a write)."""
+        self.resolver, self.categories, self.aspects, counts = self._read_graph()
+        self.n_documents, self.n_products = counts
+        self.fact_tasks = self._fact_tasks()
+        self.toolbox = self._toolbox()
+
+    def _fact_tasks(self) -> list[str]:
+        """Plugin tasks whose facts are in the graph (none in graphs written before facts)."""
+        try:
+            with self.graph_store() as store:
+                rows = store.query("MATCH (f:Fact) RETURN DISTINCT f.task AS task")
+        except Exception:  # a graph from before Fact nodes: no table to read
+            return []
+        return sorted({str(row["task"]) for row in rows if row.get("task")})
 
     def _read_graph(self) -> tuple[ProductResolver, dict[str, str], list[str], tuple[int, int]]:
         """Product names (catalog + graph), categories and aspects, read once per agent."""
@@ -595,18 +706,37 @@ def _recent(state: ChatState, turns: int) -> list[AnyMessage]:
     return messages[-(2 * turns + 1) :]
 
 
-def _merge_evidence(results: Sequence[ToolResult]) -> list[Evidence]:
-    """All evidence in call order, duplicates dropped, graph facts before passages, capped."""
-    seen: set[tuple[str, tuple[str, ...]]] = set()
-    graph, other = [], []
-    for result in results:
-        for item in result.evidence:
-            key = (item.text, tuple(item.doc_ids))
-            if key in seen:
-                continue
-            seen.add(key)
-            (graph if item.kind == "graph" else other).append(item)
-    return (graph[: MAX_EVIDENCE // 2] + other)[:MAX_EVIDENCE]
+def _merge_evidence(
+    results: Sequence[ToolResult],
+) -> tuple[list[Evidence], list[dict[int, int]]]:
+    """All evidence, duplicates dropped, and per result its local index -> number (from 1).
+
+    What a statement cites comes first and is always kept; then graph facts before
+    passages, up to MAX_EVIDENCE in all."""
+    cited = [
+        (r, i)
+        for r, result in enumerate(results)
+        for i in sorted({i for st in result.statements for i in st.evidence})
+    ]
+    graph = [(r, i) for r, res in enumerate(results) for i, e in enumerate(res.evidence)
+             if e.kind != "passage"]  # fmt: skip
+    passages = [(r, i) for r, res in enumerate(results) for i, e in enumerate(res.evidence)
+                if e.kind == "passage"]  # fmt: skip
+    order: list[Evidence] = []
+    keys: dict[tuple[Any, ...], int] = {}
+    local: list[dict[int, int]] = [{} for _ in results]
+    for position, (r, i) in enumerate(cited + graph[: MAX_EVIDENCE // 2] + passages):
+        item = results[r].evidence[i]
+        key = (item.text, tuple((s.doc_id, s.char_start) for s in item.sources))
+        if key in keys:
+            local[r].setdefault(i, keys[key])
+            continue
+        if position >= len(cited) and len(order) >= MAX_EVIDENCE:
+            continue
+        keys[key] = len(order)
+        local[r][i] = len(order)
+        order.append(item)
+    return order, [{i: n + 1 for i, n in mapping.items()} for mapping in local]
 
 
 def _label(evidence: Evidence) -> str:
@@ -615,49 +745,6 @@ def _label(evidence: Evidence) -> str:
     if evidence.kind == "graph":
         return "graph fact"
     return evidence.tool
-
-
-def lead_sentence(
-    intent: dict[str, Any], results: list[dict[str, Any]], evidence: list[Evidence]
-) -> dict[str, Any] | None:
-    """The answer's first sentence, stated from the graph when the graph answers it.
-
-    A ranking ("which phone has the worst battery?") or one product's opinions on one
-    aspect are computed by the query API; writing that sentence from the numbers keeps
-    a 1.5B model from misreading them. The model adds the reasons from the reviews.
-    """
-    ranking = next((r["ranking"] for r in results if r.get("ranking")), None)
-    if ranking and ranking["products"]:
-        leader = ranking["products"][0]
-        aspect = ranking["aspect"] or "overall"
-        fact = next(
-            (
-                (n, e)
-                for n, e in enumerate(evidence, 1)
-                if e.kind == "graph" and e.text.startswith(f"{leader} / ")
-            ),
-            None,
-        )
-        if fact is None:
-            return None
-        number, item = fact
-        counts = item.text.split(": ", 1)[1]
-        word = "worst" if ranking["order"] == "worst" else "best"
-        return {
-            "text": f"The {leader} has the {word} {aspect} reviews: {counts}.",
-            "sources": [number],
-        }
-    products, aspect = intent.get("products") or [], intent.get("aspect")
-    if intent.get("name") == "product" and len(products) == 1 and aspect:
-        prefix = f"{products[0]} / {aspect}: "
-        for number, item in enumerate(evidence, 1):
-            if item.kind == "graph" and item.text.startswith(prefix):
-                counts = item.text[len(prefix) :]
-                return {
-                    "text": f"Reviewers' opinions on the {products[0]} {aspect}: {counts}.",
-                    "sources": [number],
-                }
-    return None
 
 
 def _abstention(notes: list[str]) -> dict[str, Any]:

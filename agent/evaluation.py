@@ -10,7 +10,7 @@ Reported per run:
   did not find supported, among the claims drafted / shown unflagged);
 - hallucination on questions the data cannot answer: answers stating any
   unverified fact, before and after the guardrail;
-- seconds per answer.
+- seconds per answer, and how many language-model calls each took.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ class QuestionResult(BaseModel):
     unsupported_after: int = 0
     tools: list[str] = Field(default_factory=list)
     router: bool = False
+    llm_calls: int = 0
     error: str | None = None
 
 
@@ -83,6 +84,8 @@ class AgentEvaluation(BaseModel):
     seconds_median: float
     seconds_mean: float
     router_share: float
+    no_llm_share: float = Field(description="answers that took no language-model call")
+    llm_calls_mean: float
     by_kind: dict[str, float]
     policy: str
     results: list[QuestionResult]
@@ -169,6 +172,7 @@ def _result(question: Question, response: ChatResponse, seconds: float) -> Quest
         unsupported_after=0 if flagged else sum(not s.supported for s in shown),
         tools=[f"{t.name}{'*' if t.by == 'router' else ''}" for t in response.tool_calls],
         router=any(t.by == "router" for t in response.tool_calls),
+        llm_calls=len(response.llm_calls),
         seconds=seconds,
     )
 
@@ -195,6 +199,8 @@ def summarize(results: list[QuestionResult], policy: str) -> AgentEvaluation:
         seconds_median=statistics.median(seconds),
         seconds_mean=statistics.mean(seconds),
         router_share=share([r.router for r in results]) or 0.0,
+        no_llm_share=share([r.llm_calls == 0 and not r.error for r in results]) or 0.0,
+        llm_calls_mean=statistics.mean([r.llm_calls for r in results]) if results else 0.0,
         by_kind={k: share([r.correct for r in results if r.kind == k]) or 0.0 for k in kinds},
         policy=policy,
         results=results,

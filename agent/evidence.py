@@ -2,7 +2,8 @@
 
 Tools return `Evidence`; the answer cites it by number, the guardrail checks claims
 against it, and the CLI prints its snippets. A passage is text from a document; a
-graph fact is an aggregate or a row of the graph, carrying the documents behind it.
+graph fact is an aggregate or a row of the graph, carrying the documents behind it; a
+catalog fact is an entry of the configured catalog (no document behind it).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class Source(BaseModel):
 
 
 class Evidence(BaseModel):
-    kind: Literal["passage", "graph", "tool"]
+    kind: Literal["passage", "graph", "tool", "catalog"]
     text: str = Field(description="what the model reads and the fact-checker checks against")
     tool: str = Field(description="the agent tool that found it")
     sources: list[Source] = Field(default_factory=list)

@@ -100,8 +100,14 @@ def check_sentences(
     rankings: Sequence[Ranking] = (),
     products_in: Callable[[str], list[str]] | None = None,
     repair: bool = False,
+    bases: Sequence[str | None] = (),
 ) -> list[CheckedSentence]:
     """Verdicts for (sentence, cited evidence numbers) pairs, in one batch.
+
+    `bases[i]` says how sentence i was made when code, not the model, wrote it (see
+    `agent/aggregates.Statement`): stated from graph counts, a catalog entry or a
+    verbatim quote, it is true by construction and supported by what it cites; an
+    `absence` ("no review mentions …") is not a claim. Model sentences go to the checks.
 
     `repair`: a sentence its citations do not support is checked against each other
     piece of evidence; if one supports it, that becomes its citation. Small models
@@ -111,7 +117,17 @@ def check_sentences(
     checked = [CheckedSentence(text=text, citations=list(cites)) for text, cites in sentences]
     pending: list[tuple[int, str, list[str]]] = []
     for i, sentence in enumerate(checked):
-        if is_abstention(sentence.text):
+        basis = bases[i] if i < len(bases) else None
+        if basis == "absence" or is_abstention(sentence.text):
+            continue
+        if basis is not None:
+            cited = [evidence[n - 1].text for n in sentence.citations if 0 < n <= len(evidence)]
+            sentence.verdict = Verdict(
+                claim=sentence.text,
+                label="supported",
+                confidence=1.0,
+                evidence=f"stated from the {basis}: " + " | ".join(cited)[:500],
+            )
             continue
         verdict = graph_check(sentence.text, aggregates) if aggregates else None
         if verdict is None and rankings and products_in is not None:

@@ -1,12 +1,20 @@
 """The deterministic router: the common intents, recognised without a language model.
 
-A 1.5B model sometimes answers from memory instead of calling a tool. For the
-questions users ask most (which product is best/worst at an aspect, what people say
-about a product, compare two products, which reviews mention X) a few rules find
-the products and the aspect in the question and pick the tool calls, so those
-questions are grounded whatever the model does. Product names are matched against
-the catalog and the graph (aliases included); a name that looks like a product of a
-known brand but matches nothing is reported as unknown rather than guessed.
+A 1.5B model sometimes answers from memory instead of calling a tool, and misreads a
+table of counts often enough to matter. For the questions users ask most a few rules
+find the products, the aspect and the shape of the question, and pick the tool calls:
+
+- aggregates the graph answers outright (`summary`: overall / what people like /
+  criticise, one product's aspect; `rank`; `compare`; `count`; `attributes` from the
+  catalog; `facts` of a plugin task). Their answers are *stated* from the numbers and
+  quoted passages, with no language-model call at all;
+- `product` questions that need reading (does it get updates? how many hours?): the
+  calls are fixed, the model writes the answer from what they found;
+- `search`: everything else; the model plans.
+
+Product names are matched against the catalog and the graph (aliases included); a name
+that looks like a product of a known brand but matches nothing is reported as unknown
+rather than guessed.
 """
 
 from __future__ import annotations
@@ -18,27 +26,119 @@ from dataclasses import dataclass, field
 from distill.plugins.linker.catalog import normalize
 
 ASPECT_WORDS: dict[str, tuple[str, ...]] = {
-    "battery": ("battery", "batteries", "charge", "charging", "lasts", "last longer", "power"),
+    "battery": ("battery", "batteries", "charge", "charging", "lasts", "last longer", "power",
+                "battery life", "standby"),
     "camera": ("camera", "cameras", "photo", "photos", "pictures", "zoom", "webcam", "selfie"),
-    "screen": ("screen", "display", "oled", "brightness", "panel"),
-    "performance": ("performance", "perform", "fast", "speed", "slow", "lag", "exports"),
-    "design": ("design", "size", "weight", "heavy", "build", "looks", "fit", "pocket"),
-    "price": ("price", "cost", "costs", "expensive", "cheap", "worth", "value", "money"),
-    "software": ("software", "updates", "update", "apps", "notifications", "os", "bloatware"),
-    "sound": ("sound", "speakers", "speaker", "audio", "bass", "noise cancelling", "music"),
+    "screen": ("screen", "display", "oled", "brightness", "panel", "backlight", "colors",
+               "colours", "wallpaper"),
+    "performance": ("performance", "perform", "fast", "speed", "slow", "lag", "exports",
+                    "reception", "signal", "memory"),
+    "design": ("design", "size", "weight", "heavy", "build", "looks", "fit", "pocket", "small",
+               "tiny", "compact", "sturdy"),
+    "price": ("price", "cost", "costs", "expensive", "cheap", "value", "money", "cheaper"),
+    "software": ("software", "updates", "update", "apps", "notifications", "os", "bloatware",
+                 "menu", "menus", "games", "voice dialing", "voice dial", "interface",
+                 "messaging", "texting"),
+    "sound": ("sound", "speakers", "speaker", "audio", "bass", "noise cancelling", "music",
+              "volume", "loud", "ringtone", "ringtones", "ring tones", "speakerphone",
+              "speaker phone", "radio", "earpiece", "headset"),
+    "keyboard": ("keyboard", "keys", "keypad", "buttons", "button", "trackpad", "touchpad"),
+    "support": ("support", "customer service", "warranty", "carrier", "service"),
+    "overall": ("overall",),
+}  # fmt: skip
+"""Words that name an aspect; the keys are the aspect labels of the shipped sentiment
+model. Aspects the graph knows but this table does not are matched by their own name."""
+
+CATEGORY_WORDS = {
+    "phone": ("phone", "phones", "smartphone", "smartphones"),
+    "laptop": ("laptop", "laptops", "notebook", "notebooks"),
+    "tablet": ("tablet", "tablets"),
+    "earbuds": ("earbuds", "earphones", "headphones", "buds", "pods"),
 }
-"""Words that name an aspect; the keys are the demo's aspect labels. Aspects the graph
-knows but this table does not are matched by their own name."""
 
 _RANK = re.compile(
-    r"\b(which|what)\b.*\b(best|worst|most|least|top|better|worse|praise|complain|hate|love)",
+    r"\b(which|what)\b.*\b(best|worst|most|least|top|better|worse|praise\w*|complain\w*|hate|"
+    r"love|well|badly)\b",
     re.IGNORECASE,
 )
-_NEGATIVE_RANK = re.compile(r"\b(worst|complain\w*|criticis\w*|criticiz\w*|hate|least)\b", re.I)
-_MENTIONS = re.compile(
-    r"\b(which|how many|list)\b.*\b(reviews?|documents?|posts?)\b.*\bmention", re.I
+_NEGATIVE_RANK = re.compile(
+    r"\b(worst|complain\w*|criticis\w*|criticiz\w*|hate|least|worse|badly)\b", re.I
+)
+_COUNT = re.compile(
+    r"\b(how many|number of|count)\b.*\b(reviews?|documents?|posts?|reviewers?|people|users|"
+    r"owners|times)\b.*\b(mention\w*|talk\w*|discuss\w*|say|said|about|review\w*|like\w*|"
+    r"complain\w*|praise\w*)|\b(did|has|have) (anyone|anybody|someone|any reviewers?) "
+    r"(review\w*|mention\w*|talk\w*|write|wrote|written)\b|\bhow (often|many times) "
+    r"(is|are|was|were|do|does)\b.*\bmention",
+    re.I,
+)
+_COUNT_TERM = re.compile(
+    r"\b(?:mention\w*|about|discuss\w*|talk\w* about)\s+(?:the |a |an |its |their )?"
+    r"(.+?)\s*[?.!]*$",
+    re.I,
+)
+_ATTRIBUTE = re.compile(
+    r"\bhow much (?:does|do|is|are|did)\b|\bwhat (?:does|do) (?:it|the .+?) cost\b|"
+    r"\b(?:price|cost) of\b|\bwhat is the price\b|\bwhen (?:was|were|did|is)\b.*\b(?:release\w*|"
+    r"come out|came out|launch\w*|announc\w*|available)\b|\brelease date\b|\bspecs?\b|"
+    r"\bspecifications?\b|\bhow (?:big|large|heavy)\b|\bscreen size\b|\bcapacity\b|\bmah\b|"
+    r"\bhow much (?:storage|ram|memory)\b|\bwhich (?:chip|processor|soc)\b",
+    re.I,
+)
+_OPINION_WORDS = re.compile(
+    r"\b(reviewers?|people|users?|owners?|customers?|buyers?|critics?|say|said|says|think|"
+    r"thinks|feel|feels|opinions?|complain\w*|criticis\w*|criticiz\w*|like|likes|love|"
+    r"praise\w*|recommend\w*)\b",
+    re.I,
+)
+_CRITICISE = re.compile(
+    r"\b(complain\w*|criticis\w*|criticiz\w*|dislike\w*|hate\w*|cons|weak\w*|weakness\w*|"
+    r"problems?|issues?|wrong|negatives?|downsides?|drawbacks?|flaws?|faults?|bad|worst "
+    r"things?|annoy\w*|disappoint\w*)\b",
+    re.I,
+)
+_PRAISE = re.compile(
+    r"\b(like|likes|liked|love|loves|loved|praise\w*|enjoy\w*|pros|strengths?|strong points?|"
+    r"good things?|best things?|positives?|appreciate\w*|favou?rite)\b",
+    re.I,
+)
+_OVERALL = re.compile(
+    r"\b(overall|in general|generally|on the whole|sentiment|verdict|opinion of|opinions? on|"
+    r"recommend\w*|worth (it|buying)|is it good|(is|are) (the |it )?.{0,40}\b(good|any good|"
+    r"worth it)\b|how do .+ feel|what do .+ (think|say|feel) (of|about)|how (is|are|was) (the )?"
+    r"\w+ (rated|received|reviewed))",
+    re.I,
+)
+_OPINION_SHAPE = re.compile(
+    r"^(?:so |and |overall,? )?(?:how (?:is|are|was|were|good|bad)\b|what do\b|what does\b|"
+    r"what did\b|what are\b|what's\b|what is\b|how do\b|how does\b|tell me about\b|"
+    r"is the\b|are the\b|any good\b|do (?:people|reviewers|users|owners) (?:like|love|hate)\b)",
+    re.I,
 )
 _MODEL_TOKEN = r"[a-z]*\d+[a-z0-9]*|pro|max|plus|mini|ultra|lite|s"
+_SUFFIX_TOKEN = re.compile(r"^(?:pro|max|plus|mini|ultra|lite|[a-z]?\d+[a-z0-9]*)$")
+
+INTENT_WORDS = frozenset(
+    re.findall(
+        r"\S+",
+        """a about according actually all also an and any anyone anything are as at be been best
+    better big bit buy can could cost costs criticise criticised criticises criticize
+    criticized criticizes criticism complain complained complaining complains complaint
+    complaints con cons did do does doing dislike dislikes downside downsides drawback
+    drawbacks enjoy feel feels flaw flaws for from general generally get gets give given go
+    good got great had has have how however i in is issue issues it its it's just know like
+    liked likes love loved loves main me mention mentioned mentions mentioning most much my
+    negative negatives of on one ones opinion opinions or other others overall own owner
+    owners people person point points positive positives problem problems pro pros rate
+    rated rating really recommend review reviewed reviewer reviewers reviews say said says
+    should so some someone strength strengths strong tell than that the their them there
+    these they thing things think thinks this those to too us user users very was we weak
+    weakness weaknesses well were what what's when which who whole why will with worst
+    worth would wrong you your bad praise praised praises hate hated hates thought thoughts
+    whats do dont don't isn't aren't compared compare versus vs between either both""",
+    )
+)
+"""Words that shape a question without naming what it is about."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +160,24 @@ class Intent:
     unknown_products: list[str] = field(default_factory=list)
     aspect: str | None = None
     calls: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+    focus: str | None = None
+    """`liked`, `criticised` or `overall` for summaries; `best`/`worst` for rankings."""
+    terms: list[str] = field(default_factory=list)
+    """Content words of the question that name no product, aspect or question shape
+    ("overheating"): a summary is not the answer when the reviews never use them."""
+
+    @property
+    def stated(self) -> bool:
+        """The answer is stated from tool results, with no language-model call."""
+        return self.name in STATED_INTENTS
+
+    @property
+    def planned(self) -> bool:
+        """Only unrouted questions need the model to choose tools."""
+        return self.name == "search"
+
+
+STATED_INTENTS = frozenset({"summary", "rank", "compare", "count", "attributes", "facts"})
 
 
 class ProductResolver:
@@ -80,7 +198,8 @@ class ProductResolver:
 
     def find(self, text: str) -> list[ProductName]:
         """Products named in `text`, in order of appearance, each once."""
-        return [product for _, product in self._matches(normalize(_drop_possessives(text)))]
+        normalized = normalize(_drop_possessives(text))
+        return [product for _, product in self._matches(normalized, _extended(normalized, self))]
 
     def resolve(self, name: str) -> ProductName | None:
         """The product a tool argument names: exact form, else the best whole-word match."""
@@ -91,21 +210,26 @@ class ProductResolver:
         return found[0] if found else None
 
     def unknown(self, text: str) -> list[str]:
-        """Brand + model-number phrases that match no known product ("Nebula X4")."""
+        """Product-like names that match no known product: a known brand with a model
+        number ("Nebula X4"), or a known name with a model suffix it does not have
+        ("Lumen Tab 11 Pro" when only the Tab 11 exists)."""
         normalized = normalize(_drop_possessives(text))
-        matched = {span for span, _ in self._matches(normalized)}
-        out = []
+        extended = _extended(normalized, self)
+        matched = {span for span, _ in self._matches(normalized, extended)}
+        out = [normalized[s:e].title() for s, e in extended]
         for brand in self.brands:
             pattern = rf"\b{re.escape(brand)}(?: (?:{_MODEL_TOKEN}))+\b"
             for match in re.finditer(pattern, normalized):
                 span = match.span()
-                covered = any(s <= span[0] and span[1] <= e for s, e in matched)
+                covered = any(s <= span[0] and span[1] <= e for s, e in matched | set(extended))
                 if not covered and match.group(0) not in self.forms:
                     out.append(match.group(0).title())
-        return out
+        return list(dict.fromkeys(out))
 
-    def _matches(self, normalized: str) -> list[tuple[tuple[int, int], ProductName]]:
-        taken: list[tuple[int, int]] = []
+    def _matches(
+        self, normalized: str, blocked: Sequence[tuple[int, int]] = ()
+    ) -> list[tuple[tuple[int, int], ProductName]]:
+        taken: list[tuple[int, int]] = list(blocked)
         found: list[tuple[tuple[int, int], ProductName]] = []
         for form in self._by_length:
             for match in re.finditer(rf"(?<![a-z0-9]){re.escape(form)}(?![a-z0-9])", normalized):
@@ -120,6 +244,22 @@ class ProductResolver:
         return list(unique.values())
 
 
+def _extended(normalized: str, resolver: ProductResolver) -> list[tuple[int, int]]:
+    """Spans of a known name followed by a model suffix no known name has ("… 11 pro")."""
+    spans = []
+    for form in resolver._by_length:
+        if form.split()[0] not in resolver.brands and len(form.split()) < 2:
+            continue  # a bare alias ("x2") followed by "pro" is too weak a signal
+        pattern = rf"(?<![a-z0-9]){re.escape(form)} ([a-z0-9]+)(?![a-z0-9])"
+        for match in re.finditer(pattern, normalized):
+            longer = f"{form} {match.group(1)}"
+            if _SUFFIX_TOKEN.match(match.group(1)) and not any(
+                known == longer or known.startswith(longer + " ") for known in resolver.forms
+            ):
+                spans.append(match.span())
+    return spans
+
+
 def _drop_possessives(text: str) -> str:
     """ "the Lumen One's camera" is about the Lumen One, not the Lumen One S."""
     return re.sub(r"(?<=\w)['’]s\b", "", text)
@@ -129,20 +269,26 @@ def find_aspect(text: str, known: Sequence[str] = ()) -> str | None:
     """The aspect a question is about: a known aspect's name, else a word from the table."""
     normalized = f" {normalize(text)} "
     for aspect in known:
-        if f" {normalize(aspect)} " in normalized:
+        if f" {normalize(aspect)} " in normalized and aspect != "overall":
             return aspect
     for aspect, words in ASPECT_WORDS.items():
-        if any(f" {word} " in normalized for word in words):
+        if (
+            aspect != "overall"
+            and (not known or aspect in known)
+            and any(f" {word} " in normalized for word in words)
+        ):
             return aspect
     return None
 
 
-CATEGORY_WORDS = {
-    "phone": ("phone", "phones", "smartphone", "smartphones"),
-    "laptop": ("laptop", "laptops", "notebook", "notebooks"),
-    "tablet": ("tablet", "tablets"),
-    "earbuds": ("earbuds", "earphones", "headphones", "buds", "pods"),
-}
+def aspect_words(aspect: str | None) -> set[str]:
+    """The words that name `aspect` (its own name included), one word at a time."""
+    if not aspect:
+        return set()
+    words = {aspect}
+    for phrase in ASPECT_WORDS.get(aspect, ()):
+        words |= set(phrase.split())
+    return words
 
 
 _ANAPHORA = re.compile(
@@ -164,17 +310,43 @@ def find_category(text: str) -> str | None:
     return next((c for c, names in CATEGORY_WORDS.items() if words & set(names)), None)
 
 
+def content_terms(question: str, products: Sequence[ProductName], aspect: str | None) -> list[str]:
+    """Words of the question that are not about its shape, its products or its aspect."""
+    normalized = normalize(_drop_possessives(question))
+    for product in products:
+        normalized = normalized.replace(normalize(product.display), " ")
+    skip = INTENT_WORDS | aspect_words(aspect) | {w for ws in CATEGORY_WORDS.values() for w in ws}
+    skip |= {word for phrase in ASPECT_WORDS.get(aspect or "", ()) for word in phrase.split()}
+    return [
+        word
+        for word in dict.fromkeys(normalized.split())
+        if word not in skip and len(word) > 2 and not word.isdigit()
+    ]
+
+
+def summary_focus(question: str) -> str | None:
+    """`criticised`, `liked` or `overall` when the question asks for a summary of opinions."""
+    if _CRITICISE.search(question):
+        return "criticised"
+    if _PRAISE.search(question):
+        return "liked"
+    if _OVERALL.search(question):
+        return "overall"
+    return None
+
+
 def route(
     question: str,
     resolver: ProductResolver,
     *,
     aspects: Sequence[str] = (),
     previous_products: Sequence[ProductName] = (),
+    fact_tasks: Sequence[str] = (),
 ) -> Intent:
     """The intent of `question` and the tool calls that answer it.
 
     `previous_products` resolve follow-ups ("and its camera?") to the products the
-    conversation was about.
+    conversation was about; `fact_tasks` are the plugin tasks with facts in the graph.
     """
     products = resolver.find(question)
     unknown = resolver.unknown(question)
@@ -185,31 +357,89 @@ def route(
         products = list(previous_products)
     names = [p.display for p in products]
     search = {"query": question, "products": names}
+    terms = content_terms(question, products, aspect)
+    focus = summary_focus(question)
+    task = _fact_task(question, fact_tasks)
 
     if unknown and not products:
         intent = Intent("unknown_product", unknown_products=unknown, aspect=aspect)
         intent.calls = [("product_opinions", {"products": unknown, "aspect": aspect})]
-    elif _MENTIONS.search(question) and products:
-        intent = Intent("mentions", products, unknown, aspect)
-        intent.calls = [("product_opinions", {"products": names, "aspect": aspect})]
+    elif task:
+        intent = Intent("facts", products, unknown, aspect, terms=terms)
+        intent.calls = [("plugin_facts", {"task": task, "products": names})]
+    elif _COUNT.search(question):
+        term = _count_term(question, products, aspect)
+        intent = Intent("count", products, unknown, aspect, terms=terms)
+        intent.calls = [("count_reviews", {"products": names, "aspect": aspect, "term": term})]
+    elif products and _ATTRIBUTE.search(question) and not _OPINION_WORDS.search(question):
+        intent = Intent("attributes", products[:3], unknown, aspect, terms=terms)
+        intent.calls = [("catalog_attributes", {"products": names[:3], "question": question})]
     elif len(products) >= 2:
-        intent = Intent("compare", products[:3], unknown, aspect)
+        intent = Intent("compare", products[:3], unknown, aspect, terms=terms)
         intent.calls = [
             ("product_opinions", {"products": names[:3], "aspect": aspect}),
             ("search_reviews", {**search, "products": names[:3]}),
         ]
+    elif products and _is_summary(question, focus, aspect):
+        intent = Intent("summary", products[:1], unknown, aspect, focus=focus, terms=terms)
+        intent.calls = [("review_summary", _summary_args(names[:1], aspect, focus, terms))]
     elif products:
-        intent = Intent("product", products[:1], unknown, aspect)
+        intent = Intent("product", products[:1], unknown, aspect, terms=terms)
         intent.calls = [
             ("product_opinions", {"products": names[:1], "aspect": aspect}),
             ("search_reviews", {**search, "products": names[:1]}),
         ]
-    elif _RANK.search(question) and (aspect or category):
+    elif _RANK.search(question) and (aspect or category) and not _no_ranking(question):
         order = "worst" if _NEGATIVE_RANK.search(question) else "best"
-        intent = Intent("rank", aspect=aspect)
+        intent = Intent("rank", aspect=aspect, focus=order, terms=terms)
         ranking = {"products": [], "aspect": aspect, "order": order, "category": category}
         intent.calls = [("product_opinions", ranking)]
+    elif (focus or aspect) and _is_summary(question, focus, aspect) and not terms:
+        intent = Intent("summary", aspect=aspect, focus=focus, terms=terms)
+        intent.calls = [("review_summary", _summary_args([], aspect, focus, terms))]
     else:
-        intent = Intent("search", aspect=aspect)
+        intent = Intent("search", aspect=aspect, terms=terms)
         intent.calls = [("search_reviews", {"query": question, "products": []})]
     return intent
+
+
+def _is_summary(question: str, focus: str | None, aspect: str | None) -> bool:
+    """A question whose answer is the opinions themselves: "what do people like about X",
+    "overall, how do reviewers feel", "how is the X's battery" (not "does the X have …")."""
+    if focus:
+        return True
+    return bool(aspect) and bool(_OPINION_SHAPE.search(question.strip()))
+
+
+def _no_ranking(question: str) -> bool:
+    """ "Which phone did the reviewer keep?" names no order: not a ranking."""
+    return not re.search(r"\b(best|worst|most|least|top|better|worse|well|badly)\b", question, re.I)
+
+
+def _summary_args(
+    names: list[str], aspect: str | None, focus: str | None, terms: list[str]
+) -> dict[str, object]:
+    return {
+        "products": names,
+        "aspect": aspect,
+        "focus": focus or "overall",
+        "about": " ".join(terms),
+    }
+
+
+def _count_term(question: str, products: Sequence[ProductName], aspect: str | None) -> str | None:
+    """The words after "mention" when they name neither a product nor only an aspect."""
+    match = _COUNT_TERM.search(question)
+    if not match:
+        return None
+    term = match.group(1).strip()
+    if products and normalize(term) in {normalize(p.display) for p in products}:
+        return None
+    words = [w for w in normalize(term).split() if w not in INTENT_WORDS]
+    return " ".join(words) or None
+
+
+def _fact_task(question: str, tasks: Sequence[str]) -> str | None:
+    """A plugin task the question names ("which *prices* do reviewers mention?")."""
+    words = set(normalize(question).split())
+    return next((task for task in tasks if normalize(task) in words), None)

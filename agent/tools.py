@@ -1,14 +1,19 @@
-"""The agent's tools: few, read-only, and each answer traceable to documents.
+"""The agent's tools: read-only, and each answer traceable to documents.
 
-A small local model chooses well among a handful of sharply described tools, so
-there are five. None writes: the graph is opened read-only, Cypher is checked for
-write clauses, no tool reads files, and `run_tool` only runs registered NLP tasks
-on text given in the call. Every tool returns `Evidence` (what it found, with the
-document spans behind it) and never raises: a failure is a result the model reads.
+None writes: the graph is opened read-only, Cypher is checked for write clauses, no
+tool reads files, and `run_tool` only runs registered NLP tasks on text given in the
+call (writing is the chat's confirmed-write path, `agent/writes.py`, never a tool).
+Every tool returns `Evidence` (what it found, with the document spans behind it) and
+never raises: a failure is a result the model reads. The aggregate tools
+(`review_summary`, `count_reviews`, `catalog_attributes`, `plugin_facts`, and
+`product_opinions` for rankings and comparisons) also return `statements`: sentences
+computed from the numbers (`agent/aggregates.py`), which the chat states as they are.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -16,10 +21,24 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from distill.agent.aggregates import (
+    Composer,
+    OpinionRow,
+    Statement,
+    compare,
+    join_names,
+    reviews,
+    summarise,
+)
 from distill.agent.evidence import Evidence, Source, opinion_fact_text
-from distill.agent.router import ProductName, ProductResolver
+from distill.agent.router import ProductName, ProductResolver, aspect_words
 
 MAX_ROWS = 20
+MAX_FACTS = 12
+OPINION_ROWS = (
+    "RETURN d.id AS doc, p.id AS product, o.aspect AS aspect, o.polarity AS polarity, "
+    "o.char_start AS char_start, o.char_end AS char_end, o.confidence AS confidence"
+)
 
 
 class SearchReviews(BaseModel):
@@ -68,6 +87,39 @@ class RunTool(BaseModel):
     text: str = Field(description="the text to analyse, copied from the user's message")
 
 
+class ReviewSummary(BaseModel):
+    """Summarise reviewers' opinions with counts and quotes: overall, what they like, or
+    what they criticise; about one product (or all reviews), optionally one aspect."""
+
+    products: list[str] = Field(default_factory=list, max_length=1, description="optional")
+    aspect: str | None = Field(None, description="battery, camera, screen, … (optional)")
+    focus: Literal["overall", "liked", "criticised"] = "overall"
+    about: str = Field("", description="other words the question is about (optional)")
+
+
+class CountReviews(BaseModel):
+    """Count the reviews that mention a product, an aspect or a word."""
+
+    products: list[str] = Field(default_factory=list, max_length=3)
+    aspect: str | None = None
+    term: str | None = Field(None, description="a word or phrase to look for (optional)")
+
+
+class CatalogAttributes(BaseModel):
+    """Look up products in the catalog: price, release date, specifications."""
+
+    products: list[str] = Field(min_length=1, max_length=3)
+    question: str = Field("", description="which attributes are asked for (optional)")
+
+
+class PluginFacts(BaseModel):
+    """List the facts a plugin tool wrote to the graph at ingest (e.g. prices), with
+    the reviews they come from."""
+
+    task: str = Field(description="the plugin task")
+    products: list[str] = Field(default_factory=list, max_length=3)
+
+
 class Ranking(BaseModel):
     """Products ordered by net opinion (positive minus negative) on an aspect."""
 
@@ -93,6 +145,12 @@ class ToolResult(BaseModel):
     seconds: float = 0.0
     by: Literal["model", "router"] = "model"
     ranking: Ranking | None = None
+    statements: list[Statement] = Field(
+        default_factory=list, description="sentences stated from the results (evidence indices)"
+    )
+    open_question: bool = Field(
+        False, description="the question asks for more than the numbers: the model reads on"
+    )
 
 
 class Toolbox:
@@ -115,6 +173,8 @@ class Toolbox:
         run_task: Callable[[str, str], dict[str, Any]] | None = None,
         cypher: Callable[[str, Any], tuple[str, list[dict[str, Any]]]] | None = None,
         passages: int = 5,
+        catalog: Callable[[], Any | None] | None = None,
+        fact_tasks: Sequence[str] = (),
     ) -> None:
         self.store, self.index, self.resolver = store, index, resolver
         self.categories = categories or {}
@@ -122,11 +182,19 @@ class Toolbox:
         self.tasks = list(tasks)
         self.run_task, self.cypher = run_task, cypher
         self.passages = passages
+        self.catalog = catalog or (lambda: None)
+        self.fact_tasks = list(fact_tasks)
         self.schemas: dict[str, type[BaseModel]] = {
             "product_opinions": ProductOpinions,
+            "review_summary": ReviewSummary,
             "search_reviews": SearchReviews,
+            "count_reviews": CountReviews,
             "list_products": ListProducts,
         }
+        if catalog is not None:
+            self.schemas["catalog_attributes"] = CatalogAttributes
+        if self.fact_tasks:
+            self.schemas["plugin_facts"] = PluginFacts
         if run_task is not None and self.tasks:
             self.schemas["run_tool"] = RunTool
         if cypher is not None:
@@ -134,6 +202,10 @@ class Toolbox:
         self._handlers: dict[str, Callable[[Any], ToolResult]] = {
             "search_reviews": self._search_reviews,
             "product_opinions": self._product_opinions,
+            "review_summary": self._review_summary,
+            "count_reviews": self._count_reviews,
+            "catalog_attributes": self._catalog_attributes,
+            "plugin_facts": self._plugin_facts,
             "query_graph": self._query_graph,
             "list_products": self._list_products,
             "run_tool": self._run_tool,
@@ -152,9 +224,13 @@ class Toolbox:
             parameters.pop("description", None)
             if name == "run_tool":
                 parameters["properties"]["tool"]["enum"] = self.tasks
+            if name == "plugin_facts":
+                parameters["properties"]["task"]["enum"] = self.fact_tasks
             description = " ".join((schema.__doc__ or "").split())
             if name == "run_tool":
                 description += f" Tools: {', '.join(self.tasks)}."
+            if name == "plugin_facts":
+                description += f" Tasks: {', '.join(self.fact_tasks)}."
             out.append(
                 {
                     "type": "function",
@@ -225,14 +301,33 @@ class Toolbox:
                 known, unknown = self._resolve(args.products)
                 result.notes += [_unknown_note(name) for name in unknown]
                 for product in known:
-                    self._opinions_of(store, product, aspect, result)
+                    self._opinions_of(store, product, aspect, result, lead=len(known) == 1)
+                if len(known) >= 2:
+                    self._compare(store, known, aspect, result)
             else:
                 self._ranking(store, aspect, args.order, args.category, result)
         return result
 
-    def _opinions_of(
-        self, store: Any, product: ProductName, aspect: str | None, result: ToolResult
+    def _compare(
+        self, store: Any, products: list[ProductName], aspect: str | None, result: ToolResult
     ) -> None:
+        """Statements comparing the products from their opinion counts, with quotes."""
+        rows = [row for p in products for row in self._opinion_rows(store, p)]
+        composer = self._composer("product_opinions")
+        pairs = [(p.product_id, p.display) for p in products]
+        if compare(composer, pairs, rows, aspect):
+            self._attach(result, composer)
+
+    def _opinions_of(
+        self,
+        store: Any,
+        product: ProductName,
+        aspect: str | None,
+        result: ToolResult,
+        lead: bool = False,
+    ) -> None:
+        """Opinion counts of one product (one aspect, or all) with passages behind them;
+        `lead`: also state the aspect's counts as the answer's first sentence."""
         behind = [row["id"] for row in store.documents_behind(product.label, product.product_id)]
         rows = store.opinion_summary(product.product_id) if product.label == "Product" else []
         if aspect:
@@ -245,9 +340,25 @@ class Toolbox:
         )
         if aspect and not rows:
             result.notes.append(f"No review states an opinion on the {product.display} {aspect}.")
+            if lead:
+                result.statements.append(
+                    Statement(
+                        text=f"No review states an opinion on the {product.display} {aspect}.",
+                        basis="absence",
+                    )
+                )
         opinion_docs = self._opinion_documents(store, product.product_id, aspect)
         for row in sorted(rows, key=lambda r: -r.count):
             docs = opinion_docs.get(row.aspect, [])
+            if lead and aspect:
+                counts = opinion_fact_text(product.display, row.aspect, row.counts())
+                result.statements.append(
+                    Statement(
+                        text=f"Reviewers' opinions on the {product.display} {aspect}: "
+                        f"{counts.split(': ', 1)[1]}.",
+                        evidence=[len(result.evidence)],
+                    )
+                )
             result.evidence.append(
                 Evidence(
                     kind="graph",
@@ -326,9 +437,232 @@ class Toolbox:
                 )
             )
         # what reviewers wrote about the leader, so the answer can say why
-        if leader_docs:
-            query = f"{ranked[0]} {rows[0].aspect}"
-            result.evidence += self._passages(query, set(leader_docs), 2, "product_opinions")
+        leader = rows[0]
+        name = names.get(leader.product_id, leader.product_id)
+        composer = self._composer("product_opinions")
+        word = "worst" if worst_first else "best"
+        cite = composer.fact(opinion_fact_text(name, leader.aspect, leader.counts()), leader_docs)
+        counts = opinion_fact_text(name, leader.aspect, leader.counts()).split(": ", 1)[1]
+        composer.say(
+            f"The {name} has the {word} {aspect or leader.aspect} reviews: {counts}.", [cite]
+        )
+        polarity = "negative" if worst_first else "positive"
+        product = ProductName(leader.product_id, name)
+        leader_rows = [
+            row for row in self._opinion_rows(store, product) if row.aspect == leader.aspect
+        ]
+        composer.quote(leader_rows, polarity, aspect_words(leader.aspect))
+        self._attach(result, composer)
+
+    def _review_summary(self, args: ReviewSummary) -> ToolResult:
+        result = ToolResult(name="review_summary")
+        aspect = args.aspect.strip().lower() if args.aspect else None
+        terms = [t for t in re.findall(r"[\w'-]+", args.about.lower()) if len(t) > 2]
+        composer = self._composer("review_summary")
+        with self.store() as store:
+            product: ProductName | None = None
+            if args.products:
+                known, unknown = self._resolve(args.products)
+                result.notes += [_unknown_note(name) for name in unknown]
+                if not known:
+                    return result
+                product = known[0]
+            rows = self._opinion_rows(store, product)
+            names = {p.id: p.name or p.id for p in store.products()}
+            if product is None and len({r.product for r in rows}) == 1:
+                only = rows[0].product  # one product in the graph: the question is about it
+                product = ProductName(only, names.get(only, only))
+            scope = self._documents_of(store, product)
+        if terms and self.index() is not None:
+            found = self._documents_with(terms, scope)
+            if not found:
+                subject = f"the {product.display}" if product else "the reviewed products"
+                words = join_names([f'"{t}"' for t in terms]).replace(" and ", " or ")
+                composer.say(f"No review of {subject} mentions {words}.", basis="absence")
+            else:
+                result.open_question = True  # about something the counts do not cover
+                query = " ".join(terms)
+                result.evidence += self._passages(query, found, 3, "review_summary")
+        summarise(
+            composer,
+            product.display if product else None,
+            rows,
+            focus=args.focus,
+            aspect=aspect,
+            terms=terms,
+            product_names=names,
+        )
+        self._attach(result, composer)
+        return result
+
+    def _count_reviews(self, args: CountReviews) -> ToolResult:
+        result = ToolResult(name="count_reviews")
+        aspect = args.aspect.strip().lower() if args.aspect else None
+        composer = self._composer("count_reviews")
+        with self.store() as store:
+            known, unknown = self._resolve(args.products)
+            result.notes += [_unknown_note(name) for name in unknown]
+            if args.products and not known:
+                return result
+            scope: set[str] | None = None
+            for product in known:
+                docs = sorted(
+                    row["id"] for row in store.documents_behind(product.label, product.product_id)
+                )
+                scope = (scope or set()) | set(docs)
+                if not aspect and not args.term:
+                    cite = composer.fact(f"{product.display}: in {reviews(len(docs))}", docs)
+                    listed = f" ({_first(docs)})" if docs else ""
+                    composer.say(
+                        f"{len(docs)} review{'s' * (len(docs) != 1)} mention the "
+                        f"{product.display}{listed}."
+                        if docs
+                        else f"No review mentions the {product.display}.",
+                        [cite] if docs else [],
+                        basis="graph" if docs else "absence",
+                    )
+            if aspect:
+                rows = [
+                    row
+                    for product in (known or [None])
+                    for row in self._opinion_rows(store, product)
+                    if row.aspect == aspect
+                ]
+                docs = sorted({r.doc for r in rows})
+                where = f" of the {join_names([p.display for p in known])}" if known else ""
+                if docs:
+                    counts = {"positive": 0, "negative": 0}
+                    for row in rows:
+                        counts[row.polarity] = counts.get(row.polarity, 0) + 1
+                    label = join_names([p.display for p in known]) if known else "all products"
+                    cite = composer.fact(opinion_fact_text(label, aspect, counts), docs)
+                    composer.say(
+                        f"{len(docs)} review{'s' * (len(docs) != 1)}{where} state an opinion on "
+                        f"the {aspect} ({counts['positive']} positive, {counts['negative']} "
+                        "negative opinions).",
+                        [cite],
+                    )
+                else:
+                    composer.say(
+                        f"No review{where} states an opinion on the {aspect}.", basis="absence"
+                    )
+        term = args.term or (aspect if aspect and not args.term else None)
+        if term and self.index() is not None:
+            matching = sorted(self._documents_with([term], scope))
+            cite = composer.fact(
+                f'reviews containing "{term}": {len(matching)}', matching, kind="graph"
+            )
+            composer.say(
+                f'{len(matching)} review{"s" * (len(matching) != 1)} contain the word "{term}"'
+                + (f" ({_first(matching)})" if matching else "")
+                + ".",
+                [cite] if matching else [],
+                basis="graph" if matching else "absence",
+            )
+            if matching:
+                for passage in self._passages(term, set(matching), 2, "count_reviews"):
+                    composer.evidence.append(passage)
+        self._attach(result, composer)
+        return result
+
+    def _catalog_attributes(self, args: CatalogAttributes) -> ToolResult:
+        result = ToolResult(name="catalog_attributes")
+        catalog = self.catalog()
+        composer = self._composer("catalog_attributes")
+        known, unknown = self._resolve(args.products)
+        result.notes += [_unknown_note(name) for name in unknown]
+        wanted = _wanted_attributes(args.question)
+        for product in known:
+            entry = catalog.get(product.product_id) if catalog is not None else None
+            if entry is None:
+                composer.say(
+                    f"The catalog has no entry for the {product.display}.", basis="absence"
+                )
+                continue
+            fields = {"release date": entry.release_date or "", **entry.attributes}
+            if entry.brand:
+                fields["brand"] = entry.brand
+            if entry.category:
+                fields["category"] = entry.category
+            shown = {k: v for k, v in fields.items() if v not in ("", None) and len(str(v)) <= 120}
+            picked = (
+                {k: v for k, v in shown.items() if _matches_any(k, wanted)} if wanted else shown
+            )
+            text = f"{entry.name} (catalog): " + "; ".join(
+                f"{_attribute_label(k)} {_attribute_value(k, v)}" for k, v in shown.items()
+            )
+            cite = composer.fact(text, [], kind="catalog")
+            if picked:
+                listed = join_names(
+                    [f"{_attribute_label(k)} {_attribute_value(k, v)}" for k, v in picked.items()]
+                )
+                composer.say(
+                    f"The catalog lists the {product.display} with {listed}.",
+                    [cite],
+                    basis="catalog",
+                )
+            missing = [w for w in wanted if not any(_matches_any(k, [w]) for k in shown)]
+            if missing:
+                composer.say(
+                    f"The catalog does not say the {product.display}'s {join_names(missing)}.",
+                    basis="absence",
+                )
+        self._attach(result, composer)
+        return result
+
+    def _plugin_facts(self, args: PluginFacts) -> ToolResult:
+        result = ToolResult(name="plugin_facts")
+        composer = self._composer("plugin_facts")
+        with self.store() as store:
+            known, unknown = self._resolve(args.products)
+            result.notes += [_unknown_note(name) for name in unknown]
+            scope: set[str] | None = None
+            if known:
+                scope = {
+                    row["id"]
+                    for p in known
+                    for row in store.documents_behind(p.label, p.product_id)
+                }
+            rows = store.query(
+                "MATCH (d:Document)-[:HAS_FACT]->(f:Fact {task: $task}) "
+                "RETURN d.id AS doc, f.payload AS payload, f.text AS text, "
+                "f.char_start AS char_start, f.char_end AS char_end, f.backend AS backend "
+                "ORDER BY doc, char_start",
+                {"task": args.task},
+            )
+        rows = [r for r in rows if scope is None or r["doc"] in scope]
+        where = f" about the {join_names([p.display for p in known])}" if known else ""
+        if not rows:
+            composer.say(
+                f"The {args.task} tool found nothing in the reviews{where}.", basis="absence"
+            )
+            self._attach(result, composer)
+            return result
+        cites, shown = [], []
+        for row in rows[:MAX_FACTS]:
+            label = row.get("text") or _payload_text(row.get("payload"))
+            source = Source(
+                doc_id=row["doc"], char_start=row.get("char_start"), char_end=row.get("char_end")
+            )
+            composer.evidence.append(
+                Evidence(
+                    kind="graph",
+                    text=f"{args.task} fact in {row['doc']}: {_payload_text(row.get('payload'))}",
+                    tool="plugin_facts",
+                    sources=[source],
+                )
+            )
+            cites.append(len(composer.evidence) - 1)
+            shown.append(f"{label} ({row['doc']})")
+        docs = {r["doc"] for r in rows}
+        more = f", and {len(rows) - MAX_FACTS} more" if len(rows) > MAX_FACTS else ""
+        composer.say(
+            f"The {args.task} tool found {len(rows)} fact{'s' * (len(rows) != 1)} in "
+            f"{reviews(len(docs))}{where}: {', '.join(shown)}{more}.",
+            cites,
+        )
+        self._attach(result, composer)
+        return result
 
     def _query_graph(self, args: QueryGraph) -> ToolResult:
         assert self.cypher is not None
@@ -416,6 +750,70 @@ class Toolbox:
             for passage in found
         ]
 
+    def _opinion_rows(self, store: Any, product: ProductName | None) -> list[OpinionRow]:
+        """Every opinion about `product` (all products: None), with its document and span."""
+        if product is None:
+            match = "MATCH (d:Document)-[:EXPRESSES]->(o:Opinion)-[:ABOUT]->(p:Product) "
+            params: dict[str, Any] = {}
+        else:
+            label = "Entity" if product.label == "Entity" else "Product"
+            match = (
+                f"MATCH (d:Document)-[:EXPRESSES]->(o:Opinion)-[:ABOUT]->(p:{label} {{id: $id}}) "
+            )
+            params = {"id": product.product_id}
+        return [
+            OpinionRow(
+                doc=row["doc"],
+                product=row["product"],
+                aspect=row["aspect"],
+                polarity=row["polarity"],
+                start=row.get("char_start"),
+                end=row.get("char_end"),
+                confidence=row.get("confidence"),
+            )
+            for row in store.query(match + OPINION_ROWS, params)
+        ]
+
+    def _documents_of(self, store: Any, product: ProductName | None) -> set[str] | None:
+        if product is None:
+            return None
+        return {row["id"] for row in store.documents_behind(product.label, product.product_id)}
+
+    def _documents_with(self, terms: Sequence[str], scope: set[str] | None) -> set[str]:
+        """Documents whose text uses any of `terms` (whole words, any ending)."""
+        index = self.index()
+        if index is None:
+            return set()
+        pattern = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in terms) + r")", re.IGNORECASE)
+        candidates = scope if scope is not None else self._all_documents()
+        return {doc for doc in candidates if pattern.search(index.document_text(doc) or "")}
+
+    def _all_documents(self) -> set[str]:
+        with self.store() as store:
+            return {row["id"] for row in store.query("MATCH (d:Document) RETURN d.id AS id")}
+
+    def _composer(self, tool: str) -> Composer:
+        index = self.index()
+
+        def snippet(doc: str, start: int | None, end: int | None) -> tuple[Source, str] | None:
+            found = index.snippet(doc, start, end, max_chars=240) if index is not None else None
+            if found is None:
+                return None
+            source = Source(doc_id=doc, char_start=found.char_start, char_end=found.char_end)
+            return source, " ".join(found.text.split())
+
+        return Composer(tool, snippet if index is not None else None)
+
+    @staticmethod
+    def _attach(result: ToolResult, composer: Composer) -> None:
+        """Append the composer's evidence and statements, renumbered after what is there."""
+        offset = len(result.evidence)
+        result.evidence += composer.evidence
+        result.statements += [
+            s.model_copy(update={"evidence": [offset + i for i in s.evidence]})
+            for s in composer.statements
+        ]
+
     def _in_category(self, product_id: str, category: str) -> bool:
         """ "phones" matches "phone": categories compare without a plural s."""
         return self.categories.get(product_id, "").rstrip("s") == category.lower().rstrip("s")
@@ -430,6 +828,84 @@ class Toolbox:
             elif product not in known:
                 known.append(product)
         return known, unknown
+
+
+ATTRIBUTE_WORDS: dict[str, tuple[str, ...]] = {
+    "price": ("price", "cost", "usd", "eur", "msrp"),
+    "release date": ("release", "year", "announce", "launch", "date"),
+    "screen": ("screen", "inch", "display"),
+    "battery": ("battery", "mah", "wh"),
+    "storage": ("storage", "gb"),
+    "memory": ("ram", "memory"),
+    "camera": ("cam", "camera", "mp"),
+    "chip": ("soc", "chip", "processor", "cpu"),
+}
+"""Attribute words a question may use -> fragments of catalog column names they mean."""
+_QUESTION_ATTRIBUTES = {
+    "price": r"\b(price|cost|costs|much does|much is|expensive|cheap)\b",
+    "release date": r"\b(release\w*|come out|came out|launch\w*|announc\w*|when)\b",
+    "screen": r"\b(screen|display|inch\w*)\b",
+    "battery": r"\b(battery|mah)\b",
+    "storage": r"\bstorage\b",
+    "memory": r"\b(ram|memory)\b",
+    "camera": r"\b(camera|megapixel\w*)\b",
+    "chip": r"\b(chip|processor|soc|cpu)\b",
+}
+
+
+def _wanted_attributes(question: str) -> list[str]:
+    """The attributes a question asks for ("how much … and when did it come out")."""
+    return [
+        name for name, pattern in _QUESTION_ATTRIBUTES.items() if re.search(pattern, question, re.I)
+    ]
+
+
+def _matches_any(column: str, wanted: Sequence[str]) -> bool:
+    column = column.lower()
+    return any(
+        fragment in column for want in wanted for fragment in ATTRIBUTE_WORDS.get(want, (want,))
+    )
+
+
+UNITS = {"usd": "$", "eur": "€", "gbp": "£", "in": "in", "mah": "mAh", "wh": "Wh", "gb": "GB",
+         "tb": "TB", "mp": "MP", "g": "g", "kg": "kg", "mm": "mm", "hz": "Hz"}  # fmt: skip
+"""Unit suffixes of catalog columns (`price_usd`, `screen_in`) and how values show them."""
+
+
+def _attribute_label(column: str) -> str:
+    """ "price_usd" -> "price", "release_date" -> "release date"."""
+    words = column.replace("_", " ").split()
+    if len(words) > 1 and words[-1].lower() in UNITS:
+        words = words[:-1]
+    return " ".join(words)
+
+
+def _attribute_value(column: str, value: Any) -> str:
+    """The value with the unit its column names: 1099 in `price_usd` -> "$1,099"."""
+    text = " ".join(str(value).split())
+    unit = column.rsplit("_", 1)[-1].lower() if "_" in column else ""
+    if unit in ("usd", "eur", "gbp") and re.fullmatch(r"\d+(\.\d+)?", text):
+        number = float(text)
+        return UNITS[unit] + (f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}")
+    if unit in UNITS and re.fullmatch(r"\d+(\.\d+)?", text):
+        return f"{text} {UNITS[unit]}"
+    return text
+
+
+def _payload_text(payload: Any) -> str:
+    """A plugin fact's payload (JSON text in the graph) as one short line."""
+    try:
+        data = json.loads(payload) if isinstance(payload, str) else payload
+    except ValueError:
+        return str(payload)[:120]
+    if isinstance(data, dict):
+        return ", ".join(f"{k}: {v}" for k, v in data.items() if k not in ("start", "end"))[:160]
+    return str(data)[:160]
+
+
+def _first(ids: Sequence[str], n: int = 8) -> str:
+    shown = ", ".join(ids[:n])
+    return shown + (f" and {len(ids) - n} more" if len(ids) > n else "")
 
 
 def _unknown_note(name: str) -> str:

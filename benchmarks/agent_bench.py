@@ -1,17 +1,26 @@
-"""The chat agent on the demo question set, with the embedded model; writes BENCHMARKS.md.
+"""The chat agent on two question sets, with the embedded model; writes BENCHMARKS.md.
 
-    python -m benchmarks.agent_bench [--limit N] [--policy remove]
+    python -m benchmarks.agent_bench [--set demo|nokia|both] [--limit N] [--policy remove]
 
-Needs the demo built (`distill demo`: graph, index, trained models incl. the
-fact-checker). Every question runs in a fresh thread with the LLM response cache
-off, so seconds are real. Answers with their grading go to
-`benchmarks/.cache/agent_results.jsonl`; the `## Chat agent` section of
-BENCHMARKS.md is rewritten from the run.
+- `demo`: the 37 questions of `examples/demo/questions.jsonl` over the demo graph and
+  index (run `distill demo` first: graph, index, trained models incl. the fact-checker).
+- `nokia`: the questions of `examples/nokia/questions.jsonl` over the real Nokia 6610
+  reviews of Hu & Liu (KDD 2004), ingested here from the shared data folder (`--data`,
+  default `$DISTILL_DATA` or /work/shared/data) into `.distill/nokia` with the GSMArena
+  catalog as `[catalog]` and the shipped general models: what a user gets on their own
+  data. The review text is never copied into the repository, only the questions and
+  keys (written from the gold annotations).
+
+Every question runs in a fresh thread with the LLM response cache off, so seconds are
+real. Answers with their grading go to `benchmarks/.cache/agent_results_<set>.jsonl`;
+the `## Chat agent` section of BENCHMARKS.md is rewritten from the latest run of each set.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 from pathlib import Path
 
 from benchmarks.report import machine, write_section
@@ -24,51 +33,124 @@ from distill.agent.evaluation import (
     load_questions,
     summarize,
 )
-from distill.config import load_config
-from distill.demo.run import WORKDIR, demo_config, demo_dir
+from distill.config import CatalogColumns, CatalogConfig, Config, load_config
+from distill.demo.run import WORKDIR, demo_config
 from distill.llm.models import DEFAULT_EMBEDDED_MODEL
 
-RESULTS = Path(__file__).parent / ".cache" / "agent_results.jsonl"
+CACHE = Path(__file__).parent / ".cache"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+NOKIA_WORKDIR = Path(".distill/nokia")
+NOKIA_FILE = Path("phone_catalog_reviews/hu_liu_customer_reviews/Nokia 6610.txt")
+GSMARENA = Path("phone_catalog_reviews/gsmarena_catalog/gsmarena_dataset.csv")
+NOKIA_ID = "nokia-6610-phone"
+"""The GSMArena row "Nokia 6610 phone", id made from its name: the reviews' subject."""
+SETS = {
+    "demo": EXAMPLES / "demo" / "questions.jsonl",
+    "nokia": EXAMPLES / "nokia" / "questions.jsonl",
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", dest="which", default="both", choices=["demo", "nokia", "both"])
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--policy", default="remove", choices=["flag", "remove", "refuse"])
     parser.add_argument(
-        "--regrade", action="store_true", help="re-grade the last run's answers with the keys"
+        "--data", type=Path, default=Path(os.environ.get("DISTILL_DATA", "/work/shared/data"))
+    )
+    parser.add_argument("--note", default="", help="how loaded the machine was, for the report")
+    parser.add_argument(
+        "--regrade", action="store_true", help="re-grade the last runs' answers with the keys"
     )
     args = parser.parse_args()
-    if args.regrade:
-        summary = regrade(args.policy)
-        write_section("Chat agent", report(summary))
-        print(report(summary))
-        return
+    names = ["demo", "nokia"] if args.which == "both" else [args.which]
+    for name in names:
+        if args.regrade:
+            summary = regrade(name, args.policy)
+        else:
+            config = demo_agent_config() if name == "demo" else nokia_config(args.data)
+            summary = run(name, config, args.policy, args.limit)
+        save(name, summary, args.note)
+        print(f"[{name}]\n{table(summary)}", flush=True)
+    write_section("Chat agent", report())
 
+
+def demo_agent_config() -> Config:
     config = demo_config(load_config(environ={}).config, WORKDIR)
-    config = config.model_copy(update={"llm": config.llm.model_copy(update={"cache": False})})
-    questions = load_questions(demo_dir() / "questions.jsonl")[: args.limit]
-    with Agent(config, policy=args.policy) as agent:  # type: ignore[arg-type]
-        summary = evaluate_agent(
+    return config.model_copy(update={"llm": config.llm.model_copy(update={"cache": False})})
+
+
+def nokia_config(data: Path) -> Config:
+    """The Nokia 6610 reviews ingested with the GSMArena catalog (built on first use)."""
+    from distill.corpora.huliu import reviews
+    from distill.ingest.pipeline import ingest
+
+    base = load_config(environ={}).config
+    work = NOKIA_WORKDIR
+    config = base.model_copy(
+        update={
+            "catalog": CatalogConfig(
+                path=str(data / GSMARENA),
+                columns=CatalogColumns(name="Model", release_date="Year"),
+                brand_from_name=True,
+            ),
+            "graph": base.graph.model_copy(update={"path": str(work / "graph")}),
+            "index": base.index.model_copy(update={"path": str(work / "index")}),
+            "agent": base.agent.model_copy(update={"checkpoints": str(work / "chat.sqlite")}),
+            "llm": base.llm.model_copy(update={"cache": False}),
+        }
+    )
+    if not Path(config.graph.path).exists():
+        work.mkdir(parents=True, exist_ok=True)
+        lines = []
+        for number, review in enumerate(reviews(data / NOKIA_FILE), 1):
+            text = " ".join([review.title, *(s.text for s in review.sentences)]).strip()
+            meta = {"product": NOKIA_ID, "title": review.title}
+            lines.append(json.dumps({"id": f"r{number:02d}", "text": text, "meta": meta}))
+        source = work / "reviews.jsonl"
+        source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        report = ingest([source], config)
+        print(f"ingested {report.written} Nokia reviews ({report.failures or 'no failures'})")
+    return config
+
+
+def run(name: str, config: Config, policy: str, limit: int | None) -> AgentEvaluation:
+    questions = load_questions(SETS[name])[:limit]
+    with Agent(config, policy=policy) as agent:  # type: ignore[arg-type]
+        return evaluate_agent(
             agent,
             questions,
             on_result=lambda r: print(
                 f"{'✓' if r.correct else '✗'} {r.id} {r.seconds:5.1f}s {r.answer[:100]}", flush=True
             ),
         )
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text("\n".join(r.model_dump_json() for r in summary.results) + "\n")
-    write_section("Chat agent", report(summary))
-    print(report(summary))
 
 
-def regrade(policy: str) -> AgentEvaluation:
+def save(name: str, summary: AgentEvaluation, note: str) -> None:
+    CACHE.mkdir(exist_ok=True)
+    results = CACHE / f"agent_results_{name}.jsonl"
+    results.write_text("\n".join(r.model_dump_json() for r in summary.results) + "\n")
+    meta = {"policy": summary.policy, "machine": machine(), "note": note}
+    (CACHE / f"agent_run_{name}.json").write_text(json.dumps(meta))
+
+
+def load(name: str) -> tuple[AgentEvaluation, dict[str, str]] | None:
+    results = CACHE / f"agent_results_{name}.jsonl"
+    if not results.is_file():
+        return None
+    meta = json.loads((CACHE / f"agent_run_{name}.json").read_text())
+    rows = [QuestionResult.model_validate_json(line) for line in results.read_text().splitlines()]
+    return summarize(rows, meta["policy"]), meta
+
+
+def regrade(name: str, policy: str) -> AgentEvaluation:
     """Keyword questions re-graded from the saved answers (abstentions keep their grade:
     it needs the verdicts, which the saved results summarise but do not hold)."""
-    questions = {q.id: q for q in load_questions(demo_dir() / "questions.jsonl")}
-    results = [
-        QuestionResult.model_validate_json(line) for line in RESULTS.read_text().splitlines()
-    ]
+    questions = {q.id: q for q in load_questions(SETS[name])}
+    loaded = load(name)
+    if loaded is None:
+        raise SystemExit(f"no saved run of {name}: run it first")
+    results = loaded[0].results
     for result in results:
         question = questions[result.id]
         if not question.abstain:
@@ -81,58 +163,83 @@ def pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.0f}%"
 
 
-def report(summary: AgentEvaluation) -> str:
-    kinds = " · ".join(
+ROWS = [
+    ("answer accuracy, after the guardrail", lambda s: pct(s.answer_accuracy)),
+    ("answer accuracy, the draft", lambda s: pct(s.draft_accuracy)),
+    ("citation precision (cited docs among the expected)", lambda s: pct(s.citation_precision)),
+    ("unsupported claims among those drafted", lambda s: pct(s.unsupported_before)),
+    ("unsupported claims among those shown", lambda s: pct(s.unsupported_after)),
+    ("hallucination, unanswerable + tempting, draft", lambda s: pct(s.hallucination_before)),
+    ("hallucination, unanswerable + tempting, shown", lambda s: pct(s.hallucination_after)),
+    ("seconds per answer, median (mean)",
+     lambda s: f"{s.seconds_median:.1f} ({s.seconds_mean:.1f})"),
+    ("answers with no language-model call", lambda s: pct(s.no_llm_share)),
+    ("language-model calls per answer, mean", lambda s: f"{s.llm_calls_mean:.2f}"),
+]  # fmt: skip
+
+
+def table(*summaries: AgentEvaluation) -> str:
+    return "\n".join(
+        f"| {name} | " + " | ".join(value(s) for s in summaries) + " |" for name, value in ROWS
+    )
+
+
+def by_kind(summary: AgentEvaluation) -> str:
+    return " · ".join(
         f"{kind} {pct(value)} (n={sum(r.kind == kind for r in summary.results)})"
         for kind, value in summary.by_kind.items()
     )
-    rows = [
-        ("answer accuracy, after the guardrail", pct(summary.answer_accuracy)),
-        ("answer accuracy, the model's draft", pct(summary.draft_accuracy)),
-        ("citation precision (cited docs among the expected)", pct(summary.citation_precision)),
-        ("unsupported claims among those drafted", pct(summary.unsupported_before)),
-        ("unsupported claims among those shown", pct(summary.unsupported_after)),
-        ("hallucination, unanswerable + tempting, draft", pct(summary.hallucination_before)),
-        ("hallucination, unanswerable + tempting, shown", pct(summary.hallucination_after)),
-        ("seconds per answer, median (mean)",
-         f"{summary.seconds_median:.1f} ({summary.seconds_mean:.1f})"),
-        ("questions where the router added tool calls", pct(summary.router_share)),
-    ]  # fmt: skip
-    table = "\n".join(f"| {name} | {value} |" for name, value in rows)
-    misses = "\n".join(
-        f"- {r.id} ({r.kind}): {r.question} → {r.answer[:160]}"
-        for r in summary.results
-        if not r.correct
+
+
+def misses(name: str, summary: AgentEvaluation) -> str:
+    wrong = [r for r in summary.results if not r.correct]
+    return "\n".join(f"- {name} {r.id} ({r.kind}): {r.question} → {r.answer[:170]}" for r in wrong)
+
+
+def report() -> str:
+    runs = {name: load(name) for name in SETS}
+    done = {name: run for name, run in runs.items() if run is not None}
+    if not done:
+        return "No run yet: `python -m benchmarks.agent_bench`."
+    names = list(done)
+    header = "| metric | " + " | ".join(
+        f"{name} ({done[name][0].questions} questions)" for name in names
     )
+    header += " |\n|---|" + "---|" * len(names)
+    summaries = [done[name][0] for name in names]
+    meta = done[names[0]][1]
+    notes = "; ".join(
+        f"{name}: {done[name][1]['note']}" for name in names if done[name][1].get("note")
+    )
+    kinds = "\n".join(f"- {name}: {by_kind(done[name][0])}" for name in names)
+    wrong = "\n".join(misses(name, done[name][0]) for name in names) or "- none"
     return f"""\
-`python -m benchmarks.agent_bench` (also `distill evaluate-agent`): the {summary.questions}
-questions of `examples/demo/questions.jsonl` over the demo graph and index, embedded
-{DEFAULT_EMBEDDED_MODEL} (Q4_K_M, llama.cpp, CPU), demo fact-checker (`trained`, lexical
-gradient boosting, trained by `distill demo` on claims built from reviews r01–r36),
-guardrail policy `{summary.policy}`, LLM cache off. Machine: {machine()}.
+`python -m benchmarks.agent_bench` (also `distill evaluate-agent [--questions FILE]`):
+the chat agent with the embedded {DEFAULT_EMBEDDED_MODEL} (Q4_K_M, llama.cpp, CPU),
+guardrail policy `{meta["policy"]}`, LLM cache off, every question in a fresh thread.
 
-Grading: an answer is correct when it contains the answer key's words
-(`examples/demo/answer_keys.json`), or, for questions the data cannot answer, when it
-says so and shows no unverified fact. "Unsupported" is the fact-checker's verdict;
-hallucination is judged by the answer key, independently of the checker.
+- **demo**: the questions of `examples/demo/questions.jsonl` over the demo graph and index
+  (`distill demo`; its trained NER, linker, sentiment and fact-checker).
+- **nokia**: `examples/nokia/questions.jsonl`, questions and keys written from the Hu & Liu
+  gold annotations of the 40 real Nokia 6610 reviews (`Nokia 6610.txt` only), ingested with
+  the GSMArena catalog as `[catalog]` and the shipped general models, no training: what a
+  new user gets. The keys count opinions at the aspect level of the shipped sentiment model
+  (`corpora/huliu.feature_aspect`).
 
-| metric | value |
-|---|---|
-{table}
+Grading: an answer is correct when it contains the answer key's words, or, for questions
+the data cannot answer, when it says so and shows no unverified fact. "Unsupported" is the
+fact-checker's verdict (sentences stated from the graph's numbers or quoted verbatim are
+supported by construction); hallucination is judged by the answer key, independently of
+the checker. Machine: {meta["machine"]}.{f" Load: {notes}." if notes else ""}
 
-By kind: {kinds}.
+{header}
+{table(*summaries)}
 
-How to read it: the guardrail is what makes the 1.5B model usable here. Most drafted
-answers to questions the data cannot answer state something unverifiable, and the
-guardrail stops most of them. Its checker is the demo's small lexical model, though, and
-it also rejects many faithful paraphrases, so with `remove` a good draft often becomes
-"I could not verify an answer". That is why accuracy after the guardrail is no higher
-than the draft's. Graph-stated lead sentences (rankings, one product's aspect) are the
-reliable part. Aggregates that need reading across reviews ("overall", "what do they
-criticise") are the weak part.
+By kind:
+{kinds}
 
 Answers graded wrong:
-{misses or "- none"}
+{wrong}
 """
 
 

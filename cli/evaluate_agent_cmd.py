@@ -86,6 +86,8 @@ def format_summary(summary) -> str:  # type: ignore[no-untyped-def]
             f"hallucination on unanswerable questions: {pct(summary.hallucination_before)} "
             f"before, {pct(summary.hallucination_after)} after the guardrail",
             f"seconds per answer: median {summary.seconds_median:.1f}, "
-            f"mean {summary.seconds_mean:.1f}; router used on {pct(summary.router_share)}",
+            f"mean {summary.seconds_mean:.1f}; router used on {pct(summary.router_share)}; "
+            f"no model call on {pct(summary.no_llm_share)}, "
+            f"{summary.llm_calls_mean:.2f} model calls per answer",
         ]
     )

@@ -13,7 +13,7 @@ import numpy as np
 from fake_embedding import STOPWORDS, fake_embed
 from langchain_core.messages import AIMessage
 
-from distill.config import AgentConfig, Config, GraphConfig, IndexConfig, TaskConfig
+from distill.config import AgentConfig, CatalogConfig, Config, GraphConfig, IndexConfig
 from distill.graph import open_store
 from distill.graph.schema import (
     DocumentFacts,
@@ -32,6 +32,8 @@ CATALOG = [
         "brand": "Aster",
         "category": "phone",
         "aliases": ["A1"],
+        "release_date": "2024-03-01",
+        "attributes": {"price_usd": 499, "battery_mah": 4000},
     },
     {
         "id": "aster-a2",
@@ -81,12 +83,19 @@ def facts(doc_id: str) -> DocumentFacts:
             )
     for doc, product, aspect, polarity in OPINIONS:
         if doc == doc_id:
+            start, end = sentence_of(text, aspect)
             opinions.append(
                 OpinionFact(
                     aspect=aspect,
                     polarity=polarity,  # type: ignore[arg-type]
                     product_id=product,
-                    provenance=Provenance(doc_id=doc_id, tool="sentiment", backend="trained"),
+                    provenance=Provenance(
+                        doc_id=doc_id,
+                        char_start=start,
+                        char_end=end,
+                        tool="sentiment",
+                        backend="trained",
+                    ),
                 )
             )
     return DocumentFacts(
@@ -97,6 +106,15 @@ def facts(doc_id: str) -> DocumentFacts:
     )
 
 
+def sentence_of(text: str, word: str) -> tuple[int, int]:
+    """The span of the sentence of `text` that uses `word` (the opinion's provenance)."""
+    for match in re.finditer(r"[^.]+\.?", text):
+        if word in match.group(0).lower():
+            start = match.start() + len(match.group(0)) - len(match.group(0).lstrip())
+            return start, match.end()
+    return 0, len(text)
+
+
 def build_world(root: Path, *, embedder: Callable[..., np.ndarray] | None = fake_embed) -> Config:
     """Graph (networkx, on disk), index and catalog under `root`; returns the config."""
     catalog = root / "catalog.jsonl"
@@ -105,7 +123,7 @@ def build_world(root: Path, *, embedder: Callable[..., np.ndarray] | None = fake
         graph=GraphConfig(store="networkx", path=str(root / "graph")),
         index=IndexConfig(path=str(root / "index")),
         agent=AgentConfig(checkpoints=str(root / "chat.sqlite")),
-        tasks={"linker": TaskConfig(options={"catalog": str(catalog)})},
+        catalog=CatalogConfig(path=str(catalog)),
     )
     with open_store(config.graph) as store:
         for doc_id in REVIEWS:

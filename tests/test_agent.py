@@ -5,6 +5,7 @@ guardrail policies, memory, failures and safety. Fast: no real model loads here
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from agent_world import NAMES, REVIEWS, ScriptedLLM, build_world, fake_embed, word_checker
 
 import distill.ingest.index as index_module
-from distill.agent.chat import Agent, ChatResponse, Step, lead_sentence
+from distill.agent.chat import Agent, ChatResponse, Step
 from distill.agent.evaluation import Question, evaluate_agent, grade, load_questions
 from distill.agent.evidence import Evidence, opinion_fact_text
 from distill.agent.guardrail import (
@@ -37,6 +38,13 @@ WORST_BATTERY = "Which phone has the worst battery reviews?"
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
     monkeypatch.setattr(index_module, "default_embedder", fake_embed)
     return build_world(tmp_path)
+
+
+def cite(prompt: str, words: str) -> int:
+    """The number the draft prompt gives the evidence that contains `words`."""
+    match = re.search(rf"^\[(\d+)\][^\n]*{re.escape(words)}", prompt, re.MULTILINE)
+    assert match, f"no evidence with {words!r} in the prompt"
+    return int(match.group(1))
 
 
 def make_agent(config: Config, llm: ScriptedLLM | None = None, **options: Any) -> Agent:
@@ -66,16 +74,69 @@ def test_router_recognises_the_common_intents(resolver: ProductResolver) -> None
         route("Which phone's camera do reviewers praise the most?", resolver).calls[0][1]["order"]
         == "best"
     )
-    product = route("What do people say about the A1 camera?", resolver)
-    assert (product.name, product.aspect, product.products[0].product_id) == (
-        "product",
+    summary = route("What do people say about the A1 camera?", resolver)
+    assert (summary.name, summary.aspect, summary.products[0].product_id) == (
+        "summary",
         "camera",
         "aster-a1",
     )
+    specific = route("Does the Aster A1 camera have optical zoom?", resolver)
+    assert (specific.name, specific.aspect) == ("product", "camera")
     assert route("Aster A1 or Aster A2?", resolver).name == "compare"
     unknown = route("What do reviewers think of the Aster A9?", resolver)
     assert (unknown.name, unknown.unknown_products) == ("unknown_product", ["Aster A9"])
     assert route("Is anything waterproof?", resolver).name == "search"
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "focus", "aspect"),
+    [
+        ("Overall, how do reviewers feel about the Aster A1?", "summary", "overall", None),
+        ("What do people like about the Aster A1?", "summary", "liked", None),
+        ("What do reviewers criticise about the Aster A1?", "summary", "criticised", None),
+        ("What is the main complaint about the Aster A1?", "summary", "criticised", None),
+        ("What's wrong with the Aster A1's camera?", "summary", "criticised", "camera"),
+        ("How is the Aster A1's battery?", "summary", None, "battery"),
+        ("What do reviewers complain about?", "summary", "criticised", None),
+        ("What do reviewers think of the battery?", "summary", "overall", "battery"),
+        ("How many reviews mention the Aster A1?", "count", None, None),
+        ("How many reviews mention the speakerphone?", "count", None, "sound"),
+        ("Did anyone review the Brio Book 14?", "count", None, None),
+        ("How much does the Aster A1 cost and when did it come out?", "attributes", None, "price"),
+        ("Is the Aster A2's battery better than the Aster A1's?", "compare", None, "battery"),
+        ("Which laptops do reviewers say perform well?", "rank", "best", "performance"),
+        ("Which reviewer returned a phone after a week?", "search", None, None),
+        ("How many hours does the Aster A1 battery last?", "product", None, "battery"),
+    ],
+)
+def test_router_knows_the_aggregate_intents(
+    resolver: ProductResolver, question: str, intent: str, focus: str | None, aspect: str | None
+) -> None:
+    found = route(question, resolver)
+    assert (found.name, found.focus, found.aspect) == (intent, focus, aspect)
+    assert found.stated == (intent in {"summary", "count", "attributes", "compare", "rank"})
+    assert found.planned == (intent == "search")
+
+
+def test_words_a_summary_cannot_answer_are_kept_as_terms(resolver: ProductResolver) -> None:
+    found = route("Which reviewers complained about the Aster A1 overheating?", resolver)
+    assert (found.name, found.focus, found.terms) == ("summary", "criticised", ["overheating"])
+    assert found.calls[0][1]["about"] == "overheating"
+    count = route("How many reviews mention the speakerphone?", resolver)
+    assert count.calls[0][1]["term"] == "speakerphone"
+
+
+def test_a_known_name_with_a_suffix_it_lacks_is_an_unknown_product() -> None:
+    tab = ProductName("tab-11", "Lumen Tab 11")
+    pro = ProductName("x2-pro", "Nebula X2 Pro")
+    resolver = ProductResolver(
+        [("Lumen Tab 11", tab), ("Nebula X2 Pro", pro), ("Nebula X2", ProductName("x", "X2"))],
+        brands=["Lumen", "Nebula"],
+    )
+    found = route("Did anyone review the Lumen Tab 11 Pro?", resolver)
+    assert (found.name, found.unknown_products) == ("unknown_product", ["Lumen Tab 11 Pro"])
+    assert resolver.find("Is the Nebula X2 Pro camera good?") == [pro]
+    assert route("How is the Lumen Tab 11 screen?", resolver).products == [tab]
 
 
 def test_follow_ups_reuse_the_last_products_and_nothing_else_does(
@@ -95,7 +156,10 @@ def test_tools_are_few_read_only_and_include_registered_text_tasks(world: Config
     agent = make_agent(world)
     assert set(agent.toolbox.names) == {
         "product_opinions",
+        "review_summary",
         "search_reviews",
+        "count_reviews",
+        "catalog_attributes",
         "list_products",
         "run_tool",
         "query_graph",
@@ -143,9 +207,10 @@ def test_a_tool_failure_is_a_result_not_an_exception(world: Config) -> None:
 def test_chat_answers_with_citations_verdicts_tool_calls_and_timings(world: Config) -> None:
     llm = ScriptedLLM(
         plan=lambda m: [("product_opinions", {"aspect": "battery", "order": "worst"})],
-        answer=lambda p: [("The Aster A1 battery dies by noon.", [3])],
+        answer=lambda p: [("The Aster A1 battery dies by noon.", [cite(p, "dies by noon")])],
     )
-    response = make_agent(world, llm).chat(WORST_BATTERY, thread="t")
+    # a question the router does not know: the model plans, then drafts after the graph's lead
+    response = make_agent(world, llm).chat("Which phones let their owners down?", thread="t")
     assert isinstance(response, ChatResponse)
     assert response.sentences[0].text.startswith("The Aster A1 has the worst battery reviews")
     assert all(s.verdict is not None for s in response.sentences)
@@ -170,7 +235,7 @@ def test_an_unusable_draft_falls_back_to_the_evidence(world: Config) -> None:
         raise ValueError("off-schema JSON")
 
     response = make_agent(world, ScriptedLLM(answer=garbage)).chat(
-        "What do reviewers say about the Aster A2 battery?"
+        "Does the Aster A2 battery last two days?"
     )
     assert any("could not write" in note for note in response.notes)
     assert response.citations and "Aster A2" in response.answer
@@ -199,7 +264,7 @@ def test_policies_on_an_unsupported_sentence(world: Config, policy: str) -> None
         ]
     )
     agent = make_agent(world, llm, policy=policy)
-    response = agent.chat("What do reviewers say about the Aster A1?")
+    response = agent.chat("Is the Aster A1 waterproof?")
     bad = next(s for s in response.sentences if "waterproof" in s.text)
     assert bad.verdict is not None and bad.verdict.label != "supported"
     if policy == "flag":
@@ -323,18 +388,15 @@ def test_uncited_sentences_are_checked_against_all_evidence() -> None:
     assert checked[0].verdict.label == "supported"  # type: ignore[union-attr]
 
 
-def test_lead_sentence_states_the_ranking_leader() -> None:
-    evidence = [
-        Evidence(
-            kind="graph", text="Aster A1 / battery: 0 positive, 2 negative (2 opinions)", tool="t"
-        )
-    ]
-    ranking = Ranking(aspect="battery", order="worst", products=["Aster A1"], net=[-2])
-    lead = lead_sentence({}, [{"ranking": ranking.model_dump()}], evidence)
-    assert lead == {
-        "text": "The Aster A1 has the worst battery reviews: 0 positive, 2 negative (2 opinions).",
-        "sources": [1],
-    }
+def test_a_ranking_is_stated_from_the_graph_without_the_model(world: Config) -> None:
+    llm = ScriptedLLM(answer=lambda p: pytest.fail("a ranking needs no drafting"))  # type: ignore[arg-type,return-value]
+    response = make_agent(world, llm).chat(WORST_BATTERY)
+    assert response.sentences[0].text == (
+        "The Aster A1 has the worst battery reviews: 0 positive, 2 negative (2 opinions)."
+    )
+    assert response.sentences[0].verdict.label == "supported"  # type: ignore[union-attr]
+    assert response.citations[0].text == opinion_fact_text("Aster A1", "battery", {"negative": 2})
+    assert llm.prompts == []  # neither a plan nor a draft call
 
 
 # evaluation

@@ -46,7 +46,7 @@ def test_distill_chat_in_the_terminal(world: Config, tmp_path: Path) -> None:
         f"graph.path={world.graph.path}",
         f"index.path={world.index.path}",
         f"agent.checkpoints={tmp_path / 'chat.sqlite'}",
-        f"tasks.linker.options.catalog={world.task('linker').options['catalog']}",
+        f"catalog.path={world.catalog.path}",
         f"tasks.factcheck.model={world.task('factcheck').model}",
     ]
     flags = [part for setting in settings for part in ("--set", setting)]

@@ -1,0 +1,522 @@
+"""Aggregate answers stated from the graph's numbers, with quotes from the reviews.
+
+"Overall, how do reviewers feel about X?", "what do they criticise?", "is X's battery
+better than Y's?", "how many reviews mention X?": the graph holds the answer as counts
+of opinions (polarity per product and aspect, each opinion with its document and the
+sentence it was found in). Here those rows become sentences, written by code from the
+numbers, each citing the graph fact it states, plus representative sentences quoted
+verbatim from the reviews the opinions came from. A 1.5B model asked to summarise a
+table of counts misreads it often enough to matter; a sentence computed from the table
+cannot, and costs no model call.
+
+Everything here is pure: rows in, `Statement`s and `Evidence` out. The toolbox fetches
+the rows and the quotes (`agent/tools.py`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from distill.agent.evidence import Evidence, Source, opinion_fact_text
+from distill.agent.router import aspect_words
+
+Focus = Literal["overall", "liked", "criticised"]
+MAX_QUOTE_CHARS = 200
+TOP_ASPECTS = 3
+
+
+class Statement(BaseModel):
+    """A sentence of the answer computed from tool results, citing the tool's evidence."""
+
+    text: str
+    evidence: list[int] = Field(default_factory=list, description="indices into the evidence")
+    basis: Literal["graph", "catalog", "quote", "absence"] = "graph"
+    """What makes it true: graph counts, a catalog entry, a verbatim quote, or the absence
+    of any matching fact (an honest "no review says")."""
+
+
+@dataclass(frozen=True)
+class OpinionRow:
+    """One opinion as the graph holds it: which document, about what, where it is said."""
+
+    doc: str
+    product: str
+    aspect: str
+    polarity: str
+    start: int | None = None
+    end: int | None = None
+    confidence: float | None = None
+
+
+@dataclass
+class Tally:
+    """Opinions on one aspect (of one product, or of all): counts and the documents."""
+
+    aspect: str
+    counts: dict[str, int] = field(default_factory=dict)
+    docs: set[str] = field(default_factory=set)
+
+    @property
+    def positive(self) -> int:
+        return self.counts.get("positive", 0)
+
+    @property
+    def negative(self) -> int:
+        return self.counts.get("negative", 0)
+
+    @property
+    def net(self) -> int:
+        return self.positive - self.negative
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def score(self) -> float:
+        """Mean polarity, shrunk toward 0 for few opinions (one rave is not a consensus)."""
+        return self.net / (self.total + 1)
+
+
+def tally(rows: Iterable[OpinionRow]) -> dict[str, Tally]:
+    """Per aspect: opinions per polarity and the documents they come from."""
+    out: dict[str, Tally] = {}
+    for row in rows:
+        item = out.setdefault(row.aspect, Tally(row.aspect))
+        item.counts[row.polarity] = item.counts.get(row.polarity, 0) + 1
+        item.docs.add(row.doc)
+    return out
+
+
+def mood(positive: int, negative: int) -> str:
+    """How a count of opinions reads in words."""
+    if positive + negative == 0:
+        return "neutral"
+    share = positive / (positive + negative)
+    if share >= 0.8:
+        return "positive"
+    if share >= 0.6:
+        return "mostly positive"
+    if share > 0.4:
+        return "mixed"
+    if share > 0.2:
+        return "mostly negative"
+    return "negative"
+
+
+def liked(tallies: dict[str, Tally], n: int = TOP_ASPECTS) -> list[Tally]:
+    """Aspects praised more than criticised, by net polarity."""
+    found = [t for t in tallies.values() if t.aspect != "overall" and t.net > 0]
+    return sorted(found, key=lambda t: (-t.net, -t.positive, t.aspect))[:n]
+
+
+def criticised(tallies: dict[str, Tally], n: int = TOP_ASPECTS) -> list[Tally]:
+    """Aspects with complaints, most complaints first (ties: lower net first).
+
+    By complaint count rather than net polarity: an aspect can be much praised and much
+    criticised at once (a phone's sound: the speakerphone loved, the volume too low), and
+    "what do people criticise" asks for the complaints."""
+    found = [t for t in tallies.values() if t.aspect != "overall" and t.negative > 0]
+    return sorted(found, key=lambda t: (-t.negative, t.net, t.aspect))[:n]
+
+
+def counts_text(item: Tally) -> str:
+    return f"{item.positive} positive, {item.negative} negative"
+
+
+def listing(items: Sequence[Tally]) -> str:
+    """ "sound (40 positive, 10 negative), design (30, 3) and battery (12, 0)"."""
+    parts = [f"{items[0].aspect} ({counts_text(items[0])})"]
+    parts += [f"{t.aspect} ({t.positive}, {t.negative})" for t in items[1:]]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def reviews(n: int) -> str:
+    return f"{n} review{'s' * (n != 1)}"
+
+
+def join_names(names: Sequence[str]) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+class Composer:
+    """Builds one tool result's statements and evidence, numbering evidence as it goes.
+
+    `snippet(doc, start, end)` returns the sentence an opinion was found in, as its
+    source span and text (None when the index has no such document).
+    """
+
+    def __init__(
+        self,
+        tool: str,
+        snippet: Callable[[str, int | None, int | None], tuple[Source, str] | None] | None,
+    ) -> None:
+        self.tool = tool
+        self.snippet = snippet
+        self.evidence: list[Evidence] = []
+        self.statements: list[Statement] = []
+        self._quoted: set[tuple[str, int | None]] = set()
+
+    def fact(self, text: str, docs: Iterable[str], kind: str = "graph") -> int:
+        """Add a graph (or catalog) fact as evidence; returns its index."""
+        item = Evidence(
+            kind=kind,  # type: ignore[arg-type]
+            text=text,
+            tool=self.tool,
+            sources=[Source(doc_id=doc) for doc in sorted(set(docs))],
+        )
+        for index, existing in enumerate(self.evidence):
+            if existing.text == item.text and existing.doc_ids == item.doc_ids:
+                return index
+        self.evidence.append(item)
+        return len(self.evidence) - 1
+
+    def aspect_fact(self, product: str, item: Tally) -> int:
+        return self.fact(opinion_fact_text(product, item.aspect, item.counts), item.docs)
+
+    def say(self, text: str, evidence: Sequence[int] = (), basis: str = "graph") -> None:
+        self.statements.append(Statement(text=text, evidence=list(evidence), basis=basis))  # type: ignore[arg-type]
+
+    def quote(
+        self,
+        rows: Sequence[OpinionRow],
+        polarity: str,
+        terms: Iterable[str] = (),
+        lead: str = "",
+    ) -> bool:
+        """Quote the most representative sentence among `rows` with `polarity`: the one
+        naming most of `terms`, then the most confident; a document not quoted yet."""
+        wanted = {t.lower() for t in terms if t}
+        candidates = [r for r in rows if r.polarity == polarity and r.start is not None]
+        scored = []
+        for row in candidates if self.snippet is not None else []:
+            found = self.snippet(row.doc, row.start, row.end)
+            if found is None or (row.doc, found[0].char_start) in self._quoted:
+                continue
+            source, text = found
+            hits = sum(1 for t in wanted if re.search(rf"\b{re.escape(t)}", text, re.I))
+            fresh = (row.doc, None) not in self._quoted
+            length = abs(len(text) - 110)
+            scored.append(((-hits, -fresh, -(row.confidence or 0.0), length), row, source, text))
+        if not scored:
+            return False
+        scored.sort(key=lambda item: item[0])
+        _, row, source, text = scored[0]
+        self._quoted |= {(row.doc, source.char_start), (row.doc, None)}
+        self.evidence.append(Evidence(kind="passage", text=text, tool=self.tool, sources=[source]))
+        shown = text if len(text) <= MAX_QUOTE_CHARS else text[: MAX_QUOTE_CHARS - 1] + "…"
+        verb = {"positive": "praises", "negative": "criticises"}.get(polarity, "mentions")
+        self.say(
+            f'{lead or "A review"} ({row.doc}) {verb} the {row.aspect}: "{shown}"',
+            [len(self.evidence) - 1],
+            basis="quote",
+        )
+        return True
+
+
+def summarise(
+    composer: Composer,
+    display: str | None,
+    rows: Sequence[OpinionRow],
+    *,
+    focus: Focus,
+    aspect: str | None,
+    terms: Sequence[str] = (),
+    product_names: dict[str, str] | None = None,
+) -> None:
+    """Statements answering "overall / what do they like / criticise" about one product
+    (`display`), or about all reviews (`display` None), optionally on one aspect."""
+    names = product_names or {}
+    subject = f"the {display}" if display else "the reviewed products"
+    scope = [r for r in rows if aspect is None or r.aspect == aspect]
+    tallies = tally(rows)
+    if not rows:
+        composer.say(f"No review states an opinion on {subject}.", basis="absence")
+        return
+    if aspect:
+        _aspect_summary(composer, display, rows, scope, aspect, focus, terms, names)
+        return
+    label = display or "all products"
+    docs = {r.doc for r in rows}
+    overall = tallies.get("overall")
+    praised, complained = liked(tallies), criticised(tallies)
+    if display is None and len({r.product for r in rows}) > 1 and focus != "overall":
+        _pairs_summary(composer, rows, focus, names, terms)
+        return
+    if focus == "overall":
+        if overall and overall.total:
+            cite = composer.aspect_fact(label, overall)
+            composer.say(
+                f"Reviewers are {mood(overall.positive, overall.negative)} about {subject}: "
+                f"{overall.positive} positive and {overall.negative} negative opinions of it "
+                f"overall, in {reviews(len(overall.docs))}.",
+                [cite],
+            )
+        else:
+            positive = sum(t.positive for t in tallies.values())
+            negative = sum(t.negative for t in tallies.values())
+            cites = [composer.aspect_fact(label, t) for t in tallies.values()]
+            composer.say(
+                f"Reviewers are {mood(positive, negative)} about {subject}: {positive} positive "
+                f"and {negative} negative opinions across {len(tallies)} aspect"
+                f"{'s' * (len(tallies) != 1)}, in {reviews(len(docs))}.",
+                cites,
+            )
+        if praised:
+            cites = [composer.aspect_fact(label, t) for t in praised]
+            composer.say(f"Most praised: {listing(praised)}.", cites)
+        if complained:
+            cites = [composer.aspect_fact(label, t) for t in complained]
+            composer.say(f"Most criticised: {listing(complained)}.", cites)
+        if praised:
+            composer.quote(_on(rows, praised[0].aspect), "positive", terms)
+        if complained:
+            composer.quote(_on(rows, complained[0].aspect), "negative", terms)
+        return
+    top = praised if focus == "liked" else complained
+    polarity = "positive" if focus == "liked" else "negative"
+    if not top:
+        verb = "praises" if focus == "liked" else "criticises"
+        total = sum(t.total for t in tallies.values())
+        cites = [composer.aspect_fact(label, t) for t in tallies.values()]
+        composer.say(
+            f"No review {verb} any aspect of {subject}; its {total} opinion"
+            f"{'s' * (total != 1)} lean the other way.",
+            cites,
+            basis="absence",
+        )
+        return
+    cites = [composer.aspect_fact(label, t) for t in top]
+    verb = "like" if focus == "liked" else "criticise"
+    whose = f"the {display}'s" if display else "the products'"
+    first = f"Reviewers {verb} {whose} {top[0].aspect} most ({counts_text(top[0])})"
+    rest = f", then {listing(top[1:]).replace(' and ', ', ')}" if len(top) > 1 else ""
+    composer.say(first + rest + ".", cites)
+    quoted = 0
+    for item in top[:2]:
+        quoted += composer.quote(_on(rows, item.aspect), polarity, terms)
+    if quoted < 2 and top:
+        composer.quote(_on(rows, top[0].aspect), polarity, terms)
+
+
+def _aspect_summary(
+    composer: Composer,
+    display: str | None,
+    rows: Sequence[OpinionRow],
+    scope: Sequence[OpinionRow],
+    aspect: str,
+    focus: Focus,
+    terms: Sequence[str],
+    names: dict[str, str],
+) -> None:
+    label = display or "all products"
+    subject = f"the {display} {aspect}" if display else f"the {aspect}"
+    if not scope:
+        others = tally(rows)
+        cites = [composer.aspect_fact(label, t) for t in others.values()][:4]
+        said = listing(sorted(others.values(), key=lambda t: -t.total)[:4])
+        composer.say(f"No review states an opinion on {subject}.", basis="absence")
+        composer.say(
+            f"What reviewers do give opinions on{' for the ' + display if display else ''}: "
+            f"{said}.",
+            cites,
+        )
+        return
+    item = tally(scope)[aspect]
+    cite = composer.aspect_fact(label, item)
+    opening = "Reviewers' opinions on" if display else "Across all reviews, opinions on"
+    composer.say(
+        f"{opening} {subject}: {counts_text(item)}, in {reviews(len(item.docs))} "
+        f"({mood(item.positive, item.negative)}).",
+        [cite],
+    )
+    products = {r.product for r in scope}
+    if display is None and len(products) > 1:
+        per = tally_by_product(scope)
+        ranked = sorted(per.items(), key=lambda kv: (-kv[1].total, kv[0]))[:4]
+        cites = [composer.aspect_fact(names.get(p, p), t) for p, t in ranked]
+        composer.say(
+            "By product: "
+            + "; ".join(f"{names.get(p, p)} {t.positive} positive, {t.negative} negative"
+                        for p, t in ranked)
+            + ".",
+            cites,
+        )  # fmt: skip
+    words = [*terms, *aspect_words(aspect)]
+    major = "negative" if focus == "criticised" or item.negative > item.positive else "positive"
+    minor = "positive" if major == "negative" else "negative"
+    composer.quote(scope, major, words)
+    composer.quote(scope, major, words)
+    composer.quote(scope, minor, words)
+
+
+def _pairs_summary(
+    composer: Composer,
+    rows: Sequence[OpinionRow],
+    focus: Focus,
+    names: dict[str, str],
+    terms: Sequence[str],
+) -> None:
+    """No product named, several in the graph: the (product, aspect) pairs most praised or
+    criticised."""
+    pairs = []
+    for product, items in tally_by_product_aspect(rows).items():
+        pairs += [(product, t) for t in items.values() if t.aspect != "overall"]
+    if focus == "liked":
+        pairs = [p for p in pairs if p[1].net > 0]
+        pairs.sort(key=lambda p: (-p[1].net, -p[1].positive, p[0]))
+    else:
+        pairs = [p for p in pairs if p[1].negative > 0]
+        pairs.sort(key=lambda p: (-p[1].negative, p[1].net, p[0]))
+    pairs = pairs[:TOP_ASPECTS]
+    verb = "praise" if focus == "liked" else "criticise"
+    if not pairs:
+        composer.say(f"No review {verb}s any product.", basis="absence")
+        return
+    cites = [composer.aspect_fact(names.get(p, p), t) for p, t in pairs]
+    listed = join_names(
+        [f"the {names.get(p, p)}'s {t.aspect} ({counts_text(t)})" for p, t in pairs]
+    )
+    composer.say(f"Reviewers {verb} most: {listed}.", cites)
+    polarity = "positive" if focus == "liked" else "negative"
+    for product, item in pairs[:2]:
+        scoped = [r for r in rows if r.product == product and r.aspect == item.aspect]
+        composer.quote(scoped, polarity, terms)
+
+
+def tally_by_product(rows: Iterable[OpinionRow]) -> dict[str, Tally]:
+    out: dict[str, Tally] = {}
+    for row in rows:
+        item = out.setdefault(row.product, Tally(row.aspect))
+        item.counts[row.polarity] = item.counts.get(row.polarity, 0) + 1
+        item.docs.add(row.doc)
+    return out
+
+
+def tally_by_product_aspect(rows: Iterable[OpinionRow]) -> dict[str, dict[str, Tally]]:
+    grouped: dict[str, list[OpinionRow]] = {}
+    for row in rows:
+        grouped.setdefault(row.product, []).append(row)
+    return {product: tally(items) for product, items in grouped.items()}
+
+
+def compare(
+    composer: Composer,
+    products: Sequence[tuple[str, str]],
+    rows: Sequence[OpinionRow],
+    aspect: str | None,
+    terms: Sequence[str] = (),
+) -> bool:
+    """Statements comparing 2–3 products (id, display) on `aspect`, or on every aspect
+    they share; False when the graph cannot compare them (fewer than two have opinions)."""
+    per = tally_by_product_aspect(rows)
+    shown = {pid: name for pid, name in products}
+    if aspect:
+        have = [(pid, per.get(pid, {}).get(aspect)) for pid, _ in products]
+        with_data = [(pid, t) for pid, t in have if t is not None and t.total]
+        if len(with_data) < 2:
+            if with_data:
+                pid, item = with_data[0]
+                cite = composer.aspect_fact(shown[pid], item)
+                missing = [shown[p] for p, t in have if t is None or not t.total]
+                composer.say(
+                    f"No review states an opinion on the {join_names(missing)} {aspect}; "
+                    f"the {shown[pid]} has {counts_text(item)}.",
+                    [cite],
+                )
+            return False
+        ranked = sorted(with_data, key=lambda pt: (-pt[1].score(), -pt[1].total))
+        cites = [composer.aspect_fact(shown[pid], t) for pid, t in ranked]
+        best, rest = ranked[0], ranked[1:]
+        if all(abs(best[1].score() - t.score()) < 1e-9 for _, t in rest):
+            listed = join_names([f"the {shown[p]} ({counts_text(t)})" for p, t in ranked])
+            composer.say(f"On {aspect}, reviewers rate {listed} alike.", cites)
+        else:
+            others = join_names([f"the {shown[p]} ({counts_text(t)})" for p, t in rest])
+            composer.say(
+                f"On {aspect}, reviewers rate the {shown[best[0]]} better "
+                f"({counts_text(best[1])}) than {others}.",
+                cites,
+            )
+        _compare_quotes(composer, products, rows, [aspect], terms)
+        return True
+    shared = set.intersection(*(set(per.get(pid, {})) for pid, _ in products)) - {"overall"}
+    if not shared:
+        return _side_by_side(composer, products, per)
+    wins: dict[str, list[str]] = {pid: [] for pid, _ in products}
+    cites = []
+    for name in sorted(shared):
+        items = [(pid, per[pid][name]) for pid, _ in products]
+        scores = sorted(items, key=lambda pt: -pt[1].score())
+        if scores[0][1].score() - scores[1][1].score() > 1e-9:
+            wins[scores[0][0]].append(name)
+        cites += [composer.aspect_fact(shown[pid], t) for pid, t in items]
+    parts = [
+        f"the {shown[pid]} on {join_names(sorted(aspects))}"
+        for pid, aspects in wins.items()
+        if aspects
+    ]
+    if not parts:
+        composer.say(
+            f"On {join_names(sorted(shared))}, reviewers rate "
+            f"{join_names([f'the {n}' for _, n in products])} alike.",
+            cites,
+        )
+    else:
+        detail = "; ".join(
+            f"{name}: "
+            + ", ".join(f"{shown[pid]} {per[pid][name].positive}+/{per[pid][name].negative}-"
+                        for pid, _ in products)
+            for name in sorted(shared)
+        )  # fmt: skip
+        composer.say(f"Reviewers rate {'; '.join(parts)} better ({detail}).", cites)
+    _compare_quotes(composer, products, rows, sorted(shared)[:2], terms)
+    return True
+
+
+def _side_by_side(
+    composer: Composer, products: Sequence[tuple[str, str]], per: dict[str, dict[str, Tally]]
+) -> bool:
+    parts, cites = [], []
+    for pid, name in products:
+        items = per.get(pid, {})
+        if not items:
+            parts.append(f"no opinions on the {name}")
+            continue
+        positive = sum(t.positive for t in items.values())
+        negative = sum(t.negative for t in items.values())
+        cites += [composer.aspect_fact(name, t) for t in items.values()]
+        parts.append(f"the {name} {positive} positive, {negative} negative")
+    if not cites:
+        return False
+    composer.say(f"Reviewers' opinions share no aspect; in all: {'; '.join(parts)}.", cites)
+    return True
+
+
+def _compare_quotes(
+    composer: Composer,
+    products: Sequence[tuple[str, str]],
+    rows: Sequence[OpinionRow],
+    aspects: Sequence[str],
+    terms: Sequence[str],
+) -> None:
+    """One sentence per product on the compared aspect, preferring sentences that name the
+    other product (where reviewers compare them themselves)."""
+    for pid, _ in products:
+        others = [w for p, n in products if p != pid for w in n.lower().split()]
+        words = [*terms, *others, *(w for a in aspects for w in aspect_words(a))]
+        scoped = [r for r in rows if r.product == pid and r.aspect in aspects]
+        counts = tally(scoped)
+        positive = sum(t.positive for t in counts.values())
+        negative = sum(t.negative for t in counts.values())
+        polarity = "negative" if negative > positive else "positive"
+        composer.quote(scoped, polarity, words)
+
+
+def _on(rows: Sequence[OpinionRow], aspect: str) -> list[OpinionRow]:
+    return [r for r in rows if r.aspect == aspect]

@@ -1,0 +1,154 @@
+"""Aggregate answers stated from the graph: overall / liked / criticised summaries with
+quotes, comparisons, counts, catalog attributes. Scripted model, tiny world: fast.
+Each of these answers must take no language-model call at all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from agent_world import REVIEWS, ScriptedLLM, build_world, fake_embed, word_checker
+
+import distill.ingest.index as index_module
+from distill.agent.aggregates import Composer, OpinionRow, compare, criticised, liked, mood, tally
+from distill.agent.chat import Agent, ChatResponse
+from distill.config import Config
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
+    monkeypatch.setattr(index_module, "default_embedder", fake_embed)
+    return build_world(tmp_path)
+
+
+def ask(config: Config, question: str) -> ChatResponse:
+    llm = ScriptedLLM(
+        plan=lambda m: pytest.fail("a routed aggregate needs no plan"),  # type: ignore[arg-type,return-value]
+        answer=lambda p: pytest.fail("an aggregate is stated, not drafted"),  # type: ignore[arg-type,return-value]
+    )
+    with Agent(config, chat_model=llm, checker=word_checker) as agent:  # type: ignore[arg-type]
+        response = agent.chat(question, thread="t")
+    assert response.llm_calls == []
+    assert all(s.supported for s in response.sentences)
+    return response
+
+
+def quoted_exactly(response: ChatResponse) -> None:
+    """Every cited passage is the document's text at its span."""
+    for citation in response.citations:
+        if citation.kind == "passage":
+            source = citation.sources[0]
+            assert REVIEWS[source.doc_id][source.char_start : source.char_end] == citation.text
+
+
+def test_overall_states_the_mood_the_praised_and_the_criticised_with_quotes(
+    world: Config,
+) -> None:
+    response = ask(world, "Overall, how do reviewers feel about the Aster A1?")
+    assert response.sentences[0].text.startswith("Reviewers are mostly negative about the Aster A1")
+    assert "Most praised: camera (1 positive, 0 negative)" in response.answer
+    assert "Most criticised: battery (0 positive, 2 negative)" in response.answer
+    assert '"The camera is lovely though."' in response.answer
+    quoted_exactly(response)
+    assert {s.doc_id for c in response.citations for s in c.sources} == {"d1", "d2"}
+
+
+def test_criticised_lists_complaints_and_quotes_them(world: Config) -> None:
+    response = ask(world, "What do reviewers criticise about the Aster A1?")
+    assert response.sentences[0].text == (
+        "Reviewers criticise the Aster A1's battery most (0 positive, 2 negative)."
+    )
+    quotes = [s for s in response.sentences if s.text.startswith("A review (")]
+    assert quotes and all("criticises the battery" in s.text for s in quotes)
+    quoted_exactly(response)
+
+
+def test_one_products_aspect_quotes_both_sentences(world: Config) -> None:
+    response = ask(world, "How is the Aster A1's battery?")
+    assert response.sentences[0].text.startswith(
+        "Reviewers' opinions on the Aster A1 battery: 0 positive, 2 negative, in 2 reviews"
+    )
+    assert "dies by noon" in response.answer and "awful battery" in response.answer
+
+
+def test_a_word_no_review_uses_is_said_plainly(world: Config) -> None:
+    response = ask(world, "Which reviewers complained about the Aster A1 overheating?")
+    assert response.sentences[0].text == 'No review of the Aster A1 mentions "overheating".'
+    assert response.sentences[0].verdict is None  # an absence, not a claim
+
+
+def test_an_aspect_with_no_opinions_says_so_and_what_there_is(world: Config) -> None:
+    response = ask(world, "How good is the Aster A2 camera?")
+    assert response.sentences[0].text == "No review states an opinion on the Aster A2 camera."
+    assert "battery (1 positive, 0 negative)" in response.answer
+
+
+def test_comparison_on_an_aspect(world: Config) -> None:
+    response = ask(world, "Is the Aster A2's battery better than the Aster A1's?")
+    assert response.sentences[0].text == (
+        "On battery, reviewers rate the Aster A2 better (1 positive, 0 negative) than the "
+        "Aster A1 (0 positive, 2 negative)."
+    )
+    quoted_exactly(response)
+
+
+def test_counts_of_reviews_by_product_aspect_and_word(world: Config) -> None:
+    assert ask(world, "How many reviews mention the Aster A1?").answer == (
+        "2 reviews mention the Aster A1 (d1, d2)."
+    )
+    answer = ask(world, "How many reviews mention the battery?").answer
+    assert "3 reviews state an opinion on the battery (1 positive, 2 negative" in answer
+    assert '3 reviews contain the word "battery" (d1, d2, d3)' in answer
+
+
+def test_catalog_attributes(world: Config) -> None:
+    response = ask(world, "How much does the Aster A1 cost and when did it come out?")
+    assert response.answer == (
+        "The catalog lists the Aster A1 with release date 2024-03-01 and price $499."
+    )
+    assert response.citations[0].kind == "catalog"
+    missing = ask(world, "How much does the Aster A2 cost?")
+    assert missing.answer == "The catalog does not say the Aster A2's price."
+
+
+def test_no_product_named_summarises_the_pairs(world: Config) -> None:
+    answer = ask(world, "What do reviewers complain about?").answer
+    assert answer.startswith(
+        "Reviewers criticise most: the Aster A1's battery (0 positive, 2 negative) and the "
+        "Brio Book 14's screen (0 positive, 1 negative)."
+    )
+
+
+# the pure pieces
+
+
+ROWS = [
+    OpinionRow("d1", "p", "sound", "positive"),
+    OpinionRow("d2", "p", "sound", "positive"),
+    OpinionRow("d3", "p", "sound", "negative"),
+    OpinionRow("d3", "p", "keys", "negative"),
+    OpinionRow("d4", "p", "overall", "positive"),
+]
+
+
+def test_liked_by_net_and_criticised_by_complaints() -> None:
+    tallies = tally(ROWS)
+    assert [t.aspect for t in liked(tallies)] == ["sound"]
+    # sound is both praised and criticised: complaints count, the overall aspect does not
+    assert [t.aspect for t in criticised(tallies)] == ["keys", "sound"]
+    assert (mood(9, 1), mood(1, 1), mood(1, 4), mood(0, 0)) == (
+        "positive",
+        "mixed",
+        "negative",
+        "neutral",
+    )
+
+
+def test_compare_says_alike_when_scores_tie_and_nothing_with_one_side() -> None:
+    rows = [OpinionRow("d1", "a", "x", "positive"), OpinionRow("d2", "b", "x", "positive")]
+    composer = Composer("t", None)
+    assert compare(composer, [("a", "A"), ("b", "B")], rows, "x")
+    assert composer.statements[0].text.endswith("alike.")
+    lonely = Composer("t", None)
+    assert not compare(lonely, [("a", "A"), ("c", "C")], rows, "x")
+    assert lonely.statements[0].text.startswith("No review states an opinion on the C x")
