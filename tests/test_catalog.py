@@ -118,7 +118,7 @@ def test_cli_check_ok_and_without_a_catalog(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     result = runner.invoke(app, ["--set", f"catalog.path={PHONES}", "catalog", "check"])
-    assert result.exit_code == 0 and "10 products" in result.output and "ok" in result.output
+    assert result.exit_code == 0 and "11 products" in result.output and "ok" in result.output
     monkeypatch.chdir(tmp_path)  # no distill.toml here
     result = runner.invoke(app, ["catalog", "check"])
     assert result.exit_code == 1 and "no catalog configured" in str(result.exception)
@@ -186,6 +186,9 @@ def test_match_linker_alias_fuzzy_model_numbers_and_nil(tmp_path: Path) -> None:
     assert linked(backend, "a samsung galxy s21", [("samsung galxy s21", "PRODUCT")]) == {
         "samsung galxy s21": "samsung-s21"
     }
+    assert linked(backend, "my galaxy s22 ultra", [("galaxy s22 ultra", "PRODUCT")]) == {
+        "galaxy s22 ultra": "samsung-s22u"
+    }
 
 
 def test_match_is_the_default_linker_and_without_a_catalog_links_nothing() -> None:
@@ -225,6 +228,7 @@ def test_gazetteer_names_brands_and_safe_brandless_forms() -> None:
         ("lg g3", "PRODUCT"),
     ]
     assert spans("I ate an apple on my Apple iPhone 11") == [("Apple iPhone 11", "PRODUCT")]
+    assert spans("my galaxy s22 ultra") == [("galaxy s22 ultra", "PRODUCT")]  # "5G" left out
     assert spans("Apple makes it") == [("Apple", "BRAND")]
 
 

@@ -50,9 +50,13 @@ class Scored:
     reason: str
 
 
+NETWORKS = frozenset({"2g", "3g", "4g", "5g"})
+"""Network generations people leave out ("Galaxy S21 Ultra" for the "… Ultra 5G")."""
+
+
 def codes(text: str) -> set[str]:
-    """Tokens with a digit: model numbers ("6610", "s21", "5g") identify products."""
-    return {t for t in normalize(text).split() if re.search(r"\d", t)}
+    """Tokens with a digit: model numbers ("6610", "s21") identify products; "5g" does not."""
+    return {t for t in normalize(text).split() if re.search(r"\d", t) and t not in NETWORKS}
 
 
 def presence(code: str, tokens: list[str]) -> float:

@@ -43,6 +43,16 @@ def product_forms(entry: CatalogEntry) -> list[str]:
     return [f for f in entry.names() if normalize(f) != brandless]
 
 
+def network_variants(entry: CatalogEntry) -> list[str]:
+    """The short and brand-less names without a trailing network generation ("5G", "LTE")."""
+    out = []
+    for form in (entry.short_name(), entry.brandless() or ""):
+        words = form.split()
+        if len(words) > 2 and words[-1].lower() in ("5g", "4g", "3g", "lte"):
+            out.append(" ".join(words[:-1]))
+    return out
+
+
 class Gazetteer:
     """Finds catalog names in Docs; one per catalog (build it once, reuse for every batch)."""
 
@@ -57,6 +67,10 @@ class Gazetteer:
                 owners.setdefault(normalize(form), set()).add(entry.id)
         caseless: dict[str, list[str]] = {PRODUCT: [], BRAND: []}
         cased: dict[str, list[str]] = {PRODUCT: [], BRAND: []}
+        variants: dict[str, set[str]] = {}
+        for entry in catalog.entries:
+            for form in network_variants(entry):
+                variants.setdefault(normalize(form), set()).add(entry.id)
         for entry in catalog.entries:
             for form in product_forms(entry):
                 self._add(form, PRODUCT, caseless, cased)
@@ -64,6 +78,10 @@ class Gazetteer:
             unique = brandless and owners[normalize(brandless)] == {entry.id}
             if unique and brandless_ok(brandless):
                 caseless[PRODUCT].append(brandless)
+            for form in network_variants(entry):  # "Galaxy S21 Ultra" for the "… Ultra 5G"
+                key = normalize(form)
+                if variants[key] == {entry.id} and key not in owners and brandless_ok(form):
+                    caseless[PRODUCT].append(form)
         for brand in sorted(catalog.brands().values()):
             self._add(brand, BRAND, caseless, cased)
         for matcher, table in ((self.caseless, caseless), (self.cased, cased)):
