@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from distill.cli.state import State
 from distill.errors import DistillError
@@ -114,9 +115,10 @@ def main() -> None:
         try:
             app()
         except DistillError as exc:
-            errors.print(f"[red]error:[/red] {exc}", highlight=False)
+            errors.print(Text.assemble(("error:", "red"), " ", str(exc)), highlight=False)
             sys.exit(1)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # type: ignore[no-untyped-def]
-    errors.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+    # never markup: messages carry paths and plugin text such as `[/path/plugin.py:5]`
+    errors.print(Text.assemble(("warning:", "yellow"), " ", str(message)), highlight=False)

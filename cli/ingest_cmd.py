@@ -39,9 +39,10 @@ def ingest(
 ) -> None:
     """Run NER, linking and aspect sentiment over documents and write the facts to the graph.
 
-    Each document is written atomically with provenance; a document that fails (empty,
-    invalid UTF-8, a tool error, garbage from an LLM) is reported and skipped, the rest go on.
-    The exit code is 1 when any document failed.
+    Each document is written atomically with provenance; an item that fails (an empty or
+    binary file, invalid UTF-8, a bad JSONL line or CSV row, a duplicate id, a broken
+    symlink or FIFO, a tool error, garbage from an LLM) is reported with its file and line
+    and skipped, the rest go on. The exit code is 1 when anything failed.
 
     Examples:
       distill ingest examples/demo/reviews.jsonl
@@ -95,21 +96,29 @@ def ingest(
 
 
 def print_report(report, console, errors) -> None:  # type: ignore[no-untyped-def]
+    """The summary and one line per failure; ids, sources and reasons are printed as plain text."""
+    from rich.text import Text
+
     for plan in report.planned:
         console.print_json(json.dumps(plan))
     verb = "would write" if report.dry_run else "wrote"
     backends = ", ".join(f"{task}={name}" for task, name in report.backends.items())
     indexed = "" if report.dry_run else f"indexed {report.indexed} · "
     console.print(
-        f"{report.documents} documents · {verb} {report.written} · {indexed}"
-        f"skipped {report.skipped} · "
-        f"failed {len(report.failures)} · {report.mentions} mentions, {report.opinions} opinions · "
-        f"{report.seconds:.1f} s ({report.docs_per_second:.1f} docs/s) · {backends}",
+        Text(
+            f"{report.documents} documents · {verb} {report.written} · {indexed}"
+            f"skipped {report.skipped} · "
+            f"failed {len(report.failures)} · {report.mentions} mentions, "
+            f"{report.opinions} opinions · "
+            f"{report.seconds:.1f} s ({report.docs_per_second:.1f} docs/s) · {backends}"
+        ),
         highlight=False,
     )
     for failure in report.failures:
         errors.print(
-            f"[red]failed[/] {failure.source} [{failure.doc_id or '?'}] at {failure.stage}: "
-            f"{failure.reason}",
+            Text.assemble(
+                ("failed", "red"),
+                f" {failure.source} [{failure.doc_id or '?'}] at {failure.stage}: {failure.reason}",
+            ),
             highlight=False,
         )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from distill.cli.state import State
 
@@ -20,18 +22,25 @@ def tools(ctx: typer.Context) -> None:
     table.add_column("backends", ratio=2)
     table.add_column("labels", ratio=2)
     table.add_column("from", ratio=1)
+    # names, descriptions and labels come from plugins: escaped, never read as markup
     for name, entry in sorted(reg.tasks.items()):
         active = active_backend(name, state.config)
         names = reg.backend_names(name)
-        shown = [f"[bold green]{b}[/] (active)" if b == active else b for b in names]
+        shown = [
+            f"[bold green]{escape(b)}[/] (active)" if b == active else escape(b) for b in names
+        ]
         if active not in names:
-            shown.append(f"[red]{active}[/] (configured, not installed)")
-        spec = entry.obj(labels=state.config.task(name).labels)
+            shown.append(f"[red]{escape(active)}[/] (configured, not installed)")
+        try:
+            spec = entry.obj(labels=state.config.task(name).labels)
+            description, labels = escape(spec.description), escape(", ".join(spec.labels) or "-")
+        except Exception as exc:  # a plugin's broken spec costs its own row only
+            description, labels = f"[red]broken: {escape(f'{type(exc).__name__}: {exc}')}[/]", "?"
         table.add_row(
-            f"[bold]{name}[/]\n[dim]{spec.description}[/]",
+            f"[bold]{escape(name)}[/]\n[dim]{description}[/]",
             ", ".join(shown) or "[dim]none yet[/]",
-            ", ".join(spec.labels) or "-",
-            entry.source,
+            labels,
+            escape(entry.source),
         )
     console.print(table)
 
@@ -43,8 +52,11 @@ def tools(ctx: typer.Context) -> None:
         ("graph store", reg.stores, state.config.graph.store),
     ):
         for name, entry in sorted(entries.items()):
-            label = f"[bold green]{name}[/] (active)" if name == active else name
-            others.add_row(kind, label, entry.source)
+            label = f"[bold green]{escape(name)}[/] (active)" if name == active else escape(name)
+            others.add_row(kind, label, escape(entry.source))
     console.print(others)
     for package, reason in sorted(reg.failed.items()):
-        console.print(f"[red]plugin {package!r} failed to load:[/] {reason}", highlight=False)
+        console.print(
+            Text.assemble((f"plugin {package!r} failed to load:", "red"), " ", reason),
+            highlight=False,
+        )

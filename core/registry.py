@@ -5,8 +5,10 @@ point in the group `distill.plugins` that names a module, and importing that
 module runs its decorators. Each registration remembers the package it came from,
 so `distill tools` can say who provides what.
 
-A plugin that fails to import, or registers a name that is taken, costs one
-warning naming the plugin; everything else keeps working.
+A plugin that fails to import (whatever it raises, `SystemExit` included), or
+registers a name that is taken, costs one warning naming the plugin; everything else
+keeps working. Built-in names always stay distill's, even when code registered the
+same name in-process before the registry loaded.
 """
 
 from __future__ import annotations
@@ -63,7 +65,19 @@ class Registry:
         source = _current_source.get() or _distribution_of(getattr(obj, "__module__", "?"))
         label = "/".join(key) if isinstance(key, tuple) else key
         if key in table:
-            if table[key].obj is obj:
+            first = table[key]
+            if first.obj is obj:
+                return
+            if source == BUILTIN and first.source != BUILTIN:
+                # registered in-process before the registry loaded: the built-in still wins,
+                # and the warning names the code that tried to take its name
+                table[key] = Entry(name=label, obj=obj, source=source)
+                warnings.warn(
+                    f"{first.source!r} registers {kind[:-1]} {label!r}, a name distill itself "
+                    f"provides; keeping distill's (register yours under another name)",
+                    PluginWarning,
+                    stacklevel=3,
+                )
                 return
             warnings.warn(
                 f"plugin {source!r} registers {kind[:-1]} {label!r}, already registered by "
@@ -143,14 +157,17 @@ def load_plugins() -> Registry:
         with _source(package):
             try:
                 entry_point.load()
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # SystemExit too: a plugin must not end the command
                 _registry.forget(package)
                 reason = f"{type(exc).__name__}: {exc}"
                 _registry.failed[package] = reason
-                last = traceback.extract_tb(exc.__traceback__)[-1]
+                frames = traceback.extract_tb(exc.__traceback__)
+                where = f" [{frames[-1].filename}:{frames[-1].lineno}]" if frames else ""
                 warnings.warn(
                     f"plugin {package!r} (entry point {entry_point.value!r}) failed to load and "
-                    f"is skipped: {reason} [{last.filename}:{last.lineno}]",
+                    f"is skipped: {reason}{where}",
                     PluginWarning,
                     stacklevel=2,
                 )

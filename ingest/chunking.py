@@ -9,7 +9,8 @@ found whole by its neighbour, and nothing is counted twice.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from spacy.tokens import Doc
 from spacy.util import filter_spans
@@ -73,24 +74,32 @@ def split(doc: Doc, max_chars: int = 4000, overlap: int = 300) -> list[tuple[Chu
     ]
 
 
-def merge(doc: Doc, pieces: list[tuple[Chunk, Doc]]) -> Doc:
-    """Carry each chunk's owned entities, links, confidences and opinions back onto `doc`."""
-    if len(pieces) == 1 and pieces[0][1] is doc:
-        return doc
-    ents, opinions, verdicts = [], [], []
-    for chunk, part in pieces:
+@dataclass
+class Extracts:
+    """What the tools found in a document's chunks, in whole-document offsets.
+
+    Collected chunk by chunk (each chunk's Doc can be dropped once collected), then
+    applied to the whole `Doc` once: memory holds results, never all chunks at once.
+    """
+
+    ents: list[tuple[int, int, str, str]] = field(default_factory=list)
+    """(start, end, label, kb_id) of each owned entity."""
+    confidences: dict[tuple[str, int, int], float] = field(default_factory=dict)
+    opinions: list[Any] = field(default_factory=list)
+    verdicts: list[Any] = field(default_factory=list)
+    _seen: set[str] = field(default_factory=set)
+
+    def collect(self, chunk: Chunk, part: Doc) -> None:
+        """Keep what `part` (the Doc of `chunk`) owns: results starting in its own range."""
         for ent in part.ents:
             start, end = ent.start_char + chunk.start, ent.end_char + chunk.start
             if not chunk.own_start <= start < chunk.own_end:
                 continue
-            span = doc.char_span(start, end, label=ent.label_, kb_id=ent.kb_id_)
-            if span is None:
-                continue
-            ents.append(span)
+            self.ents.append((start, end, ent.label_, ent.kb_id_))
             for task in ("ner", "linker"):
                 value = get_confidence(part, task, ent.start_char, ent.end_char)
                 if value is not None:
-                    set_confidence(doc, task, start, end, value)
+                    self.confidences[(task, start, end)] = value
         for opinion in part._.opinions or []:
             start = getattr(opinion, "start", None)
             absolute = None if start is None else start + chunk.start
@@ -99,10 +108,32 @@ def merge(doc: Doc, pieces: list[tuple[Chunk, Doc]]) -> Doc:
             if absolute is not None:
                 end = opinion.end + chunk.start if opinion.end is not None else None
                 opinion = opinion.model_copy(update={"start": absolute, "end": end})
-            if opinion not in opinions:
-                opinions.append(opinion)
-        verdicts.extend(part._.verdicts or [])
-    doc.ents = filter_spans(ents)
-    doc._.opinions = opinions
-    doc._.verdicts = verdicts or doc._.verdicts
-    return doc
+            key = repr(opinion)  # a set, not a list scan: dense documents have thousands
+            if key not in self._seen:
+                self._seen.add(key)
+                self.opinions.append(opinion)
+        self.verdicts.extend(part._.verdicts or [])
+
+    def apply(self, doc: Doc) -> Doc:
+        """Put the collected results on the whole `doc`."""
+        ents = []
+        for start, end, label, kb_id in self.ents:
+            span = doc.char_span(start, end, label=label, kb_id=kb_id)
+            if span is not None:
+                ents.append(span)
+        for (task, start, end), value in self.confidences.items():
+            set_confidence(doc, task, start, end, value)
+        doc.ents = filter_spans(ents)
+        doc._.opinions = list(self.opinions)
+        doc._.verdicts = list(self.verdicts) or doc._.verdicts
+        return doc
+
+
+def merge(doc: Doc, pieces: list[tuple[Chunk, Doc]]) -> Doc:
+    """Carry each chunk's owned entities, links, confidences and opinions back onto `doc`."""
+    if len(pieces) == 1 and pieces[0][1] is doc:
+        return doc
+    extracts = Extracts()
+    for chunk, part in pieces:
+        extracts.collect(chunk, part)
+    return extracts.apply(doc)

@@ -1,19 +1,25 @@
 """Ingest: documents → the configured tools → the knowledge graph, one atomic write per document.
 
-The tools run as a LangGraph graph over a batch of documents, one node per task
-(`chunk → ner → linker → sentiment → facts` by default). Trained backends see the
-whole batch at once (`nlp.pipe`-style); a backend that raises on a batch is retried
-document by document, so the failure is pinned on the one document that caused it
-and the rest of the batch goes on. Nothing is written for a failed document.
+The tools run as a LangGraph graph, one node per task (`chunk → ner → linker →
+sentiment → facts` by default), over a *window* of chunks: short documents share a
+window (`nlp.pipe`-style batching), a long one spans several, and what each chunk found
+is collected before the next window, so memory is bounded by the window whatever the
+document size. A backend that raises on a window is retried document by document, so
+the failure is pinned on the one document that caused it and the rest goes on.
+Nothing is written for a failed document.
+
+`ingest()` reads lazily, a batch at a time, and writes each document atomically.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -23,7 +29,7 @@ from spacy.tokens import Doc
 from distill.config import Config, load_config
 from distill.doc import make_doc
 from distill.errors import DistillError
-from distill.ingest.chunking import Chunk, merge, split
+from distill.ingest.chunking import Chunk, Extracts, chunk_bounds
 from distill.ingest.index import DocumentIndex, IndexedDocument
 from distill.ingest.readers import LoadFailure, SourceDocument, read_documents
 from distill.plugins import Backend, make_backend
@@ -32,6 +38,12 @@ if TYPE_CHECKING:
     from distill.graph.store import GraphStore
 
 DEFAULT_TASKS = ("ner", "linker", "sentiment")
+WINDOW_CHARS = 32_000
+"""Characters of chunks the tools see at once: model memory is bounded by this, not by
+the document (spaCy NER alone took ~15 KB per character when given a whole 1 MB text)."""
+BATCH_CHARS = 1_000_000
+"""A batch ends at `batch_size` documents or this many characters, whichever comes first:
+the facts of a batch are held until written."""
 
 
 class Failure(BaseModel):
@@ -70,19 +82,39 @@ class IngestReport(BaseModel):
 
 
 class BatchState(TypedDict):
-    """What flows through the graph: one batch, its chunked Docs, facts and failures so far."""
+    """What flows through the graph: one window of chunks, their Docs, facts and failures so far."""
 
-    documents: list[SourceDocument]
-    pieces: dict[str, tuple[Doc, list[tuple[Chunk, Doc]]]]
-    """doc id -> (the whole Doc, its chunks); short docs are their own single chunk."""
+    window: list[tuple[_Work, list[Chunk]]]
+    """The chunks the tools see this time; a long document spans several windows."""
+    pieces: dict[str, list[tuple[Chunk, Doc]]]
+    """doc id -> this window's chunk Docs (a short document's one Doc is the whole Doc)."""
     facts: list[Any]
     docs: list[Doc]
-    """The annotated whole Docs (chunks merged back), for evaluation and the demo."""
+    """The annotated whole Docs (chunk results merged back), for evaluation and the demo."""
     failures: list[Failure]
 
 
+@dataclass
+class _Work:
+    """One document on its way through the tools: its chunks and what they found so far."""
+
+    document: SourceDocument
+    chunks: list[Chunk]
+    extracts: Extracts = field(default_factory=Extracts)
+    whole: Doc | None = None
+    """Set when the document is one chunk: the tools annotate the whole Doc directly."""
+    failed: bool = False
+
+
 class Pipeline:
-    """The configured tools, compiled once into a LangGraph graph and reused for every batch."""
+    """The configured tools, compiled once into a LangGraph graph and reused for every window.
+
+    A batch of documents is cut into chunks, and the chunks into windows of about
+    `window_chars` characters; the graph runs once per window, and each chunk's
+    results are collected and its Doc dropped before the next window. So model memory
+    is bounded by the window whatever the document size, and a document's facts are
+    built once its last chunk is through.
+    """
 
     def __init__(
         self,
@@ -92,11 +124,12 @@ class Pipeline:
         backends: dict[str, Backend] | None = None,
         max_chars: int = 4000,
         overlap: int = 300,
+        window_chars: int = WINDOW_CHARS,
     ) -> None:
         self.config = config or Config()
         self.tasks = list(tasks)
         self.backends = backends or {task: make_backend(task, self.config) for task in self.tasks}
-        self.max_chars, self.overlap = max_chars, overlap
+        self.max_chars, self.overlap, self.window_chars = max_chars, overlap, window_chars
         self.graph = self._compile()
 
     def describe(self) -> dict[str, str]:
@@ -119,14 +152,44 @@ class Pipeline:
         return state["docs"], state["failures"]
 
     def _invoke(self, documents: list[SourceDocument]) -> BatchState:
-        empty: BatchState = {
-            "documents": documents,
-            "pieces": {},
-            "facts": [],
-            "docs": [],
-            "failures": [],
-        }
-        return self.graph.invoke(empty)
+        total: BatchState = {"window": [], "pieces": {}, "facts": [], "docs": [], "failures": []}
+        works = []
+        for document in documents:
+            try:
+                chunks = chunk_bounds(document.text, self.max_chars, self.overlap)
+            except Exception as exc:
+                total["failures"].append(_failure(document, "chunk", exc))
+                continue
+            works.append(_Work(document, chunks))
+        for window in self._windows(works):
+            empty: BatchState = {
+                "window": window,
+                "pieces": {},
+                "facts": [],
+                "docs": [],
+                "failures": [],
+            }
+            state = self.graph.invoke(empty)
+            for key in ("facts", "docs", "failures"):
+                total[key].extend(state[key])  # type: ignore[literal-required]
+        return total
+
+    def _windows(self, works: list[_Work]) -> Iterator[list[tuple[_Work, list[Chunk]]]]:
+        """Chunks in order, about `window_chars` characters at a time (at least one chunk)."""
+        window: list[tuple[_Work, list[Chunk]]] = []
+        size = 0
+        for work in works:
+            for chunk in work.chunks:
+                if window and size + chunk.end - chunk.start > self.window_chars:
+                    yield window
+                    window, size = [], 0
+                if window and window[-1][0] is work:
+                    window[-1][1].append(chunk)
+                else:
+                    window.append((work, [chunk]))
+                size += chunk.end - chunk.start
+        if window:
+            yield window
 
     # graph
 
@@ -147,11 +210,25 @@ class Pipeline:
         return graph.compile()
 
     def _chunk(self, state: BatchState) -> dict[str, Any]:
-        pieces = {}
-        for document in state["documents"]:
-            doc = make_doc(document.text, document.id, {**document.meta, "source": document.source})
-            pieces[document.id] = (doc, split(doc, self.max_chars, self.overlap))
-        return {"pieces": pieces}
+        pieces, failures = {}, list(state["failures"])
+        for work, chunks in state["window"]:
+            if work.failed:
+                continue
+            document = work.document
+            meta = {**document.meta, "source": document.source}
+            try:
+                if len(work.chunks) == 1:
+                    work.whole = make_doc(document.text, document.id, meta)
+                    pieces[document.id] = [(chunks[0], work.whole)]
+                else:
+                    pieces[document.id] = [
+                        (c, make_doc(document.text[c.start : c.end], document.id, meta))
+                        for c in chunks
+                    ]
+            except Exception as exc:
+                work.failed = True
+                failures.append(_failure(document, "chunk", exc))
+        return {"pieces": pieces, "failures": failures}
 
     def _tool_node(self, task: str) -> Callable[[BatchState], dict[str, Any]]:
         backend = self.backends[task]
@@ -159,46 +236,64 @@ class Pipeline:
         def run_tool(state: BatchState) -> dict[str, Any]:
             alive = dict(state["pieces"])
             failures = list(state["failures"])
+            works = {work.document.id: work for work, _ in state["window"]}
+
+            def fail(doc_id: str, problem: BaseException | str) -> None:
+                works[doc_id].failed = True
+                failures.append(_failure(works[doc_id].document, task, problem))
+                del alive[doc_id]
+
             try:
-                backend.predict([chunk for _, pieces in alive.values() for _, chunk in pieces])
+                backend.predict([chunk for pieces in alive.values() for _, chunk in pieces])
             except Exception:
-                for doc_id, (doc, pieces) in list(alive.items()):
+                for doc_id, pieces in list(alive.items()):
                     try:
                         backend.predict([chunk for _, chunk in pieces])
                     except Exception as exc:
-                        failures.append(_failure(doc, task, exc))
-                        del alive[doc_id]
-            for doc_id, (doc, pieces) in list(alive.items()):
+                        fail(doc_id, exc)
+            for doc_id, pieces in list(alive.items()):
                 problem = next(filter(None, (_error(chunk, task) for _, chunk in pieces)), None)
                 if problem:  # a prompt backend's answer that stayed invalid after its retry
-                    failures.append(_failure(doc, task, f"invalid LLM output: {problem}"))
-                    del alive[doc_id]
+                    fail(doc_id, f"invalid LLM output: {problem}")
             return {"pieces": alive, "failures": failures}
 
         return run_tool
 
     def _facts(self, state: BatchState) -> dict[str, Any]:
+        """Collect this window's results; build the facts of documents whose last chunk it was."""
         from distill.graph.from_doc import facts_from_doc
 
         facts, failures, docs = list(state["facts"]), list(state["failures"]), []
-        sources = {d.id: d for d in state["documents"]}
         fingerprint = self.fingerprint()
-        for doc_id, (whole, pieces) in state["pieces"].items():
-            doc = merge(whole, pieces)
-            docs.append(doc)
+        for work, chunks in state["window"]:
+            if work.failed:
+                continue
+            document = work.document
             try:
+                if work.whole is None:
+                    for chunk, part in state["pieces"][document.id]:
+                        work.extracts.collect(chunk, part)
+                    if chunks[-1] is not work.chunks[-1]:
+                        continue  # the rest of the document comes in the next windows
+                    meta = {**document.meta, "source": document.source}
+                    doc = work.extracts.apply(make_doc(document.text, document.id, meta))
+                else:
+                    doc = work.whole
+                work.extracts, work.whole = Extracts(), None  # `doc` holds it all now
+                docs.append(doc)
                 built = facts_from_doc(
                     doc,
                     self.describe(),
                     models={t: b.model_name() for t, b in self.backends.items()},
                     products=self._product_names(doc),
                 )
-                document = built.document.model_copy(
-                    update={"content_hash": ingest_key(sources[doc_id], fingerprint)}
+                node = built.document.model_copy(
+                    update={"content_hash": ingest_key(document, fingerprint)}
                 )
-                facts.append(built.model_copy(update={"document": document}))
+                facts.append(built.model_copy(update={"document": node}))
             except Exception as exc:
-                failures.append(_failure(doc, "facts", exc))
+                work.failed = True
+                failures.append(_failure(document, "facts", exc))
         return {"facts": facts, "docs": docs, "failures": failures}
 
     def _product_names(self, doc: Doc) -> dict[str, str]:
@@ -231,19 +326,23 @@ def _error(doc: Doc, task: str) -> str | None:
     return ((doc._.meta or {}).get("errors") or {}).get(task)
 
 
-def _failure(doc: Doc, stage: str, problem: BaseException | str) -> Failure:
+def _failure(document: SourceDocument, stage: str, problem: BaseException | str) -> Failure:
     reason = problem if isinstance(problem, str) else f"{type(problem).__name__}: {problem}"
-    source = (doc._.meta or {}).get("source") or doc._.doc_id or "?"
-    return Failure(source=source, doc_id=doc._.doc_id, stage=stage, reason=reason)
+    return Failure(source=document.source, doc_id=document.id, stage=stage, reason=reason)
 
 
-def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
+def batched(
+    documents: Iterable[SourceDocument], size: int, max_chars: int = BATCH_CHARS
+) -> Iterator[list[SourceDocument]]:
+    """Lists of at most `size` documents and about `max_chars` characters (at least one)."""
+    batch: list[SourceDocument] = []
+    chars = 0
+    for document in documents:
+        if batch and (len(batch) >= size or chars + len(document.text) > max_chars):
             yield batch
-            batch = []
+            batch, chars = [], 0
+        batch.append(document)
+        chars += len(document.text)
     if batch:
         yield batch
 
@@ -260,78 +359,75 @@ def ingest(
     pipeline: Pipeline | None = None,
     engine: str = "local",
     ray_address: str | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[int, int | None], None] | None = None,
 ) -> IngestReport:
     """Ingest `paths` into the configured graph store; see `IngestReport` for what it returns.
 
-    `engine="ray"` runs the tools on Ray actors (a local cluster, or `ray_address`);
-    writes stay on this process. `on_progress(done, total)` is called after every batch.
+    Documents are read as they are needed (a batch at a time), so memory does not grow
+    with the corpus. `engine="ray"` runs the tools on Ray actors (a local cluster, or
+    `ray_address`); writes stay on this process. `on_progress(done, total)` is called
+    after every batch; `total` is None until reading has finished.
     """
     from distill.graph import open_store
 
+    if engine not in ("local", "ray"):
+        raise DistillError(f"unknown engine {engine!r}; use local or ray")
     config = config or load_config().config
     started = time.perf_counter()
     report = IngestReport(dry_run=dry_run)
-    documents: list[SourceDocument] = []
-    for item in read_documents(paths, text_field=text_field):
-        if limit is not None and report.documents >= limit:
-            break
-        report.documents += 1
-        if isinstance(item, LoadFailure):
-            report.failures.append(
-                Failure(source=item.source, doc_id=item.doc_id, stage="read", reason=item.reason)
-            )
-        else:
-            documents.append(item)
-
+    items = read_documents(paths, text_field=text_field)  # a missing path fails here, first
     pipeline = pipeline or Pipeline(config)
     report.backends = pipeline.describe()
     fingerprint = pipeline.fingerprint()
     store = None if dry_run else open_store(config.graph)
     index = None
+    reading = {"finished": False}
+    pending: dict[str, SourceDocument] = {}
+    """Documents read and not yet written or failed: what the index needs of them."""
+
+    def documents() -> Iterator[SourceDocument]:
+        for item in itertools.islice(items, limit):
+            report.documents += 1
+            if isinstance(item, LoadFailure):
+                report.failures.append(
+                    Failure(
+                        source=item.source, doc_id=item.doc_id, stage="read", reason=item.reason
+                    )
+                )
+            elif resume and store is not None and _ingested(item, fingerprint, store, index):
+                report.skipped += 1
+            else:
+                pending[item.id] = item
+                yield item
+        reading["finished"] = True
+
     try:
         if config.index.enabled and not dry_run:
             index = DocumentIndex.from_config(config.index)
-        if resume and store is not None:
-            fresh = [
-                d for d in documents if not _ingested(d, ingest_key(d, fingerprint), store, index)
-            ]
-            report.skipped = len(documents) - len(fresh)
-            documents = fresh
-        # what each written document was, for the index (Ray returns batches out of order)
-        sources = {(d.id, ingest_key(d, fingerprint)): d for d in documents}
-        by_id = {d.id: d for d in documents}
-        done = 0
-        batches = list(batched(documents, batch_size))
+        batches = batched(documents(), batch_size)
         if engine == "ray":
             from distill.ingest.ray_engine import run_batches
 
             results = run_batches(batches, config, pipeline.tasks, address=ray_address)
-        elif engine == "local":
-            results = (pipeline.run(batch) for batch in batches)
         else:
-            raise DistillError(f"unknown engine {engine!r}; use local or ray")
+            results = (pipeline.run(batch) for batch in batches)
+        done = 0
         for facts, failures in results:
             report.failures.extend(failures)
+            for failure in failures:
+                pending.pop(failure.doc_id or "", None)
             written: list[SourceDocument] = []
             for document_facts in facts:
+                source = pending.pop(document_facts.document.id)
                 if store is None:
                     report.planned.append(_plan(document_facts))
                 else:
                     try:
                         store.write_document(document_facts)
                     except Exception as exc:
-                        report.failures.append(
-                            Failure(
-                                source=document_facts.document.source or document_facts.document.id,
-                                doc_id=document_facts.document.id,
-                                stage="write",
-                                reason=f"{type(exc).__name__}: {exc}",
-                            )
-                        )
+                        report.failures.append(_failure(source, "write", exc))
                         continue
-                    node = document_facts.document
-                    written.append(sources.get((node.id, node.content_hash)) or by_id[node.id])
+                    written.append(source)
                 report.written += 1
                 report.mentions += len(document_facts.mentions)
                 report.opinions += len(document_facts.opinions)
@@ -339,7 +435,7 @@ def ingest(
                 report.indexed += _index(index, written, fingerprint, report.failures)
             done += len(facts) + len(failures)
             if on_progress:
-                on_progress(done, len(documents))
+                on_progress(done, report.documents if reading["finished"] else None)
     finally:
         try:
             if index is not None:
@@ -352,9 +448,10 @@ def ingest(
 
 
 def _ingested(
-    document: SourceDocument, key: str, store: GraphStore, index: DocumentIndex | None
+    document: SourceDocument, fingerprint: str, store: GraphStore, index: DocumentIndex | None
 ) -> bool:
     """`--resume` skips a document only when both the graph and the index have this version."""
+    key = ingest_key(document, fingerprint)
     return store.has_document(document.id, key) and (index is None or index.has(document.id, key))
 
 

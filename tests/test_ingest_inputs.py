@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from pathlib import Path
@@ -27,7 +28,9 @@ def test_every_format_and_folders(tmp_path: Path) -> None:
     (tmp_path / "ignored.bin").write_bytes(b"\x00")
     found = list(read_documents([tmp_path], text_field="text"))
     ids = [d.id for d in found if isinstance(d, SourceDocument)]
-    assert ids == ["a", "b", "r1", "c-3"]
+    # ids: paths relative to the folder; an id-less line gets its file and a hash of its text
+    two = hashlib.sha256(b"Two.").hexdigest()[:12]
+    assert ids == ["a.txt", "b.md", "r1", f"c.jsonl#{two}"]
     assert found[2].meta == {"stars": 4}
     failures = {Path(d.source).name: d.reason for d in found if isinstance(d, LoadFailure)}
     assert failures["d.csv"].startswith("no column 'text' (columns: id, body)")
@@ -59,8 +62,8 @@ def test_bad_documents_fail_alone_with_file_and_line(tmp_path: Path) -> None:
     assert reasons["2"].startswith("malformed JSON")
     assert reasons["3"].startswith("invalid UTF-8 at byte")
     assert reasons["4"] == "empty text"
-    assert reasons["5"] == "field 'text' is a int"
-    assert reasons["6"] == "expected a JSON object, got list"
+    assert reasons["5"] == "field 'text' is a number, not a string"
+    assert reasons["6"] == "expected a JSON object, got an array"
 
 
 def test_too_long_and_missing(tmp_path: Path) -> None:

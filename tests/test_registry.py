@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -199,3 +203,112 @@ def test_labels_are_configurable_per_task_instance() -> None:
     ).config
     assert make_task("ner", config).labels == ("PER", "ORG", "LOC", "MISC")
     assert make_task("ner").labels == ("PRODUCT", "BRAND")
+
+
+# issue 12, item 3: a broken plugin costs one warning and nothing else
+
+
+def test_plugin_raising_system_exit_is_skipped_with_one_warning(
+    fresh_registry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def exits() -> None:
+        raise SystemExit(3)
+
+    install_fake_plugins(monkeypatch, FakeEntryPoint("distill-exits", exits))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reg = registry_module.load_plugins()
+    messages = [str(w.message) for w in caught if issubclass(w.category, PluginWarning)]
+    assert len(messages) == 1 and "distill-exits" in messages[0] and "SystemExit: 3" in messages[0]
+    assert reg.failed == {"distill-exits": "SystemExit: 3"} and "ner" in reg.tasks
+
+
+def test_keyboard_interrupt_while_loading_a_plugin_still_stops(
+    fresh_registry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    install_fake_plugins(monkeypatch, FakeEntryPoint("distill-slow", interrupted))
+    with pytest.raises(KeyboardInterrupt):
+        registry_module.load_plugins()
+
+
+def test_a_builtin_name_taken_in_process_first_stays_the_builtin() -> None:
+    """Code that registers `ner` before the registry loads loses the name, and is named."""
+
+    class MyNER(EchoTask):
+        name = "ner"
+
+    class BuiltinNER(EchoTask):
+        name = "ner"
+
+    reg = registry_module.Registry()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reg.add("tasks", "ner", MyNER)  # in-process, before the built-ins load
+        with registry_module._source(registry_module.BUILTIN):
+            reg.add("tasks", "ner", BuiltinNER)
+    assert reg.tasks["ner"].obj is BuiltinNER and reg.tasks["ner"].source == "distill"
+    [message] = [str(w.message) for w in caught if issubclass(w.category, PluginWarning)]
+    assert message.startswith(f"{__name__!r} registers task 'ner', a name distill itself provides")
+
+
+def _site_with_broken_plugin(root: Path, body: str) -> Path:
+    """A folder holding an installed (dist-info) plugin whose module runs `body`."""
+    site = root / "site"
+    info = site / "distill_broken-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: distill-broken\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[distill.plugins]\nbroken = distill_broken\n")
+    (site / "distill_broken.py").write_text(f'"""A plugin that fails."""\n\n\n\n{body}\n')
+    return site
+
+
+def _run(args: list[str], site: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(site), "COLUMNS": "1000"}  # one line per message
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=180
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("raise ImportError(\"No module named 'torchvision'\")", "ImportError"),
+        ("raise SystemExit(3)", "SystemExit: 3"),
+    ],
+)
+def test_an_installed_plugin_that_fails_costs_one_warning(
+    tmp_path: Path, body: str, reason: str
+) -> None:
+    """On the real path: an installed entry point, the real CLI, its real warning printer."""
+    site = _site_with_broken_plugin(tmp_path, body)
+    result = _run(["-m", "distill.cli", "tools"], site, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "MarkupError" not in result.stderr
+    [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert reason in warning
+    assert f"[{site / 'distill_broken.py'}:5]" in warning  # printed, never read as markup
+    assert "ner" in result.stdout and "prices" in result.stdout
+
+
+def test_an_in_process_registration_before_loading_keeps_the_builtin(tmp_path: Path) -> None:
+    script = (
+        "import warnings\n"
+        "from distill.registry import register_task, registry\n"
+        "from distill.spec import TaskSpec\n"
+        "class Mine(TaskSpec):\n"
+        "    name = 'ner'\n"
+        "register_task(Mine)\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    entry = registry().tasks['ner']\n"
+        "print(entry.source, entry.obj is Mine)\n"
+        "print([str(w.message) for w in caught])\n"
+    )
+    result = _run(["-c", script], tmp_path, tmp_path)
+    assert result.returncode == 0, result.stderr
+    first, messages = result.stdout.splitlines()
+    assert first == "distill False"
+    assert "'__main__' registers task 'ner', a name distill itself provides" in messages
