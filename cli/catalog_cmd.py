@@ -14,14 +14,14 @@ from rich.table import Table
 from distill.cli.state import State
 
 app = typer.Typer(
-    help="Check your product catalog ([catalog] in distill.toml) and look names up in it.",
+    help="Check your product catalog (\\[catalog] in distill.toml) and look names up in it.",
     no_args_is_help=True,
 )
 
 FileArgument = Annotated[
     Path | None,
     typer.Option(
-        "--file", "-f", help="a catalog file to use instead of [catalog] path (same columns)"
+        "--file", "-f", help="a catalog file to use instead of \\[catalog] path (same columns)"
     ),
 ]
 
