@@ -29,9 +29,7 @@ def ingest(
     batch_size: Annotated[int, typer.Option(help="documents per batch")] = 64,
     engine: Annotated[
         str,
-        typer.Option(
-            help="local, or ray: run the tools on Ray actors (pip install 'distill\\[ray]')"
-        ),
+        typer.Option(help="local, or ray: the tools on Ray actors (pip install 'distill\\[ray]')"),
     ] = "local",
     ray_address: Annotated[
         str | None,
