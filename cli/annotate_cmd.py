@@ -94,25 +94,28 @@ def annotate(
     from rich.table import Table
 
     table = Table(title=f"sources · {report.task}", title_justify="left")
-    for column in ("source", "items", "failed", "coverage", "votes", "agreement", "conflicts",
-                   "accuracy", "words/s"):  # fmt: skip
+    columns = ("source", "items", "failed", "coverage", "votes", "agree", "conflicts",
+               "accuracy", "words/s")  # fmt: skip
+    for column in columns:
         table.add_column(column, justify="left" if column == "source" else "right")
     for row in report.sources:
-        accuracy = "—" if row.accuracy is None else f"{row.accuracy:.3f}"
+        accuracy = "—" if row.accuracy is None else f"{row.accuracy:.2f}"
         if row.accuracy is not None:
-            accuracy += f" (gold n={row.accuracy_n})" if row.accuracy_n else " (EM)"
+            accuracy += f" n={row.accuracy_n}" if row.accuracy_n else " EM"
         table.add_row(
-            escape(row.model),
+            escape(row.name),
             str(row.items),
             str(row.failed),
-            _num(row.coverage),
+            _num(row.coverage, 2),
             str(row.votes),
-            _num(row.agreement),
+            _num(row.agreement, 2),
             str(row.conflicts),
             accuracy,
             _num(row.words_per_second, 1),
         )
     console.print(table)
+    for row in report.sources:
+        console.print(f"  {escape(row.name)}: {escape(row.model)}", highlight=False)
     rate = f", {report.items_per_second:.2f} items/s" if report.items_per_second else ""
     console.print(
         f"wrote {report.written} items to {escape(report.out)} ({report.failed} failed, "

@@ -31,8 +31,9 @@ class _DefaultsToStart(TyperGroup):
 
 app = typer.Typer(
     cls=_DefaultsToStart,
-    help="Review the teacher's suggestions: `distill review TASK suggestions.jsonl`, then "
-    "`distill review export --out reviewed.jsonl`.",
+    help="Review the teacher's suggestions one by one: `distill review TASK suggestions.jsonl "
+    "[--db FILE] [--who NAME]` (keys: a accept, x reject, space skip, e edit, u undo, q quit; "
+    "every key press is stored at once), then `distill review export --out reviewed.jsonl`.",
     no_args_is_help=True,
 )
 

@@ -90,3 +90,36 @@ class EmptyChat:
 
 def provider(chat: EmptyChat) -> Callable[[Any], EmptyChat]:
     return lambda config: chat
+
+
+class LookupOpinions(Backend):
+    """Writes the opinions it is given for each text (`{"text": [Opinion, …]}`)."""
+
+    name = "lookup-opinions"
+
+    def __init__(self, task: Any, answers: dict[str, list[Any]]) -> None:
+        super().__init__(task)
+        self.answers = answers
+
+    def predict(self, docs: Sequence[Doc]) -> list[Doc]:
+        for doc in docs:
+            doc._.opinions = list(self.answers.get(doc.text, []))
+        return list(docs)
+
+
+class LookupLinks(Backend):
+    """Gives each input mention the catalog id its text maps to (`{"x2": "nebula-x2"}`)."""
+
+    name = "lookup-links"
+
+    def __init__(self, task: Any, ids: dict[str, str]) -> None:
+        super().__init__(task)
+        self.ids = ids
+
+    def predict(self, docs: Sequence[Doc]) -> list[Doc]:
+        for doc in docs:
+            doc.ents = [
+                Span(doc, e.start, e.end, label=e.label_, kb_id=self.ids.get(e.text.lower(), ""))
+                for e in doc.ents
+            ]
+        return list(docs)

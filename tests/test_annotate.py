@@ -288,3 +288,62 @@ def test_real_llm_teacher_annotates_three_short_items(tmp_path: Path) -> None:
     assert found, rows  # the 1.5B teacher finds something in three obvious sentences
     assert all(label in LABELS for _, label in found)
     assert all(s["sources"] == ["prompt"] for r in rows for s in r["spans"])
+
+
+# ---------------------------------------------------------------- other tasks
+
+
+def test_aspect_sentiment_votes_per_aspect(tmp_path: Path) -> None:
+    from loop_fakes import LookupOpinions
+
+    from distill.plugins.sentiment import Opinion
+
+    text = "Great screen, awful battery."
+    sentiment = Config(llm=LLMConfig(provider="fake-teacher", cache=False))
+    spec = make_task("sentiment", sentiment)
+
+    def source(name: str, battery: str) -> BackendSource:
+        opinions = [Opinion(aspect="screen", polarity="positive"),
+                    Opinion(aspect="battery", polarity=battery)]  # fmt: skip
+        return BackendSource(name, spec, LookupOpinions(spec, {text: opinions}), complete=True)
+
+    sources = [source("a", "negative"), source("b", "negative"), source("c", "positive")]
+    out = tmp_path / "s.jsonl"
+    annotate("sentiment", raw(tmp_path, [text]), out, "", sentiment, built=(sources, []))
+    record = records(out)[0]
+    assert {(o["aspect"], o["polarity"]) for o in record["opinions"]} == {
+        ("screen", "positive"),
+        ("battery", "negative"),
+    }
+    assert record["meta"]["conflicts"] == 1
+    doc = read_corpus(out, "prodigy", "sentiment")[0]
+    assert {(o.aspect, o.polarity) for o in doc._.opinions} == {
+        ("screen", "positive"),
+        ("battery", "negative"),
+    }
+
+
+def test_linking_votes_on_the_input_mentions(tmp_path: Path) -> None:
+    from loop_fakes import LookupLinks
+
+    linker = Config(llm=LLMConfig(provider="fake-teacher", cache=False))
+    spec = make_task("linker", linker)
+    data = tmp_path / "mentions.jsonl"
+    data.write_text(
+        json.dumps({"text": "My X2 beats the Orion 4.", "spans": [
+            {"start": 3, "end": 5, "label": "PRODUCT"},
+            {"start": 16, "end": 23, "label": "PRODUCT"}]}) + "\n"
+    )  # fmt: skip
+    both = {"x2": "nebula-x2", "orion 4": "orion-4"}
+    sources = [
+        BackendSource("a", spec, LookupLinks(spec, {"x2": "nebula-x2"}), complete=True),
+        BackendSource("b", spec, LookupLinks(spec, both), complete=True),
+        BackendSource("c", spec, LookupLinks(spec, both), complete=True),
+    ]
+    out = tmp_path / "s.jsonl"
+    annotate("linker", data, out, "", linker, built=(sources, []))
+    spans = records(out)[0]["spans"]
+    assert [(s["start"], s["kb_id"]) for s in spans] == [(3, "nebula-x2"), (16, "orion-4")]
+    assert spans[0]["sources"] == ["a", "b", "c"] and spans[1]["sources"] == ["b", "c"]
+    doc = read_corpus(out, "prodigy", "linker")[0]
+    assert [e.kb_id_ for e in doc.ents] == ["nebula-x2", "orion-4"]

@@ -138,8 +138,8 @@ class LinkUnits(Units):
             value, prob, sources = chosen.get((ent.start_char, ent.end_char), (NONE, 0.0, []))
             kb_id = None if value in (NONE, self.NIL) else str(value)
             spans.append(
-                span_of(doc, ent.start_char, ent.end_char, ent.label_, kb_id=kb_id)
-                | {"confidence": round(prob, 3), "sources": sources}
+                span_of(doc, ent.start_char, ent.end_char, ent.label_)
+                | {"kb_id": kb_id, "confidence": round(prob, 3), "sources": sources}
             )
         return {"spans": spans}
 
