@@ -12,7 +12,17 @@ from pathlib import Path
 
 from spacy.tokens import Doc
 
-from distill.corpora import conll, ditto, docbin, halueval, labelled, linking, prodigy, semeval
+from distill.corpora import (
+    conll,
+    ditto,
+    docbin,
+    halueval,
+    huliu,
+    labelled,
+    linking,
+    prodigy,
+    semeval,
+)
 from distill.corpora.errors import CorpusError
 
 READERS: dict[str, Callable[[Path], Iterator[Doc]]] = {
@@ -21,6 +31,7 @@ READERS: dict[str, Callable[[Path], Iterator[Doc]]] = {
     "docbin": docbin.read,
     "semeval14": semeval.read_2014,
     "semeval16": semeval.read_2016,
+    "huliu": huliu.read,
     "ditto": ditto.read,
     "linking": linking.read,
     "halueval": halueval.read,
@@ -30,6 +41,7 @@ TASKS = {
     "conll": "ner",
     "semeval14": "sentiment",
     "semeval16": "sentiment",
+    "huliu": "sentiment",
     "ditto": "linker",
     "linking": "linker",
     "halueval": "factcheck",

@@ -4,7 +4,8 @@ One gold `Doc` per sentence, gold opinions on `doc._.opinions`.
 
 - 2014 (term level): the task is the polarity of *given* aspect terms, so the terms
   also go to `doc._.meta["aspect_terms"]`, where every backend reads them and the
-  scorer recognises term-level evaluation (accuracy).
+  scorer recognises term-level evaluation (accuracy). Restaurant categories go to
+  `meta["aspect_categories"]`.
 - 2016 (sentence level): opinions are (category, polarity); implicit targets (`NULL`)
   have no term. `OutOfScope` sentences are skipped, as in the official evaluation.
 
@@ -24,6 +25,57 @@ from distill.corpora.errors import CorpusError
 from distill.doc import make_doc
 
 POLARITIES = {"positive", "negative", "neutral", "conflict"}
+
+# SemEval categories -> the default product-review aspects (distill.plugins.sentiment).
+# 2016 categories are ENTITY#ATTRIBUTE: a PRICE(S) attribute is `price`; else the entity
+# decides, and for the whole product (LAPTOP, RESTAURANT) the attribute does. None: no
+# default aspect fits (food, drinks, ambience, location, the company, ports…).
+ENTITY_ASPECTS: dict[str, str | None] = {
+    "BATTERY": "battery",
+    "POWER_SUPPLY": "battery",
+    "DISPLAY": "screen",
+    "KEYBOARD": "keyboard",
+    "MOUSE": "keyboard",
+    "MULTIMEDIA_DEVICES": "sound",
+    "CPU": "performance",
+    "MEMORY": "performance",
+    "HARD_DISC": "performance",
+    "MOTHERBOARD": "performance",
+    "GRAPHICS": "performance",
+    "FANS_COOLING": "performance",
+    "OPTICAL_DRIVES": "performance",
+    "HARDWARE": "design",
+    "SOFTWARE": "software",
+    "OS": "software",
+    "SUPPORT": "support",
+    "WARRANTY": "support",
+    "SHIPPING": "support",
+    "SERVICE": "support",
+}
+PRODUCT_ATTRIBUTES: dict[str, str | None] = {
+    "GENERAL": "overall",
+    "QUALITY": "overall",
+    "MISCELLANEOUS": "overall",
+    "USABILITY": "overall",
+    "OPERATION_PERFORMANCE": "performance",
+    "CONNECTIVITY": "performance",
+    "DESIGN_FEATURES": "design",
+    "PORTABILITY": "design",
+}
+CATEGORIES_2014 = {"price": "price", "service": "support", "anecdotes/miscellaneous": "overall"}
+"""SemEval-2014 restaurant categories; food and ambience have no product aspect."""
+
+
+def category_aspect(category: str) -> str | None:
+    """The default aspect of a SemEval-2014 or -2016 category, or None."""
+    if "#" not in category:
+        return CATEGORIES_2014.get(category)
+    entity, _, attribute = category.partition("#")
+    if attribute.startswith("PRICE"):
+        return "price"
+    if entity in ("LAPTOP", "RESTAURANT"):
+        return PRODUCT_ATTRIBUTES.get(attribute)
+    return ENTITY_ASPECTS.get(entity)
 
 
 @dataclass
@@ -72,6 +124,28 @@ def parse(path: Path) -> _Element:
     return root
 
 
+def dev_split_2014(docs: list[Doc], fraction: float = 0.1) -> tuple[list[Doc], list[Doc]]:
+    """(train, dev): dev = the sentences with the highest `fraction` of ids. Consecutive
+    SemEval-2014 ids are sentences of one review, so this carves by review (only the
+    review at the border is cut), never by random sentence."""
+    ids = sorted(int(d._.doc_id) for d in docs)
+    cut = ids[int(len(ids) * (1 - fraction))]
+    return [d for d in docs if int(d._.doc_id) < cut], [d for d in docs if int(d._.doc_id) >= cut]
+
+
+def review_id(doc: Doc) -> str:
+    """The review of a SemEval-2016 sentence (its id is `<review>:<n>`)."""
+    return str(doc._.doc_id).split(":")[0]
+
+
+def dev_split_2016(docs: list[Doc], every: int = 10) -> tuple[list[Doc], list[Doc]]:
+    """(train, dev): dev = every `every`-th review id (sorted), all its sentences."""
+    dev_reviews = set(sorted({review_id(d) for d in docs})[::every])
+    return [d for d in docs if review_id(d) not in dev_reviews], [
+        d for d in docs if review_id(d) in dev_reviews
+    ]
+
+
 def read_2014(path: Path) -> Iterator[Doc]:
     from distill.plugins.sentiment import Opinion
 
@@ -86,7 +160,11 @@ def read_2014(path: Path) -> Iterator[Doc]:
             opinions.append(
                 Opinion(aspect=name, polarity=polarity, term=name, start=start, end=end)
             )
-        doc = _make(path, sentence, text, aspect_terms=terms)
+        categories = [
+            {"category": c.attrs.get("category", ""), "polarity": _polarity(path, c)}
+            for c in sentence.find_all("aspectCategory")
+        ]
+        doc = _make(path, sentence, text, aspect_terms=terms, aspect_categories=categories)
         doc._.opinions = opinions
         yield doc
 

@@ -2,7 +2,9 @@
 
 Entities come from `doc.ents` (catalog ids in `kb_id_`), opinions from
 `doc._.opinions`, confidences from `distill.doc.get_confidence`. Provenance names
-the tool, the backend that ran it and its model, so every fact can be traced.
+the tool, the backend that ran it and its model, so every fact can be traced; an
+opinion's span is where it is said (its term, or its sentence) and its ABOUT edge
+says how its product was chosen (`method`: same sentence, document subject, …).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from distill.doc import get_confidence
 from distill.graph.errors import GraphError
 from distill.graph.resolve import normalize
 from distill.graph.schema import DocumentFacts, DocumentNode, MentionFact, OpinionFact, Provenance
+
+SUBJECT = "document subject"
+"""`Opinion.method` of an opinion attached to the document's subject (`meta.product`)."""
 
 
 def content_hash(text: str) -> str:
@@ -70,7 +75,9 @@ def facts_from_doc(
             )
         )
         by_text.setdefault(normalize(ent.text), (ent.label_, kb_id))
-    kb_ids = {ent.kb_id_ for ent in doc.ents if ent.kb_id_} | set(products or {})
+    products = dict(products or {})
+    kb_ids = {ent.kb_id_ for ent in doc.ents if ent.kb_id_} | set(products)
+    meta = doc._.meta or {}
 
     opinions = []
     for raw in doc._.opinions or []:
@@ -78,6 +85,11 @@ def facts_from_doc(
         target, product_id, label = op.get("target"), None, "PRODUCT"
         if target in kb_ids:
             product_id, target = target, None
+        elif target and op.get("method") == SUBJECT:
+            # the document says which product it is about (meta.product): a product by fiat
+            product_id, target = target, None
+            name = meta.get("product_name") or meta.get("product")
+            products.setdefault(product_id, name if name and name != product_id else None)
         elif target:
             label, product_id = by_text.get(normalize(target), ("PRODUCT", None))
             target = None if product_id else target
@@ -89,10 +101,10 @@ def facts_from_doc(
                 target=target,
                 target_label=label,
                 term=op.get("term"),
+                method=op.get("method"),
                 provenance=prov("sentiment", op.get("start"), op.get("end"), op.get("confidence")),
             )
         )
-    meta = doc._.meta or {}
     return DocumentFacts(
         document=DocumentNode(
             id=doc_id,
@@ -101,7 +113,7 @@ def facts_from_doc(
             title=meta.get("title"),
             n_chars=len(doc.text),
         ),
-        products=dict(products or {}),
+        products={k: v for k, v in products.items() if v},
         mentions=mentions,
         opinions=opinions,
     )

@@ -9,6 +9,9 @@ same way, so the backends cannot drift apart on what a fact looks like.
     (:Document)-[:EXPRESSES]->(:Opinion)-[:ABOUT]->(:Product | :Entity)
                                         (:Opinion)-[:ON_ASPECT]->(:Aspect)
     (:Entity)-[:SAME_AS]->(:Entity)     uncertain resolution, reversible
+
+ABOUT edges say how the opinion's product was chosen (`method`: same sentence, document
+subject, context, only product); an opinion's span is where it is said.
 """
 
 from __future__ import annotations
@@ -154,6 +157,9 @@ class OpinionFact(_Model):
     target: str | None = Field(None, description="entity text when not linked to the catalog")
     target_label: str = "PRODUCT"
     term: str | None = None
+    method: str | None = Field(
+        None, description="how the target was chosen: same sentence, document subject, …"
+    )
     provenance: Provenance
 
 
@@ -273,13 +279,14 @@ def _records(facts: DocumentFacts) -> GraphRecords:
         rec.edge("EXPRESSES", doc_key, op, **prov)
         rec.node("Aspect", aspect, name=aspect)
         rec.edge("ON_ASPECT", op, ("Aspect", aspect), **prov)
+        about = {**prov, "method": opinion.method}
         if opinion.product_id:
             _product(rec, facts, opinion.product_id, None)
-            rec.edge("ABOUT", op, ("Product", opinion.product_id), **prov)
+            rec.edge("ABOUT", op, ("Product", opinion.product_id), **about)
         elif opinion.target:
             ent = ("Entity", entity_id(opinion.target_label, opinion.target))
             rec.node("Entity", ent[1], label=opinion.target_label, name=normalize(opinion.target))
-            rec.edge("ABOUT", op, ent, **prov)
+            rec.edge("ABOUT", op, ent, **about)
     return rec
 
 

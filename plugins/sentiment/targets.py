@@ -1,29 +1,47 @@
-"""Which product an opinion is about, from the NER/linker output already on the `Doc`.
+"""Which product an opinion is about, from the NER/linker output and the document's subject.
 
-Rule (simple on purpose, and the same for every backend): the nearest PRODUCT
-entity in the same sentence as the opinion's term; an opinion without a term
-(category level) goes to the sentence's only product, or the document's only
-product. The target is the entity's catalog id (`kb_id_`, set by the linker) when
-there is one, else its text. Opinions that already have a target keep it.
+Rule (simple on purpose, and the same for every backend), for an opinion with no target:
+
+1. `same sentence`: the nearest PRODUCT entity in the sentence where it is expressed;
+2. `document subject`: the product the document is about (`meta.product_id`, else
+   `meta.product`: a catalog id or a name, from the JSONL/CSV record), so opinions in a
+   review that never names its product, and "it" / "this phone" / no-target opinions,
+   land on it;
+3. `context`: else the product named last before that sentence ("It lasts two days"
+   talks about the product named last);
+4. `only product`: else the document's only product.
+
+The target is the entity's catalog id (`kb_id_`, set by the linker) when there is one,
+else its text. The rule used is kept in `Opinion.method` and reaches the graph's
+provenance. Opinions that already have a target keep it.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from spacy.tokens import Doc, Span
 
 PRODUCT_LABELS = {"PRODUCT", "product"}
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+SAME_SENTENCE, SUBJECT, CONTEXT, ONLY_PRODUCT = (
+    "same sentence",
+    "document subject",
+    "context",
+    "only product",
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
 
 
 def sentence_bounds(text: str) -> list[tuple[int, int]]:
-    """Character ranges of sentences: a split after . ! ? and whitespace (no parser needed)."""
+    """Character ranges of sentences: a split after . ! ? and whitespace, or at a line break."""
     bounds, start = [], 0
     for match in _SENTENCE_END.finditer(text):
-        bounds.append((start, match.start()))
+        if match.start() > start:
+            bounds.append((start, match.start()))
         start = match.end()
-    bounds.append((start, len(text)))
+    if start < len(text) or not bounds:
+        bounds.append((start, len(text)))
     return bounds
 
 
@@ -31,54 +49,55 @@ def _name(ent: Span) -> str:
     return ent.kb_id_ or ent.text
 
 
+def document_subject(doc: Doc) -> str | None:
+    """The product `doc` is about, from its metadata: a linked mention of the same name
+    gives the catalog id; otherwise the value as given (a catalog id or a name)."""
+    meta: dict[str, Any] = doc._.meta or {}
+    subject = meta.get("product_id") or meta.get("product")
+    if subject is None or not str(subject).strip():
+        return None
+    subject = str(subject).strip()
+    for ent in doc.ents:
+        if ent.kb_id_ and ent.text.lower() == subject.lower():
+            return ent.kb_id_
+    return subject
+
+
 def attach_targets(doc: Doc, opinions: list) -> list:
     products = [ent for ent in doc.ents if ent.label_ in PRODUCT_LABELS]
-    if not products:
+    subject = document_subject(doc)
+    if not products and subject is None:
         return opinions
     bounds = sentence_bounds(doc.text)
 
     def sentence_of(offset: int) -> tuple[int, int]:
-        return next((b for b in bounds if b[0] <= offset <= b[1]), bounds[-1])
+        return next((b for b in bounds if b[0] <= offset < max(b[1], b[0] + 1)), bounds[-1])
 
     attached = []
     for opinion in opinions:
         if opinion.target is None:
-            target = None
-            if opinion.start is not None:
-                lo, hi = sentence_of(opinion.start)
-                near = [p for p in products if lo <= p.start_char < hi]
-                if near:
-                    nearest = min(near, key=lambda p: abs(p.start_char - opinion.start))
-                    target = _name(nearest)
-            if target is None and len({_name(p) for p in products}) == 1:
-                target = _name(products[0])
-            opinion = opinion.model_copy(update={"target": target})
+            target, method = _target(opinion, products, subject, sentence_of)
+            opinion = opinion.model_copy(update={"target": target, "method": method})
         attached.append(opinion)
     return attached
 
 
-def product_contexts(doc: Doc) -> list[tuple[str, str, str]]:
-    """(target, mention text, context) for each product the doc mentions.
-
-    The context of a product is every sentence that names it, plus the sentences
-    after the last one naming it, until another product is named ("It lasts two
-    days" talks about the product named last). The trained backend classifies each
-    context per aspect, so opinions in a review about several products land on the
-    right one.
-    """
-    products = [ent for ent in doc.ents if ent.label_ in PRODUCT_LABELS]
-    if not products:
-        return []
-    sentences: dict[str, list[str]] = {}
-    mention: dict[str, str] = {}
-    current: list[str] = []
-    for lo, hi in sentence_bounds(doc.text):
-        named = [_name(p) for p in products if lo <= p.start_char < hi]
-        for product in products:
-            if lo <= product.start_char < hi:
-                mention.setdefault(_name(product), product.text)
-        for target in dict.fromkeys(named) if named else current:
-            sentences.setdefault(target, []).append(doc.text[lo:hi])
-        if named:
-            current = [named[-1]]  # "It lasts two days" is about the last product named
-    return [(target, mention[target], " ".join(sentences[target])) for target in sentences]
+def _target(
+    opinion: Any, products: list[Span], subject: str | None, sentence_of: Any
+) -> tuple[str | None, str | None]:
+    lo = None
+    if opinion.start is not None:
+        lo, hi = sentence_of(opinion.start)
+        near = [p for p in products if lo <= p.start_char < hi]
+        if near:
+            nearest = min(near, key=lambda p: abs(p.start_char - opinion.start))
+            return _name(nearest), SAME_SENTENCE
+    if subject is not None:
+        return subject, SUBJECT
+    if lo is not None:
+        before = [p for p in products if p.start_char < lo]
+        if before:
+            return _name(before[-1]), CONTEXT
+    if len({_name(p) for p in products}) == 1:
+        return _name(products[0]), ONLY_PRODUCT
+    return None, None

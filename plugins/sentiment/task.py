@@ -14,6 +14,22 @@ from distill.plugins.sentiment.targets import attach_targets
 from distill.registry import register_task
 from distill.spec import Scores, TaskSpec, span_scores
 
+DEFAULT_ASPECTS = (
+    "overall",
+    "battery",
+    "camera",
+    "screen",
+    "performance",
+    "design",
+    "keyboard",
+    "sound",
+    "software",
+    "price",
+    "support",
+)
+"""What product reviews talk about; the shipped general model is built for these. A
+custom set works zero-shot with the prompt backend, or after `distill train sentiment`."""
+
 Polarity = Literal["positive", "negative", "neutral", "conflict"]
 LLMPolarity = Literal["positive", "negative", "neutral"]
 """The LLM is not offered `conflict`: rare, and small models overuse it."""
@@ -38,9 +54,12 @@ class Opinion(BaseModel):
     polarity: Polarity
     target: str | None = Field(None, description="catalog id or text of the product it is about")
     term: str | None = Field(None, description="the words that express the aspect")
-    start: int | None = Field(None, ge=0)
+    start: int | None = Field(None, ge=0, description="where it is said: term or sentence")
     end: int | None = Field(None, ge=0)
     confidence: float | None = None
+    method: str | None = Field(
+        None, description="how the target was chosen: same sentence, document subject, …"
+    )
 
 
 class Opinions(BaseModel):
@@ -54,16 +73,7 @@ class SentimentTask(TaskSpec):
         "Find the opinions a text expresses about product aspects (battery, camera, "
         "screen, price…): aspect, polarity and the product each one is about."
     )
-    default_labels = (
-        "battery",
-        "camera",
-        "screen",
-        "performance",
-        "design",
-        "price",
-        "software",
-        "sound",
-    )
+    default_labels = DEFAULT_ASPECTS
     trainer = "distill.plugins.sentiment.train"
     output_schema = Opinions
     prompt = "sentiment"

@@ -1,7 +1,19 @@
 """Fine-tune the aspect-sentiment model (`model.AbsaModel`) on gold `Doc`s.
 
-Term mode when the docs carry given aspect terms (SemEval-2014), category mode
-otherwise (SemEval-2016). A few epochs of AdamW; the best epoch on dev is kept.
+Every gold doc is one text unit (a sentence, or a short review) that may teach either
+head or both:
+
+- **terms**: opinions with a term and its character span (SemEval-2014 terms, SemEval-2016
+  restaurant targets) train the term head;
+- **aspects**: opinions whose aspect is one of the model's slots train the aspect head; a
+  doc without given terms is labelled for every slot (`none` where it has no opinion),
+  except slots listed in `meta["unlabelled_aspects"]` (data that cannot say, e.g.
+  restaurant reviews about a phone's battery) and slots with opposite polarities.
+
+Training starts from the shipped general model (`init="general"`) when there is one, so
+a model trained on term-level data alone still finds aspects at ingest. The frozen
+bottom layers run once over all texts; each epoch trains the top layers and heads on
+those cached states. The best epoch on dev is kept.
 """
 
 from __future__ import annotations
@@ -9,75 +21,250 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from pydantic import BaseModel, Field
 from spacy.tokens import Doc
 
-from distill.plugins.sentiment.model import NONE, AbsaModel
-from distill.plugins.sentiment.targets import product_contexts
-from distill.plugins.sentiment.task import SentimentTask, given_terms
+from distill.plugins.sentiment.model import NONE, AbsaModel, Heads
+from distill.plugins.sentiment.task import given_terms
 
 Progress = Callable[[str, dict[str, Any]], None]
+IGNORE = -100
+TERM_CLASSES = ["positive", "negative", "neutral"]
+ASPECT_CLASSES = [NONE, "positive", "negative", "neutral"]
+"""`conflict` is too rare to learn (2% of SemEval-2014 terms); those terms are skipped."""
 
 
 class SentimentTrainConfig(BaseModel):
-    max_epochs: int = Field(4, gt=0)
+    max_epochs: int = Field(6, gt=0)
     patience: int = Field(2, ge=1)
-    max_minutes: float = Field(12.0, gt=0)
-    batch_size: int = 16
-    learn_rate: float = 5e-5
-    head_learn_rate: float = 1e-3
+    max_minutes: float = Field(15.0, gt=0)
+    batch_size: int = Field(32, gt=0)
+    learn_rate: float = Field(1e-4, gt=0, description="of the fine-tuned top encoder layers")
+    head_learn_rate: float = Field(2e-3, gt=0)
     seed: int = 0
     threads: int | None = Field(None, description="torch CPU threads (default: torch's)")
     none_weight: float = Field(
         1.0, gt=0, description="loss weight of the 'no opinion' class (lower it for small data)"
     )
+    frozen: int = Field(4, ge=0, le=6, description="bottom encoder layers kept as shipped")
+    init: Literal["general", "base"] = Field(
+        "general",
+        description="start from the shipped general model (general) or from plain MiniLM (base)",
+    )
 
 
 CONFIG = SentimentTrainConfig
-POLARITIES = ["positive", "negative", "neutral", "conflict"]
 
 
-def examples(
-    docs: Sequence[Doc], mode: str, slots: list[str], classes: list[str]
-) -> list[tuple[str, str | None, list[int]]]:
-    """(text, pair text or None, class index per slot) for every training item."""
-    items: list[tuple[str, str | None, list[int]]] = []
-    for doc in docs:
-        opinions = doc._.opinions or []
-        if mode == "term":
-            for o in opinions:
-                if o.polarity in classes:
-                    items.append((o.term or o.aspect, doc.text, [classes.index(o.polarity)]))
-        elif mode == "product":
-            for target, mention, context in product_contexts(doc):
-                labels = [classes.index(NONE)] * len(slots)
-                for o in opinions:
-                    if o.target == target and o.aspect in slots:
-                        labels[slots.index(o.aspect)] = classes.index(o.polarity)
-                items.append((mention, context, labels))
+@dataclass
+class Item:
+    text: str
+    aspects: list[int] | None
+    """Class index per slot (IGNORE where unknown), or None: the doc teaches no aspect."""
+    terms: list[tuple[int, int, int]]
+    """(char start, char end, class index) of each given term."""
+
+
+def aspect_labels(doc: Doc, slots: list[str], classes: list[str]) -> list[int] | None:
+    """Per slot: the polarity class, `none`, or IGNORE; None for term-level docs."""
+    if given_terms(doc) is not None or not slots:
+        return None
+    unknown = set((doc._.meta or {}).get("unlabelled_aspects") or [])
+    found: dict[str, set[str]] = {}
+    for o in doc._.opinions or []:
+        if o.aspect in slots:
+            found.setdefault(o.aspect, set()).add(o.polarity)
+    labels = []
+    for slot in slots:
+        polarities = found.get(slot, set())
+        if slot in unknown and not polarities:
+            labels.append(IGNORE)
+        elif not polarities:
+            labels.append(classes.index(NONE))
+        elif len(polarities) == 1 and next(iter(polarities)) in classes:
+            labels.append(classes.index(next(iter(polarities))))
         else:
-            target = [classes.index(NONE)] * len(slots)
-            for o in opinions:
-                if o.aspect in slots:
-                    target[slots.index(o.aspect)] = classes.index(o.polarity)
-            items.append((doc.text, None, target))
+            labels.append(IGNORE)  # both ways within one unit: no single answer
+    return labels
+
+
+def items_of(docs: Sequence[Doc], slots: list[str], aspect_classes: list[str]) -> list[Item]:
+    items = []
+    for doc in docs:
+        terms = [
+            (o.start, o.end, TERM_CLASSES.index(o.polarity))
+            for o in doc._.opinions or []
+            if o.term and o.start is not None and o.end is not None and o.polarity in TERM_CLASSES
+        ]
+        aspects = aspect_labels(doc, slots, aspect_classes)
+        if terms or aspects is not None:
+            items.append(Item(doc.text, aspects, terms))
     return items
 
 
-def layout(docs: Sequence[Doc], labels: Sequence[str]) -> tuple[str, list[str], list[str]]:
-    polarities = {o.polarity for d in docs for o in d._.opinions or []}
-    classes = [p for p in POLARITIES if p in polarities]
-    if any(given_terms(d) is not None for d in docs):
-        return "term", ["term"], classes
-    slots = list(labels) or sorted({o.aspect for d in docs for o in d._.opinions or []})
-    if any(o.target for d in docs for o in d._.opinions or []) and any(d.ents for d in docs):
-        return "product", slots, [NONE, *classes]
-    slots = list(labels) or sorted({o.aspect for d in docs for o in d._.opinions or []})
-    return "category", slots, [NONE, *classes]
+def layout(docs: Sequence[Doc], labels: Sequence[str]) -> list[str]:
+    """The aspect slots: the label set asked for, else the aspects the data uses (empty for
+    term-level data, which keeps the slots of the model it starts from)."""
+    aspect_docs = [d for d in docs if given_terms(d) is None]
+    return list(labels) or sorted({o.aspect for d in aspect_docs for o in d._.opinions or []})
+
+
+def start_model(slots: list[str], classes: list[str], config: SentimentTrainConfig) -> AbsaModel:
+    """The general model, adapted to these slots, or plain MiniLM with new heads."""
+    from distill.plugins.sentiment.general import general_model_path
+
+    general = general_model_path() if config.init == "general" else None
+    if general is None:
+        return AbsaModel(slots, classes, TERM_CLASSES, frozen=config.frozen)
+    model = AbsaModel.load(general)
+    if not slots or model.slots == slots:
+        return model
+    hidden = model.encoder.config.hidden_size
+    heads = Heads(hidden, model.describe(slots), len(classes), len(TERM_CLASSES))
+    own = model.heads.state_dict()
+    heads.load_state_dict(
+        {k: v for k, v in own.items() if k not in ("descriptions", "aspect_bias")}, strict=False
+    )
+    with torch.no_grad():
+        for i, slot in enumerate(slots):
+            if slot in model.slots:
+                heads.aspect_bias[i] = model.heads.aspect_bias[model.slots.index(slot)]
+    model.heads = heads
+    model.slots, model.aspect_classes = slots, classes
+    model.trained = {"aspects": False, "terms": model.trained.get("terms", False)}
+    return model
+
+
+class Cached:
+    """The frozen layers' output for every text, computed once."""
+
+    def __init__(self, model: AbsaModel, items: list[Item], batch_size: int = 64) -> None:
+        texts = sorted({item.text for item in items})
+        encoded = model.tokenize(texts)
+        self.index = {text: i for i, text in enumerate(texts)}
+        self.offsets = encoded["offset_mapping"]
+        self.states: list[torch.Tensor] = [torch.empty(0)] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encoded["input_ids"][i]))
+        model.train(False)
+        for start in range(0, len(order), batch_size):
+            ids = order[start : start + batch_size]
+            batch = model.tokenizer.pad(
+                {"input_ids": [encoded["input_ids"][i] for i in ids]}, return_tensors="pt"
+            )
+            hidden = model.bottom(batch["input_ids"], batch["attention_mask"])
+            for row, i in enumerate(ids):
+                n = int(batch["attention_mask"][row].sum())
+                self.states[i] = hidden[row, :n].to(torch.float16)
+
+    def batches(self, items: list[Item], size: int) -> list[list[Item]]:
+        """Shuffled batches of similar length (less padding), in shuffled order."""
+        jittered = sorted(
+            items, key=lambda it: len(self.states[self.index[it.text]]) + random.random() * 8
+        )
+        batches = [jittered[i : i + size] for i in range(0, len(jittered), size)]
+        random.shuffle(batches)
+        return batches
+
+    def batch(self, model: AbsaModel, items: list[Item]) -> dict[str, torch.Tensor]:
+        rows = [self.index[item.text] for item in items]
+        longest = max(len(self.states[r]) for r in rows)
+        hidden = torch.zeros(len(rows), longest, self.states[rows[0]].shape[-1])
+        mask = torch.zeros(len(rows), longest, dtype=torch.long)
+        for b, r in enumerate(rows):
+            n = len(self.states[r])
+            hidden[b, :n] = self.states[r].float()
+            mask[b, :n] = 1
+        spans, term_labels, aspect_rows, aspect_labels_ = [], [], [], []
+        for b, (item, r) in enumerate(zip(items, rows, strict=True)):
+            for s, e, label in item.terms:
+                first, last = model.token_span(self.offsets[r], s, e)
+                if last > first:
+                    spans.append((b, first, last))
+                    term_labels.append(label)
+            if item.aspects is not None:
+                aspect_rows.append(b)
+                aspect_labels_.append(item.aspects)
+        return {
+            "hidden": hidden,
+            "mask": mask,
+            "spans": torch.tensor(spans, dtype=torch.long).reshape(-1, 3),
+            "term_labels": torch.tensor(term_labels, dtype=torch.long),
+            "aspect_rows": torch.tensor(aspect_rows, dtype=torch.long),
+            "aspect_labels": torch.tensor(aspect_labels_, dtype=torch.long).reshape(
+                len(aspect_rows), len(model.slots)
+            ),
+        }
+
+
+def forward(
+    model: AbsaModel, batch: dict[str, torch.Tensor]
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    states = model.top(batch["hidden"], batch["mask"])
+    aspects = terms = None
+    if len(batch["aspect_rows"]) and model.slots:
+        rows = batch["aspect_rows"]
+        aspects = model.heads.aspects(states[rows], batch["mask"][rows])
+    if len(batch["spans"]):
+        terms = model.heads.terms(states, batch["mask"], batch["spans"])
+    return aspects, terms
+
+
+@torch.inference_mode()
+def dev_scores(
+    model: AbsaModel, cache: Cached, items: list[Item], batch_size: int, tune: bool = False
+) -> dict:
+    """Term accuracy and aspect micro P/R/F1 (over slot, polarity pairs) on dev items. With
+    `tune`, first set `model.threshold` to the value (0.1-0.7) with the best aspect F1."""
+    model.train(False)
+    correct = total = 0
+    probs, golds = [], []
+    for start in range(0, len(items), batch_size):
+        batch = cache.batch(model, items[start : start + batch_size])
+        aspects, terms = forward(model, batch)
+        if terms is not None:
+            correct += int((terms.argmax(-1) == batch["term_labels"]).sum())
+            total += len(batch["term_labels"])
+        if aspects is not None:
+            probs.append(aspects.softmax(-1))
+            golds.append(batch["aspect_labels"])
+    scores: dict[str, Any] = {}
+    if total:
+        scores.update(term_accuracy=correct / total, terms=total)
+    if probs:
+        prob, gold = torch.cat(probs), torch.cat(golds)
+        if tune:
+            grid = [round(0.1 * k, 1) for k in range(1, 8)]
+            model.threshold = max(grid, key=lambda t: _aspect_prf(model, prob, gold, t)[2])
+        p, r, f = _aspect_prf(model, prob, gold, model.threshold)
+        scores.update(
+            aspect_precision=p, aspect_recall=r, aspect_f1=f, aspect_threshold=model.threshold
+        )
+    return scores
+
+
+def _aspect_prf(
+    model: AbsaModel, prob: torch.Tensor, gold: torch.Tensor, threshold: float
+) -> tuple[float, float, float]:
+    none = model.aspect_classes.index(NONE)
+    predicted = model.decide(prob, threshold)
+    known = gold != IGNORE
+    n_pred = int(((predicted != none) & known).sum())
+    n_gold = int(((gold != none) & known).sum())
+    tp = int(((predicted == gold) & (gold != none) & known).sum())
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    return p, r, 2 * p * r / (p + r) if p + r else 0.0
+
+
+def selection_metric(scores: dict[str, Any]) -> float:
+    """Mean of what the dev data can measure: term accuracy and aspect F1."""
+    parts = [scores[k] for k in ("term_accuracy", "aspect_f1") if k in scores]
+    return sum(parts) / len(parts) if parts else 0.0
 
 
 def train(
@@ -93,46 +280,63 @@ def train(
         torch.set_num_threads(config.threads)
     random.seed(config.seed)
     torch.manual_seed(config.seed)
-    mode, slots, classes = layout(train_docs, labels)
-    model = AbsaModel(mode, slots, classes)
-    items = examples(train_docs, mode, slots, classes)
+    model = start_model(layout(train_docs, labels), ASPECT_CLASSES, config)
+    slots, classes = model.slots, model.aspect_classes
+    items = items_of(train_docs, slots, classes)
+    dev_items = items_of(dev_docs, slots, classes)
+    if not items:
+        from distill.errors import DistillError
+
+        raise DistillError(
+            "no sentiment training examples: the data has neither aspect terms with spans "
+            f"nor opinions on the aspects {slots}; check --format and the labels"
+        )
+    started = time.perf_counter()
+    cache = Cached(model, items + dev_items)
+    has_aspects = any(item.aspects is not None for item in items)
+    has_terms = any(item.terms for item in items)
+    model.trained = {
+        "aspects": has_aspects or model.trained.get("aspects", False),
+        "terms": has_terms or model.trained.get("terms", False),
+    }
     optimizer = torch.optim.AdamW(
         [
-            {"params": model.net.encoder.parameters(), "lr": config.learn_rate},
-            {"params": model.net.head.parameters(), "lr": config.head_learn_rate},
+            {"params": list(model.top_layers.parameters()), "lr": config.learn_rate},
+            {"params": list(model.heads.parameters()), "lr": config.head_learn_rate},
         ],
         weight_decay=0.01,
     )
     weights = torch.ones(len(classes))
-    if NONE in classes:
-        weights[classes.index(NONE)] = config.none_weight
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
-    task = SentimentTask(labels=slots if mode in ("category", "product") else None)
+    weights[classes.index(NONE)] = config.none_weight
+    aspect_loss = torch.nn.CrossEntropyLoss(weight=weights, ignore_index=IGNORE)
+    term_loss = torch.nn.CrossEntropyLoss()
     out = Path(out)
-    started, best, stale, history = time.perf_counter(), -1.0, 0, []
-    best_scores: dict[str, Any] = {}
+    best, stale, history, best_scores = -1.0, 0, [], {}
     for epoch in range(1, config.max_epochs + 1):
-        random.shuffle(items)
-        model.net.train()
+        model.train(True)
         total = 0.0
-        batches = [
-            items[i : i + config.batch_size] for i in range(0, len(items), config.batch_size)
-        ]
-        for i, batch in enumerate(batches):
-            texts = [t for t, _, _ in batch]
-            pairs = [p for _, p, _ in batch] if mode == "term" else None
-            logits = model.net(**model.encode(texts, pairs))
-            target = torch.tensor([y for _, _, y in batch])
-            loss = loss_fn(logits.reshape(-1, len(classes)), target.reshape(-1))
+        batches = cache.batches(items, config.batch_size)
+        for i, chunk in enumerate(batches):
+            batch = cache.batch(model, chunk)
+            aspects, terms = forward(model, batch)
+            loss = torch.zeros(())
+            if aspects is not None and (batch["aspect_labels"] != IGNORE).any():
+                loss = loss + aspect_loss(
+                    aspects.reshape(-1, len(classes)), batch["aspect_labels"].reshape(-1)
+                )
+            if terms is not None:
+                loss = loss + term_loss(terms, batch["term_labels"])
+            if not loss.requires_grad:
+                continue
             optimizer.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.net.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(model.trainable(), 1.0)
             optimizer.step()
             total += float(loss.detach())
             if progress:
                 progress("batch", {"epoch": epoch, "done": i + 1, "total": len(batches)})
-        scores = _dev_scores(model, task, dev_docs)
-        metric = scores.get("accuracy") if mode == "term" else scores.get("f1")
+        scores = dev_scores(model, cache, dev_items, 64, tune=True) if dev_items else {}
+        metric = selection_metric(scores)
         row = {
             "epoch": epoch,
             "loss": round(total / max(1, len(batches)), 4),
@@ -142,33 +346,19 @@ def train(
         history.append(row)
         if progress:
             progress("epoch", row)
-        if (metric or 0.0) > best or not dev_docs:
-            best, best_scores, stale = metric or 0.0, scores, 0
+        if metric > best or not dev_items:
+            best, best_scores, stale = metric, scores, 0
             model.save(out)
         else:
             stale += 1
         if stale >= config.patience or row["minutes"] >= config.max_minutes:
             break
     return {
-        "kind": f"minilm-absa-{mode}",
-        "labels": slots if mode in ("category", "product") else [],
+        "kind": "minilm-absa",
+        "labels": slots,
         "config": config.model_dump(),
-        "mode": mode,
         "classes": classes,
         "history": history,
         "seconds": round(time.perf_counter() - started, 1),
         "dev_scores": best_scores,
     }
-
-
-def _dev_scores(model: AbsaModel, task: SentimentTask, dev_docs: Sequence[Doc]) -> dict[str, Any]:
-    from distill.plugins.sentiment.trained import predict_opinions
-
-    if not dev_docs:
-        return {}
-    predicted = [doc.copy() for doc in dev_docs]
-    for doc in predicted:
-        doc._.opinions = []
-    predict_opinions(model, predicted)
-    scores = task.score(list(dev_docs), predicted)
-    return {k: v for k, v in scores.model_dump().items() if v is not None}

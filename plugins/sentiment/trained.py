@@ -1,102 +1,140 @@
-"""The `trained` aspect-sentiment backend: the fine-tuned MiniLM saved by `distill train sentiment`.
+"""The `trained` aspect-sentiment backend: the shipped general model, or one from `distill train`.
 
-Term mode classifies each given aspect term (`doc._.meta["aspect_terms"]`) in its
-sentence; category mode reports every category whose most likely class is not
-`none`, with that polarity. Output goes through the task spec (`write`), which
-attaches opinions to products found by NER.
+Each document is cut into sentences; one encoder pass per sentence gives every aspect
+`none` or a polarity, and each opinion found carries the sentence's character span.
+Documents with given aspect terms (`doc._.meta["aspect_terms"]`, SemEval-2014) get the
+polarity of each term instead, from the same single pass. Output goes through the task
+spec (`write`), which attaches opinions to the products found by NER or to the
+document's subject.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 from spacy.tokens import Doc
 
 from distill.backend import Backend, BackendOptions
+from distill.errors import PluginError
 from distill.model_card import dir_size_mb, load_card
+from distill.plugins.sentiment.general import general_model_path
 from distill.plugins.sentiment.model import NONE, AbsaModel
-from distill.plugins.sentiment.targets import product_contexts
+from distill.plugins.sentiment.targets import sentence_bounds
 from distill.plugins.sentiment.task import Opinion, Opinions, given_terms
 from distill.registry import register_backend
 from distill.spec import TaskSpec
 
+log = logging.getLogger(__name__)
+
+
+def units(doc: Doc) -> list[tuple[int, int]]:
+    """The character spans the model reads: the whole text for term-level docs, else sentences
+    (surrounding whitespace trimmed)."""
+    if given_terms(doc) is not None:
+        return [(0, len(doc.text))]
+    spans = []
+    for lo, hi in sentence_bounds(doc.text):
+        piece = doc.text[lo:hi]
+        if piece.strip():
+            lo += len(piece) - len(piece.lstrip())
+            hi -= len(piece) - len(piece.rstrip())
+            spans.append((lo, hi))
+    return spans
+
 
 def predict_opinions(model: AbsaModel, docs: Sequence[Doc], batch_size: int = 64) -> list[Opinions]:
-    """Opinions per doc (also used on the dev split while training)."""
-    results: list[Opinions] = []
-    if model.mode == "term":
-        items = [(i, t) for i, d in enumerate(docs) for t in given_terms(d) or []]
-        probs = model.probabilities(
-            [t["term"] for _, t in items], [docs[i].text for i, _ in items], batch_size
-        )
-        per_doc: list[list[Opinion]] = [[] for _ in docs]
-        for (i, term), p in zip(items, probs, strict=True):
-            best = int(p[0].argmax())
-            per_doc[i].append(
-                Opinion(
-                    aspect=term["term"],
-                    polarity=model.classes[best],  # type: ignore[arg-type]
-                    term=term["term"],
-                    start=term["start"],
-                    end=term["end"],
-                    confidence=round(float(p[0][best]), 4),
+    """Opinions per doc, also stored on `doc._.opinions` (used on dev splits too)."""
+    items = [(i, lo, hi) for i, doc in enumerate(docs) for lo, hi in units(doc)]
+    texts = [docs[i].text[lo:hi] for i, lo, hi in items]
+    terms = [
+        [(t["start"] - lo, t["end"] - lo) for t in given_terms(docs[i]) or []] for i, lo, _ in items
+    ]
+    aspects, term_probs = model.predict(texts, terms, batch_size)
+    per_doc: list[list[Opinion]] = [[] for _ in docs]
+    for row, (i, lo, hi) in enumerate(items):
+        given = given_terms(docs[i])
+        if given is not None:
+            for term, p in zip(given, term_probs[row], strict=True):
+                best = int(p.argmax())
+                per_doc[i].append(
+                    Opinion(
+                        aspect=term["term"],
+                        polarity=model.term_classes[best],  # type: ignore[arg-type]
+                        term=term["term"],
+                        start=term["start"],
+                        end=term["end"],
+                        confidence=round(float(p[best]), 4),
+                    )
                 )
-            )
-        results = [Opinions(opinions=o) for o in per_doc]
-    elif model.mode == "product":
-        items = [
-            (i, target, mention, context)
-            for i, d in enumerate(docs)
-            for target, mention, context in product_contexts(d)
-        ]
-        probs = model.probabilities(
-            [m for _, _, m, _ in items], [c for _, _, _, c in items], batch_size
-        )
-        per_doc = [[] for _ in docs]
-        for (i, target, _, _), p in zip(items, probs, strict=True):
-            per_doc[i].extend(_slot_opinions(model, p, target))
-        results = [Opinions(opinions=o) for o in per_doc]
-    else:
-        probs = model.probabilities([d.text for d in docs], None, batch_size)
-        results = [Opinions(opinions=_slot_opinions(model, p, None)) for p in probs]
+            continue
+        if not model.trained.get("aspects"):
+            continue
+        chosen = model.decide(aspects[row])
+        for slot, probs, best in zip(model.slots, aspects[row], chosen.tolist(), strict=True):
+            if model.aspect_classes[best] != NONE:
+                per_doc[i].append(
+                    Opinion(
+                        aspect=slot,
+                        polarity=model.aspect_classes[best],  # type: ignore[arg-type]
+                        start=lo,
+                        end=hi,
+                        confidence=round(float(probs[best]), 4),
+                    )
+                )
+    results = [Opinions(opinions=o) for o in per_doc]
     for doc, output in zip(docs, results, strict=True):
         doc._.opinions = list(output.opinions)
     return results
-
-
-def _slot_opinions(model: AbsaModel, probs: object, target: str | None) -> list[Opinion]:
-    """One opinion per aspect slot whose most likely class is not 'none'."""
-    opinions = []
-    for slot, row in zip(model.slots, probs, strict=True):  # type: ignore[call-overload]
-        best = int(row.argmax())
-        if model.classes[best] != NONE:
-            opinions.append(
-                Opinion(
-                    aspect=slot,
-                    polarity=model.classes[best],  # type: ignore[arg-type]
-                    target=target,
-                    confidence=round(float(row[best]), 4),
-                )
-            )
-    return opinions
 
 
 @register_backend("sentiment", "trained")
 class TrainedSentiment(Backend):
     def __init__(self, task: TaskSpec, options: BackendOptions | None = None) -> None:
         super().__init__(task, options)
-        self.card = load_card(self.options.model_path, task.name)
-        self.model = AbsaModel.load(Path(self.options.model_path or ""))
+        path = self.options.model_path or general_model_path()
+        if path is None:
+            raise PluginError(
+                "the shipped general sentiment model is missing (plugins/sentiment/general): "
+                "rebuild it with `python scripts/build_sentiment_model.py`, or set "
+                "tasks.sentiment.model to a model from `distill train sentiment`"
+            )
+        self.path = Path(path)
+        self.card = load_card(self.path, task.name)
+        self.model = AbsaModel.load(self.path)
+        if self.options.extra.get("int8", False):
+            self.model.quantize()
+        if not self.model.trained.get("aspects"):
+            log.warning(
+                "sentiment model %s was trained on aspect terms only (e.g. --format semeval14 "
+                "with --set init=base): it labels given terms but finds no aspects in plain "
+                "text, so ingest gets no opinions from it. Retrain with the default "
+                "`--set init=general`, or on aspect-level data (--format semeval16, distill).",
+                self.path,
+            )
+        known = [s for s in task.labels if s in self.model.slots]
+        # aspects reported: the configured ones the model knows, else all it knows
+        self.aspects = set(known or self.model.slots)
+        if self.model.trained.get("aspects") and len(known) < len(task.labels):
+            log.warning(
+                "sentiment model %s knows the aspects %s; it reports %s (set "
+                "tasks.sentiment.labels to match, or use the prompt backend for other sets)",
+                self.path,
+                ", ".join(self.model.slots),
+                ", ".join(known or self.model.slots),
+            )
 
     def predict(self, docs: Sequence[Doc]) -> list[Doc]:
         outputs = predict_opinions(self.model, docs, batch_size=min(64, self.options.batch_size))
         for doc, output in zip(docs, outputs, strict=True):
+            if given_terms(doc) is None:
+                output = Opinions(opinions=[o for o in output.opinions if o.aspect in self.aspects])
             self.task.write(doc, output)
         return list(docs)
 
     def model_name(self) -> str:
-        return str(self.options.model_path)
+        return str(self.path)
 
     def size_mb(self) -> float | None:
-        return dir_size_mb(self.options.model_path or ".")
+        return dir_size_mb(self.path)

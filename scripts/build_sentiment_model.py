@@ -1,0 +1,155 @@
+"""Build the shipped general aspect-sentiment model (plugins/sentiment/general/).
+
+    python scripts/build_sentiment_model.py [--data ../shared/data] [--out DIR] [--no-nokia]
+
+Training data, all train splits, labels mapped to the default aspects
+(`distill.corpora.semeval.category_aspect`, `distill.corpora.huliu.feature_aspect`):
+
+- SemEval-2014 laptops: term polarity. Dev = the last 10% of sentence ids: consecutive ids
+  are sentences of one review, so this carves by review (only the border review is cut).
+- SemEval-2014 restaurants: term polarity, and categories (price, service, misc) as aspects.
+- SemEval-2016 laptops and restaurants: categories as aspects; restaurant targets as terms.
+  Laptop dev = every 10th review id.
+- Hu & Liu `Nokia 6610.txt` (the only Hu & Liu file used; `--no-nokia` leaves it out):
+  sentences with their features as aspects and terms.
+
+The official test splits are never read. Prints the dev scores; writes the model and its
+card to --out (default: the package's general/ folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from spacy.tokens import Doc
+
+from distill.corpora import huliu, semeval
+from distill.doc import make_doc
+from distill.plugins.sentiment import Opinion
+from distill.plugins.sentiment.general import DEFAULT_ASPECTS, GENERAL_DIR
+from distill.plugins.sentiment.train import SentimentTrainConfig
+from distill.workflow.train import fit
+
+NOKIA = "phone_catalog_reviews/hu_liu_customer_reviews/Nokia 6610.txt"
+SETTINGS = {
+    "init": "base",
+    "frozen": 5,
+    "max_epochs": 4,
+    "patience": 2,
+    "max_minutes": 18.0,
+    "batch_size": 32,
+    "learn_rate": 2e-4,
+}
+
+
+def mapped(doc: Doc) -> Doc:
+    """A SemEval-2016 `doc` with its categories mapped to the default aspects; categories no
+    default fits keep their name (they still teach term polarity) and make `overall` unknown.
+    (Hu & Liu docs come mapped: `huliu.read` applies `feature_aspect`.)"""
+    opinions, unknown = [], set()
+    for o in doc._.opinions or []:
+        aspect = semeval.category_aspect(o.aspect) if "#" in o.aspect else o.aspect
+        if aspect is None or aspect not in DEFAULT_ASPECTS:
+            unknown.add("overall")
+        opinions.append(o.model_copy(update={"aspect": aspect or o.aspect}))
+    out = make_doc(doc.text, doc._.doc_id, {**(doc._.meta or {}), "unlabelled_aspects": []})
+    out._.meta["unlabelled_aspects"] = sorted(unknown)
+    out._.opinions = opinions
+    return out
+
+
+def category_docs(docs: list[Doc]) -> list[Doc]:
+    """Aspect-level docs from SemEval-2014 restaurant categories (same sentences, no terms)."""
+    out = []
+    for doc in docs:
+        meta = {k: v for k, v in (doc._.meta or {}).items() if k != "aspect_terms"}
+        categories = meta.pop("aspect_categories", [])
+        if not categories:
+            continue
+        opinions, unknown = [], set()
+        for c in categories:
+            aspect = semeval.category_aspect(c["category"])
+            if aspect is None:
+                unknown.add("overall")
+            elif c["polarity"] != "conflict":
+                opinions.append(Opinion(aspect=aspect, polarity=c["polarity"]))
+        new = make_doc(doc.text, f"{doc._.doc_id}:categories", meta)
+        new._.meta["unlabelled_aspects"] = sorted(unknown)
+        new._.opinions = opinions
+        out.append(new)
+    return out
+
+
+def datasets(data: Path, nokia: bool) -> tuple[list[Doc], list[Doc], dict]:
+    laptops14 = list(semeval.read_2014(data / "semeval2014_absa/Laptop_Train_v2.xml"))
+    lap14_train, lap14_dev = semeval.dev_split_2014(laptops14)
+    cut = min(int(d._.doc_id) for d in lap14_dev)
+    rest14 = list(semeval.read_2014(data / "semeval2014_absa/Restaurants_Train_v2.xml"))
+    lap16 = [
+        mapped(d)
+        for d in semeval.read_2016(data / "semeval2016_absa/ABSA16_Laptops_Train_SB1_v2.xml")
+    ]
+    lap16_train, lap16_dev = semeval.dev_split_2016(lap16)
+    dev_reviews = {semeval.review_id(d) for d in lap16_dev}
+    rest16 = [
+        mapped(d)
+        for d in semeval.read_2016(data / "semeval2016_absa/ABSA16_Restaurants_Train_SB1_v2.xml")
+    ]
+    nokia_docs = [mapped(d) for d in huliu.read(data / NOKIA)] if nokia else []
+    train = lap14_train + rest14 + category_docs(rest14) + lap16_train + rest16 + nokia_docs
+    dev = lap14_dev + lap16_dev
+    info = {
+        "semeval14_laptops": f"{len(lap14_train)} sentences (dev: {len(lap14_dev)}, ids >= {cut})",
+        "semeval14_restaurants": f"{len(rest14)} sentences",
+        "semeval16_laptops": f"{len(lap16_train)} sentences (dev: {len(lap16_dev)}, "
+        f"{len(dev_reviews)} reviews)",
+        "semeval16_restaurants": f"{len(rest16)} sentences",
+        "huliu_nokia_6610": f"{len(nokia_docs)} sentences" if nokia else "not used",
+    }
+    return train, dev, info
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    root = Path(__file__).resolve().parent.parent
+    parser.add_argument("--data", type=Path, default=root.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=GENERAL_DIR)
+    parser.add_argument("--no-nokia", action="store_true", help="leave the Nokia 6610 file out")
+    parser.add_argument("--set", action="append", default=[], help="training setting KEY=VALUE")
+    args = parser.parse_args(argv)
+    settings = dict(SETTINGS)
+    for item in args.set:
+        key, _, value = item.partition("=")
+        settings[key] = json.loads(value) if value[:1].isdigit() or value[:1] == "-" else value
+    train, dev, info = datasets(args.data, nokia=not args.no_nokia)
+    print(json.dumps(info, indent=2), file=sys.stderr)
+    started = time.perf_counter()
+
+    def progress(event: str, row: dict) -> None:
+        if event == "epoch":
+            print(json.dumps(row), file=sys.stderr)
+
+    card = fit(
+        "sentiment",
+        train,
+        dev,
+        args.out,
+        list(DEFAULT_ASPECTS),
+        SentimentTrainConfig(**settings),
+        progress=progress,
+        train_info={"sources": info},
+        dev_info={"sources": "semeval14 laptops ids >= cut; semeval16 laptops every 10th review"},
+    )
+    print(
+        f"wrote {args.out} in {time.perf_counter() - started:.0f} s; dev {card.dev_scores}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,303 @@
+"""The general aspect-sentiment model: label mappings, the document subject, spans, training.
+
+Fast tests use small fakes and fixtures; the `real` ones load the shipped general model
+(MiniLM) and a real graph store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from spacy.tokens import Span
+
+from distill.corpora import huliu, read_corpus, semeval
+from distill.doc import make_doc
+from distill.graph.from_doc import facts_from_doc
+from distill.plugins.sentiment import Opinion, Opinions, SentimentTask
+from distill.plugins.sentiment.targets import document_subject, sentence_bounds
+from distill.plugins.sentiment.train import IGNORE, aspect_labels
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CLASSES = ["none", "positive", "negative", "neutral"]
+
+
+def test_default_aspects_fit_product_reviews() -> None:
+    assert list(SentimentTask().labels) == [
+        "overall",
+        "battery",
+        "camera",
+        "screen",
+        "performance",
+        "design",
+        "keyboard",
+        "sound",
+        "software",
+        "price",
+        "support",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("category", "aspect"),
+    [
+        ("BATTERY#OPERATION_PERFORMANCE", "battery"),
+        ("LAPTOP#GENERAL", "overall"),
+        ("LAPTOP#DESIGN_FEATURES", "design"),
+        ("LAPTOP#PRICE", "price"),
+        ("MOUSE#USABILITY", "keyboard"),
+        ("MULTIMEDIA_DEVICES#QUALITY", "sound"),
+        ("SUPPORT#QUALITY", "support"),
+        ("SERVICE#GENERAL", "support"),
+        ("FOOD#PRICES", "price"),
+        ("FOOD#QUALITY", None),
+        ("COMPANY#GENERAL", None),
+        ("anecdotes/miscellaneous", "overall"),
+        ("food", None),
+    ],
+)
+def test_semeval_categories_map_to_default_aspects(category: str, aspect: str | None) -> None:
+    assert semeval.category_aspect(category) == aspect
+
+
+@pytest.mark.parametrize(
+    ("feature", "aspect"),
+    [
+        ("phone", "overall"),
+        ("battery life", "battery"),
+        ("speakerphone", "sound"),
+        ("ring tone", "sound"),
+        ("volume", "sound"),
+        ("volume key", "keyboard"),
+        ("size", "design"),
+        ("menu options", "software"),
+        ("voice dialing", "software"),
+        ("reception", "performance"),
+        ("t-mobile reception", "performance"),
+        ("t-mobile", "support"),
+        ("customer service", "support"),
+        ("sprint plan", "price"),
+        ("color screen", "screen"),
+        ("picture quality", "camera"),
+        ("lens cap", "camera"),
+    ],
+)
+def test_huliu_features_map_to_default_aspects(feature: str, aspect: str) -> None:
+    assert huliu.feature_aspect(feature) == aspect
+
+
+def test_huliu_reader_groups_reviews_and_keeps_spans() -> None:
+    reviews = huliu.reviews(FIXTURES / "huliu_sample.txt")
+    assert [r.id for r in reviews] == ["huliu_sample#1", "huliu_sample#2"]
+    assert reviews[0].title == "great little phone" and len(reviews[0].sentences) == 3
+    docs = read_corpus(FIXTURES / "huliu_sample.txt", "huliu", "sentiment")
+    battery = docs[1]._.opinions[0]
+    assert (battery.aspect, battery.polarity, battery.term) == (
+        "battery",
+        "positive",
+        "battery life",
+    )
+    assert docs[1].text[battery.start : battery.end] == "battery life"
+    size = docs[4]._.opinions[0]  # [u]: the feature is not in the sentence
+    assert (size.aspect, size.start) == ("design", None)
+    assert docs[2]._.opinions == []
+
+
+def test_semeval_dev_splits_keep_reviews_whole() -> None:
+    docs = read_corpus(FIXTURES / "laptops16.xml", "semeval16")
+    train, dev = semeval.dev_split_2016(docs, every=2)
+    assert {semeval.review_id(d) for d in train}.isdisjoint({semeval.review_id(d) for d in dev})
+    docs14 = read_corpus(FIXTURES / "laptops14.xml", "semeval14")
+    train14, dev14 = semeval.dev_split_2014(docs14, fraction=0.34)
+    assert max(int(d._.doc_id) for d in train14) < min(int(d._.doc_id) for d in dev14)
+
+
+def test_aspect_labels_mark_unknown_and_contradicting_slots() -> None:
+    doc = make_doc("Great battery, awful battery charger, and the price is fine.")
+    doc._.meta["unlabelled_aspects"] = ["overall"]
+    doc._.opinions = [
+        Opinion(aspect="battery", polarity="positive"),
+        Opinion(aspect="battery", polarity="negative"),
+        Opinion(aspect="price", polarity="neutral"),
+    ]
+    slots = ["overall", "battery", "price", "camera"]
+    assert aspect_labels(doc, slots, CLASSES) == [IGNORE, IGNORE, 3, 0]
+    terms = read_corpus(FIXTURES / "laptops14.xml", "semeval14")[0]
+    assert aspect_labels(terms, slots, CLASSES) is None  # term-level data teaches no aspect
+
+
+def test_sentences_split_at_punctuation_and_line_breaks() -> None:
+    text = "Great phone. Battery is weak!\nScreen ok"
+    assert [text[a:b] for a, b in sentence_bounds(text)] == [
+        "Great phone.",
+        "Battery is weak!",
+        "Screen ok",
+    ]
+
+
+def _review(meta: dict | None = None):
+    text = "I like it a lot. The Pixel 7 camera is better. The battery died after a day."
+    doc = make_doc(text, "r1", meta or {})
+    doc.ents = [Span(doc, 7, 9, label="PRODUCT", kb_id="google-pixel-7")]
+    sentences = sentence_bounds(text)
+    opinions = [
+        Opinion(aspect=a, polarity=p, start=lo, end=hi)
+        for (a, p), (lo, hi) in zip(
+            [("overall", "positive"), ("camera", "positive"), ("battery", "negative")],
+            sentences,
+            strict=True,
+        )
+    ]
+    return doc, opinions
+
+
+def test_document_subject_takes_opinions_no_sentence_names_a_product_for() -> None:
+    doc, opinions = _review({"product": "nokia-6610-phone"})
+    SentimentTask().write(doc, Opinions(opinions=opinions))
+    got = [(o.aspect, o.target, o.method) for o in doc._.opinions]
+    assert got == [
+        ("overall", "nokia-6610-phone", "document subject"),
+        ("camera", "google-pixel-7", "same sentence"),
+        ("battery", "nokia-6610-phone", "document subject"),
+    ]
+
+
+def test_without_subject_the_product_named_last_takes_later_opinions() -> None:
+    doc, opinions = _review()
+    SentimentTask().write(doc, Opinions(opinions=opinions))
+    got = [(o.target, o.method) for o in doc._.opinions]
+    assert got == [
+        ("google-pixel-7", "only product"),
+        ("google-pixel-7", "same sentence"),
+        ("google-pixel-7", "context"),
+    ]
+
+
+def test_subject_by_name_resolves_to_a_linked_mention() -> None:
+    doc, _ = _review({"product": "pixel 7"})
+    assert document_subject(doc) == "google-pixel-7"
+    assert document_subject(make_doc("x", "d", {"product": "  "})) is None
+
+
+def test_subject_opinions_reach_the_graph_with_method_and_span() -> None:
+    doc, opinions = _review({"product": "nokia-6610-phone", "product_name": "Nokia 6610"})
+    SentimentTask().write(doc, Opinions(opinions=opinions))
+    facts = facts_from_doc(doc, {"sentiment": "trained"}, products={"google-pixel-7": "Pixel 7"})
+    battery = facts.opinions[2]
+    assert battery.product_id == "nokia-6610-phone" and battery.method == "document subject"
+    span = (battery.provenance.char_start, battery.provenance.char_end)
+    assert doc.text[span[0] : span[1]] == "The battery died after a day."
+    assert facts.products["nokia-6610-phone"] == "Nokia 6610"
+    about = [e for e in facts.records().edges if e.type == "ABOUT"]
+    assert [e.props["method"] for e in about] == [
+        "document subject",
+        "same sentence",
+        "document subject",
+    ]
+    assert about[0].dst_label == "Product" and about[0].dst == "nokia-6610-phone"
+
+
+# real path: the shipped general model, real training, a real graph store
+
+
+@pytest.fixture(scope="module")
+def general():
+    from distill.plugins import BackendOptions
+    from distill.plugins.sentiment.general import general_model_path
+    from distill.plugins.sentiment.trained import TrainedSentiment
+
+    assert general_model_path() is not None, "build it: python scripts/build_sentiment_model.py"
+    return TrainedSentiment(SentimentTask(), BackendOptions())
+
+
+@pytest.mark.real
+def test_real_general_model_finds_aspects_with_sentence_spans(general) -> None:
+    text = (
+        "The battery life is amazing, it lasts two full days. "
+        "I bought it last week. It is also way too expensive for what it is."
+    )
+    doc = make_doc(text, "d1", {"product": "acme-phone"})
+    general.predict([doc])
+    found = {(o.aspect, o.polarity) for o in doc._.opinions}
+    assert {("battery", "positive"), ("price", "negative")} <= found
+    for o in doc._.opinions:
+        assert o.target == "acme-phone" and o.method == "document subject"
+        assert text[o.start : o.end] in [text[a:b] for a, b in sentence_bounds(text)]
+
+
+@pytest.mark.real
+def test_real_general_model_labels_given_terms(general) -> None:
+    docs = read_corpus(FIXTURES / "laptops14.xml", "semeval14")
+    blank = [d.copy() for d in docs]
+    for d in blank:
+        d._.opinions = []
+    predicted = general.predict(blank)
+    assert [len(d._.opinions) for d in predicted] == [2, 0, 1]
+    assert predicted[0]._.opinions[0].polarity == "positive"  # "battery life is great"
+    assert SentimentTask().score(docs, predicted).n == 3
+
+
+@pytest.mark.real
+def test_real_term_trained_model_still_finds_opinions_at_ingest(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`distill train sentiment --format semeval14` used to give 0 opinions at ingest: a
+    term-only model has no aspects. Now it starts from the general model; a model trained
+    from plain MiniLM on terms says why it finds nothing."""
+    from distill.plugins import BackendOptions
+    from distill.plugins.sentiment.train import SentimentTrainConfig
+    from distill.plugins.sentiment.trained import TrainedSentiment
+    from distill.workflow.train import fit
+
+    docs = read_corpus(FIXTURES / "laptops14.xml", "semeval14")
+    review = "The keyboard is a joy to type on. The fan is loud and annoying."
+    for init, expect_opinions in (("general", True), ("base", False)):
+        out = tmp_path / init
+        settings = SentimentTrainConfig(max_epochs=1, batch_size=4, init=init)
+        fit("sentiment", docs, docs, out, [], settings)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            backend = TrainedSentiment(SentimentTask(), BackendOptions(model_path=str(out)))
+        doc = make_doc(review, "r", {"product": "acme-laptop"})
+        backend.predict([doc])
+        assert bool(doc._.opinions) is expect_opinions
+        assert ("aspect terms only" in caplog.text) is not expect_opinions
+
+
+@pytest.mark.real
+def test_real_document_subject_through_pipeline_into_graph(tmp_path: Path, general) -> None:
+    from distill.config import load_config
+    from distill.graph import open_store
+    from distill.ingest.pipeline import Pipeline, ingest
+
+    reviews = tmp_path / "reviews.jsonl"
+    rows = [
+        {
+            "id": "a",
+            "text": "Battery life is excellent. It never lags.",
+            "meta": {"product": "acme-1"},
+        },
+        {"id": "b", "text": "Customer service was useless.", "meta": {"product": "acme-1"}},
+    ]
+    reviews.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    overrides = [f"graph.path={tmp_path / 'graph'}", "index.enabled=false"]
+    config = load_config(path=None, overrides=overrides, environ={}).config
+    pipeline = Pipeline(config, ("sentiment",), backends={"sentiment": general})
+    report = ingest([reviews], config, pipeline=pipeline)
+    assert report.ok and report.written == 2
+    store = open_store(config.graph, read_only=True)
+    try:
+        found = store.query(
+            "MATCH (d:Document)-[:EXPRESSES]->(o:Opinion)-[r:ABOUT]->(p:Product) "
+            "RETURN d.id AS doc, o.aspect AS aspect, o.polarity AS polarity, p.id AS product, "
+            "r.method AS method, o.char_start AS span_start, o.char_end AS span_end"
+        )
+    finally:
+        store.close()
+    got = {(r["doc"], r["aspect"], r["polarity"]) for r in found}
+    assert {("a", "battery", "positive"), ("b", "support", "negative")} <= got
+    assert {r["product"] for r in found} == {"acme-1"}
+    assert {r["method"] for r in found} == {"document subject"}
+    assert all(r["span_start"] is not None and r["span_end"] > r["span_start"] for r in found)
