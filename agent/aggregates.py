@@ -188,6 +188,7 @@ class Composer:
         polarity: str,
         terms: Iterable[str] = (),
         lead: str = "",
+        topic: str | None = None,
     ) -> bool:
         """Quote the most representative sentence among `rows` with `polarity`: the one
         naming most of `terms`, then the most confident; a document not quoted yet."""
@@ -212,7 +213,7 @@ class Composer:
         shown = text if len(text) <= MAX_QUOTE_CHARS else text[: MAX_QUOTE_CHARS - 1] + "…"
         verb = {"positive": "praises", "negative": "criticises"}.get(polarity, "mentions")
         self.say(
-            f'{lead or "A review"} ({row.doc}) {verb} the {row.aspect}: "{shown}"',
+            f'{lead or "A review"} ({row.doc}) {verb} the {topic or row.aspect}: "{shown}"',
             [len(self.evidence) - 1],
             basis="quote",
         )
@@ -228,9 +229,12 @@ def summarise(
     aspect: str | None,
     terms: Sequence[str] = (),
     product_names: dict[str, str] | None = None,
+    feature: str | None = None,
+    topic: str | None = None,
 ) -> None:
     """Statements answering "overall / what do they like / criticise" about one product
-    (`display`), or about all reviews (`display` None), optionally on one aspect."""
+    (`display`), or about all reviews (`display` None), optionally on one aspect;
+    `feature`: the rows are the opinions whose sentence names this part of the aspect."""
     names = product_names or {}
     subject = f"the {display}" if display else "the reviewed products"
     scope = [r for r in rows if aspect is None or r.aspect == aspect]
@@ -239,7 +243,7 @@ def summarise(
         composer.say(f"No review states an opinion on {subject}.", basis="absence")
         return
     if aspect:
-        _aspect_summary(composer, display, rows, scope, aspect, focus, terms, names)
+        _aspect_summary(composer, display, rows, scope, aspect, focus, terms, names, feature, topic)
         return
     label = display or "all products"
     docs = {r.doc for r in rows}
@@ -313,9 +317,14 @@ def _aspect_summary(
     focus: Focus,
     terms: Sequence[str],
     names: dict[str, str],
+    feature: str | None = None,
+    topic: str | None = None,
 ) -> None:
     label = display or "all products"
     subject = f"the {display} {aspect}" if display else f"the {aspect}"
+    if feature:
+        subject += f" in sentences that mention {feature}"
+        label += f" (sentences that mention {feature})"
     if not scope:
         others = tally(rows)
         cites = [composer.aspect_fact(label, t) for t in others.values()][:4]
@@ -350,9 +359,9 @@ def _aspect_summary(
     words = [*terms, *aspect_words(aspect)]
     major = "negative" if focus == "criticised" or item.negative > item.positive else "positive"
     minor = "positive" if major == "negative" else "negative"
-    composer.quote(scope, major, words)
-    composer.quote(scope, major, words)
-    composer.quote(scope, minor, words)
+    composer.quote(scope, major, words, topic=topic)
+    composer.quote(scope, major, words, topic=topic)
+    composer.quote(scope, minor, words, topic=topic)
 
 
 def _pairs_summary(
@@ -492,7 +501,9 @@ def _side_by_side(
         negative = sum(t.negative for t in items.values())
         cites += [composer.aspect_fact(name, t) for t in items.values()]
         parts.append(f"the {name} {positive} positive, {negative} negative")
-    if not cites:
+    if sum(bool(per.get(pid)) for pid, _ in products) < 2:
+        missing = [name for pid, name in products if not per.get(pid)]
+        composer.say(f"No review states an opinion on the {join_names(missing)}.", basis="absence")
         return False
     composer.say(f"Reviewers' opinions share no aspect; in all: {'; '.join(parts)}.", cites)
     return True

@@ -24,6 +24,7 @@ next user turn says yes.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -32,6 +33,7 @@ from typing import Annotated, Any, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph.message import add_messages
 from pydantic import BaseModel, Field
 
@@ -144,6 +146,8 @@ class ChatState(TypedDict, total=False):
     intent: dict[str, Any]
     timings: dict[str, float]
     llm_calls: list[str]
+    pending: dict[str, Any] | None
+    """A write the user asked for, shown and waiting for their yes (`agent/writes.py`)."""
 
 
 class DraftSentence(BaseModel):
@@ -166,8 +170,12 @@ class Agent:
         checker: Checker | None = None,
         checkpoints: str | Path | None = None,
         policy: Policy | None = None,
+        workdir: str | Path | None = None,
     ) -> None:
         self.config = config or load_config().config
+        self.workdir = Path(workdir or Path.cwd())
+        """Files the user asks to ingest from the chat must be under it."""
+        self._pipelines: dict[tuple[str, ...], Any] = {}
         self.policy: Policy = policy or self.config.guardrail
         self._llm = chat_model
         self._check_graph_exists()
@@ -200,7 +208,10 @@ class Agent:
 
     def stream(self, message: str, thread: str = DEFAULT_THREAD) -> Iterator[Step | ChatResponse]:
         """Progress `Step`s as the nodes run, then the `ChatResponse`."""
-        question = _clean_question(message)
+        from distill.agent.writes import MAX_TEXT_CHARS, write_request
+
+        longest = MAX_TEXT_CHARS + 200 if write_request(message or "") else MAX_QUESTION_CHARS
+        question = _clean_question(message, longest)
         started = time.perf_counter()
         turn: ChatState = {
             "messages": [HumanMessage(question)],
@@ -218,7 +229,7 @@ class Agent:
         for update in self.graph.stream(turn, settings, stream_mode="updates"):
             for node, values in update.items():
                 yield Step(node=node, detail=_describe(node, values or {}))
-                if node == "guard":
+                if node in ("guard", "write"):
                     final = values["response"]
         assert final is not None
         response = ChatResponse.model_validate({**final, "thread": thread})
@@ -267,12 +278,122 @@ class Agent:
             ("guard", self._guard),
         ):
             graph.add_node(name, node)
-        graph.add_edge(START, "plan")
+        graph.add_node("write", self._write)
+        graph.add_conditional_edges(START, self._turn, {"ask": "plan", "write": "write"})
+        graph.add_edge("write", END)
         graph.add_edge("plan", "act")
         graph.add_edge("act", "draft")
         graph.add_edge("draft", "guard")
         graph.add_edge("guard", END)
         return graph.compile(checkpointer=self.checkpointer)
+
+    def _turn(self, state: ChatState) -> str:
+        """A write request, or the yes to a pending one, takes the write path; only the
+        user's own message is read here, never evidence."""
+        from distill.agent.writes import is_confirmation, write_request
+
+        question = state["question"]
+        if write_request(question) or (state.get("pending") and is_confirmation(question)):
+            return "write"
+        return "ask"
+
+    def _write(self, state: ChatState, config: RunnableConfig) -> dict[str, Any]:
+        """Show what a requested write would add (kept pending), or write it on a yes."""
+        from distill.agent.writes import PendingWrite, commit, write_request
+
+        started = time.perf_counter()
+        question = state["question"]
+        request = write_request(question)
+        pending: dict[str, Any] | None = None
+        calls: list[ToolCall] = []
+        notes: list[str] = []
+        if request is None:  # the yes to a pending write
+            waiting = PendingWrite.model_validate(state["pending"])
+            try:
+                documents, facts = commit(waiting, self.config)
+                ids = ", ".join(d["id"] for d in waiting.documents[:5])
+                lines = [
+                    f"Written: {documents} document{'s' * (documents != 1)} ({ids}) with "
+                    f"{facts} facts, each with its provenance (document, span, tool, backend), "
+                    "in the graph and the search index."
+                ]
+                self.refresh()
+            except Exception as exc:
+                lines = [f"The write failed and nothing was kept: {_short_error(exc)}."]
+            calls.append(_write_call("write", {"documents": len(waiting.documents)}, started))
+        else:
+            thread = str((config.get("configurable") or {}).get("thread_id", DEFAULT_THREAD))
+            lines, pending = self._prepare_write(request, thread, notes)
+            calls.append(
+                _write_call("prepare_write", request.model_dump(exclude={"text"}), started)
+            )
+        answer = " ".join(lines)
+        response = ChatResponse(
+            thread="",
+            question=question,
+            answer=answer,
+            sentences=[CheckedSentence(text=line) for line in lines],
+            citations=[],
+            evidence=[],
+            verdicts=[],
+            tool_calls=calls,
+            policy=self.policy,
+            notes=notes,
+            seconds={"write": _since(started)},
+        )
+        return {
+            "response": response.model_dump(mode="json"),
+            "messages": [AIMessage(answer)],
+            "pending": pending,
+        }
+
+    def _prepare_write(
+        self, request: Any, thread: str, notes: list[str]
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        from distill.agent.writes import extra_tasks, prepare
+
+        tasks = (*self._ingest_tasks(), *extra_tasks(request.extra, _registered_tasks()))
+        subject = next(iter(self.resolver.find(request.extra)), None)
+        try:
+            pipeline = self._pipeline(tuple(dict.fromkeys(tasks)))
+            # an empty context: the ingest graph must not run as a subgraph of this one
+            # (it would inherit this conversation's checkpointer)
+            waiting = contextvars.Context().run(
+                prepare,
+                request,
+                self.config,
+                workdir=self.workdir,
+                thread=thread,
+                pipeline=pipeline,
+                subject=subject.product_id if subject and subject.label == "Product" else None,
+            )
+        except DistillError as exc:
+            return [f"I can't do that write: {exc}"], None
+        if not waiting.facts:
+            reason = "; ".join(waiting.failures[:3]) or "nothing was found to write"
+            return [f"Nothing to write: {reason}."], None
+        tools = ", ".join(f"{task} ({backend})" for task, backend in waiting.tasks.items())
+        n = len(waiting.facts)
+        lines = [
+            f"I would add {n} document{'s' * (n != 1)} to the graph and the search index. "
+            f"The tools ({tools}) found:",
+            *[f"- {line}" for line in waiting.summary],
+            "Reply yes to write this; anything else cancels it.",
+        ]
+        notes.append("nothing is written until you say yes")
+        return lines, waiting.model_dump(mode="json")
+
+    def _ingest_tasks(self) -> tuple[str, ...]:
+        """What `distill ingest` runs: `[pipeline] tasks`."""
+        return tuple(self.config.pipeline.tasks)
+
+    def _pipeline(self, tasks: tuple[str, ...]) -> Any:
+        """The ingest pipeline for `tasks`, built once (its models load once)."""
+        if tasks not in self._pipelines:
+            from distill.ingest.pipeline import Pipeline
+
+            self._pipelines[tasks] = Pipeline(self.config, tasks)
+        return self._pipelines[tasks]
 
     def _plan(self, state: ChatState) -> dict[str, Any]:
         """The router recognises the question; only unrouted questions ask the model to
@@ -316,12 +437,15 @@ class Agent:
                 notes.append(
                     f"the model could not choose a tool ({_short_error(exc)}); router used"
                 )
+        if state.get("pending"):
+            notes.append("the write shown before was cancelled: it needs a yes as the next turn")
         return {
             "plan": plan,
             "intent": described,
             "notes": notes,
             "timings": {"plan": _since(started)},
             "llm_calls": calls,
+            "pending": None,
         }
 
     def _act(self, state: ChatState) -> dict[str, Any]:
@@ -582,7 +706,8 @@ class Agent:
         """Plugin tasks whose facts are in the graph (none in graphs written before facts)."""
         try:
             with self.graph_store() as store:
-                rows = store.query("MATCH (f:Fact) RETURN DISTINCT f.task AS task")
+                # no DISTINCT: grand-cypher (networkx) cannot alias it
+                rows = store.query("MATCH (f:Fact) RETURN f.task AS task LIMIT 100000")
         except Exception:  # a graph from before Fact nodes: no table to read
             return []
         return sorted({str(row["task"]) for row in rows if row.get("task")})
@@ -592,20 +717,32 @@ class Agent:
         names: list[tuple[str, ProductName]] = []
         categories: dict[str, str] = {}
         brands: set[str] = set()
-        from distill.plugins.linker.catalog import configured_catalog
+        from distill.plugins.linker.catalog import brandless_ok, configured_catalog, is_word
 
         catalog = configured_catalog(self.config)
         if catalog is not None:
             for entry in catalog.entries:
                 product = ProductName(entry.id, entry.name)
-                names += [(form, product) for form in entry.names()]
+                bare = entry.brandless()
+                # "Phone" of "Modu Phone", "T" of "Modu T": not names on their own
+                names += [
+                    (form, product)
+                    for form in entry.names()
+                    if form != bare or form in entry.aliases or brandless_ok(form)
+                ]
                 categories[entry.id] = entry.category or entry.attributes.get("category", "")
                 if entry.brand:
                     brands.add(entry.brand)
         with self.graph_store() as store:
             products = store.products()
-            names += [(p.name or p.id, ProductName(p.id, p.name or p.id)) for p in products]
+            names += [
+                (p.name or p.id, ProductName(p.id, self._display(catalog, p)))
+                for p in products
+                if not is_word(p.name or p.id)
+            ]
             for entity in store.entities("PRODUCT"):
+                if is_word(str(entity["name"])) or len(str(entity["name"])) < 3:
+                    continue  # a common word the NER took for a product
                 display = " ".join(w.capitalize() for w in str(entity["name"]).split())
                 names.append((entity["name"], ProductName(entity["id"], display, "Entity")))
             graph_aspects = sorted({row.aspect for row in store.opinion_summary()})
@@ -613,6 +750,12 @@ class Agent:
         aspects = list(self.config.task("sentiment").labels or []) or graph_aspects
         resolver = ProductResolver(names, brands)
         return resolver, categories, aspects, (n_documents, len(products))
+
+    @staticmethod
+    def _display(catalog: Any, product: Any) -> str:
+        """The catalog's name for a graph product, else the name the graph has."""
+        entry = catalog.get(product.id) if catalog is not None else None
+        return entry.name if entry is not None else product.name or product.id
 
     def _aggregates(self, product: str, aspect: str) -> dict[str, int] | None:
         """Opinion counts of (product name, aspect) for the graph check of claims."""
@@ -687,17 +830,27 @@ def backend_checker(config: Config) -> Checker:
 # helpers
 
 
-def _clean_question(message: str) -> str:
+def _clean_question(message: str, longest: int = MAX_QUESTION_CHARS) -> str:
     if not isinstance(message, str):
         raise DistillError("the question must be text")
     question = " ".join(message.split())
     if not question:
         raise DistillError("empty question: ask something about the documents")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise DistillError(
-            f"the question is {len(question)} characters; keep it under {MAX_QUESTION_CHARS}"
-        )
+    if len(question) > longest:
+        raise DistillError(f"the question is {len(question)} characters; keep it under {longest}")
     return question
+
+
+def _write_call(name: str, arguments: dict[str, Any], started: float) -> ToolCall:
+    return ToolCall(
+        name=name, arguments=arguments, by="router", seconds=_since(started), evidence=0
+    )
+
+
+def _registered_tasks() -> list[str]:
+    from distill.registry import registry
+
+    return sorted(registry().tasks)
 
 
 def _recent(state: ChatState, turns: int) -> list[AnyMessage]:
@@ -797,6 +950,12 @@ def _describe(node: str, values: dict[str, Any]) -> str:
         return "; ".join(parts) or "no tool ran"
     if node == "draft":
         return f"drafted {len(values.get('draft') or [])} sentence(s)"
+    if node == "write":
+        calls = (values.get("response") or {}).get("tool_calls") or []
+        if calls and calls[0]["name"] == "write":
+            return "wrote the confirmed facts"
+        waiting = "waiting for your yes" if values.get("pending") else "nothing pending"
+        return f"prepared a write ({waiting}); nothing written yet"
     if node == "guard":
         sentences = (values.get("response") or {}).get("sentences") or []
         claims = [s for s in sentences if s.get("verdict")]

@@ -67,13 +67,15 @@ _NEGATIVE_RANK = re.compile(
 _COUNT = re.compile(
     r"\b(how many|number of|count)\b.*\b(reviews?|documents?|posts?|reviewers?|people|users|"
     r"owners|times)\b.*\b(mention\w*|talk\w*|discuss\w*|say|said|about|review\w*|like\w*|"
-    r"complain\w*|praise\w*)|\b(did|has|have) (anyone|anybody|someone|any reviewers?) "
+    r"complain\w*|praise\w*|comment\w*|write|wrote)|"
+    r"\b(did|has|have) (anyone|anybody|someone|any reviewers?) "
     r"(review\w*|mention\w*|talk\w*|write|wrote|written)\b|\bhow (often|many times) "
     r"(is|are|was|were|do|does)\b.*\bmention",
     re.I,
 )
 _COUNT_TERM = re.compile(
-    r"\b(?:mention\w*|about|discuss\w*|talk\w* about)\s+(?:the |a |an |its |their )?"
+    r"\b(?:mention\w*|about|discuss\w*|talk\w* about|comment\w* on|write about)\s+"
+    r"(?:the |a |an |its |their )?"
     r"(.+?)\s*[?.!]*$",
     re.I,
 )
@@ -181,7 +183,10 @@ STATED_INTENTS = frozenset({"summary", "rank", "compare", "count", "attributes",
 
 
 class ProductResolver:
-    """Finds product names in free text: longest match first, whole words, aliases too."""
+    """Finds product names in free text: longest match first, whole words, aliases too.
+
+    Forms are looked up by word n-grams of the question, so a catalog of tens of
+    thousands of products costs a few dictionary lookups per question."""
 
     def __init__(
         self, names: Iterable[tuple[str, ProductName]], brands: Iterable[str] = ()
@@ -192,14 +197,21 @@ class ProductResolver:
             key = normalize(form)
             if key and key not in self.forms:
                 self.forms[key] = product
-        self._by_length = sorted(self.forms, key=len, reverse=True)
         self.brands = {normalize(b) for b in brands if b}
-        self.displays = {p.product_id: p.display for p in self.forms.values()}
+        self.displays: dict[str, str] = {}
+        for product in self.forms.values():
+            self.displays.setdefault(product.product_id, product.display)
+        self._longest = max((len(form.split()) for form in self.forms), default=0)
+        self._prefixes = {
+            " ".join(words[:n])
+            for words in (form.split() for form in self.forms)
+            for n in range(1, len(words) + 1)
+        }
 
     def find(self, text: str) -> list[ProductName]:
         """Products named in `text`, in order of appearance, each once."""
         normalized = normalize(_drop_possessives(text))
-        return [product for _, product in self._matches(normalized, _extended(normalized, self))]
+        return [product for _, product in self._matches(normalized, self._extended(normalized))]
 
     def resolve(self, name: str) -> ProductName | None:
         """The product a tool argument names: exact form, else the best whole-word match."""
@@ -214,10 +226,12 @@ class ProductResolver:
         number ("Nebula X4"), or a known name with a model suffix it does not have
         ("Lumen Tab 11 Pro" when only the Tab 11 exists)."""
         normalized = normalize(_drop_possessives(text))
-        extended = _extended(normalized, self)
+        extended = self._extended(normalized)
         matched = {span for span, _ in self._matches(normalized, extended)}
         out = [normalized[s:e].title() for s, e in extended]
         for brand in self.brands:
+            if f" {brand} " not in f" {normalized} ":
+                continue
             pattern = rf"\b{re.escape(brand)}(?: (?:{_MODEL_TOKEN}))+\b"
             for match in re.finditer(pattern, normalized):
                 span = match.span()
@@ -226,38 +240,50 @@ class ProductResolver:
                     out.append(match.group(0).title())
         return list(dict.fromkeys(out))
 
+    def _candidates(self, normalized: str) -> list[tuple[int, int, int, str]]:
+        """(first token, token count, …) of every known form in the text: (start char,
+        end char, next token index, form)."""
+        tokens = [(m.start(), m.end(), m.group(0)) for m in re.finditer(r"[a-z0-9]+", normalized)]
+        words = [t[2] for t in tokens]
+        out = []
+        for i in range(len(tokens)):
+            for n in range(1, min(self._longest, len(tokens) - i) + 1):
+                form = " ".join(words[i : i + n])
+                if form not in self._prefixes:
+                    break
+                if form in self.forms:
+                    out.append((tokens[i][0], tokens[i + n - 1][1], i + n, form))
+        return out
+
     def _matches(
         self, normalized: str, blocked: Sequence[tuple[int, int]] = ()
     ) -> list[tuple[tuple[int, int], ProductName]]:
         taken: list[tuple[int, int]] = list(blocked)
         found: list[tuple[tuple[int, int], ProductName]] = []
-        for form in self._by_length:
-            for match in re.finditer(rf"(?<![a-z0-9]){re.escape(form)}(?![a-z0-9])", normalized):
-                span = match.span()
-                if all(span[1] <= s or span[0] >= e for s, e in taken):
-                    taken.append(span)
-                    found.append((span, self.forms[form]))
+        candidates = sorted(self._candidates(normalized), key=lambda c: (c[0] - c[1], c[0]))
+        for start, end, _, form in candidates:
+            if all(end <= s or start >= e for s, e in taken):
+                taken.append((start, end))
+                found.append(((start, end), self.forms[form]))
         found.sort(key=lambda item: item[0][0])
         unique: dict[str, tuple[tuple[int, int], ProductName]] = {}
         for span, product in found:
             unique.setdefault(product.product_id, (span, product))
         return list(unique.values())
 
-
-def _extended(normalized: str, resolver: ProductResolver) -> list[tuple[int, int]]:
-    """Spans of a known name followed by a model suffix no known name has ("… 11 pro")."""
-    spans = []
-    for form in resolver._by_length:
-        if form.split()[0] not in resolver.brands and len(form.split()) < 2:
-            continue  # a bare alias ("x2") followed by "pro" is too weak a signal
-        pattern = rf"(?<![a-z0-9]){re.escape(form)} ([a-z0-9]+)(?![a-z0-9])"
-        for match in re.finditer(pattern, normalized):
-            longer = f"{form} {match.group(1)}"
-            if _SUFFIX_TOKEN.match(match.group(1)) and not any(
-                known == longer or known.startswith(longer + " ") for known in resolver.forms
-            ):
-                spans.append(match.span())
-    return spans
+    def _extended(self, normalized: str) -> list[tuple[int, int]]:
+        """Spans of a known name followed by a model suffix no known name has ("… 11 pro")."""
+        tokens = [(m.start(), m.end(), m.group(0)) for m in re.finditer(r"[a-z0-9]+", normalized)]
+        spans = []
+        for start, _, following, form in self._candidates(normalized):
+            if form.split()[0] not in self.brands and len(form.split()) < 2:
+                continue  # a bare alias ("x2") followed by "pro" is too weak a signal
+            if following >= len(tokens):
+                continue
+            suffix = tokens[following][2]
+            if _SUFFIX_TOKEN.match(suffix) and f"{form} {suffix}" not in self._prefixes:
+                spans.append((start, tokens[following][1]))
+        return spans
 
 
 def _drop_possessives(text: str) -> str:
@@ -266,17 +292,15 @@ def _drop_possessives(text: str) -> str:
 
 
 def find_aspect(text: str, known: Sequence[str] = ()) -> str | None:
-    """The aspect a question is about: a known aspect's name, else a word from the table."""
+    """The aspect a question is about: a known aspect's name (the graph's or the configured
+    labels), else a word from the table (an aspect the graph has no opinion on is still
+    what the question is about: the answer says there are none)."""
     normalized = f" {normalize(text)} "
     for aspect in known:
         if f" {normalize(aspect)} " in normalized and aspect != "overall":
             return aspect
     for aspect, words in ASPECT_WORDS.items():
-        if (
-            aspect != "overall"
-            and (not known or aspect in known)
-            and any(f" {word} " in normalized for word in words)
-        ):
+        if aspect != "overall" and any(f" {word} " in normalized for word in words):
             return aspect
     return None
 
@@ -310,9 +334,28 @@ def find_category(text: str) -> str | None:
     return next((c for c, names in CATEGORY_WORDS.items() if words & set(names)), None)
 
 
-def content_terms(question: str, products: Sequence[ProductName], aspect: str | None) -> list[str]:
+QUALIFIERS = frozenset(
+    re.findall(
+        r"\S+",
+        """fast slow small tiny compact heavy expensive cheap cheaper loud lasts last longer
+        charge charging power perform performance value money worth sturdy looks fit pocket
+        build lag speed light""",
+    )
+)
+"""Aspect words that qualify rather than name a part: "is it *loud*", not "the *radio*"."""
+
+
+def content_terms(
+    question: str,
+    products: Sequence[ProductName],
+    aspect: str | None,
+    resolver: ProductResolver | None = None,
+) -> list[str]:
     """Words of the question that are not about its shape, its products or its aspect."""
     normalized = normalize(_drop_possessives(question))
+    if resolver is not None:
+        for (start, end), _ in sorted(resolver._matches(normalized), reverse=True):
+            normalized = normalized[:start] + " " + normalized[end:]
     for product in products:
         normalized = normalized.replace(normalize(product.display), " ")
     skip = INTENT_WORDS | aspect_words(aspect) | {w for ws in CATEGORY_WORDS.values() for w in ws}
@@ -322,6 +365,21 @@ def content_terms(question: str, products: Sequence[ProductName], aspect: str | 
         for word in dict.fromkeys(normalized.split())
         if word not in skip and len(word) > 2 and not word.isdigit()
     ]
+
+
+def feature_words(question: str, aspect: str | None) -> list[str]:
+    """Parts of the aspect the question names ("speakerphone", "volume" of sound): the
+    opinions to look at are those whose sentence names them."""
+    if not aspect:
+        return []
+    normalized = f" {normalize(question)} "
+    found = [
+        phrase
+        for phrase in ASPECT_WORDS.get(aspect, ())
+        if f" {phrase} " in normalized and phrase not in QUALIFIERS
+        and aspect not in phrase.split() and phrase.rstrip("s") != aspect.rstrip("s")
+    ]  # fmt: skip
+    return [p for p in found if not any(p != q and p in q.split() for q in found)]
 
 
 def summary_focus(question: str) -> str | None:
@@ -357,7 +415,8 @@ def route(
         products = list(previous_products)
     names = [p.display for p in products]
     search = {"query": question, "products": names}
-    terms = content_terms(question, products, aspect)
+    terms = content_terms(question, products, aspect, resolver)
+    features = feature_words(question, aspect)
     focus = summary_focus(question)
     task = _fact_task(question, fact_tasks)
 
@@ -382,7 +441,9 @@ def route(
         ]
     elif products and _is_summary(question, focus, aspect):
         intent = Intent("summary", products[:1], unknown, aspect, focus=focus, terms=terms)
-        intent.calls = [("review_summary", _summary_args(names[:1], aspect, focus, terms))]
+        intent.calls = [
+            ("review_summary", _summary_args(names[:1], aspect, focus, [*features, *terms]))
+        ]
     elif products:
         intent = Intent("product", products[:1], unknown, aspect, terms=terms)
         intent.calls = [
@@ -394,9 +455,9 @@ def route(
         intent = Intent("rank", aspect=aspect, focus=order, terms=terms)
         ranking = {"products": [], "aspect": aspect, "order": order, "category": category}
         intent.calls = [("product_opinions", ranking)]
-    elif (focus or aspect) and _is_summary(question, focus, aspect) and not terms:
+    elif (focus or aspect) and _is_summary(question, focus, aspect):
         intent = Intent("summary", aspect=aspect, focus=focus, terms=terms)
-        intent.calls = [("review_summary", _summary_args([], aspect, focus, terms))]
+        intent.calls = [("review_summary", _summary_args([], aspect, focus, [*features, *terms]))]
     else:
         intent = Intent("search", aspect=aspect, terms=terms)
         intent.calls = [("search_reviews", {"query": question, "products": []})]
@@ -423,7 +484,7 @@ def _summary_args(
         "products": names,
         "aspect": aspect,
         "focus": focus or "overall",
-        "about": " ".join(terms),
+        "about": ", ".join(terms),
     }
 
 

@@ -12,6 +12,7 @@ computed from the numbers (`agent/aggregates.py`), which the chat states as they
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -94,7 +95,7 @@ class ReviewSummary(BaseModel):
     products: list[str] = Field(default_factory=list, max_length=1, description="optional")
     aspect: str | None = Field(None, description="battery, camera, screen, … (optional)")
     focus: Literal["overall", "liked", "criticised"] = "overall"
-    about: str = Field("", description="other words the question is about (optional)")
+    about: str = Field("", description="other things the question is about, comma-separated")
 
 
 class CountReviews(BaseModel):
@@ -315,8 +316,9 @@ class Toolbox:
         rows = [row for p in products for row in self._opinion_rows(store, p)]
         composer = self._composer("product_opinions")
         pairs = [(p.product_id, p.display) for p in products]
-        if compare(composer, pairs, rows, aspect):
-            self._attach(result, composer)
+        if not compare(composer, pairs, rows, aspect):
+            result.open_question = True  # the graph cannot compare them: the model reads
+        self._attach(result, composer)
 
     def _opinions_of(
         self,
@@ -397,7 +399,7 @@ class Toolbox:
         category: str | None,
         result: ToolResult,
     ) -> None:
-        names = {p.id: p.name or p.id for p in store.products()}
+        names = self._display_names(store)
         rows = [row for row in store.opinion_summary() if aspect is None or row.aspect == aspect]
         if category:
             rows = [r for r in rows if self._in_category(r.product_id, category)]
@@ -457,7 +459,11 @@ class Toolbox:
     def _review_summary(self, args: ReviewSummary) -> ToolResult:
         result = ToolResult(name="review_summary")
         aspect = args.aspect.strip().lower() if args.aspect else None
-        terms = [t for t in re.findall(r"[\w'-]+", args.about.lower()) if len(t) > 2]
+        terms = [
+            " ".join(re.findall(r"[\w'-]+", item))
+            for item in args.about.lower().split(",")
+            if len(item.strip()) > 2
+        ]
         composer = self._composer("review_summary")
         with self.store() as store:
             product: ProductName | None = None
@@ -468,21 +474,40 @@ class Toolbox:
                     return result
                 product = known[0]
             rows = self._opinion_rows(store, product)
-            names = {p.id: p.name or p.id for p in store.products()}
-            if product is None and len({r.product for r in rows}) == 1:
-                only = rows[0].product  # one product in the graph: the question is about it
-                product = ProductName(only, names.get(only, only))
+            names = self._display_names(store)
+            main = _main_subject(rows)
+            if product is None and main is not None:
+                # the reviews are about one product (a single-product corpus): so is the question
+                product = ProductName(main, names.get(main, main))
+                rows = [row for row in rows if row.product == main]
             scope = self._documents_of(store, product)
-        if terms and self.index() is not None:
-            found = self._documents_with(terms, scope)
+        parts = aspect_words(aspect) - {aspect}
+        features = [t for t in terms if set(t.split()) <= parts]
+        others = [t for t in terms if t not in features]
+        subject = f"the {product.display}" if product else "the reviewed products"
+        if others and self.index() is not None:
+            found = self._documents_with(others, scope)
             if not found:
-                subject = f"the {product.display}" if product else "the reviewed products"
-                words = join_names([f'"{t}"' for t in terms]).replace(" and ", " or ")
+                words = join_names([f'"{t}"' for t in others]).replace(" and ", " or ")
                 composer.say(f"No review of {subject} mentions {words}.", basis="absence")
             else:
-                result.open_question = True  # about something the counts do not cover
-                query = " ".join(terms)
-                result.evidence += self._passages(query, found, 3, "review_summary")
+                # about something the counts do not cover: the model reads the passages
+                result.open_question = True
+                result.evidence += self._passages(" ".join(others), found, 4, "review_summary")
+                if not aspect:
+                    self._attach(result, composer)
+                    return result
+        feature = topic = None
+        if features and aspect:
+            mention = self._mentioning(rows, aspect, features)
+            words = join_names([f'"{t}"' for t in features]).replace(" and ", " or ")
+            if mention:
+                rows, feature, topic = mention, words, " / ".join(features)
+            else:
+                composer.say(
+                    f"No opinion on {subject} {aspect} is in a sentence that mentions {words}.",
+                    basis="absence",
+                )
         summarise(
             composer,
             product.display if product else None,
@@ -491,9 +516,37 @@ class Toolbox:
             aspect=aspect,
             terms=terms,
             product_names=names,
+            feature=feature,
+            topic=topic,
         )
         self._attach(result, composer)
         return result
+
+    def _mentioning(
+        self, rows: Sequence[OpinionRow], aspect: str, words: Sequence[str]
+    ) -> list[OpinionRow]:
+        """The opinions about a part of `aspect` ("volume" of sound): one per sentence that
+        names one of `words`, whatever aspect the sentiment model filed it under (its
+        opinion on `aspect` when it has one), counted as an opinion on `aspect`."""
+        index = self.index()
+        if index is None:
+            return []
+        pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + ")", re.I)
+        sentences: dict[tuple[str, int], OpinionRow] = {}
+        texts: dict[tuple[str, int, int | None], bool] = {}
+        for row in rows:
+            if row.start is None:
+                continue
+            key = (row.doc, row.start, row.end)
+            if key not in texts:
+                found = index.snippet(row.doc, row.start, row.end, max_chars=400)
+                texts[key] = found is not None and bool(pattern.search(found.text))
+            if not texts[key]:
+                continue
+            best = sentences.get((row.doc, row.start))
+            if best is None or (row.aspect == aspect and best.aspect != aspect):
+                sentences[(row.doc, row.start)] = row
+        return [dataclasses.replace(row, aspect=aspect) for row in sentences.values()]
 
     def _count_reviews(self, args: CountReviews) -> ToolResult:
         result = ToolResult(name="count_reviews")
@@ -526,25 +579,30 @@ class Toolbox:
                     row
                     for product in (known or [None])
                     for row in self._opinion_rows(store, product)
-                    if row.aspect == aspect
                 ]
-                docs = sorted({r.doc for r in rows})
                 where = f" of the {join_names([p.display for p in known])}" if known else ""
+                how = ""
+                if args.term and set(args.term.split()) <= aspect_words(aspect) - {aspect}:
+                    rows = self._mentioning(rows, aspect, args.term.split())
+                    how = f' in a sentence that mentions "{args.term}"'
+                rows = [row for row in rows if row.aspect == aspect]
+                docs = sorted({r.doc for r in rows})
                 if docs:
                     counts = {"positive": 0, "negative": 0}
                     for row in rows:
                         counts[row.polarity] = counts.get(row.polarity, 0) + 1
                     label = join_names([p.display for p in known]) if known else "all products"
-                    cite = composer.fact(opinion_fact_text(label, aspect, counts), docs)
+                    cite = composer.fact(opinion_fact_text(label + how, aspect, counts), docs)
                     composer.say(
                         f"{len(docs)} review{'s' * (len(docs) != 1)}{where} state an opinion on "
-                        f"the {aspect} ({counts['positive']} positive, {counts['negative']} "
-                        "negative opinions).",
+                        f"the {aspect}{how} ({counts['positive']} positive, "
+                        f"{counts['negative']} negative opinions).",
                         [cite],
                     )
                 else:
                     composer.say(
-                        f"No review{where} states an opinion on the {aspect}.", basis="absence"
+                        f"No review{where} states an opinion on the {aspect}{how}.",
+                        basis="absence",
                     )
         term = args.term or (aspect if aspect and not args.term else None)
         if term and self.index() is not None:
@@ -774,6 +832,11 @@ class Toolbox:
             for row in store.query(match + OPINION_ROWS, params)
         ]
 
+    def _display_names(self, store: Any) -> dict[str, str]:
+        """Product id -> name: the catalog's name where there is one, else the graph's."""
+        names = {p.id: p.name or p.id for p in store.products()}
+        return {**names, **{k: v for k, v in self.resolver.displays.items() if k in names}}
+
     def _documents_of(self, store: Any, product: ProductName | None) -> set[str] | None:
         if product is None:
             return None
@@ -906,6 +969,21 @@ def _payload_text(payload: Any) -> str:
 def _first(ids: Sequence[str], n: int = 8) -> str:
     shown = ", ".join(ids[:n])
     return shown + (f" and {len(ids) - n} more" if len(ids) > n else "")
+
+
+SUBJECT_SHARE = 0.75
+"""A product holding this share of all opinions is what the reviews are about."""
+
+
+def _main_subject(rows: Sequence[OpinionRow]) -> str | None:
+    """The product the reviews are about, when one holds most opinions (None: several)."""
+    if not rows:
+        return None
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.product] = counts.get(row.product, 0) + 1
+    top = max(counts, key=lambda p: counts[p])
+    return top if counts[top] >= SUBJECT_SHARE * len(rows) else None
 
 
 def _unknown_note(name: str) -> str:

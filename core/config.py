@@ -83,6 +83,17 @@ class IndexConfig(_Strict):
     enabled: bool = Field(True, description="build it at ingest (the chat agent searches it)")
 
 
+class PipelineConfig(_Strict):
+    """What `distill ingest` runs on every document, in order: built-in tasks and any
+    registered plugin task. A plugin task's output is written to the graph as `Fact`
+    nodes with provenance (`(:Document)-[:HAS_FACT]->(:Fact)`)."""
+
+    tasks: list[str] = Field(
+        default_factory=lambda: ["ner", "linker", "sentiment"],
+        description='tasks in order, e.g. ["ner", "linker", "sentiment", "prices"]',
+    )
+
+
 class AgentConfig(_Strict):
     """The chat agent: where conversations persist and how much evidence it gathers."""
 
@@ -130,6 +141,7 @@ class Config(_Strict):
     catalog: CatalogConfig = CatalogConfig()
     graph: GraphConfig = GraphConfig()
     index: IndexConfig = IndexConfig()
+    pipeline: PipelineConfig = PipelineConfig()
     agent: AgentConfig = AgentConfig()
     guardrail: Literal["flag", "remove", "refuse"] = Field(
         "flag",

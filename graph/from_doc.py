@@ -1,7 +1,8 @@
 """From an annotated spaCy `Doc` to `DocumentFacts`: all ingestion needs before `write_document`.
 
 Entities come from `doc.ents` (catalog ids in `kb_id_`), opinions from
-`doc._.opinions`, confidences from `distill.doc.get_confidence`. Provenance names
+`doc._.opinions`, a plugin task's output from `doc._.results[task]` (as `Fact`s),
+confidences from `distill.doc.get_confidence`. Provenance names
 the tool, the backend that ran it and its model, so every fact can be traced; an
 opinion's span is where it is said (its term, or its sentence) and its ABOUT edge
 says how its product was chosen (`method`: same sentence, document subject, …).
@@ -13,12 +14,20 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel
 from spacy.tokens import Doc
 
 from distill.doc import get_confidence
 from distill.graph.errors import GraphError
 from distill.graph.resolve import normalize
-from distill.graph.schema import DocumentFacts, DocumentNode, MentionFact, OpinionFact, Provenance
+from distill.graph.schema import (
+    DocumentFacts,
+    DocumentNode,
+    MentionFact,
+    OpinionFact,
+    PluginFact,
+    Provenance,
+)
 
 SUBJECT = "document subject"
 """`Opinion.method` of an opinion attached to the document's subject (`meta.product`)."""
@@ -105,6 +114,17 @@ def facts_from_doc(
                 provenance=prov("sentiment", op.get("start"), op.get("end"), op.get("confidence")),
             )
         )
+    facts = [
+        PluginFact(
+            task=task,
+            payload=payload,
+            text=doc.text[start:end] if start is not None and end is not None else None,
+            provenance=prov(task, start, end, confidence),
+        )
+        for task, output in (doc._.results or {}).items()
+        if task in tool_backends  # what this run's tools wrote, not leftovers
+        for payload, start, end, confidence in plugin_items(output, len(doc.text))
+    ]
     return DocumentFacts(
         document=DocumentNode(
             id=doc_id,
@@ -116,4 +136,41 @@ def facts_from_doc(
         products={k: v for k, v in products.items() if v},
         mentions=mentions,
         opinions=opinions,
+        facts=facts,
     )
+
+
+def plugin_items(
+    output: Any, n_chars: int
+) -> list[tuple[dict[str, Any], int | None, int | None, float | None]]:
+    """A plugin task's typed output as (payload, start, end, confidence) facts.
+
+    An output with one list of objects (`Prices.prices`) gives one fact per object, its
+    span from `start`/`end` (or `char_start`/`char_end`) and its `confidence` when it has
+    them; any other output is one fact about the whole document."""
+    data = output.model_dump(mode="json") if isinstance(output, BaseModel) else output
+    if not isinstance(data, dict):
+        data = {"value": data}
+    lists = [v for v in data.values() if isinstance(v, list)]
+    if len(lists) == 1 and all(isinstance(item, dict) for item in lists[0]):
+        items = lists[0]
+    else:
+        return [(data, None, None, _number(data.get("confidence")))] if data else []
+    out = []
+    for item in items:
+        start = item.get("start", item.get("char_start"))
+        end = item.get("end", item.get("char_end"))
+        valid = isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= n_chars
+        out.append(
+            (
+                item,
+                start if valid else None,
+                end if valid else None,
+                _number(item.get("confidence")),
+            )
+        )
+    return out
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and 0 <= value <= 1 else None

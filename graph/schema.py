@@ -9,6 +9,7 @@ same way, so the backends cannot drift apart on what a fact looks like.
     (:Document)-[:EXPRESSES]->(:Opinion)-[:ABOUT]->(:Product | :Entity)
                                         (:Opinion)-[:ON_ASPECT]->(:Aspect)
     (:Entity)-[:SAME_AS]->(:Entity)     uncertain resolution, reversible
+    (:Document)-[:HAS_FACT]->(:Fact)    a plugin task's output: task, JSON payload, span
 
 ABOUT edges say how the opinion's product was chosen (`method`: same sentence, document
 subject, context, only product); an opinion's span is where it is said.
@@ -16,6 +17,7 @@ subject, context, only product); an opinion's span is where it is said.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -32,7 +34,7 @@ POLARITY_SCORE: dict[str, float] = {
     "conflict": 0.0,
 }
 
-NODE_LABELS = ("Document", "Product", "Entity", "Aspect", "Opinion")
+NODE_LABELS = ("Document", "Product", "Entity", "Aspect", "Opinion", "Fact")
 EDGE_TYPES: dict[str, tuple[tuple[str, str], ...]] = {
     "MENTIONS": (("Document", "Entity"),),
     "REFERS_TO": (("Entity", "Product"),),
@@ -40,6 +42,7 @@ EDGE_TYPES: dict[str, tuple[tuple[str, str], ...]] = {
     "ABOUT": (("Opinion", "Product"), ("Opinion", "Entity")),
     "ON_ASPECT": (("Opinion", "Aspect"),),
     "SAME_AS": (("Entity", "Entity"),),
+    "HAS_FACT": (("Document", "Fact"),),
 }
 
 PROVENANCE_COLUMNS: dict[str, str] = {
@@ -86,6 +89,13 @@ NODE_COLUMNS: dict[str, dict[str, str]] = {
         "term": "STRING",
         "aspect": "STRING",
         "target": "STRING",
+        **PROVENANCE_COLUMNS,
+    },
+    "Fact": {
+        "id": "STRING",
+        "task": "STRING",
+        "payload": "STRING",
+        "text": "STRING",
         **PROVENANCE_COLUMNS,
     },
 }
@@ -163,6 +173,16 @@ class OpinionFact(_Model):
     provenance: Provenance
 
 
+class PluginFact(_Model):
+    """One item of a plugin task's output (a price, a warranty term, …): `payload` is the
+    item as JSON, its span and confidence are in the provenance."""
+
+    task: str = Field(min_length=1)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    text: str | None = Field(None, description="the text it was found in (its span)")
+    provenance: Provenance
+
+
 class DocumentFacts(_Model):
     """Everything one document contributes; written and replaced as one unit."""
 
@@ -170,6 +190,7 @@ class DocumentFacts(_Model):
     products: dict[str, str] = Field(default_factory=dict, description="catalog id -> name")
     mentions: list[MentionFact] = Field(default_factory=list)
     opinions: list[OpinionFact] = Field(default_factory=list)
+    facts: list[PluginFact] = Field(default_factory=list, description="plugin tasks' output")
 
     @model_validator(mode="after")
     def _provenance_is_this_document(self) -> DocumentFacts:
@@ -177,6 +198,7 @@ class DocumentFacts(_Model):
         provenances = [m.provenance for m in self.mentions]
         provenances += [m.link for m in self.mentions if m.link is not None]
         provenances += [o.provenance for o in self.opinions]
+        provenances += [f.provenance for f in self.facts]
         for prov in provenances:
             if prov.doc_id != doc_id:
                 raise ValueError(f"a fact of document {doc_id!r} cites document {prov.doc_id!r}")
@@ -287,6 +309,18 @@ def _records(facts: DocumentFacts) -> GraphRecords:
             ent = ("Entity", entity_id(opinion.target_label, opinion.target))
             rec.node("Entity", ent[1], label=opinion.target_label, name=normalize(opinion.target))
             rec.edge("ABOUT", op, ent, **about)
+    for index, fact in enumerate(facts.facts):
+        node = ("Fact", f"{doc.id}#fact{index}")
+        payload = json.dumps(fact.payload, sort_keys=True, ensure_ascii=False, default=str)
+        rec.node(
+            "Fact",
+            node[1],
+            task=fact.task,
+            payload=payload,
+            text=fact.text,
+            **fact.provenance.model_dump(),
+        )
+        rec.edge("HAS_FACT", doc_key, node, **edge_props(fact.provenance, text=fact.text))
     return rec
 
 

@@ -119,7 +119,7 @@ class Pipeline:
     def __init__(
         self,
         config: Config | None = None,
-        tasks: Sequence[str] = DEFAULT_TASKS,
+        tasks: Sequence[str] | None = None,
         *,
         backends: dict[str, Backend] | None = None,
         max_chars: int = 4000,
@@ -127,7 +127,8 @@ class Pipeline:
         window_chars: int = WINDOW_CHARS,
     ) -> None:
         self.config = config or Config()
-        self.tasks = list(tasks)
+        self.tasks = list(self.config.pipeline.tasks if tasks is None else tasks)
+        """`[pipeline] tasks` unless given: built-ins and plugin tasks alike."""
         self.backends = backends or {task: make_backend(task, self.config) for task in self.tasks}
         self.max_chars, self.overlap, self.window_chars = max_chars, overlap, window_chars
         self.graph = self._compile()

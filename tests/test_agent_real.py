@@ -55,3 +55,35 @@ def test_distill_chat_in_the_terminal(world: Config, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "camera" in result.output and "d1" in result.output
     assert "supported" in result.output or "unverified" in result.output or "⚠" in result.output
+
+
+def test_a_review_added_in_the_chat_goes_through_the_real_tools(
+    world: Config, tmp_path: Path
+) -> None:
+    """The configured ingest tools (shipped NER, catalog linker, general sentiment) run on
+    the pasted review; nothing is written before the yes, everything after it."""
+    from distill.graph import open_store
+
+    config = world.model_copy(
+        update={"agent": world.agent.model_copy(update={"checkpoints": str(tmp_path / "c.db")})}
+    )
+    with Agent(config, workdir=tmp_path) as agent:
+        shown = agent.chat(
+            "add this review about the Aster A2: The Aster A2 battery is superb, it lasts days.",
+            thread="write",
+        )
+        assert shown.answer.startswith("I would add 1 document"), shown.answer
+        pending = agent.graph.get_state({"configurable": {"thread_id": "write"}}).values["pending"]
+        doc_id = pending["documents"][0]["id"]
+        with open_store(config.graph, read_only=True) as store:
+            assert store.document(doc_id) is None
+        done = agent.chat("yes", thread="write")
+        assert done.answer.startswith("Written: 1 document"), done.answer
+    with open_store(config.graph, read_only=True) as store:
+        assert store.document(doc_id) is not None
+        rows = store.query(
+            "MATCH (d:Document {id: $id})-[:EXPRESSES]->(o:Opinion) RETURN o.aspect AS aspect, "
+            "o.tool AS tool, o.backend AS backend",
+            {"id": doc_id},
+        )
+    assert any(r["aspect"] == "battery" and r["tool"] == "sentiment" for r in rows), rows
