@@ -40,6 +40,8 @@ NOKIA_ID = "nokia-6610-phone"
 TITLE = "### Aspect sentiment on real reviews"
 PARENT = "## Distillation loop"
 TERM_CLASSES = ("positive", "negative", "neutral")
+NOTES = Path(__file__).with_name("sentiment_notes.md")
+"""Written under the tables: the reading of the figures at the last run (edit with them)."""
 
 
 def sign(value: float) -> int:
@@ -362,7 +364,8 @@ def render(results: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "**Nokia 6610 reviews (Hu & Liu), no extra training.** 41 reviews written to a JSONL "
+        "**Nokia 6610 reviews (Hu & Liu), no extra training.** The "
+        f"{next(iter(results['nokia'].values()))['written']} reviews written to a JSONL "
         f'with `meta.product = "{NOKIA_ID}"` (the GSMArena id), ingested by '
         "`distill.ingest` into a fresh LadybugDB store, opinions read back with Cypher "
         "(`(:Document)-[:EXPRESSES]->(:Opinion)-[:ABOUT]->(:Product)`). Gold: each "
@@ -401,7 +404,7 @@ def render(results: dict[str, Any]) -> str:
             )
             cells.append(f"{match['graph']} {'✓' if match['agree'] else '✗'}")
         lines.append(f"| {row['aspect']} | {row['gold']} | " + " | ".join(cells) + " |")
-    lines += ["", *results.get("notes", [])]
+    lines += ["", NOTES.read_text(encoding="utf-8").strip()]
     return "\n".join(lines).strip() + "\n"
 
 
