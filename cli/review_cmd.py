@@ -56,7 +56,7 @@ def start(
         console.print(f"{added} new items from {suggestions}; store {db}", highlight=False)
         while (item := store.next()) is not None:
             show(item, store.progress())
-            key = typer.getchar()
+            key = _read_key()
             if key in ("q", "\x03", "\x04"):
                 break
             try:
@@ -204,3 +204,16 @@ def edited(task: str, item: Any) -> Any:
     return Decision(
         action="edit", spans=[{"start": s.start, "end": s.end, "label": s.label} for s in spans]
     )
+
+
+def _read_key() -> str:
+    """One key press on a terminal; one line's first character (or q at the end) when piped,
+    so scripts and tests can drive the review too."""
+    import sys
+
+    if sys.stdin.isatty():
+        return typer.getchar()
+    line = sys.stdin.readline()
+    if not line:
+        return "q"
+    return line[0] if line.strip() else " "
