@@ -200,6 +200,8 @@ class Composer:
             if found is None or (row.doc, found[0].char_start) in self._quoted:
                 continue
             source, text = found
+            if text.rstrip().endswith("?") or len(text.split()) < 4:
+                continue  # a question or a fragment is no quote of an opinion
             hits = sum(1 for t in wanted if re.search(rf"\b{re.escape(t)}", text, re.I))
             fresh = (row.doc, None) not in self._quoted
             length = abs(len(text) - 110)
@@ -466,7 +468,7 @@ def compare(
             wins[scores[0][0]].append(name)
         cites += [composer.aspect_fact(shown[pid], t) for pid, t in items]
     parts = [
-        f"the {shown[pid]} on {join_names(sorted(aspects))}"
+        f"the {shown[pid]} better on {join_names(sorted(aspects))}"
         for pid, aspects in wins.items()
         if aspects
     ]
@@ -483,7 +485,7 @@ def compare(
                         for pid, _ in products)
             for name in sorted(shared)
         )  # fmt: skip
-        composer.say(f"Reviewers rate {'; '.join(parts)} better ({detail}).", cites)
+        composer.say(f"Reviewers rate {'; '.join(parts)} ({detail}).", cites)
     _compare_quotes(composer, products, rows, sorted(shared)[:2], terms)
     return True
 

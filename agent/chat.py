@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -43,10 +44,11 @@ from distill.agent.router import (
     STATED_INTENTS,
     ProductName,
     ProductResolver,
+    feature_words,
     is_follow_up,
     route,
 )
-from distill.agent.tools import Ranking, Toolbox, ToolResult
+from distill.agent.tools import PLANNER_TOOLS, Ranking, Toolbox, ToolResult
 from distill.config import Config, load_config
 from distill.errors import DistillError
 from distill.plugins.factcheck.task import Verdict
@@ -55,7 +57,7 @@ from distill.prompts import render
 
 MAX_QUESTION_CHARS = 2000
 MAX_EVIDENCE = 10
-DRAFT_EVIDENCE = 6
+DRAFT_EVIDENCE = 5
 """Evidence the model reads when it drafts: fewer, shorter prompts answer faster."""
 MAX_STATED = 7
 DEFAULT_THREAD = "default"
@@ -428,7 +430,8 @@ class Agent:
             turns = self.config.agent.history if is_follow_up(question) else 0
             messages = [SystemMessage(system), *_recent(state, turns)]
             try:
-                bound = self.llm.bind_tools(self.toolbox.definitions(), tool_choice="required")
+                offered = self.toolbox.definitions(only=PLANNER_TOOLS)
+                bound = self.llm.bind_tools(offered, tool_choice="required")
                 reply = bound.invoke(messages)
                 plan = [{"name": c["name"], "arguments": c["args"]} for c in reply.tool_calls][:2]
                 if not plan:
@@ -531,20 +534,32 @@ class Agent:
         open_question = any(r.get("open_question") for r in state["results"])
         calls = list(state.get("llm_calls") or [])
         calls += ["cypher" for r in state["results"] if r["name"] == "query_graph"]
+        # the words the question turns on appear in no review: that is the answer
+        unused = [
+            st
+            for r in state["results"]
+            if r["name"] == "search_reviews"
+            for st in r.get("statements") or []
+            if st["basis"] == "absence"
+        ]
         if not evidence and not stated:
             sentences = [_abstention(notes)]
-        elif stated and intent.get("name") in STATED_INTENTS and not open_question:
+        elif stated and (intent.get("name") in STATED_INTENTS or unused) and not open_question:
             sentences = stated[:MAX_STATED]  # the graph answers it: no model call
         else:
             lead = stated[:2]
+            quote = _best_quote(evidence, _question_words(intent, state["question"]), lead)
             calls.append("draft")
             try:
                 drafted = self._compose(state["question"], evidence, notes, state, lead)
             except Exception as exc:
                 notes.append(f"the model could not write the answer ({_short_error(exc)})")
-                drafted = [] if lead else _fallback_answer(evidence)
+                drafted = [] if lead or quote else _fallback_answer(evidence)
             shown = {s["text"] for s in lead}
-            sentences = [*lead, *[s for s in drafted if s["text"] not in shown][:3]]
+            drafted = [s for s in drafted if s["text"] not in shown][:3]
+            # the most relevant passage, verbatim: the answer holds it even when the
+            # guardrail drops what the model wrote
+            sentences = [*lead, *drafted, *([quote] if quote else [])]
         return {
             "draft": sentences,
             "notes": notes,
@@ -569,7 +584,7 @@ class Agent:
         prompt = render(
             "agent_answer",
             question=question,
-            evidence=[{"label": _label(e), "text": e.text} for e in evidence],
+            evidence=[{"label": _label(e), "text": _clip(e.text)} for e in evidence],
             notes=[n for n in notes if not n.startswith("the model")],
             history=history,
             lead=" ".join(s["text"] for s in lead or []) or None,
@@ -890,6 +905,45 @@ def _merge_evidence(
         local[r][i] = len(order)
         order.append(item)
     return order, [{i: n + 1 for i, n in mapping.items()} for mapping in local]
+
+
+def _question_words(intent: dict[str, Any], question: str) -> list[str]:
+    """What a passage must say to answer the question: its content words and aspect."""
+    aspect = intent.get("aspect")
+    words = [*(intent.get("terms") or []), *feature_words(question, aspect)]
+    return [w for w in dict.fromkeys([*words, *([aspect] if aspect else [])]) if w]
+
+
+def _best_quote(
+    evidence: list[Evidence], words: list[str], lead: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The first (best-ranked) passage naming most of `words`, quoted as a stated sentence."""
+    if not words:
+        return None
+    cited = {n for s in lead for n in s["sources"]}
+    best: tuple[int, int] | None = None
+    for number, item in enumerate(evidence, 1):
+        if item.kind != "passage" or number in cited or not item.sources:
+            continue
+        hits = sum(bool(re.search(rf"\b{re.escape(w)}", item.text, re.I)) for w in words)
+        if hits and (best is None or hits > best[1]):
+            best = (number, hits)
+    if best is None:
+        return None
+    item = evidence[best[0] - 1]
+    text = " ".join(item.text.split())
+    shown = text if len(text) <= 220 else text[:219].rsplit(" ", 1)[0] + " …"
+    return {
+        "text": f'A review ({item.sources[0].doc_id}) says: "{shown}"',
+        "sources": [best[0]],
+        "basis": "quote",
+    }
+
+
+def _clip(text: str, limit: int = 240) -> str:
+    """Evidence as the drafting model reads it: long passages cut at a word (shorter
+    prompts answer faster; the guardrail checks against the whole text)."""
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def _label(evidence: Evidence) -> str:

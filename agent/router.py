@@ -117,6 +117,13 @@ _OPINION_SHAPE = re.compile(
     r"is the\b|are the\b|any good\b|do (?:people|reviewers|users|owners) (?:like|love|hate)\b)",
     re.I,
 )
+_NEEDS_PLAN = re.compile(
+    r"\b(how many|number of|count|list|which (?:products?|reviews?|documents?|brands?)|"
+    r"most|least|every|all (?:the )?(?:products|reviews)|any reviews?|run|analy[sz]e|"
+    r"extract|entities|tag|graph|products? (?:are|do you|does the))\b",
+    re.IGNORECASE,
+)
+"""Questions a passage search cannot answer: counting, listing, running a tool."""
 _MODEL_TOKEN = r"[a-z]*\d+[a-z0-9]*|pro|max|plus|mini|ultra|lite|s"
 _SUFFIX_TOKEN = re.compile(r"^(?:pro|max|plus|mini|ultra|lite|[a-z]?\d+[a-z0-9]*)$")
 
@@ -137,7 +144,8 @@ INTENT_WORDS = frozenset(
     these they thing things think thinks this those to too us user users very was we weak
     weakness weaknesses well were what what's when which who whole why will with worst
     worth would wrong you your bad praise praised praises hate hated hates thought thoughts
-    whats do dont don't isn't aren't compared compare versus vs between either both""",
+    whats do dont don't isn't aren't compared compare versus vs between either both long
+    many often anything something everything much get gets got come came""",
     )
 )
 """Words that shape a question without naming what it is about."""
@@ -175,8 +183,11 @@ class Intent:
 
     @property
     def planned(self) -> bool:
-        """Only unrouted questions need the model to choose tools."""
-        return self.name == "search"
+        """Only unrouted questions that count, list or analyse need the model to choose
+        tools (Cypher, the product list, an NLP tool); the rest are a passage search."""
+        return self.name == "search" and self.needs_plan
+
+    needs_plan: bool = False
 
 
 STATED_INTENTS = frozenset({"summary", "rank", "compare", "count", "attributes", "facts"})
@@ -448,7 +459,7 @@ def route(
         intent = Intent("product", products[:1], unknown, aspect, terms=terms)
         intent.calls = [
             ("product_opinions", {"products": names[:1], "aspect": aspect}),
-            ("search_reviews", {**search, "products": names[:1]}),
+            ("search_reviews", {**search, "products": names[:1], "require": terms[:6]}),
         ]
     elif _RANK.search(question) and (aspect or category) and not _no_ranking(question):
         order = "worst" if _NEGATIVE_RANK.search(question) else "best"
@@ -461,6 +472,7 @@ def route(
     else:
         intent = Intent("search", aspect=aspect, terms=terms)
         intent.calls = [("search_reviews", {"query": question, "products": []})]
+        intent.needs_plan = bool(_NEEDS_PLAN.search(question))
     return intent
 
 

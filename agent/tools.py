@@ -27,15 +27,28 @@ from distill.agent.aggregates import (
     OpinionRow,
     Statement,
     compare,
+    criticised,
     join_names,
+    liked,
     reviews,
     summarise,
+    tally,
 )
 from distill.agent.evidence import Evidence, Source, opinion_fact_text
 from distill.agent.router import ProductName, ProductResolver, aspect_words
 
 MAX_ROWS = 20
 MAX_FACTS = 12
+PLANNER_TOOLS = (
+    "search_reviews",
+    "product_opinions",
+    "list_products",
+    "query_graph",
+    "run_tool",
+    "plugin_facts",
+)
+"""What the model may choose for the questions the router leaves to it (counting, listing,
+running a tool); the aggregate tools are the router's, so the plan prompt stays short."""
 OPINION_ROWS = (
     "RETURN d.id AS doc, p.id AS product, o.aspect AS aspect, o.polarity AS polarity, "
     "o.char_start AS char_start, o.char_end AS char_end, o.confidence AS confidence"
@@ -49,6 +62,11 @@ class SearchReviews(BaseModel):
     query: str = Field(description="what to look for, in the user's words")
     products: list[str] = Field(
         default_factory=list, max_length=3, description="product names to restrict to (optional)"
+    )
+    require: list[str] = Field(
+        default_factory=list,
+        max_length=6,
+        description="words the question is about; none in any review: it says so (optional)",
     )
 
 
@@ -216,10 +234,13 @@ class Toolbox:
     def names(self) -> list[str]:
         return list(self.schemas)
 
-    def definitions(self) -> list[dict[str, Any]]:
-        """OpenAI-style function definitions, for `bind_tools` of any chat model."""
+    def definitions(self, only: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """OpenAI-style function definitions, for `bind_tools` of any chat model (`only`:
+        these tools, e.g. those the planner may choose)."""
         out = []
         for name, schema in self.schemas.items():
+            if only is not None and name not in only:
+                continue
             parameters = schema.model_json_schema()
             parameters.pop("title", None)
             parameters.pop("description", None)
@@ -288,6 +309,14 @@ class Toolbox:
                 return result
         if self.index() is None:
             result.notes.append("The document index is not built; run `distill ingest`.")
+            return result
+        required = [w.lower() for w in args.require if len(w) > 2]
+        if required and not self._documents_with(required, doc_ids):
+            words = join_names([f'"{w}"' for w in required]).replace(" and ", " or ")
+            where = f" of the {_names(known)}" if args.products else ""
+            result.statements.append(
+                Statement(text=f"No review{where} mentions {words}.", basis="absence")
+            )
             return result
         result.evidence += self._passages(args.query, doc_ids, self.passages, "search_reviews")
         if not result.evidence:
@@ -485,29 +514,46 @@ class Toolbox:
         features = [t for t in terms if set(t.split()) <= parts]
         others = [t for t in terms if t not in features]
         subject = f"the {product.display}" if product else "the reviewed products"
+        hint = {"criticised": "problem complaint bad", "liked": "love great"}.get(args.focus, "")
+
+        def read_instead(words: Sequence[str], why: str) -> ToolResult:
+            """The graph cannot answer but the reviews talk about it: the model reads."""
+            found = self._documents_with(words, scope) if words else scope
+            query = " ".join(w for w in [*features, aspect or "", *others, hint] if w)
+            result.evidence += self._passages(query or subject, found, 5, "review_summary")
+            result.open_question = True
+            result.notes.append(f"{why}; the passages are what the reviews say.")
+            return result
+
         if others and self.index() is not None:
-            found = self._documents_with(others, scope)
-            if not found:
+            if not self._documents_with(others, scope):
                 words = join_names([f'"{t}"' for t in others]).replace(" and ", " or ")
                 composer.say(f"No review of {subject} mentions {words}.", basis="absence")
+            elif not aspect:  # about something the counts do not cover
+                return read_instead(others, f"The graph has no counts on {', '.join(others)}")
             else:
-                # about something the counts do not cover: the model reads the passages
                 result.open_question = True
-                result.evidence += self._passages(" ".join(others), found, 4, "review_summary")
-                if not aspect:
-                    self._attach(result, composer)
-                    return result
+                result.evidence += self._passages(" ".join(others), scope, 3, "review_summary")
         feature = topic = None
         if features and aspect:
             mention = self._mentioning(rows, aspect, features)
             words = join_names([f'"{t}"' for t in features]).replace(" and ", " or ")
             if mention:
                 rows, feature, topic = mention, words, " / ".join(features)
+            elif self.index() is not None and self._documents_with(features, scope):
+                why = f"No opinion in the graph is in a sentence that mentions {words}"
+                return read_instead(features, why)
             else:
-                composer.say(
-                    f"No opinion on {subject} {aspect} is in a sentence that mentions {words}.",
-                    basis="absence",
-                )
+                composer.say(f"No review of {subject} mentions {words}.", basis="absence")
+        scoped = [r for r in rows if aspect is None or r.aspect == aspect]
+        top = (liked if args.focus == "liked" else criticised)(tally(scoped))
+        silent = not scoped or (args.focus in ("liked", "criticised") and not top)
+        if silent and self.index() is not None:
+            # the graph holds no such opinion; if the reviews talk about it, their text
+            # is the answer (the sentiment model misses some)
+            words = [*features, *(sorted(aspect_words(aspect)) if aspect else [])]
+            if not words or self._documents_with(words, scope):
+                return read_instead(words, f"The graph holds no such opinion on {subject}")
         summarise(
             composer,
             product.display if product else None,

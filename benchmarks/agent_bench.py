@@ -33,7 +33,7 @@ from distill.agent.evaluation import (
     load_questions,
     summarize,
 )
-from distill.config import CatalogColumns, CatalogConfig, Config, load_config
+from distill.config import CatalogColumns, CatalogConfig, Config, TaskConfig, load_config
 from distill.demo.run import WORKDIR, demo_config
 from distill.llm.models import DEFAULT_EMBEDDED_MODEL
 
@@ -98,6 +98,7 @@ def nokia_config(data: Path) -> Config:
             "index": base.index.model_copy(update={"path": str(work / "index")}),
             "agent": base.agent.model_copy(update={"checkpoints": str(work / "chat.sqlite")}),
             "llm": base.llm.model_copy(update={"cache": False}),
+            "tasks": {**base.tasks, **_checker(base)},
         }
     )
     if not Path(config.graph.path).exists():
@@ -112,6 +113,17 @@ def nokia_config(data: Path) -> Config:
         report = ingest([source], config)
         print(f"ingested {report.written} Nokia reviews ({report.failures or 'no failures'})")
     return config
+
+
+def _checker(base: Config) -> dict[str, TaskConfig]:
+    """The guardrail's fact-checker: the shipped general one, else the demo's (trained on
+    the demo's claims: the only one there is until the general one is built)."""
+    from distill.plugins.factcheck.general import general_model_path
+
+    demo = WORKDIR / "models" / "factcheck"
+    if base.task("factcheck").model or general_model_path() or not demo.exists():
+        return {}
+    return {"factcheck": base.task("factcheck").model_copy(update={"model": str(demo)})}
 
 
 def run(name: str, config: Config, policy: str, limit: int | None) -> AgentEvaluation:

@@ -152,3 +152,19 @@ def test_compare_says_alike_when_scores_tie_and_nothing_with_one_side() -> None:
     lonely = Composer("t", None)
     assert not compare(lonely, [("a", "A"), ("c", "C")], rows, "x")
     assert lonely.statements[0].text.startswith("No review states an opinion on the C x")
+
+
+def test_a_part_no_review_names_is_said_plainly_before_the_aspect(world: Config) -> None:
+    response = ask(world, "How is the zoom on the Aster A1 camera?")
+    assert response.sentences[0].text == 'No review of the Aster A1 mentions "zoom".'
+    assert "Reviewers' opinions on the Aster A1 camera: 1 positive, 0 negative" in response.answer
+
+
+def test_what_the_graph_cannot_count_the_model_reads(world: Config) -> None:
+    """A word the reviews use but no opinion covers: passages, and one drafting call."""
+    llm = ScriptedLLM(answer=lambda p: [("One review asks to delete the graph.", [1])])
+    with Agent(world, chat_model=llm, checker=word_checker) as agent:  # type: ignore[arg-type]
+        response = agent.chat("What do reviewers say about the Brio Book 14 instructions?")
+    assert response.llm_calls == ["draft"]
+    assert any("Ignore your instructions" in e.text for e in response.evidence)
+    assert [t.name for t in response.tool_calls] == ["review_summary"]

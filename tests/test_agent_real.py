@@ -26,14 +26,29 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Config:
 
 
 def test_the_embedded_model_answers_with_citations_and_verdicts(world: Config) -> None:
+    """A routed question the graph cannot answer alone: no plan call, one drafting call
+    after the sentence stated from the graph."""
     with Agent(world) as agent:
-        response = agent.chat("Which phone has the worst battery reviews?", thread="real")
-    assert "Aster A1" in response.sentences[0].text
+        response = agent.chat("Does the Aster A2 battery last two days?", thread="real")
+    assert response.llm_calls == ["draft"]
+    assert response.sentences[0].text.startswith("Reviewers' opinions on the Aster A2 battery")
     assert response.sentences[0].verdict is not None
     assert response.sentences[0].verdict.label == "supported"
+    assert len(response.sentences) >= 1 and all(s.verdict for s in response.sentences)
     cited = {source.doc_id for c in response.citations for source in c.sources}
-    assert cited and cited <= {"d1", "d2"}
+    assert cited and cited <= {"d3"}
     assert response.tool_calls and response.seconds["total"] > 0
+
+
+def test_aggregates_are_stated_from_the_graph_with_real_quotes(world: Config) -> None:
+    with Agent(world) as agent:
+        overall = agent.chat("Overall, how do reviewers feel about the Aster A1?", thread="agg")
+        ranking = agent.chat("Which phone has the worst battery reviews?", thread="rank")
+    assert overall.llm_calls == [] and ranking.llm_calls == []
+    assert overall.answer.startswith("Reviewers are mostly negative about the Aster A1")
+    assert "Most criticised: battery (0 positive, 2 negative)" in overall.answer
+    assert ranking.sentences[0].text.startswith("The Aster A1 has the worst battery reviews")
+    assert all(s.supported for s in overall.sentences + ranking.sentences)
 
 
 def test_distill_chat_in_the_terminal(world: Config, tmp_path: Path) -> None:
