@@ -207,13 +207,12 @@ def edited(task: str, item: Any) -> Any:
 
 
 def _read_key() -> str:
-    """One key press on a terminal; one line's first character (or q at the end) when piped,
-    so scripts and tests can drive the review too."""
+    """One key press on a terminal; from piped input, the next character (line breaks
+    skipped, q at the end), so scripts and tests can drive the review too."""
     import sys
 
     if sys.stdin.isatty():
         return typer.getchar()
-    line = sys.stdin.readline()
-    if not line:
-        return "q"
-    return line[0] if line.strip() else " "
+    while (char := sys.stdin.read(1)) in ("\n", "\r"):
+        pass
+    return char or "q"
