@@ -29,29 +29,27 @@ def review():  # type: ignore[no-untyped-def]
 
 
 def test_context_carries_over_until_another_product_is_named() -> None:
-    doc = review()
-    opinions = [
-        Opinion(aspect=aspect, polarity="positive", start=lo, end=hi)
-        for aspect, (lo, hi) in zip(
-            ["overall", "battery", "camera", "battery"], sentence_bounds(doc.text), strict=True
-        )
-    ]
-    SentimentTask().write(doc, Opinions(opinions=opinions))
-    assert [(o.target, o.method) for o in doc._.opinions] == [
-        ("nebula-x1", "same sentence"),
-        ("orion-5", "context"),
-        ("orion-5", "context"),
-        ("nebula-x1", "same sentence"),
-    ]
+    contexts = {
+        target: (mention, context) for target, mention, context in product_contexts(review())
+    }
+    assert set(contexts) == {"nebula-x1", "orion-5"}
+    assert contexts["orion-5"][1] == (
+        "I moved from the Nebula X1 to the Orion 5. It lasts two days. The camera is great."
+    )
+    assert contexts["nebula-x1"][1] == (
+        "I moved from the Nebula X1 to the Orion 5. My old X1 died by lunch."
+    )
 
 
 def test_llm_schema_names_the_products_and_maps_back_to_catalog_ids() -> None:
     doc = review()
     task = SentimentTask()
     schema = task.llm_schema(doc)
-    item = schema.model_json_schema()["properties"]["opinions"]["items"]["prefixItems"]
-    assert item[0]["enum"] == ["Nebula X1", "Orion 5", "X1"]
-    parsed = schema.model_validate({"opinions": [["X1", "battery", "negative"]]})
+    item = schema.model_json_schema()["$defs"]["AspectPolarity"]["properties"]
+    assert item["product"]["enum"] == ["Nebula X1", "Orion 5", "X1"]
+    parsed = schema.model_validate(
+        {"opinions": [{"product": "X1", "aspect": "battery", "polarity": "negative"}]}
+    )
     [opinion] = task.from_llm(doc, parsed).opinions
     assert (opinion.target, opinion.aspect, opinion.polarity) == (
         "nebula-x1",
@@ -59,8 +57,9 @@ def test_llm_schema_names_the_products_and_maps_back_to_catalog_ids() -> None:
         "negative",
     )
     assert _products(make_doc("no products")) == {}
-    pair = _category_schema(("battery", "camera")).model_json_schema()["properties"]["opinions"]
-    assert [p["enum"] for p in pair["items"]["prefixItems"]] == [
-        ["battery", "camera"],
-        ["positive", "negative", "neutral"],
-    ]
+    assert (
+        "product"
+        not in _category_schema(("battery",)).model_json_schema()["$defs"]["AspectPolarity"][
+            "properties"
+        ]
+    )
