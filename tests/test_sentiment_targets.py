@@ -29,16 +29,20 @@ def review():  # type: ignore[no-untyped-def]
 
 
 def test_context_carries_over_until_another_product_is_named() -> None:
-    contexts = {
-        target: (mention, context) for target, mention, context in product_contexts(review())
-    }
-    assert set(contexts) == {"nebula-x1", "orion-5"}
-    assert contexts["orion-5"][1] == (
-        "I moved from the Nebula X1 to the Orion 5. It lasts two days. The camera is great."
-    )
-    assert contexts["nebula-x1"][1] == (
-        "I moved from the Nebula X1 to the Orion 5. My old X1 died by lunch."
-    )
+    doc = review()
+    opinions = [
+        Opinion(aspect=aspect, polarity="positive", start=lo, end=hi)
+        for aspect, (lo, hi) in zip(
+            ["overall", "battery", "camera", "battery"], sentence_bounds(doc.text), strict=True
+        )
+    ]
+    SentimentTask().write(doc, Opinions(opinions=opinions))
+    assert [(o.target, o.method) for o in doc._.opinions] == [
+        ("nebula-x1", "same sentence"),
+        ("orion-5", "context"),
+        ("orion-5", "context"),
+        ("nebula-x1", "same sentence"),
+    ]
 
 
 def test_llm_schema_names_the_products_and_maps_back_to_catalog_ids() -> None:
