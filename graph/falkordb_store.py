@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from distill.graph.bulk import ASPECT_STATS, LINKS, POLARITIES, PRODUCT_COUNTS, merge_records
 from distill.graph.cypher_store import CypherStore, Statement
 from distill.graph.errors import GraphError
 from distill.graph.guard import FALKORDB
@@ -37,6 +38,7 @@ def parse_url(url: str) -> tuple[str, int, str]:
 class FalkorDBStore(CypherStore):
     kind = "falkordb"
     dialect = FALKORDB
+    mentions_by_document = True
 
     def __init__(self, url: str = DEFAULT_URL, *, read_only: bool = False) -> None:
         from falkordb import FalkorDB
@@ -54,6 +56,14 @@ class FalkorDBStore(CypherStore):
         self._graph = self._db.select_graph(graph)
         if not read_only:
             self._create_indexes()
+            if not self._has_counts():
+                self.rebuild_counts()
+        elif not self._has_counts():
+            raise GraphError(
+                f"the graph {graph} on {host}:{port} was written by an older distill and "
+                "lacks the counts its queries read: open it once for writing to add them "
+                "(run any `distill ingest` on it)"
+            )
 
     @classmethod
     def from_config(cls, config: GraphConfig, *, read_only: bool = False) -> FalkorDBStore:
@@ -69,6 +79,13 @@ class FalkorDBStore(CypherStore):
             except Exception as exc:
                 if "already indexed" not in str(exc).lower():
                     raise
+
+    def _has_counts(self) -> bool:
+        """False if some Product node predates the counts kept on them."""
+        rows = self._run(
+            f"MATCH (p:Product) WHERE p.{PRODUCT_COUNTS[-1]} IS NULL RETURN p.id AS id LIMIT 1"
+        )
+        return not rows
 
     def _rows(self, result: Any) -> list[Row]:
         columns = [h[1] if isinstance(h, list | tuple) else h for h in result.header]
@@ -100,24 +117,41 @@ class FalkorDBStore(CypherStore):
         """Into an empty graph: merged rows in UNWIND batches, far fewer round-trips."""
         self._check_writable()
         if self.stats().total_nodes:
-            return self.write_documents(many)
-        from distill.graph.bulk import merge_records
-
-        nodes, edges, count = merge_records(many)
-        for label, rows in nodes.items():
-            sets = ", ".join(f"n.{c} = row.{c}" for c in NODE_COLUMNS[label] if c != "id")
-            cypher = f"UNWIND $rows AS row CREATE (n:{label} {{id: row.id}}) SET {sets}"
-            for i in range(0, len(rows), batch):
-                self._graph.query(cypher, {"rows": rows[i : i + batch]})
-        props = ", ".join(f"{c}: row.{c}" for c in EDGE_COLUMNS)
-        for (edge, src, dst), rows in edges.items():
-            cypher = (
-                f"UNWIND $rows AS row MATCH (a:{src} {{id: row.src}}), (b:{dst} {{id: row.dst}}) "
-                f"CREATE (a)-[:{edge} {{{props}}}]->(b)"
+            return super().bulk_load(many)
+        bulk = merge_records(many)
+        for label, rows in bulk.nodes.items():
+            columns = [*NODE_COLUMNS[label], *(PRODUCT_COUNTS if label == "Product" else ())]
+            sets = ", ".join(f"n.{c} = row.{c}" for c in columns if c != "id")
+            self._unwind(
+                f"UNWIND $rows AS row CREATE (n:{label} {{id: row.id}}) SET {sets}", rows, batch
             )
-            for i in range(0, len(rows), batch):
-                self._graph.query(cypher, {"rows": rows[i : i + batch]})
-        return count
+        props = ", ".join(f"{c}: row.{c}" for c in EDGE_COLUMNS)
+        for (edge, src, dst), rows in bulk.edges.items():
+            self._unwind(
+                f"UNWIND $rows AS row MATCH (a:{src} {{id: row.src}}), (b:{dst} {{id: row.dst}}) "
+                f"CREATE (a)-[:{edge} {{{props}}}]->(b)",
+                rows,
+                batch,
+            )
+        self._unwind(
+            "UNWIND $rows AS row MATCH (a:Entity {id: row.entity}) "
+            "MATCH (b:Product {id: row.product}) "
+            f"CREATE (a)-[:{LINKS} {{mentions: row.mentions}}]->(b)",
+            bulk.tally.link_rows(),
+            batch,
+        )
+        stats = ", ".join(f"{pol}: row.{pol}" for pol in POLARITIES)
+        self._unwind(
+            "UNWIND $rows AS row MATCH (a:Product {id: row.product}), (b:Aspect {id: row.aspect}) "
+            f"CREATE (a)-[:{ASPECT_STATS} {{{stats}}}]->(b)",
+            bulk.tally.aspect_rows(),
+            batch,
+        )
+        return bulk.documents
+
+    def _unwind(self, cypher: str, rows: list[Row], batch: int) -> None:
+        for i in range(0, len(rows), batch):
+            self._graph.query(cypher, {"rows": rows[i : i + batch]})
 
     def drop(self) -> None:
         """Delete the whole graph on the server (tests and benchmarks)."""

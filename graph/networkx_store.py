@@ -25,14 +25,22 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from distill.graph.cypher_store import SHARED_LABELS, _check_label, edge_attrs, node_attrs, node_key
+from distill.graph.bulk import POLARITIES, PRODUCT_COUNTS, Tally
+from distill.graph.cypher_store import (
+    SHARED_LABELS,
+    _check_label,
+    aspect_summary,
+    edge_attrs,
+    neighbour_groups,
+    node_attrs,
+    node_key,
+)
 from distill.graph.errors import GraphError
 from distill.graph.guard import GRAND_CYPHER
 from distill.graph.schema import (
     EDGE_TYPES,
     NODE_COLUMNS,
     NODE_LABELS,
-    POLARITY_SCORE,
     AspectSummary,
     DocumentFacts,
     GraphRecords,
@@ -54,6 +62,8 @@ if TYPE_CHECKING:
     from distill.config import GraphConfig
 
 GRAPH_FILE = "graph.nx.pickle"
+COUNTS_VERSION = 1
+"""`graph.graph["counts"]`: the version of the counts kept on Product nodes (none: recount)."""
 
 
 class NetworkXStore(GraphStore):
@@ -70,7 +80,7 @@ class NetworkXStore(GraphStore):
         self.file = store_file(path, GRAPH_FILE) if path is not None else None
         super().__init__(str(self.file) if self.file else ":memory:", read_only=read_only)
         self._lock_timeout = lock_timeout
-        self._graph = nx.MultiDiGraph()
+        self._graph = _new_graph()
         self._stamp: tuple[int, int, int] | None = None
         if self.file is not None and not self.file.exists() and read_only:
             raise GraphError(f"no graph at {self.file}: ingest documents first")
@@ -95,7 +105,10 @@ class NetworkXStore(GraphStore):
         if stamp is None or stamp == self._stamp:
             return
         with self.file.open("rb") as handle:  # type: ignore[union-attr]
-            self._graph = pickle.load(handle)
+            graph = pickle.load(handle)
+        if graph.graph.get("counts") != COUNTS_VERSION:  # saved before counts were kept
+            _recount(graph)
+        self._graph = graph
         self._stamp = stamp
 
     def _save(self) -> None:
@@ -132,14 +145,21 @@ class NetworkXStore(GraphStore):
                 self._save()
             except Exception:
                 self._stamp = None
-                self._graph = nx.MultiDiGraph()
+                self._graph = _new_graph()
                 self._refresh()
                 raise
 
     # writing
 
-    def _replace(self, doc_id: str, records: GraphRecords | None) -> None:
-        self._mutate(lambda g: _apply(g, doc_id, records))
+    def _replace_many(self, items: list[tuple[str, GraphRecords | None]]) -> None:
+        def apply(g: nx.MultiDiGraph) -> None:
+            for doc_id, records in items:
+                _apply(g, doc_id, records)
+
+        self._mutate(apply)
+
+    def rebuild_counts(self) -> None:
+        self._mutate(_recount)
 
     def bulk_load(self, many: Iterable[DocumentFacts]) -> int:
         """All documents in one save: the whole batch is one atomic unit."""
@@ -202,56 +222,44 @@ class NetworkXStore(GraphStore):
 
     def products(self, limit: int | None = None) -> list[ProductSummary]:
         self._refresh()
-        out = []
-        for key, data in self._nodes("Product"):
-            refs = self._edges(key, "REFERS_TO", incoming=True)
-            out.append(
-                ProductSummary(
-                    id=data["id"],
-                    name=data.get("name"),
-                    mentions=len(refs),
-                    documents=len({d.get("doc_id") for _, d in refs}),
-                    opinions=len(self._edges(key, "ABOUT", incoming=True)),
-                )
-            )
-        out.sort(key=lambda p: (-p.mentions, p.id))
-        return out[:limit] if limit else out
+        found = sorted(
+            ((-data.get("mentions", 0), data["id"], data) for _, data in self._nodes("Product")),
+            key=lambda item: item[:2],
+        )
+        return [_summary(data) for *_, data in (found[:limit] if limit else found)]
+
+    def product(self, product_id: str) -> ProductSummary | None:
+        self._refresh()
+        data = self._graph.nodes.get(node_key("Product", product_id))
+        return _summary(data) if data is not None else None
 
     def opinion_summary(self, product_id: str | None = None) -> list[AspectSummary]:
         self._refresh()
-        groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for key, data in self._nodes("Product"):
-            if product_id is not None and data["id"] != product_id:
-                continue
-            for op, _ in self._edges(key, "ABOUT", incoming=True):
-                for aspect, _ in self._edges(op, "ON_ASPECT", incoming=False):
-                    polarity = self._graph.nodes[op]["polarity"]
-                    groups[(data["id"], self._graph.nodes[aspect]["id"])].append(polarity)
-        rows = []
-        for (pid, aspect), polarities in sorted(groups.items()):
-            counts = {p: polarities.count(p) for p in POLARITY_SCORE}
-            avg = sum(POLARITY_SCORE[p] for p in polarities) / len(polarities)
-            rows.append(
-                AspectSummary(
-                    product_id=pid, aspect=aspect, count=len(polarities), avg_polarity=avg, **counts
-                )
-            )
-        return rows
+        if product_id is None:
+            products = [data for _, data in self._nodes("Product")]
+        else:
+            found = self._graph.nodes.get(node_key("Product", product_id))
+            products = [found] if found is not None else []
+        return [
+            aspect_summary(data["id"], aspect, counts)
+            for data in sorted(products, key=lambda d: d["id"])
+            for aspect, counts in sorted(data.get("_aspects", {}).items())
+        ]
 
     def mentions(self, product_id: str, limit: int | None = None) -> list[MentionRow]:
         self._refresh()
         key = node_key("Product", product_id)
         if key not in self._graph:
             return []
-        refs = self._edges(key, "REFERS_TO", incoming=True)
+        docs = sorted({d["doc_id"] for _, d in self._edges(key, "REFERS_TO", incoming=True)})
         rows = []
-        for entity in sorted({e for e, _ in refs}):
-            for doc, m in self._edges(entity, "MENTIONS", incoming=True):
+        for doc_id in docs[:limit] if limit else docs:
+            for entity, m in self._edges(node_key("Document", doc_id), "MENTIONS", incoming=False):
                 if m.get("product_id") != product_id:
                     continue
                 rows.append(
                     MentionRow(
-                        doc_id=self._graph.nodes[doc]["id"],
+                        doc_id=doc_id,
                         text=m.get("text"),
                         char_start=m.get("char_start"),
                         char_end=m.get("char_end"),
@@ -266,10 +274,10 @@ class NetworkXStore(GraphStore):
                         created_at=m.get("created_at"),
                     )
                 )
-        rows.sort(key=lambda r: (r.doc_id, r.char_start or 0))
+        rows.sort(key=lambda r: (r.doc_id, r.char_start is None, r.char_start or 0))
         return rows[:limit] if limit else rows
 
-    def documents_behind(self, label: str, node_id: str) -> list[Row]:
+    def documents_behind(self, label: str, node_id: str, limit: int | None = None) -> list[Row]:
         _check_label(label)
         self._refresh()
         key = node_key(label, node_id)
@@ -279,7 +287,7 @@ class NetworkXStore(GraphStore):
             return [self.document(node_id) or {}]
         edges = [*self._graph.in_edges(key, data=True), *self._graph.out_edges(key, data=True)]
         ids = sorted({d["doc_id"] for _, _, d in edges if d.get("doc_id")})
-        docs = (self.document(i) for i in ids)
+        docs = (self.document(i) for i in (ids[:limit] if limit else ids))
         return [d for d in docs if d is not None]
 
     def neighbours(self, label: str, node_id: str, limit: int = 100) -> list[Row]:
@@ -288,26 +296,29 @@ class NetworkXStore(GraphStore):
         key = node_key(label, node_id)
         if key not in self._graph:
             return []
-        seen: set[tuple[str, str, str]] = set()
+        found: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for _, other, data in self._graph.out_edges(key, data=True):
+            found[(data["_type"], "out")].add(other)
+        for other, _, data in self._graph.in_edges(key, data=True):
+            found[(data["_type"], "in")].add(other)
         rows: list[Row] = []
-        for direction, found in (
-            ("out", ((v, d) for _, v, d in self._graph.out_edges(key, data=True))),
-            ("in", ((u, d) for u, _, d in self._graph.in_edges(key, data=True))),
-        ):
-            for other, data in found:
-                if (other, data["_type"], direction) in seen:
-                    continue
-                seen.add((other, data["_type"], direction))
-                node = self._graph.nodes[other]
-                rows.append(
+        for edge, other_label, direction in neighbour_groups(label):
+            nodes = [self._graph.nodes[k] for k in found.get((edge, direction), ())]
+            named = "name" in NODE_COLUMNS[other_label]
+            rows += sorted(
+                (
                     {
-                        "label": node["_label"],
-                        "edge": data["_type"],
+                        "label": other_label,
+                        "edge": edge,
                         "direction": direction,
                         "id": node["id"],
-                        "name": node.get("name", node["id"]),
+                        "name": node.get("name") if named else node["id"],
                     }
-                )
+                    for node in nodes
+                    if node["_label"] == other_label
+                ),
+                key=lambda row: row["id"],
+            )
         return rows[:limit]
 
     def entities(self, label: str | None = None) -> list[Row]:
@@ -384,17 +395,82 @@ def _drop_same_as(g: nx.MultiDiGraph, ka: str, kb: str) -> None:
                 g.remove_edge(u, v, k)
 
 
+def _new_graph() -> nx.MultiDiGraph:
+    graph = nx.MultiDiGraph()
+    graph.graph["counts"] = COUNTS_VERSION
+    return graph
+
+
+def _summary(data: Row) -> ProductSummary:
+    return ProductSummary(
+        id=data["id"], name=data.get("name"), **{c: data.get(c, 0) for c in PRODUCT_COUNTS}
+    )
+
+
+def _stored_tally(g: nx.MultiDiGraph, doc: str) -> Tally:
+    """What the stored version of a document adds to the counts, read from its edges."""
+    tally = Tally()
+    linked: set[str] = set()
+    for _, other, data in g.out_edges(doc, data=True):
+        if data["_type"] == "MENTIONS" and data.get("product_id"):
+            tally.product(data["product_id"])[0] += 1
+            linked.add(data["product_id"])
+        elif data["_type"] == "EXPRESSES":
+            opinion = g.nodes[other]
+            for _, target, about in g.out_edges(other, data=True):
+                if about["_type"] == "ABOUT" and g.nodes[target]["_label"] == "Product":
+                    pid = g.nodes[target]["id"]
+                    tally.product(pid)[1] += 1
+                    tally.opinion(pid, opinion["aspect"], opinion["polarity"])
+    for pid in linked:
+        tally.product(pid)[2] += 1
+    return tally
+
+
+def _count(g: nx.MultiDiGraph, tally: Tally, sign: int) -> None:
+    """Add (sign 1) or take off (sign -1) a tally from the counts on Product nodes."""
+    for pid, counts in tally.products.items():
+        node = g.nodes[node_key("Product", pid)]
+        for column, n in zip(PRODUCT_COUNTS, counts, strict=True):
+            node[column] = node.get(column, 0) + sign * n
+    for (pid, aspect), counts in tally.aspects.items():
+        node = g.nodes[node_key("Product", pid)]
+        stats = dict(node.get("_aspects", {}))  # a new dict: a rollback's snapshot shares the old
+        old = stats.get(aspect, [0] * len(POLARITIES))
+        new = [a + sign * b for a, b in zip(old, counts, strict=True)]
+        if any(new):
+            stats[aspect] = new
+        else:
+            stats.pop(aspect, None)
+        node["_aspects"] = stats
+
+
+def _recount(g: nx.MultiDiGraph) -> None:
+    """All counts again from the facts (a graph saved before counts were kept)."""
+    for _, data in g.nodes(data=True):
+        if data["_label"] == "Product":
+            data.update(dict.fromkeys(PRODUCT_COUNTS, 0), _aspects={})
+    for key, label in list(g.nodes(data="_label")):
+        if label == "Document":
+            _count(g, _stored_tally(g, key), 1)
+    g.graph["counts"] = COUNTS_VERSION
+
+
 def _apply(g: nx.MultiDiGraph, doc_id: str, records: GraphRecords | None) -> None:
-    """Drop the stored facts of `doc_id`, add `records`, GC shared nodes left unconnected."""
+    """Drop the stored facts of `doc_id`, add `records`, GC shared nodes left unconnected;
+    the counts on Product nodes follow."""
     doc = node_key("Document", doc_id)
     touched: set[str] = set()
     if doc in g:
+        _count(g, _stored_tally(g, doc), -1)
         for _, other, k, data in list(g.out_edges(doc, keys=True, data=True)):
             if data["_type"] == "MENTIONS":
                 touched.add(other)
                 g.remove_edge(doc, other, k)
             elif data["_type"] == "EXPRESSES":
                 touched.update(g.successors(other))
+                g.remove_node(other)
+            elif data["_type"] == "HAS_FACT":  # a plugin's facts: this document's own
                 g.remove_node(other)
         for entity in [t for t in touched if t.startswith("Entity:")]:
             for _, product, k, data in list(g.out_edges(entity, keys=True, data=True)):
@@ -418,6 +494,9 @@ def _apply(g: nx.MultiDiGraph, doc_id: str, records: GraphRecords | None) -> Non
                 node_key(e.dst_label, e.dst),
                 **edge_attrs(e.type, e.props),
             )
+        tally = Tally()
+        tally.add(records)
+        _count(g, tally, 1)
     for key in touched:
         if key in g and g.degree(key) == 0 and not g.nodes[key].get("catalog"):
             g.remove_node(key)

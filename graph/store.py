@@ -1,20 +1,24 @@
 """One interface for every graph store, so ingestion, queries and the CLI never care which.
 
 A store's contract: `write_document` replaces all facts of a document atomically
-(re-ingesting never duplicates), `query` is read-only whatever it is sent (the guard
-parses it, the database runs only the guard's rendering, read-only, under a timeout and a
-row cap), and two writers never corrupt the store (they wait for each other, with a
-timeout).
+(re-ingesting never duplicates); `write_documents` writes many per transaction, each
+document still all or nothing (a batch that fails is retried one document at a time, so
+a bad document costs only itself); the counts kept on Product nodes change in the same
+transaction as the facts; `query` is read-only whatever it is sent (the guard parses it,
+the database runs only the guard's rendering, read-only, under a timeout and a row cap),
+and two writers never corrupt the store (they wait for each other, with a timeout).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -41,6 +45,26 @@ QUERY_TIMEOUT_S = 30.0
 """How long one `query` may run before the database stops it."""
 MAX_ROWS = 100_000
 """How many rows one `query` may return; more is an error that asks for a LIMIT."""
+BATCH_SIZE = 64
+"""Documents per transaction in `write_documents` (BENCHMARKS.md: 1, 64, 512)."""
+
+
+@dataclass(frozen=True)
+class WriteFailure:
+    """A document `write_documents` could not write; nothing of it was written."""
+
+    index: int
+    """Its position in the input."""
+    doc_id: str | None
+    error: Exception
+
+
+@dataclass
+class WriteResult:
+    """What `write_documents` did: the ids written (in input order) and the failures."""
+
+    written: list[str] = field(default_factory=list)
+    failures: list[WriteFailure] = field(default_factory=list)
 
 
 class FileLock:
@@ -106,26 +130,74 @@ class GraphStore(ABC):
         """Replace everything known about `facts.document.id` with `facts`, all or nothing."""
         self._check_writable()
         facts = DocumentFacts.model_validate(facts)
-        self._replace(facts.document.id, facts.records())
+        self._replace_many([(facts.document.id, facts.records())])
 
-    def write_documents(self, many: Iterable[DocumentFacts]) -> int:
-        """Each document atomic on its own: a failure keeps the ones written before it."""
-        count = 0
-        for facts in many:
-            self.write_document(facts)
-            count += 1
-        return count
+    def write_documents(
+        self, many: Iterable[DocumentFacts], *, batch_size: int = BATCH_SIZE
+    ) -> WriteResult:
+        """`write_document` for each, `batch_size` documents per transaction.
+
+        A batch that fails is rolled back and retried one document at a time, so only
+        the documents that fail on their own are left out (in `failures`); every
+        document is wholly written or not at all. A document given twice keeps its last
+        version.
+        """
+        self._check_writable()
+        result = WriteResult()
+        numbered = enumerate(many)
+        while chunk := list(itertools.islice(numbered, max(1, batch_size))):
+            batch: dict[str, tuple[int, GraphRecords]] = {}
+            order: list[str] = []
+            for index, facts in chunk:
+                try:
+                    valid = DocumentFacts.model_validate(facts)
+                    batch[valid.document.id] = (index, valid.records())
+                    order.append(valid.document.id)
+                except Exception as exc:  # a malformed document fails alone
+                    result.failures.append(WriteFailure(index, _doc_id(facts), exc))
+            written = self._write_batch(batch, result) if batch else set()
+            result.written += [doc_id for doc_id in order if doc_id in written]
+        result.failures.sort(key=lambda failure: failure.index)
+        return result
+
+    def _write_batch(
+        self, batch: dict[str, tuple[int, GraphRecords]], result: WriteResult
+    ) -> set[str]:
+        """Write `batch` in one transaction, or, if that fails, each document in its own."""
+        try:
+            self._replace_many([(doc_id, records) for doc_id, (_, records) in batch.items()])
+            return set(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                [(doc_id, (index, _))] = batch.items()
+                result.failures.append(WriteFailure(index, doc_id, exc))
+                return set()
+        written = set()
+        for doc_id, (index, records) in batch.items():
+            try:
+                self._replace_many([(doc_id, records)])
+                written.add(doc_id)
+            except Exception as exc:
+                result.failures.append(WriteFailure(index, doc_id, exc))
+        return written
 
     def bulk_load(self, many: Iterable[DocumentFacts]) -> int:
         """Fast path for loading a fresh store; backends override with their native import."""
-        return self.write_documents(many)
+        result = self.write_documents(many, batch_size=512)
+        if result.failures:
+            first = result.failures[0]
+            raise GraphError(
+                f"{len(result.failures)} document(s) could not be loaded; the first, "
+                f"{first.doc_id!r}: {first.error}"
+            ) from first.error
+        return len(result.written)
 
     def delete_document(self, doc_id: str) -> bool:
         """Remove a document and its facts; False if it was not there."""
         self._check_writable()
         if self.document(doc_id) is None:
             return False
-        self._replace(doc_id, None)
+        self._replace_many([(doc_id, None)])
         return True
 
     def has_document(self, doc_id: str, content_hash: str | None = None) -> bool:
@@ -134,8 +206,13 @@ class GraphStore(ABC):
         return doc is not None and (content_hash is None or doc.get("content_hash") == content_hash)
 
     @abstractmethod
-    def _replace(self, doc_id: str, records: GraphRecords | None) -> None:
-        """Atomically drop the facts of `doc_id` and write `records` (None: delete only)."""
+    def _replace_many(self, items: list[tuple[str, GraphRecords | None]]) -> None:
+        """In one transaction, for each (distinct) document id: drop its stored facts and
+        write its records (None: delete the document), keeping the Product counts right."""
+
+    @abstractmethod
+    def rebuild_counts(self) -> None:
+        """Recompute the counts kept on Product nodes from the facts (upgrade, repair)."""
 
     def _check_writable(self) -> None:
         if self.read_only:
@@ -179,7 +256,11 @@ class GraphStore(ABC):
 
     @abstractmethod
     def products(self, limit: int | None = None) -> list[ProductSummary]:
-        """Products by mention count, most mentioned first."""
+        """Products by mention count, most mentioned first (then by id)."""
+
+    @abstractmethod
+    def product(self, product_id: str) -> ProductSummary | None:
+        """One product's summary by id, or None."""
 
     @abstractmethod
     def opinion_summary(self, product_id: str | None = None) -> list[AspectSummary]:
@@ -187,15 +268,19 @@ class GraphStore(ABC):
 
     @abstractmethod
     def mentions(self, product_id: str, limit: int | None = None) -> list[MentionRow]:
-        """Mentions linked to a product (by document, offset), with mention and link provenance."""
+        """Mentions linked to a product (by document, offset; the first `limit`), with
+        mention and link provenance."""
 
     @abstractmethod
-    def documents_behind(self, label: str, node_id: str) -> list[Row]:
-        """The documents whose facts produced or touch a node (Product, Opinion, Entity…)."""
+    def documents_behind(self, label: str, node_id: str, limit: int | None = None) -> list[Row]:
+        """The documents whose facts produced or touch a node (Product, Opinion, Entity…),
+        by id; the first `limit` of them when given."""
 
     @abstractmethod
     def neighbours(self, label: str, node_id: str, limit: int = 100) -> list[Row]:
-        """Nodes one hop away: {label, id, name, edge, direction}."""
+        """Nodes one hop away: {label, id, name, edge, direction}, distinct; grouped by edge
+        type (`EDGE_TYPES` order) and direction (out, then in), by id within a group; the
+        first `limit`."""
 
     @abstractmethod
     def entities(self, label: str | None = None) -> list[Row]:
@@ -241,6 +326,16 @@ class GraphStore(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _doc_id(facts: object) -> str | None:
+    """The document id of facts that may not validate (for reporting their failure)."""
+    if isinstance(facts, DocumentFacts):
+        return facts.document.id
+    if isinstance(facts, dict) and isinstance(facts.get("document"), dict):
+        doc_id = facts["document"].get("id")
+        return doc_id if isinstance(doc_id, str) else None
+    return None
 
 
 def query_error(exc: BaseException, timeout: float) -> GraphError:

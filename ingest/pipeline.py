@@ -418,16 +418,19 @@ def ingest(
             for failure in failures:
                 pending.pop(failure.doc_id or "", None)
             written: list[SourceDocument] = []
+            failed: dict[str | None, Exception] = {}
+            if store is not None and facts:  # one transaction per batch; a bad one fails alone
+                result = store.write_documents(facts, batch_size=len(facts))
+                failed = {failure.doc_id: failure.error for failure in result.failures}
             for document_facts in facts:
                 source = pending.pop(document_facts.document.id)
                 if store is None:
                     report.planned.append(_plan(document_facts))
+                elif document_facts.document.id in failed:
+                    error = failed[document_facts.document.id]
+                    report.failures.append(_failure(source, "write", error))
+                    continue
                 else:
-                    try:
-                        store.write_document(document_facts)
-                    except Exception as exc:
-                        report.failures.append(_failure(source, "write", exc))
-                        continue
                     written.append(source)
                 report.written += 1
                 report.mentions += len(document_facts.mentions)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import random
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
+from graph_counts import assert_counts_match_facts
 
 from distill.graph.ladybug_store import LadybugStore
 from distill.graph.networkx_store import NetworkXStore
@@ -35,9 +38,36 @@ WRITER = textwrap.dedent(
 )
 
 
+BATCH_WRITER = textwrap.dedent(
+    """
+    import sys
+    from distill.graph.ladybug_store import LadybugStore
+    from distill.graph.networkx_store import NetworkXStore
+    from distill.graph.testing import sample_facts
+
+    kind, path, count, n, size = sys.argv[1:6]
+    store = {"ladybug": LadybugStore, "networkx": NetworkXStore}[kind](path)
+    docs = [sample_facts(f"d{i}", n_mentions=int(n), seed=i) for i in range(int(count))]
+    for start in range(0, len(docs), int(size)):
+        batch = docs[start : start + int(size)]
+        store.write_documents(batch, batch_size=int(size))
+        print("committed", *(f.document.id for f in batch), flush=True)
+    store.close()
+    """
+)
+
+
 def writer(kind: str, path: Path, prefix: str, count: int) -> subprocess.Popen[str]:
+    return _spawn(WRITER, kind, path, prefix, count, N_MENTIONS)
+
+
+def batch_writer(kind: str, path: Path, count: int, size: int) -> subprocess.Popen[str]:
+    return _spawn(BATCH_WRITER, kind, path, count, N_MENTIONS, size)
+
+
+def _spawn(script: str, *args: object) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", WRITER, kind, str(path), prefix, str(count), str(N_MENTIONS)],
+        [sys.executable, "-c", script, *map(str, args)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -81,6 +111,43 @@ def test_sigkill_mid_write_keeps_committed_and_drops_partial(kind: str, tmp_path
     # the store is writable again after the crash: the lock died with the process
     with STORES[kind](path, lock_timeout=5) as store:
         store.write_document(sample_facts("d0", n_mentions=N_MENTIONS, seed=0))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("kind", ["ladybug", "networkx"])
+def test_sigkill_mid_batch_leaves_whole_documents_and_resume_finishes(
+    kind: str, seed: int, tmp_path: Path
+) -> None:
+    """Batches of 16 documents per transaction, killed at a random point: each document is
+    wholly there or not, the kept counts agree with the facts, and writing again (as
+    `--resume` does: the missing ones) completes the set with no duplicates."""
+    rng = random.Random(seed)
+    path, count = tmp_path / "g", 160
+    proc = batch_writer(kind, path, count, 16)
+    committed: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        committed += line.split()[1:]
+        if len(committed) >= 16 * rng.randint(1, 3):
+            break
+    time.sleep(rng.uniform(0, 0.3))  # somewhere inside a later batch
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read() if proc.stderr else ""
+    names = [f"d{i}" for i in range(count)]
+    present = check_whole_documents(kind, path, names)
+    assert set(committed) <= set(present) and len(present) % 16 == 0
+    with STORES[kind](path, lock_timeout=5) as store:
+        assert_counts_match_facts(store)
+        missing = [sample_facts(d, n_mentions=N_MENTIONS, seed=int(d[1:])) for d in names]
+        missing = [
+            f for f in missing if not store.has_document(f.document.id, "h" + f.document.id[1:])
+        ]
+        assert len(missing) == count - len(present)
+        result = store.write_documents(missing, batch_size=16)
+        assert result.failures == [] and len(result.written) == len(missing)
+        assert_counts_match_facts(store)
+    assert check_whole_documents(kind, path, names) == names
 
 
 @pytest.mark.parametrize("kind", ["ladybug", "networkx"])
