@@ -173,7 +173,9 @@ def run_halueval(args: argparse.Namespace, name: str, rows: list[dict[str, Any]]
         train_docs,
         dev_docs,
         out,
-        FactCheckTrainConfig(embeddings=embeddings),
+        # the lexical checker, as before; the entailment model's rows are written by
+        # benchmarks/factcheck_bench.py ("Fact-checking")
+        FactCheckTrainConfig(model="lexical", embeddings=embeddings),
         path,
         "halueval",
     )

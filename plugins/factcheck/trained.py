@@ -1,21 +1,27 @@
-"""The `trained` fact-check backend: the classifier saved by `distill train factcheck`.
+"""The `trained` fact-check backend: the shipped entailment model, or one from `distill train`.
 
-Every claim of every doc (given claims, else the answer's sentences) is checked
-in one batch against the doc's evidence; claims about products and aspects that a
-graph can answer go through `graph_check` first when the backend has an aggregate
-lookup (`BackendOptions.extra["aggregates"]`).
+The model directory's card says which model it holds: the MiniLM cross-encoder
+(`factcheck-nli-*`, `nli.py`; the shipped general model when `tasks.factcheck.model`
+is not set) or the older lexical classifier (`factcheck-hgb*`, `model.py`). Every
+claim of every doc (given claims, else the answer's sentences) is checked in one
+batch against the doc's evidence; claims about products and aspects that a graph
+can answer go through `graph_check` first when the backend has an aggregate lookup
+(`BackendOptions.extra["aggregates"]`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from spacy.tokens import Doc
 
 from distill.backend import Backend, BackendOptions
+from distill.errors import PluginError
 from distill.model_card import dir_size_mb, load_card
 from distill.plugins.factcheck.claims import claims_of, evidence_of, question_of
+from distill.plugins.factcheck.general import general_model_path
 from distill.plugins.factcheck.graph import graph_check
 from distill.plugins.factcheck.model import Check, FactCheckModel
 from distill.plugins.factcheck.task import Verdict, Verdicts
@@ -23,7 +29,11 @@ from distill.registry import register_backend
 from distill.spec import TaskSpec
 
 
-def check_docs(model: FactCheckModel, docs: Sequence[Doc], aggregates=None) -> list[Verdicts]:
+class Checker(Protocol):
+    def verdicts(self, checks: Sequence[Check]) -> list[Verdict]: ...
+
+
+def check_docs(model: Checker, docs: Sequence[Doc], aggregates=None) -> list[Verdicts]:
     """Verdicts per doc (shared with the dev scoring while training)."""
     slots: list[list[Verdict | None]] = []
     pending: list[tuple[int, int, Check]] = []
@@ -45,8 +55,25 @@ def check_docs(model: FactCheckModel, docs: Sequence[Doc], aggregates=None) -> l
 class TrainedFactCheck(Backend):
     def __init__(self, task: TaskSpec, options: BackendOptions | None = None) -> None:
         super().__init__(task, options)
-        self.card = load_card(self.options.model_path, task.name)
-        self.model = FactCheckModel.load(Path(self.options.model_path or ""))
+        path = self.options.model_path or general_model_path()
+        if path is None:
+            raise PluginError(
+                "no fact-check model: set tasks.factcheck.model (train one with `distill train "
+                "factcheck ...`), or build the shipped one: "
+                "`python -m benchmarks.factcheck_bench train`"
+            )
+        self.path = Path(path)
+        self.card = load_card(self.path, task.name)
+        self.model: Checker
+        if self.card.kind.startswith("factcheck-nli"):
+            from distill.plugins.factcheck.nli import NliModel
+
+            nli = NliModel.load(self.path)
+            if self.options.extra.get("quantize", True):  # int8: faster, slightly different
+                nli.quantize()
+            self.model = nli
+        else:
+            self.model = FactCheckModel.load(self.path)
         self.aggregates = self.options.extra.get("aggregates")
 
     def predict(self, docs: Sequence[Doc]) -> list[Doc]:
@@ -55,4 +82,4 @@ class TrainedFactCheck(Backend):
         return list(docs)
 
     def size_mb(self) -> float | None:
-        return dir_size_mb(self.options.model_path or ".")
+        return dir_size_mb(self.path)
