@@ -54,17 +54,11 @@ def ollama(config: LLMConfig) -> BaseChatModel:
 @register_llm_provider("openai")
 def openai(config: LLMConfig) -> BaseChatModel:
     """OpenAI, or any OpenAI-compatible server through `llm.base_url` (vLLM, llama-server…)."""
-    from langchain_openai import ChatOpenAI
+    from distill.llm.openai_compat import ChatOpenAICompatible
 
     key = _api_key(config, "OPENAI_API_KEY", required=config.base_url is None)
-    return ChatOpenAI(
-        model=config.model or DEFAULT_MODELS["openai"],
-        base_url=config.base_url,
-        api_key=key or "not-needed",
-        temperature=config.temperature,
-        max_tokens=config.max_tokens,
-        timeout=config.timeout_s,
-        max_retries=1,
+    return ChatOpenAICompatible.from_config(
+        config, model=config.model or DEFAULT_MODELS["openai"], api_key=key or "not-needed"
     )
 
 

@@ -47,7 +47,11 @@ def make_backend(
         chat_model = lazy_chat_model(config.llm)
     # every backend sees the one configured catalog (`[catalog]`, or the deprecated
     # `tasks.linker.options.catalog`): the NER gazetteer and the linkers read it
-    extra = {**settings.options, "catalog": config.catalog_source()}
+    extra = {
+        "max_concurrency": config.llm.max_concurrency,  # a prompt backend's parallel requests
+        **settings.options,
+        "catalog": config.catalog_source(),
+    }
     options = BackendOptions(model_path=settings.model, chat_model=chat_model, extra=extra)
     try:
         return backend_class(task, options)

@@ -1,15 +1,27 @@
-"""The generic `prompt` backend: any task with a template becomes an LLM call.
+"""The generic `prompt` backend: any task with a template becomes an LLM call per document.
 
-The task spec owns everything task-specific through three hooks (defaults in
-brackets): `prompt_variables(doc)` [`{"text", "labels"}`], `llm_schema()` — the
-LLM-facing pydantic model, decoded under its JSON schema [`output_schema`] — and
-`from_llm(doc, parsed)` → the task's output [`parsed` itself]. This module only
-renders, calls, validates and retries.
+The task spec owns everything task-specific through hooks (defaults in brackets):
+`prompt_variables(doc)` [`{"text", "labels"}`], `llm_schema(doc)` — the LLM-facing
+pydantic model, decoded under its JSON schema [`output_schema`] — `from_llm(doc, parsed)`
+→ the task's output [`parsed` itself], and `answer_without_llm(doc)` → an output known
+without asking, or None [None]. This module only renders, calls, validates and retries.
 
-An invalid answer (unparsable, or rejected by `from_llm`) is retried once with the
-error quoted back to the model (which also bypasses the response cache); a second
-failure is recorded in `self.failures` and `doc._.meta["errors"][task]`, and
-nothing is written to the doc.
+Fast enough to teach with (BENCHMARKS.md, "Teacher speed"), because a local model spends
+its time decoding answer tokens and re-reading its weights for each one:
+
+- the task's LLM schemas carry no key names per item (NER answers
+  `{"entities":[["Paris","LOC"]]}`), so answers are short;
+- every prompt starts with the same instructions and examples, so llama.cpp keeps their
+  KV cache and evaluates only the document;
+- the batch goes to the local model as one parallel decode (`distill.llm.parallel`: one
+  llama.cpp step advances every document), to any other provider through LangChain's
+  `batch` with `max_concurrency` requests in flight.
+
+An invalid answer (unparsable, or rejected by `from_llm`) is retried once with the error
+quoted back to the model (which also bypasses the response cache); a second failure is
+recorded in `self.failures` and `doc._.meta["errors"][task]`, and nothing is written to
+the doc. An `LLMError` (the model cannot be loaded, the server cannot be reached) is no
+document's fault: it is raised.
 """
 
 from __future__ import annotations
@@ -24,7 +36,7 @@ from pydantic import BaseModel
 from spacy.tokens import Doc
 
 from distill.backend import Backend, BackendOptions
-from distill.errors import PluginError
+from distill.errors import LLMError, PluginError
 from distill.prompts import render
 from distill.registry import ANY_TASK, register_backend
 from distill.spec import TaskSpec
@@ -52,6 +64,8 @@ class PromptBackend(Backend):
         self.llm_calls = 0
         self.failures: list[Failure] = []
         self.max_concurrency = int(self.options.extra.get("max_concurrency", 1))  # type: ignore[arg-type]
+        self.parallel = bool(self.options.extra.get("parallel", True))
+        """Decode a batch in parallel on the local model (off: one call after another)."""
         self._runnables: dict[type[BaseModel], Any] = {}
 
     # the task's hooks, with defaults for specs that define none
@@ -91,37 +105,65 @@ class PromptBackend(Backend):
         return [HumanMessage(render(self.task.prompt or "", **self._variables(doc)))]
 
     def predict(self, docs: Sequence[Doc]) -> list[Doc]:
+        known = getattr(self.task, "answer_without_llm", lambda doc: None)
+        asked = []
+        for doc in docs:  # e.g. sentiment with no aspect terms given: nothing to ask
+            if (output := known(doc)) is not None:
+                self.task.write(doc, output)
+            else:
+                asked.append(doc)
+        if asked:
+            self._predict(asked)
+        return list(docs)
+
+    def _predict(self, docs: Sequence[Doc]) -> None:
         conversations = [self.messages(doc) for doc in docs]
         answers = self._call(docs, conversations)
+        retries = []
         for doc, conversation, answer in zip(docs, conversations, answers, strict=True):
             output, error = self._accept(doc, answer)
-            if error is not None:
+            if output is not None:
+                self.task.write(doc, output)
+            else:
                 retry = [
                     *conversation,
                     AIMessage(_shown(answer)),
                     HumanMessage(RETRY.format(error=error)),
                 ]
-                output, error = self._accept(doc, self._call([doc], [retry])[0])
-            if output is not None:
-                self.task.write(doc, output)
-            else:
-                self._fail(doc, error or "no answer")
-        return list(docs)
+                retries.append((doc, retry))
+        if retries:
+            again = self._call([doc for doc, _ in retries], [retry for _, retry in retries])
+            for (doc, _), answer in zip(retries, again, strict=True):
+                output, error = self._accept(doc, answer)
+                if output is not None:
+                    self.task.write(doc, output)
+                else:
+                    self._fail(doc, error or "no answer")
 
     def _call(self, docs: Sequence[Doc], conversations: list[list[BaseMessage]]) -> list[Any]:
-        """Batched per schema (usually one), answers back in input order."""
+        """One answer per conversation, in input order: the local model decodes them all in
+        parallel; other providers get LangChain's batch, per schema. An exception stands in
+        for an answer; an `LLMError` is raised."""
+        self.llm_calls += len(docs)
+        schemas = [self._schema(doc) for doc in docs]
+        if self.parallel and len(docs) > 1:
+            from distill.llm.parallel import decoder_for, structured_batch
+
+            if decoder_for(self.chat_model()) is not None:
+                return structured_batch(self.chat_model(), conversations, schemas)
         answers: list[Any] = [None] * len(docs)
         groups: dict[type[BaseModel], list[int]] = {}
-        for i, doc in enumerate(docs):
-            groups.setdefault(self._schema(doc), []).append(i)
+        for i, schema in enumerate(schemas):
+            groups.setdefault(schema, []).append(i)
         for schema, indices in groups.items():
-            self.llm_calls += len(indices)
             replies = self.runnable(schema).batch(
                 [conversations[i] for i in indices],
                 config={"max_concurrency": self.max_concurrency},
                 return_exceptions=True,
             )
             for i, reply in zip(indices, replies, strict=True):
+                if isinstance(reply, LLMError):
+                    raise reply
                 answers[i] = reply
         return answers
 

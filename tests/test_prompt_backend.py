@@ -1,4 +1,6 @@
-"""The generic prompt backend with a fake chat model: valid, invalid-then-valid, invalid twice."""
+"""The generic prompt backend with a fake chat model: short answers, retries, errors; and on
+the real embedded model: parallel decoding agrees with one-at-a-time calls, and every task of
+a pipeline shares one loaded model."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from langchain_core.runnables import RunnableLambda
 
 import distill.plugins.prompt_backend  # noqa: F401  (registers the backend)
 from distill.doc import make_doc
+from distill.errors import LLMError
 from distill.plugins import BackendOptions
 from distill.plugins.ner import NERTask
 from distill.plugins.prompt_backend import PromptBackend
@@ -22,10 +25,12 @@ class FakeChat:
     def __init__(self, answers: list[Any]) -> None:
         self.answers: Iterator[Any] = iter(answers)
         self.prompts: list[str] = []
+        self.conversations: list[list[Any]] = []
 
     def with_structured_output(self, schema: type) -> RunnableLambda:
         def reply(messages: list) -> Any:
             self.prompts.append(messages[-1].content)
+            self.conversations.append(messages)
             answer = next(self.answers)
             if isinstance(answer, Exception):
                 raise answer
@@ -39,11 +44,16 @@ def backend(task, answers: list[Any]) -> tuple[PromptBackend, FakeChat]:
     return PromptBackend(task, BackendOptions(chat_model=lambda: fake)), fake
 
 
+def terms_doc(text: str, *terms: str):  # type: ignore[no-untyped-def]
+    spans = [{"term": t, "start": text.index(t), "end": text.index(t) + len(t)} for t in terms]
+    return make_doc(text, meta={"aspect_terms": spans})
+
+
 def test_valid_answer_is_aligned_and_written() -> None:
     doc = make_doc("Tim Cook runs Apple in Cupertino.")
     runner, fake = backend(
         NERTask(labels=["PER", "ORG", "LOC"]),
-        [{"entities": [{"text": "tim cook", "label": "PER"}, {"text": "Apple", "label": "ORG"}]}],
+        [{"entities": [["tim cook", "PER"], ["Apple", "ORG"]]}],
     )
     runner.predict([doc])
     assert [(e.text, e.label_) for e in doc.ents] == [("Tim Cook", "PER"), ("Apple", "ORG")]
@@ -52,14 +62,21 @@ def test_valid_answer_is_aligned_and_written() -> None:
     assert "- PER" in fake.prompts[0]
 
 
+def test_every_prompt_starts_with_the_same_instructions_and_examples() -> None:
+    """The fixed prefix llama.cpp keeps in its KV cache: only the document differs."""
+    runner, _ = backend(NERTask(labels=["PER", "ORG"]), [])
+    first = runner.messages(make_doc("Ada joined IBM."))[0].content
+    second = runner.messages(make_doc("Bob left."))[0].content
+    shared = first[: first.index("Ada joined")]
+    assert second.startswith(shared)
+    assert 'Answer: {"entities":[["Tim Cook","PER"],["Apple","ORG"]' in shared
+
+
 def test_invalid_answer_is_retried_once_with_the_error() -> None:
     doc = make_doc("Lasagna needs ricotta.")
     runner, fake = backend(
         NERTask(labels=["DISH", "INGREDIENT"]),
-        [
-            ValueError("unparsable output"),
-            {"entities": [{"text": "Lasagna", "label": "DISH"}]},
-        ],
+        [ValueError("unparsable output"), {"entities": [["Lasagna", "DISH"]]}],
     )
     runner.predict([doc])
     assert [(e.text, e.label_) for e in doc.ents] == [("Lasagna", "DISH")]
@@ -67,15 +84,30 @@ def test_invalid_answer_is_retried_once_with_the_error() -> None:
     assert "That answer was invalid" in fake.prompts[1]
 
 
+def test_only_the_invalid_answers_of_a_batch_are_retried() -> None:
+    docs = [make_doc("Ada lives in Paris."), make_doc("Bob met Eve.")]
+    runner, fake = backend(
+        NERTask(labels=["PER", "LOC"]),
+        [
+            {"entities": [["Ada", "PER"], ["Paris", "LOC"]]},
+            {"entities": [["Carol", "PER"]]},  # not in the text
+            {"entities": [["Bob", "PER"], ["Eve", "PER"]]},
+        ],
+    )
+    runner.predict(docs)
+    assert [[e.text for e in d.ents] for d in docs] == [["Ada", "Paris"], ["Bob", "Eve"]]
+    assert runner.llm_calls == 3 and runner.failures == []
+    retry = fake.conversations[2]
+    assert retry[1].content == '{"entities":[["Carol","PER"]]}'
+    assert "Carol" in retry[2].content and "That answer was invalid" in retry[2].content
+
+
 def test_invalid_twice_is_reported_never_written() -> None:
     doc = make_doc("Lasagna needs ricotta.")
     doc._.doc_id = "d1"
     runner, _ = backend(
         NERTask(labels=["DISH"]),
-        [
-            {"entities": [{"text": "pizza", "label": "DISH"}]},  # not in the text
-            {"entities": [{"text": "sushi", "label": "DISH"}]},
-        ],
+        [{"entities": [["pizza", "DISH"]]}, {"entities": [["sushi", "DISH"]]}],
     )
     runner.predict([doc])
     assert list(doc.ents) == []
@@ -84,79 +116,144 @@ def test_invalid_twice_is_reported_never_written() -> None:
     assert "none of the entities occur" in doc._.meta["errors"]["ner"]
 
 
+def test_an_unreachable_model_is_an_error_not_a_bad_answer() -> None:
+    runner, _ = backend(NERTask(labels=["PER"]), [LLMError("cannot reach the server")])
+    with pytest.raises(LLMError, match="cannot reach"):
+        runner.predict([make_doc("Ada.")])
+    assert runner.failures == []
+
+
 def test_labels_outside_the_task_are_rejected() -> None:
     from pydantic import ValidationError
 
     schema = NERTask(labels=["DISH"]).llm_schema()
+    assert schema.model_validate({"entities": [["pie", "DISH"]]}).entities == [("pie", "DISH")]
     with pytest.raises(ValidationError):
-        schema.model_validate({"entities": [{"text": "x", "label": "PER"}]})
+        schema.model_validate({"entities": [["x", "PER"]]})
 
 
-def test_sentiment_term_mode_uses_given_terms() -> None:
-    doc = make_doc(
-        "The battery is great but the screen is dim.",
-        meta={
-            "aspect_terms": [
-                {"term": "battery", "start": 4, "end": 11},
-                {"term": "screen", "start": 29, "end": 35},
-            ]
-        },
-    )
+def test_sentiment_term_mode_answers_each_given_term_in_order() -> None:
+    doc = terms_doc("The battery is great but the screen is dim.", "battery", "screen")
     runner, fake = backend(
-        SentimentTask(),
-        [
-            {
-                "opinions": [
-                    {"term": "Battery", "polarity": "positive"},
-                    {"term": "screen", "polarity": "negative"},
-                ]
-            }
-        ],
+        SentimentTask(), [{"opinions": [["battery", "positive"], ["screen", "negative"]]}]
     )
     runner.predict([doc])
     assert [(o.term, o.polarity, o.start) for o in doc._.opinions] == [
         ("battery", "positive", 4),
         ("screen", "negative", 29),
     ]
-    assert 'Terms: ["battery", "screen"]' in fake.prompts[0]
+    assert 'Terms: "battery", "screen"\nAnswer:' in fake.prompts[0]
+    schema = SentimentTask().llm_schema(doc)
+    with pytest.raises(Exception, match="Field required"):
+        schema.model_validate({"opinions": [["battery", "positive"]]})
+    with pytest.raises(Exception, match="screen"):
+        schema.model_validate({"opinions": [["battery", "positive"], ["battery", "positive"]]})
+
+
+def test_a_sentence_without_aspect_terms_is_not_sent_to_the_model() -> None:
+    runner, fake = backend(SentimentTask(), [])
+    doc = terms_doc("Just a sentence.")
+    runner.predict([doc])
+    assert runner.llm_calls == 0 and fake.prompts == [] and doc._.opinions == []
 
 
 def test_sentiment_category_mode_schema_restricts_categories() -> None:
     doc = make_doc("Great laptop, awful battery.")
+    task = SentimentTask(labels=["LAPTOP#GENERAL", "BATTERY#QUALITY"])
     runner, _ = backend(
-        SentimentTask(labels=["LAPTOP#GENERAL", "BATTERY#QUALITY"]),
-        [
-            {
-                "opinions": [
-                    {"aspect": "LAPTOP#GENERAL", "polarity": "positive"},
-                    {"aspect": "BATTERY#QUALITY", "polarity": "negative"},
-                ]
-            }
-        ],
+        task,
+        [{"opinions": [["LAPTOP#GENERAL", "positive"], ["BATTERY#QUALITY", "negative"]]}],
     )
     runner.predict([doc])
     assert {(o.aspect, o.polarity) for o in doc._.opinions} == {
         ("LAPTOP#GENERAL", "positive"),
         ("BATTERY#QUALITY", "negative"),
     }
+    with pytest.raises(Exception, match="LAPTOP#GENERAL"):
+        task.llm_schema(doc).model_validate({"opinions": [["SCREEN", "positive"]]})
 
 
 @pytest.mark.real
-def test_real_embedded_model_ner_and_sentiment() -> None:
-    """The real local LLM on two short texts: valid typed output, no failures."""
+def test_real_model_parallel_decoding_matches_one_at_a_time() -> None:
+    """The local model decodes a batch in parallel; answers are valid, in order, and the
+    same as asking one document at a time (greedy decoding either way)."""
+    from distill.config import LLMConfig
     from distill.llm import lazy_chat_model
 
-    chat = lazy_chat_model()
-    ner = PromptBackend(NERTask(labels=["PER", "ORG", "LOC"]), BackendOptions(chat_model=chat))
-    doc = make_doc("Angela Merkel visited Siemens in Munich.")
-    ner.predict([doc])
-    assert ner.failures == []
-    assert all(e.label_ in {"PER", "ORG", "LOC"} for e in doc.ents)
+    chat = lazy_chat_model(LLMConfig(cache=False))
+    task = NERTask(labels=["PER", "ORG", "LOC"])
+    texts = ["Angela Merkel visited Siemens in Munich.", "It rained.", "Tim Cook runs Apple."]
+    parallel = PromptBackend(task, BackendOptions(chat_model=chat))
+    docs = [make_doc(text) for text in texts]
+    parallel.predict(docs)
+    assert parallel.failures == [] and parallel.llm_calls == 3
+    serial = PromptBackend(task, BackendOptions(chat_model=chat, extra={"parallel": False}))
+    again = [make_doc(text) for text in texts]
+    serial.predict(again)
+    found = [[(e.text, e.label_) for e in d.ents] for d in docs]
+    assert found == [[(e.text, e.label_) for e in d.ents] for d in again]
+    assert ("Angela Merkel", "PER") in found[0]
     sentiment = PromptBackend(SentimentTask(), BackendOptions(chat_model=chat))
-    review = make_doc(
-        "The battery is terrible.",
-        meta={"aspect_terms": [{"term": "battery", "start": 4, "end": 11}]},
-    )
-    sentiment.predict([review])
+    reviews = [
+        terms_doc("The battery is terrible but the screen is lovely.", "battery", "screen"),
+        terms_doc("Great keyboard.", "keyboard"),
+    ]
+    sentiment.predict(reviews)
     assert sentiment.failures == []
-    assert [o.term for o in review._.opinions] == ["battery"]
+    assert [[o.term for o in r._.opinions] for r in reviews] == [
+        ["battery", "screen"],
+        ["keyboard"],
+    ]
+
+
+@pytest.mark.real
+def test_real_model_parallel_answers_are_cached(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A second run of the same batch is answered from the response cache, not decoded."""
+    from distill.config import LLMConfig
+    from distill.llm import chat_model
+    from distill.llm.cache import DiskCache
+    from distill.llm.parallel import ParallelDecoder
+
+    chat = chat_model(LLMConfig(cache=False))
+    chat.cache = DiskCache(tmp_path / "cache.sqlite")
+    task = NERTask(labels=["PER", "LOC"])
+    runs = []
+    for _ in range(2):
+        runner = PromptBackend(task, BackendOptions(chat_model=lambda: chat))
+        docs = [make_doc("Ada lives in Paris."), make_doc("Bob left.")]
+        runner.predict(docs)
+        runs.append([[(e.text, e.label_) for e in d.ents] for d in docs])
+
+        def no_decoding(*args: Any, **kwargs: Any) -> None:
+            raise AssertionError("decoded although cached")
+
+        monkeypatch.setattr(ParallelDecoder, "generate", no_decoding)
+    assert runs[0] == runs[1] and ("Paris", "LOC") in runs[0][0]
+
+
+@pytest.mark.real
+def test_every_task_of_a_pipeline_shares_one_loaded_model(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`ingest` and `evaluate` build one backend per task; the model loads once per process."""
+    import llama_cpp
+
+    from distill.config import load_config
+    from distill.ingest.pipeline import Pipeline
+    from distill.ingest.readers import SourceDocument
+
+    loads: list[str] = []
+    real_init = llama_cpp.Llama.__init__
+
+    def counting_init(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[no-untyped-def]
+        loads.append(kwargs.get("model_path", ""))
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(llama_cpp.Llama, "__init__", counting_init)
+    config = load_config(
+        overrides=["tasks.ner.backend=prompt", "tasks.sentiment.backend=prompt", "llm.cache=false"]
+    ).config
+    pipeline = Pipeline(config, tasks=["ner", "sentiment"])
+    for text in ["The Nebula X2 battery is awful.", "Its camera is great."]:  # two batches
+        docs, failures = pipeline.annotate([SourceDocument(id="r", text=text, source="test")])
+        assert len(docs) == 1 and failures == []
+    models = {id(b.chat_model().llama()[0]) for b in pipeline.backends.values()}
+    assert len(models) == 1 and len(loads) <= 1

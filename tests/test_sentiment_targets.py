@@ -49,11 +49,9 @@ def test_llm_schema_names_the_products_and_maps_back_to_catalog_ids() -> None:
     doc = review()
     task = SentimentTask()
     schema = task.llm_schema(doc)
-    item = schema.model_json_schema()["$defs"]["AspectPolarity"]["properties"]
-    assert item["product"]["enum"] == ["Nebula X1", "Orion 5", "X1"]
-    parsed = schema.model_validate(
-        {"opinions": [{"product": "X1", "aspect": "battery", "polarity": "negative"}]}
-    )
+    item = schema.model_json_schema()["properties"]["opinions"]["items"]["prefixItems"]
+    assert item[0]["enum"] == ["Nebula X1", "Orion 5", "X1"]
+    parsed = schema.model_validate({"opinions": [["X1", "battery", "negative"]]})
     [opinion] = task.from_llm(doc, parsed).opinions
     assert (opinion.target, opinion.aspect, opinion.polarity) == (
         "nebula-x1",
@@ -61,9 +59,8 @@ def test_llm_schema_names_the_products_and_maps_back_to_catalog_ids() -> None:
         "negative",
     )
     assert _products(make_doc("no products")) == {}
-    assert (
-        "product"
-        not in _category_schema(("battery",)).model_json_schema()["$defs"]["AspectPolarity"][
-            "properties"
-        ]
-    )
+    pair = _category_schema(("battery", "camera")).model_json_schema()["properties"]["opinions"]
+    assert [p["enum"] for p in pair["items"]["prefixItems"]] == [
+        ["battery", "camera"],
+        ["positive", "negative", "neutral"],
+    ]

@@ -80,7 +80,8 @@ def describe(labels: Sequence[str]) -> dict[str, str]:
 
 
 def few_shot(labels: Sequence[str], limit: int = 2) -> list[dict[str, object]]:
-    """Up to `limit` examples, mentions relabelled with `labels` (unmapped ones dropped)."""
+    """Up to `limit` examples, mentions relabelled with `labels` (unmapped ones dropped);
+    `answer` is the compact JSON the prompt backend asks for: `{"entities":[["text","LABEL"]]}`."""
     label_of = {kind_of(label): label for label in labels if kind_of(label)}
     chosen = []
     for text, mentions in sorted(
@@ -88,6 +89,7 @@ def few_shot(labels: Sequence[str], limit: int = 2) -> list[dict[str, object]]:
     ):
         entities = [{"text": m, "label": label_of[k]} for m, k in mentions if k in label_of]
         if entities:
-            answer = json.dumps({"entities": entities}, ensure_ascii=False)
+            pairs = [[e["text"], e["label"]] for e in entities]
+            answer = json.dumps({"entities": pairs}, ensure_ascii=False, separators=(",", ":"))
             chosen.append({"text": text, "entities": entities, "answer": answer})
     return chosen[:limit]

@@ -81,20 +81,23 @@ class NERTask(TaskSpec):
     # the prompt backend's hooks: what the LLM sees and returns, and how it becomes output
 
     def prompt_variables(self, doc: Doc) -> dict[str, Any]:
-        return {
-            "text": doc.text,
-            "labels": list(self.labels),
-            "descriptions": describe(self.labels),
-            "examples": few_shot(self.labels),
-        }
+        return {"text": doc.text, **_prompt_context(self.labels)}
 
     def llm_schema(self, doc: Doc | None = None) -> type[BaseModel]:
-        """LLMEntities with `label` constrained to this instance's labels."""
-        return _llm_schema(self.labels)
+        """`{"entities": [["entity text", "LABEL"], …]}`, labels constrained to this
+        instance's: the shortest answer that still names each entity (a local model spends
+        its time decoding, key names included). At most one entity per two words (plus two),
+        so a model that starts repeating itself stops early instead of at `max_tokens`."""
+        words = sum(not t.is_punct and not t.is_space for t in doc) if doc is not None else 0
+        return _llm_schema(self.labels, words // 2 + 2 if doc is not None else None)
 
     def from_llm(self, doc: Doc, parsed: BaseModel) -> Entities:
-        """Align the LLM's strings to character offsets; unknown labels and lost strings raise."""
-        mentions = [(e.text, e.label) for e in parsed.entities]  # type: ignore[attr-defined]
+        """Align the LLM's strings to character offsets; unknown labels and lost strings raise.
+        `parsed` holds (text, label) pairs, or `LLMEntity` objects (`LLMEntities`)."""
+        mentions = [
+            (e.text, e.label) if isinstance(e, LLMEntity) else (str(e[0]), str(e[1]))
+            for e in parsed.entities  # type: ignore[attr-defined]
+        ]
         unknown = sorted({label for _, label in mentions} - set(self.labels))
         if self.labels and unknown:
             raise ValueError(f"labels {unknown} are not among {list(self.labels)}")
@@ -110,9 +113,17 @@ class NERTask(TaskSpec):
 
 
 @functools.cache
-def _llm_schema(labels: tuple[str, ...]) -> type[BaseModel]:
-    if not labels:
-        return LLMEntities
-    label_type: Any = Literal[labels]  # type: ignore[valid-type]
-    entity = create_model("Entity", text=(str, ...), label=(label_type, ...))
-    return create_model("Entities", entities=(list[entity], Field(default_factory=list)))
+def _llm_schema(labels: tuple[str, ...], max_items: int | None = None) -> type[BaseModel]:
+    label_type: Any = Literal[labels] if labels else str  # type: ignore[valid-type]
+    entities = Field(max_length=max_items)
+    return create_model("Entities", entities=(list[tuple[str, label_type]], entities))
+
+
+@functools.cache
+def _prompt_context(labels: tuple[str, ...]) -> dict[str, Any]:
+    """What every NER prompt of a label set shares, chosen once: the fixed prompt prefix."""
+    return {
+        "labels": list(labels),
+        "descriptions": describe(labels),
+        "examples": few_shot(labels),
+    }

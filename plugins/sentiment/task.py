@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -38,15 +37,6 @@ LLMPolarity = Literal["positive", "negative", "neutral"]
 def given_terms(doc: Doc) -> list[dict[str, Any]] | None:
     """Term-level mode: the aspect terms given as input (SemEval-2014), else None."""
     return (doc._.meta or {}).get("aspect_terms")
-
-
-class LLMTermPolarity(BaseModel):
-    term: str
-    polarity: LLMPolarity
-
-
-class LLMTermOpinions(BaseModel):
-    opinions: list[LLMTermPolarity] = Field(default_factory=list)
 
 
 class Opinion(BaseModel):
@@ -119,45 +109,48 @@ class SentimentTask(TaskSpec):
             "labels": list(self.labels),
             "products": list(_products(doc)) or None,
             "terms": [t["term"] for t in terms] if terms is not None else None,
-            "terms_json": json.dumps([t["term"] for t in terms or []], ensure_ascii=False),
         }
 
+    def answer_without_llm(self, doc: Doc) -> Opinions | None:
+        """Term mode with no terms given: nothing to ask."""
+        return Opinions() if given_terms(doc) == [] else None
+
     def llm_schema(self, doc: Doc | None = None) -> type[BaseModel]:
-        """Term mode: a polarity per given term; else (category, polarity) pairs."""
-        if doc is not None and given_terms(doc) is not None:
-            return LLMTermOpinions
+        """Short answers, no key names per item (a local model spends its time decoding):
+        term mode, `{"opinions": [["term", polarity], …]}`, one pair per given term in order
+        (the term is fixed by the schema; writing it before the polarity keeps a small model
+        on the right term); else `[category, polarity]` pairs, each led by its product when
+        NER found products."""
+        if doc is not None and (terms := given_terms(doc)) is not None:
+            return _term_schema(tuple(t["term"] for t in terms))
         products = tuple(_products(doc)) if doc is not None else ()
         return _category_schema(self.labels, products)
 
     def from_llm(self, doc: Doc, parsed: BaseModel) -> Opinions:
-        answers = parsed.opinions  # type: ignore[attr-defined]
         terms = given_terms(doc)
         if terms is None:
             targets = _products(doc)
-            unique = {
-                (targets.get(getattr(a, "product", None)), a.aspect, a.polarity) for a in answers
-            }
+            unique = set()
+            for answer in parsed.opinions:  # type: ignore[attr-defined]
+                *product, aspect, polarity = answer
+                unique.add((targets.get(product[0]) if product else None, aspect, polarity))
             return Opinions(
                 opinions=[
                     Opinion(aspect=a, polarity=p, target=t)
                     for t, a, p in sorted(unique, key=lambda x: (x[0] or "", x[1], x[2]))
                 ]
             )
-        by_term = {a.term.strip().lower(): a.polarity for a in answers}
-        opinions = [
-            Opinion(
-                aspect=t["term"],
-                polarity=by_term[key],
-                term=t["term"],
-                start=t["start"],
-                end=t["end"],
-            )
-            for t in terms
-            if (key := t["term"].strip().lower()) in by_term
-        ]
-        if terms and not opinions:
-            raise ValueError(f"no polarity for any of the given terms {[t['term'] for t in terms]}")
-        return Opinions(opinions=opinions)
+        pairs = parsed.opinions  # type: ignore[attr-defined]
+        if [term for term, _ in pairs] != [t["term"] for t in terms]:
+            raise ValueError(f"expected one polarity for each of {[t['term'] for t in terms]}")
+        return Opinions(
+            opinions=[
+                Opinion(
+                    aspect=t["term"], polarity=p, term=t["term"], start=t["start"], end=t["end"]
+                )
+                for t, (_, p) in zip(terms, pairs, strict=True)
+            ]
+        )
 
 
 def _products(doc: Doc) -> dict[str, str]:
@@ -169,12 +162,19 @@ def _products(doc: Doc) -> dict[str, str]:
     return found
 
 
+@functools.lru_cache(maxsize=1024)
+def _term_schema(terms: tuple[str, ...]) -> type[BaseModel]:
+    pairs = tuple[tuple(tuple[Literal[term], LLMPolarity] for term in terms)]  # type: ignore[misc,valid-type]
+    return create_model("TermPolarities", opinions=(pairs, ...))
+
+
 @functools.cache
 def _category_schema(labels: tuple[str, ...], products: tuple[str, ...] = ()) -> type[BaseModel]:
-    """(category, polarity) pairs; with products on the doc, each pair also names its product."""
+    """[category, polarity] pairs; with products on the doc, [product, category, polarity]."""
     aspect: Any = Literal[labels] if labels else str  # type: ignore[valid-type]
-    fields: dict[str, Any] = {"aspect": (aspect, ...), "polarity": (LLMPolarity, ...)}
+    item: Any = tuple[aspect, LLMPolarity]
     if products:
-        fields = {"product": (Literal[products], ...), **fields}  # type: ignore[valid-type]
-    item = create_model("AspectPolarity", **fields)
-    return create_model("AspectOpinions", opinions=(list[item], Field(default_factory=list)))
+        item = tuple[Literal[products], aspect, LLMPolarity]  # type: ignore[valid-type]
+    # at most one opinion per (product, category): a model repeating itself stops early
+    most = len(labels) * max(1, len(products)) if labels else None
+    return create_model("AspectOpinions", opinions=(list[item], Field(max_length=most)))

@@ -1,0 +1,239 @@
+"""Teacher speed: the prompt backend before and after its speed-up, side by side, in one run.
+
+    python -m benchmarks.teacher_bench [--before 09c0b86] [--n 30] [--tasks ner sentiment]
+
+Same model, same machine, same items, same scorer. The code before is extracted from git
+(`git archive`) into a temporary folder and imported instead of this checkout. Each
+(task, code) pair runs in a fresh process through `distill.workflow.evaluate.run_evaluation`,
+the code `distill evaluate` runs: predict on cleared copies of the gold docs, score with the
+task spec's own `score`. Runs alternate before/after per task so both see the same machine
+load; model loading is excluded (`warm_up`) and the response cache is off.
+
+Items: NER, the first N sentences of CoNLL-2003 `valid.txt` (the official dev split);
+sentiment, the first N sentences with at least one aspect term of the SemEval-2014
+laptops dev split that `benchmarks/nlp_bench.py` uses (10% of `Laptop_Train_v2.xml`,
+seed 0). Writes the "Teacher speed" section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / ".cache" / "teacher_results.json"
+BEFORE = "09c0b86"
+"""The last commit before the speed-up (the prompt backend of BENCHMARKS.md's earlier rows)."""
+SUBPACKAGES = {
+    "cli": "cli",
+    "demo": "examples/demo",
+    "agent": "agent",
+    "ingest": "ingest",
+    "workflow": "workflow",
+    "corpora": "corpora",
+    "plugins": "plugins",
+    "llm": "llm",
+    "graph": "graph",
+    "prompts": "prompts",
+}
+SOURCES = ["core", *SUBPACKAGES.values()]
+DATASETS = {
+    "ner": ("conll2003", "CoNLL-2003 valid.txt (official dev), first {n} sentences", "F1"),
+    "sentiment": (
+        "semeval2014_laptops",
+        "SemEval-2014 laptops dev (10% of Laptop_Train_v2.xml, seed 0), "
+        "first {n} sentences with aspect terms",
+        "accuracy",
+    ),
+}
+
+
+# the worker: one task on one version of the code, in its own process
+
+
+def items(task: str, n: int, data_dir: Path) -> list[Any]:
+    from distill.corpora import read_corpus
+
+    if task == "ner":
+        return read_corpus(data_dir / "conll2003" / "valid.txt", "conll", "ner", limit=n)
+    from distill.model_card import split_dev
+
+    docs = read_corpus(data_dir / "semeval2014_absa" / "Laptop_Train_v2.xml", "semeval14")
+    _, dev = split_dev(docs)
+    return [d for d in dev if (d._.meta or {}).get("aspect_terms")][:n]
+
+
+def work(task: str, n: int, data_dir: Path) -> dict[str, Any]:
+    import distill
+    from distill.config import load_config
+    from distill.llm.runtime import active_variant
+    from distill.workflow.evaluate import run_evaluation
+
+    docs = items(task, n, data_dir)
+    config = load_config(overrides=["llm.cache=false"]).config
+    load = os.getloadavg()[0]
+    # every item in one predict call: the batch a prompt backend may decode in parallel
+    # (the code before calls the model once per item whatever the batch)
+    result, failures = run_evaluation(task, docs, "prompt", config, batch_size=len(docs))
+    return result.model_dump() | {
+        "code": str(Path(distill.__file__).resolve().parent.parent),
+        "items": len(docs),
+        "words": sum(len(d) for d in docs),
+        "items_sha": hashlib.sha256("\n".join(d.text for d in docs).encode()).hexdigest()[:12],
+        "invalid": len(failures),
+        "failures": failures[:5],
+        "cpu_variant": active_variant(),
+        "load_before": round(load, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+    }
+
+
+# the driver
+
+
+def checkout(ref: str) -> Path:
+    """The code at `ref`, importable as `distill` from the returned folder."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", ref], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    base = Path(tempfile.gettempdir()) / f"distill-teacher-{sha}"
+    code = base / "code"
+    if not (code / "core").is_dir():
+        code.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", sha], cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", str(code)], input=archive.stdout, check=True)
+        for name, folder in SUBPACKAGES.items():  # the package-dir mapping of pyproject.toml
+            link = code / "core" / name
+            if not link.exists():
+                link.symlink_to(code / folder, target_is_directory=True)
+        (base / "path").mkdir(exist_ok=True)
+        (base / "path" / "distill").symlink_to(code / "core", target_is_directory=True)
+    # how llama.cpp's CPU backend is found and chosen is not what is compared, and a wheel
+    # built later may lay it out as only the current runtime knows: both use this one
+    shutil.copyfile(ROOT / "llm" / "runtime.py", code / "llm" / "runtime.py")
+    return base / "path"
+
+
+def describe_checkout() -> str:
+    def git(*command: str) -> str:
+        return subprocess.run(
+            ["git", *command], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", *SOURCES)
+    return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if dirty else "")
+
+
+def run(task: str, n: int, data_dir: Path, path: Path | None) -> dict[str, Any]:
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    if path is not None:
+        env["PYTHONPATH"] = f"{path}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    command = [sys.executable, "-m", "benchmarks.teacher_bench", "--worker", task]
+    command += ["--n", str(n), "--data-dir", str(data_dir)]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"{task} worker failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(lines[-1].removeprefix("RESULT "))
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def section(rows: dict[str, dict[str, Any]], before: str, after: str) -> str:
+    from benchmarks.report import machine
+
+    lines = [
+        f"Machine: {machine()}; shared with other jobs (1-minute load average in the table).",
+        "Reproduce: `python -m benchmarks.teacher_bench` (before = commit "
+        f"`{before}`, extracted with `git archive`; after = this checkout, `{after}`).",
+        "Model: the embedded Qwen2.5-Coder-1.5B-Instruct Q4_K_M through llama-cpp-python "
+        f"(CPU variant {', '.join(sorted({str(r.get('cpu_variant')) for r in rows.values()}))}), "
+        "loaded once per process (loading excluded), response cache off, default `llm` "
+        "settings. Scored by each task spec's own scorer through `run_evaluation` (what "
+        "`distill evaluate` runs); before and after saw the same items (same text hash) and "
+        "the same llama.cpp CPU variant (before runs with this checkout's `llm/runtime.py`).",
+        "",
+        "| task | items | code | metric | P | R | score | words/s | s/item | LLM calls "
+        "| invalid | load | speed-up |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for task in DATASETS:
+        old, new = rows.get(f"{task}/before"), rows.get(f"{task}/after")
+        for label, row in (("before", old), ("after", new)):
+            if row is None:
+                continue
+            _, split, metric = DATASETS[task]
+            score = row["f1"] if metric == "F1" else row["accuracy"]
+            speedup = (
+                f"{row['words_per_second'] / old['words_per_second']:.1f}×"
+                if label == "after" and old and old["words_per_second"]
+                else ""
+            )
+            lines.append(
+                f"| {task}: {split.format(n=row['items'])} | {row['items']} ({row['words']} words"
+                f", n={row['n']}) | {label} | {metric} | {fmt(row['precision'])} "
+                f"| {fmt(row['recall'])} | {fmt(score)} | {fmt(row['words_per_second'], 1)} "
+                f"| {row['seconds'] / row['items']:.2f} | {row['llm_calls']} | {row['invalid']} "
+                f"| {row['load_before']}–{row['load_after']} | {speedup} |"
+            )
+    lines += [
+        "",
+        "n is what the scorer counts: sentences for NER (exact-span micro P/R/F1), aspect "
+        "terms for SemEval-2014 (polarity accuracy). s/item is prediction seconds per "
+        "sentence; words/s counts tokens over the same time.",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--worker", choices=list(DATASETS), help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--n", type=int, default=30)
+    parser.add_argument("--tasks", nargs="*", choices=list(DATASETS), default=list(DATASETS))
+    parser.add_argument("--before", default=BEFORE, help="git ref of the code before")
+    parser.add_argument("--after-only", action="store_true", help="skip the code before")
+    parser.add_argument("--no-write", action="store_true", help="print, leave BENCHMARKS.md")
+    args = parser.parse_args()
+    if args.worker:
+        print("RESULT " + json.dumps(work(args.worker, args.n, args.data_dir)), flush=True)
+        return
+    from benchmarks.report import write_section
+
+    old_path = None if args.after_only else checkout(args.before)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    rows: dict[str, dict[str, Any]] = (
+        json.loads(RESULTS.read_text()) if RESULTS.exists() and not args.no_write else {}
+    )
+    for task in args.tasks:
+        sides = [("after", None)] if old_path is None else [("before", old_path), ("after", None)]
+        for label, path in sides:
+            print(f"[{task}] {label} ...", flush=True)
+            rows[f"{task}/{label}"] = row = run(task, args.n, args.data_dir, path)
+            print(json.dumps({k: v for k, v in row.items() if k != "failures"}), flush=True)
+        old, new = rows.get(f"{task}/before"), rows[f"{task}/after"]
+        if old and old["items_sha"] != new["items_sha"]:
+            raise SystemExit(f"{task}: before and after read different items")
+    text = section(rows, args.before, describe_checkout())
+    print(text)
+    if not args.no_write:
+        RESULTS.write_text(json.dumps(rows, indent=2))
+        write_section("Teacher speed", text)
+
+
+if __name__ == "__main__":
+    main()
