@@ -460,33 +460,38 @@ def compare(
     if not shared:
         return _side_by_side(composer, products, per)
     wins: dict[str, list[str]] = {pid: [] for pid, _ in products}
-    cites = []
     for name in sorted(shared):
         items = [(pid, per[pid][name]) for pid, _ in products]
         scores = sorted(items, key=lambda pt: -pt[1].score())
         if scores[0][1].score() - scores[1][1].score() > 1e-9:
             wins[scores[0][0]].append(name)
-        cites += [composer.aspect_fact(shown[pid], t) for pid, t in items]
+    decided = sorted({name for names in wins.values() for name in names})
     parts = [
         f"the {shown[pid]} better on {join_names(sorted(aspects))}"
         for pid, aspects in wins.items()
         if aspects
     ]
     if not parts:
+        cites = [
+            composer.aspect_fact(shown[p], per[p][a]) for a in sorted(shared) for p, _ in products
+        ]
         composer.say(
             f"On {join_names(sorted(shared))}, reviewers rate "
             f"{join_names([f'the {n}' for _, n in products])} alike.",
             cites,
         )
-    else:
-        detail = "; ".join(
-            f"{name}: "
-            + ", ".join(f"{shown[pid]} {per[pid][name].positive}+/{per[pid][name].negative}-"
-                        for pid, _ in products)
-            for name in sorted(shared)
-        )  # fmt: skip
-        composer.say(f"Reviewers rate {'; '.join(parts)} ({detail}).", cites)
-    _compare_quotes(composer, products, rows, sorted(shared)[:2], terms)
+        _compare_quotes(composer, products, rows, sorted(shared)[:2], terms)
+        return True
+    # the sentence states the aspects where one product wins: it cites those counts only
+    cites = [composer.aspect_fact(shown[p], per[p][a]) for a in decided for p, _ in products]
+    detail = "; ".join(
+        f"{name}: "
+        + ", ".join(f"{shown[pid]} {per[pid][name].positive}+/{per[pid][name].negative}-"
+                    for pid, _ in products)
+        for name in decided
+    )  # fmt: skip
+    composer.say(f"Reviewers rate {'; '.join(parts)} ({detail}).", cites)
+    _compare_quotes(composer, products, rows, decided[:2], terms)
     return True
 
 

@@ -422,7 +422,10 @@ class Agent:
         notes: list[str] = []
         plan: list[dict[str, Any]] = []
         calls: list[str] = []
-        if intent.planned:
+        years = [t for t in intent.terms if t.isdigit()]
+        if years and not self.toolbox._documents_with(years, None):
+            notes.append(f"no review mentions {', '.join(years)}: nothing to plan")
+        elif intent.planned:
             calls.append("plan")
             system = render(
                 "agent_system", n_documents=self.n_documents, n_products=self.n_products

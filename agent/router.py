@@ -124,6 +124,8 @@ _NEEDS_PLAN = re.compile(
     re.IGNORECASE,
 )
 """Questions a passage search cannot answer: counting, listing, running a tool."""
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
+"""A year in a question is something the reviews must say ("reviewed most in 2025")."""
 _MODEL_TOKEN = r"[a-z]*\d+[a-z0-9]*|pro|max|plus|mini|ultra|lite|s"
 _SUFFIX_TOKEN = re.compile(r"^(?:pro|max|plus|mini|ultra|lite|[a-z]?\d+[a-z0-9]*)$")
 
@@ -374,7 +376,7 @@ def content_terms(
     return [
         word
         for word in dict.fromkeys(normalized.split())
-        if word not in skip and len(word) > 2 and not word.isdigit()
+        if word not in skip and len(word) > 2 and (not word.isdigit() or _YEAR.match(word))
     ]
 
 
@@ -457,8 +459,14 @@ def route(
         ]
     elif products:
         intent = Intent("product", products[:1], unknown, aspect, terms=terms)
+        # the part of the aspect the question names ("voice dialing") leads, not the aspect
+        counts: tuple[str, dict[str, object]] = (
+            ("review_summary", _summary_args(names[:1], aspect, "overall", features))
+            if features
+            else ("product_opinions", {"products": names[:1], "aspect": aspect})
+        )
         intent.calls = [
-            ("product_opinions", {"products": names[:1], "aspect": aspect}),
+            counts,
             ("search_reviews", {**search, "products": names[:1], "require": terms[:6]}),
         ]
     elif _RANK.search(question) and (aspect or category) and not _no_ranking(question):
@@ -471,7 +479,8 @@ def route(
         intent.calls = [("review_summary", _summary_args([], aspect, focus, [*features, *terms]))]
     else:
         intent = Intent("search", aspect=aspect, terms=terms)
-        intent.calls = [("search_reviews", {"query": question, "products": []})]
+        years = [t for t in terms if _YEAR.match(t)]
+        intent.calls = [("search_reviews", {"query": question, "products": [], "require": years})]
         intent.needs_plan = bool(_NEEDS_PLAN.search(question))
     return intent
 
