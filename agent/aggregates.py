@@ -28,6 +28,9 @@ from distill.agent.router import aspect_words
 Focus = Literal["overall", "liked", "criticised"]
 MAX_QUOTE_CHARS = 200
 TOP_ASPECTS = 3
+MIN_OPINIONS = 2
+"""Opinions each product needs on an aspect before a comparison over all aspects may
+decide it (a question that names the aspect gets the counts whatever they are)."""
 
 
 class Statement(BaseModel):
@@ -459,6 +462,23 @@ def compare(
     shared = set.intersection(*(set(per.get(pid, {})) for pid, _ in products)) - {"overall"}
     if not shared:
         return _side_by_side(composer, products, per)
+    thin = {name for name in shared if any(per[p][name].total < MIN_OPINIONS for p, _ in products)}
+    if thin == shared:
+        # one rave is not a consensus: too few opinions on every shared aspect to decide
+        few = [
+            f"the {shown[p]} has {sum(t.total for t in per[p].values())} opinion(s)"
+            for p, _ in products
+        ]
+        composer.say(
+            f"Too few opinions to compare the products aspect by aspect: {'; '.join(few)}.",
+            [
+                composer.aspect_fact(shown[p], per[p][a])
+                for a in sorted(shared)
+                for p, _ in products
+            ],
+        )
+        return False
+    shared = shared - thin
     wins: dict[str, list[str]] = {pid: [] for pid, _ in products}
     for name in sorted(shared):
         items = [(pid, per[pid][name]) for pid, _ in products]

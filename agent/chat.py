@@ -996,7 +996,9 @@ def _describe(node: str, values: dict[str, Any]) -> str:
         calls = values.get("plan") or []
         if calls:
             return "model chose " + ", ".join(_call_text(c["name"], c["arguments"]) for c in calls)
-        return "model called no tool"
+        if "plan" in (values.get("llm_calls") or []):
+            return "model called no tool"
+        return f"router: {(values.get('intent') or {}).get('name', 'search')} (no model call)"
     if node == "act":
         parts = [
             f"{_call_text(r['name'], r.get('arguments') or {})}"
@@ -1006,7 +1008,11 @@ def _describe(node: str, values: dict[str, Any]) -> str:
         ]
         return "; ".join(parts) or "no tool ran"
     if node == "draft":
-        return f"drafted {len(values.get('draft') or [])} sentence(s)"
+        sentences = values.get("draft") or []
+        stated = sum(1 for sentence in sentences if sentence.get("basis"))
+        if "draft" not in (values.get("llm_calls") or []):
+            return f"stated {stated} sentence(s) from the graph and the reviews (no model call)"
+        return f"model drafted {len(sentences) - stated} sentence(s) after {stated} stated"
     if node == "write":
         calls = (values.get("response") or {}).get("tool_calls") or []
         if calls and calls[0]["name"] == "write":
