@@ -572,8 +572,10 @@ class Toolbox:
         self, rows: Sequence[OpinionRow], aspect: str, words: Sequence[str]
     ) -> list[OpinionRow]:
         """The opinions about a part of `aspect` ("volume" of sound): one per sentence that
-        names one of `words`, whatever aspect the sentiment model filed it under (its
-        opinion on `aspect` when it has one), counted as an opinion on `aspect`."""
+        names one of `words`, filed under `aspect` or under `overall` (the sentiment model
+        often files a part under the whole), counted as an opinion on `aspect`. An opinion
+        on another aspect in the same sentence ("the battery lasts, but the speakerphone
+        is quiet") is not about the part."""
         index = self.index()
         if index is None:
             return []
@@ -581,7 +583,7 @@ class Toolbox:
         sentences: dict[tuple[str, int], OpinionRow] = {}
         texts: dict[tuple[str, int, int | None], bool] = {}
         for row in rows:
-            if row.start is None:
+            if row.start is None or row.aspect not in (aspect, "overall"):
                 continue
             key = (row.doc, row.start, row.end)
             if key not in texts:
