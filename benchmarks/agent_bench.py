@@ -250,6 +250,33 @@ the checker. Machine: {meta["machine"]}.{f" Load: {notes}." if notes else ""}
 By kind:
 {kinds}
 
+How to read it:
+
+- **Most answers take no model call.** Aggregates (overall, liked, criticised, one
+  product's aspect or a part of it, rankings, comparisons, counts, catalog attributes,
+  plugin facts) are stated by code from the graph's counts plus verbatim quotes, in well
+  under a second; "seconds, median" is theirs. Questions that need reading get one
+  drafting call (no planning call: the router fixed the tools); only unrouted counting or
+  listing questions add a planning call. On this loaded machine one drafting call took
+  20–60 s; the figures in the issue (17.9 s median before) were on a quiet machine.
+- **The answers are as right as the graph.** A stated answer repeats the sentiment
+  model's counts faithfully, errors included: on the demo a mislabelled sentence makes
+  the Halden Slate 14 Flip "best for sound"; on the Nokia reviews carrier complaints
+  (T-Mobile, AT&T customer service) are filed under the phone's `support` and lead "what
+  do reviewers criticise". The quotes show the user what the counts rest on.
+- **Citation precision** counts every document behind a cited graph fact: a count of
+  nine opinions cites nine documents, while the keys list the few a person would quote.
+  Comparisons and product questions lose most there.
+- **Hallucination shown** is the fact-checker's miss: the guardrail uses the demo's
+  lexical checker (no general one was built yet), which lets a drafted sentence that
+  reuses the evidence's numbers pass (Nokia n23).
+- What did not work: letting the model plan every question (slow, and it chose the
+  aggregate tools poorly); stating "no review has an opinion on X" whenever the graph had
+  none (the demo's sentiment model misses many; the reviews said it, so the model now
+  reads them instead); counting any opinion in a sentence that names a part of an aspect
+  (a battery opinion in "the battery lasts, but the speakerphone is quiet" counted for
+  the speakerphone).
+
 Answers graded wrong:
 {wrong}
 """

@@ -56,6 +56,9 @@ class Tally:
     """The first few problems, for the report."""
 
 
+COUNTS = ("cases", "crashes", "hangs", "violations", "partial")
+
+
 class Hang(Exception):
     pass
 
@@ -71,12 +74,13 @@ def tally(
     result = Tally(name)
 
     def note(kind: str, exc: BaseException, value: Any) -> None:
-        if len(result.examples) < 3:
-            frames = traceback.extract_tb(exc.__traceback__)
-            where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
-            result.examples.append(
-                f"{kind}: {type(exc).__name__}: {str(exc)[:160]}{where} on {value!r:.160}"
-            )
+        """Keep the first example of each kind of problem: what was raised, and where."""
+        if any(example.startswith(f"{kind}:") for example in result.examples):
+            return
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+        message = " ".join(str(exc).split())[:140]
+        result.examples.append(f"{kind}: {type(exc).__name__}{where}: {message}")
 
     @settings(
         max_examples=examples,
@@ -244,7 +248,7 @@ def _table(results: list[Tally]) -> str:
         f"| {r.seconds:.0f} |"
         for r in results
     ]
-    total = {k: sum(getattr(r, k) for r in results) for k in Tally.__dataclass_fields__}
+    total = {k: sum(getattr(r, k) for r in results) for k in COUNTS}
     rows.append(
         f"| **total** | **{total['cases']:,}** | **{total['crashes']}** | **{total['hangs']}** "
         f"| **{total['violations']}** | **{total['partial']}** | |"
@@ -258,10 +262,12 @@ def _table(results: list[Tally]) -> str:
 def report(results: list[Tally], args: argparse.Namespace, baseline: list[Tally] | None) -> str:
     from benchmarks.report import machine
 
-    problems = "\n".join(f"- {e}" for r in results for e in r.examples)
+    problems = "\n".join(f"- {r.name}: {e}" for r in results for e in r.examples)
     before = ""
     if baseline:
-        examples = "\n".join(f"- {e}" for r in baseline for e in r.examples[:1])
+        examples = "\n".join(
+            f"- {r.name}: {e}" for r in baseline for e in r.examples if not e.startswith("vio")
+        )
         before = (
             f"\nThe same examples against the readers and pipeline of `{args.baseline}` "
             "(before the fixes of issue 12):\n\n"

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from distill.config import Config
 
 CHAT_HELP = """\
-Ask about the reviews in plain language. Commands:
+Ask about the reviews in plain language; "add this review: …" or "ingest FILE" shows
+what it would write, and "yes" writes it. Commands:
   /sources   the evidence behind the last answer (snippets with document ids and spans)
   /graph     what the knowledge graph holds
   /tools     the tools the agent can call
@@ -89,7 +90,9 @@ def ask(
 ) -> None:
     """Answer one question (for scripts); --json prints answer, citations, verdicts,
     tool calls and seconds as one JSON object. Each call is a fresh conversation unless
-    --thread names one, so one script's questions never leak into the next answer."""
+    --thread names one, so one script's questions never leak into the next answer.
+    A write ("add this review: …", "ingest FILE") is only shown; to confirm it, ask
+    with --thread NAME and then `distill ask --thread NAME yes`."""
     import uuid
 
     from distill.cli import console

@@ -114,13 +114,15 @@ class ParallelDecoder:
         from llama_cpp.llama_grammar import LlamaGrammar
 
         for prompt in prompts:
-            if len(prompt) + max_tokens + 1 > self.n_ctx:
+            if not self.fits(prompt, max_tokens):
                 raise ValueError(f"a prompt of {len(prompt)} tokens does not fit {self.n_ctx}")
         grammars = [LlamaGrammar.from_json_schema(json.dumps(s), verbose=False) for s in schemas]
+        if not prompts:
+            return []
         with self.lock:
             shared = _common_prefix(prompts)
-            shared = min([shared, *(len(p) - 1 for p in prompts)]) if prompts else 0
-            self._prefill_prefix(list(prompts[0][:shared]) if prompts else [])
+            shared = min([shared, *(len(p) - 1 for p in prompts)])
+            self._prefill_prefix(list(prompts[0][:shared]))
             sequences = [
                 _Sequence(0, list(p), g, max_tokens) for p, g in zip(prompts, grammars, strict=True)
             ]
@@ -129,6 +131,9 @@ class ParallelDecoder:
             self.llama.detokenize(s.tokens, special=False).decode("utf-8", errors="replace")
             for s in sequences
         ]
+
+    def fits(self, prompt: list[int], max_tokens: int) -> bool:
+        return len(prompt) + max_tokens + 1 <= self.n_ctx
 
     # internals
 
@@ -332,10 +337,18 @@ def structured_batch(
         for i, key in enumerate(keys):
             hit = cache.lookup(*key)
             texts[i] = hit[0].text if hit else None
-    todo = [i for i, text in enumerate(texts) if text is None]
-    prompts = [decoder.tokens(convert_to_openai_messages(conversations[i])) for i in todo]
+    prompts = {
+        i: decoder.tokens(convert_to_openai_messages(conversations[i]))
+        for i, text in enumerate(texts)
+        if text is None
+    }
+    todo = [i for i, prompt in prompts.items() if decoder.fits(prompt, chat.max_tokens)]
     fresh = (
-        decoder.generate(prompts, [json_schemas[i] for i in todo], chat.max_tokens) if todo else []
+        decoder.generate(
+            [prompts[i] for i in todo], [json_schemas[i] for i in todo], chat.max_tokens
+        )
+        if todo
+        else []
     )
     for i, text in zip(todo, fresh, strict=True):
         texts[i] = text
@@ -343,8 +356,11 @@ def structured_batch(
             cache.update(*keys[i], [ChatGeneration(message=AIMessage(content=text))])
     answers: list[Any] = []
     for text, schema in zip(texts, schemas, strict=True):
+        if text is None:
+            answers.append(ValueError(f"the prompt does not fit the {decoder.n_ctx}-token context"))
+            continue
         try:
-            answers.append(schema.model_validate_json(text or ""))
+            answers.append(schema.model_validate_json(text))
         except Exception as exc:  # a reply cut short by max_tokens, or refused by the schema
             answers.append(exc)
     return answers

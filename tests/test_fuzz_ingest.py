@@ -54,7 +54,7 @@ FUZZ = settings(
 # control characters, markup-looking brackets, product names the fake NER finds
 odd = st.characters(categories=["Cs", "Cc"]) | st.sampled_from(["[", "]", "/", "\\", "\ufeff"])
 text = st.text(st.characters() | odd, max_size=24) | st.sampled_from(
-    ["Orion 5 is lovely.", "The Nebula X2 has a bad battery.", "[/bold]", "  ", ""]
+    ["Orion 5 is lovely.", "The Nebula X2 has a bad battery.", "[/bold]", "  ", "", "x \ud800"]
 )
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | text,

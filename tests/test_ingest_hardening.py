@@ -105,6 +105,13 @@ def test_odd_files_in_a_folder_are_reported_and_never_opened(tmp_path: Path) -> 
     assert reasons["random.txt"].startswith("binary, not text")
 
 
+def test_a_looping_symlink_given_by_name_is_a_loop_not_a_missing_file(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.txt"
+    loop.symlink_to(loop)
+    [failure] = read_documents([loop])
+    assert isinstance(failure, LoadFailure) and failure.reason == "symlink loop; skipped"
+
+
 def test_one_bad_item_never_costs_the_good_documents(tmp_path: Path, config: Config) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
