@@ -461,7 +461,8 @@ def tool_choice_schema(tools: list[dict[str, Any]], *, may_answer: bool) -> dict
         options.append(
             {
                 "type": "object",
-                "properties": {ANSWER_KEY: {"type": "string"}},
+                # never an empty reply: "a call or an answer" is what callers rely on
+                "properties": {ANSWER_KEY: {"type": "string", "minLength": 1}},
                 "required": [ANSWER_KEY],
             }
         )

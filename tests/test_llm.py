@@ -155,6 +155,7 @@ def test_tool_choice_schema_offers_every_tool_and_an_answer() -> None:
         None,
     ]
     assert options[2]["required"] == ["answer"]
+    assert options[2]["properties"]["answer"]["minLength"] == 1  # never an empty reply
     forced = tool_choice_schema(TOOLS[:1], may_answer=False)
     assert forced["properties"]["tool"] == {"const": "search"}
 
