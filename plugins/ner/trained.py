@@ -8,6 +8,11 @@ BRAND, the gazetteer's matches come first and the model adds what they do not co
 names the catalog knows are found whatever the model learnt, and the model finds the
 products and brands the catalog lacks. `options.gazetteer = false` turns it off.
 
+The model's spans of name labels (PRODUCT and BRAND; `options.names = [...]` declares
+others, `[]` none) are cleaned of junk the way names need (`gazetteer.clean`: no
+"#38", no span of plain lower-case English words); spans of other labels, such as a
+cooking task's INGREDIENT "garlic", are kept as the model found them.
+
 The pipeline's components run on a copy of each input doc's tokens (same words,
 same spaces), so the input tokenization is kept: gold CoNLL tokens stay gold, and
 entities transfer back by token index without any offset guesswork.
@@ -23,10 +28,10 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from distill.backend import Backend, BackendOptions
-from distill.errors import PluginError
+from distill.errors import ConfigError, PluginError
 from distill.model_card import dir_size_mb, load_card
 from distill.plugins.linker.catalog import Catalog, catalog_option
-from distill.plugins.ner.gazetteer import Gazetteer, clean, merge
+from distill.plugins.ner.gazetteer import NAMES, Gazetteer, clean, merge
 from distill.registry import register_backend
 from distill.spec import TaskSpec
 
@@ -42,6 +47,17 @@ def catalog_gazetteer(options: BackendOptions, labels: Sequence[str]) -> Gazette
     if labels and not {"PRODUCT", "BRAND"} & set(labels):
         return None
     return _gazetteer(Catalog.from_config(settings))
+
+
+def name_labels(options: BackendOptions) -> frozenset[str]:
+    """The labels whose spans must look like names (`options.names`, default PRODUCT, BRAND)."""
+    names = options.extra.get("names", NAMES)
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise ConfigError(
+            f'tasks.ner.options.names must be a list of labels, e.g. names = ["PRODUCT"], '
+            f"not {names!r}"
+        )
+    return frozenset(names)
 
 
 _built: dict[str, Gazetteer] = {}
@@ -69,6 +85,7 @@ class TrainedNER(Backend):
         self.card = load_card(self.options.model_path, task.name)
         labels = list(task.labels) or list(self.card.labels)
         self.gazetteer = catalog_gazetteer(self.options, labels)  # a bad catalog fails first
+        self.names = name_labels(self.options)
         self.nlp = spacy.load(Path(self.options.model_path) / "pipeline")
 
     def predict(self, docs: Sequence[Doc]) -> list[Doc]:
@@ -79,7 +96,9 @@ class TrainedNER(Backend):
         for doc, annotated in zip(
             docs, self.nlp.pipe(copies, batch_size=self.options.batch_size), strict=True
         ):
-            found = clean(Span(doc, e.start, e.end, label=e.label_) for e in annotated.ents)
+            found = clean(
+                (Span(doc, e.start, e.end, label=e.label_) for e in annotated.ents), self.names
+            )
             if self.gazetteer is not None:
                 doc.ents = merge(self.gazetteer.spans(doc), found)
             else:
