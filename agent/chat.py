@@ -105,6 +105,10 @@ class ChatResponse(BaseModel):
     answer: str = Field(description="what the user sees, after the guardrail's policy")
     sentences: list[CheckedSentence] = Field(description="the draft's sentences with verdicts")
     citations: list[Citation] = Field(description="evidence cited by the sentences kept")
+    documents: list[str] = Field(
+        default_factory=list,
+        description="the documents the answer shows or relies on (see `shown_documents`)",
+    )
     evidence: list[Citation] = Field(description="everything the tools found, numbered")
     verdicts: list[Verdict]
     tool_calls: list[ToolCall]
@@ -651,6 +655,7 @@ class Agent:
             answer=answer,
             sentences=checked,
             citations=[numbered[n - 1] for n in cited],
+            documents=shown_documents(answer, [numbered[n - 1] for n in cited]),
             evidence=numbered,
             verdicts=[s.verdict for s in checked if s.verdict is not None],
             tool_calls=[_tool_call(r) for r in state["results"]],
@@ -869,6 +874,24 @@ def _registered_tasks() -> list[str]:
     from distill.registry import registry
 
     return sorted(registry().tasks)
+
+
+def shown_documents(answer: str, citations: Sequence[Citation]) -> list[str]:
+    """The documents an answer cites: those whose text it shows or relies on.
+
+    A cited passage is shown (quoted) or was read to write the sentence citing it, and a
+    graph fact of one document (a plugin fact, a graph row) is that document's: their
+    documents count. A graph fact over several documents is a count: only those the answer
+    names ("12 reviews … (r02, r05, …)", "A review (r21) praises …") are shown, the others
+    were counted, not read, and stay listed in the fact's sources (`/sources`)."""
+    documents: dict[str, None] = {}
+    for citation in citations:
+        counted = citation.kind == "graph" and len({s.doc_id for s in citation.sources}) > 1
+        for source in citation.sources:
+            named = re.search(rf"(?<![\w-]){re.escape(source.doc_id)}(?![\w-])", answer)
+            if not counted or named:
+                documents.setdefault(source.doc_id)
+    return list(documents)
 
 
 def _recent(state: ChatState, turns: int) -> list[AnyMessage]:

@@ -5,7 +5,9 @@ correct answer must contain, or that the honest answer is "the data does not say
 Reported per run:
 
 - answer accuracy, of the draft and of what the user sees after the guardrail;
-- citation precision: cited documents that are among the expected ones;
+- citation precision: cited documents (those the answer shows or relies on: quoted or
+  read passages, documents it names; not every document behind a count) that are among
+  the expected ones;
 - unsupported-claim rate, before and after the guardrail (claims the fact-checker
   did not find supported, among the claims drafted / shown unflagged);
 - hallucination on questions the data cannot answer: answers stating any
@@ -147,9 +149,7 @@ def evaluate_agent(
 
 def _result(question: Question, response: ChatResponse, seconds: float) -> QuestionResult:
     draft = " ".join(s.text for s in response.sentences)
-    cited = sorted(
-        {source.doc_id for c in response.citations for source in c.sources if source.doc_id}
-    )
+    cited = sorted(response.documents)
     expected = set(question.expected_docs)
     precision = sum(doc in expected for doc in cited) / len(cited) if cited and expected else None
     claims = [s for s in response.sentences if not is_abstention(s.text)]

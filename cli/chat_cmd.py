@@ -211,14 +211,15 @@ def print_sources(response: ChatResponse, console: Console, *, cited_only: bool 
     for item in items:
         where = ", ".join(
             f"{s.doc_id}:{s.char_start}-{s.char_end}" if s.char_start is not None else s.doc_id
-            for s in item.sources[:8]
+            for s in item.sources
         )
-        more = f" +{len(item.sources) - 8}" if len(item.sources) > 8 else ""
+        if cited_only and item.kind == "graph" and len(item.sources) > 1:
+            # a count: the answer cites what it shows; /sources lists every document
+            where = f"counted in {len(item.sources)} documents (/sources lists them)"
         kind = "graph" if item.kind == "graph" else item.kind
         text = item.text if len(item.text) <= 240 else item.text[:237] + "…"
         console.print(
-            f"  [cyan][{item.number}][/] [dim]{kind} {escape(where)}{more}[/]\n"
-            f"      {escape(text)}",
+            f"  [cyan][{item.number}][/] [dim]{kind} {escape(where)}[/]\n      {escape(text)}",
             highlight=False,
         )
 

@@ -11,7 +11,8 @@ from agent_world import REVIEWS, ScriptedLLM, build_world, fake_embed, word_chec
 
 import distill.ingest.index as index_module
 from distill.agent.aggregates import Composer, OpinionRow, compare, criticised, liked, mood, tally
-from distill.agent.chat import Agent, ChatResponse
+from distill.agent.chat import Agent, ChatResponse, Citation, shown_documents
+from distill.agent.evidence import Source
 from distill.config import Config
 
 
@@ -99,6 +100,32 @@ def test_counts_of_reviews_by_product_aspect_and_word(world: Config) -> None:
     answer = ask(world, "How many reviews mention the battery?").answer
     assert "3 reviews state an opinion on the battery (1 positive, 2 negative" in answer
     assert '3 reviews contain the word "battery" (d1, d2, d3)' in answer
+
+
+def test_an_aggregate_cites_the_reviews_it_shows_not_every_one_it_counts(world: Config) -> None:
+    response = ask(world, "What do reviewers think of the battery?")
+    counted = {s.doc_id for c in response.citations if c.kind == "graph" for s in c.sources}
+    quoted = {s.doc_id for c in response.citations if c.kind == "passage" for s in c.sources}
+    assert counted == {"d1", "d2", "d3"}  # the count's full list stays in its evidence
+    assert set(response.documents) == quoted
+    # a count that names its documents shows them
+    listed = ask(world, "How many reviews mention the Aster A1?")
+    assert listed.documents == ["d1", "d2"]
+
+
+def test_shown_documents_are_passages_single_document_facts_and_named_ones() -> None:
+    def cite(number: int, kind: str, *docs: str) -> Citation:
+        sources = [Source(doc_id=d) for d in docs]
+        return Citation(number=number, kind=kind, text="t", tool="x", sources=sources)
+
+    citations = [
+        cite(1, "graph", "r1", "r2", "r10", "r11"),  # a count over four reviews
+        cite(2, "passage", "r7"),
+        cite(3, "graph", "r9"),  # a plugin fact: one document's
+        cite(4, "catalog"),
+    ]
+    answer = 'Four reviews praise it, as in r10: "…" and r1-b.'
+    assert shown_documents(answer, citations) == ["r10", "r7", "r9"]
 
 
 def test_catalog_attributes(world: Config) -> None:
