@@ -422,6 +422,7 @@ class Agent:
             "unknown": intent.unknown_products,
             "calls": [[name, arguments] for name, arguments in intent.calls],
             "terms": intent.terms,
+            "unrecorded": intent.unrecorded,
         }
         notes: list[str] = []
         plan: list[dict[str, Any]] = []
@@ -549,7 +550,9 @@ class Agent:
             for st in r.get("statements") or []
             if st["basis"] == "absence"
         ]
-        if not evidence and not stated:
+        if intent.get("name") == "unrecorded":
+            sentences = _unrecorded_answer(intent, evidence, stated)
+        elif not evidence and not stated:
             sentences = [_abstention(notes)]
         elif stated and (intent.get("name") in STATED_INTENTS or unused) and not open_question:
             sentences = stated[:MAX_STATED]  # the graph answers it: no model call
@@ -629,6 +632,7 @@ class Agent:
                 products_in=lambda text: [p.display for p in self.resolver.find(text)],
                 repair=self._cheap_checker,
                 bases=bases,
+                question=state["question"],
             )
         except DistillError:
             raise
@@ -987,6 +991,37 @@ def _abstention(notes: list[str]) -> dict[str, Any]:
     else:
         text = "The data does not say: I found nothing about this in the reviews or the graph."
     return {"text": text, "sources": []}
+
+
+_UNRECORDED_LIMITS = {
+    "dates": "so no count or summary can be restricted to {words}",
+    "star ratings": "so there is no rating to give",
+}
+
+
+def _unrecorded_answer(
+    intent: dict[str, Any], evidence: list[Evidence], stated: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A question restricted to a property of the reviews the graph does not record (see
+    `router.UNRECORDED`): that is the answer, with no model call and no count, which could
+    only answer another question; then what the text itself says, quoted verbatim."""
+    words = [w for call in intent.get("calls") or [] for w in call[1].get("require") or []]
+    sentences = []
+    for kind in intent.get("unrecorded") or []:
+        limit = _UNRECORDED_LIMITS.get(kind, "so I cannot answer by them")
+        shown = " or ".join(words) or kind
+        sentences.append(
+            {
+                "text": f"The data does not say: the graph records no {kind} for the reviews, "
+                + limit.format(words=shown)
+                + ".",
+                "sources": [],
+                "basis": "absence",
+            }
+        )
+    sentences += [s for s in stated if s["basis"] == "absence"]
+    quote = _best_quote(evidence, words, [])
+    return [*sentences, *([quote] if quote else [])]
 
 
 def _fallback_answer(evidence: list[Evidence]) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from distill.agent.evidence import Evidence
+from distill.agent.router import INTENT_WORDS
 from distill.agent.tools import Ranking
 from distill.plugins.factcheck.graph import Aggregates, graph_check
 from distill.plugins.factcheck.task import Verdict
@@ -46,6 +47,48 @@ ATTRIBUTION = re.compile(
     re.IGNORECASE,
 )
 """"One reviewer says …": who said it is in the citation; the checker compares what was said."""
+
+
+_NOT_TERMS = (
+    INTENT_WORDS
+    | frozenset(
+        re.findall(
+            r"\S+",
+            """enough whether would could yes not does any sure able use used using quite more
+            less than then also only still even all every each both such very""",
+        )
+    )
+) - {"rating", "ratings", "rate", "rated"}
+"""Words a sentence may repeat from the question without the evidence using them: the
+question's shape ("what do reviewers think"), not what it asks about. A rating is not
+shape when the answer states one."""
+
+
+def _terms(text: str) -> dict[str, str]:
+    """stem → word, for the words of `text` that can carry a claim."""
+    words = re.findall(r"[a-z0-9]+", re.sub(r"['’]s\b", "", text.lower()))
+    return {
+        _stem(w): w
+        for w in words
+        if (len(w) > 2 or (len(w) == 2 and not w.isalpha())) and w not in _NOT_TERMS
+    }
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def unsupported_terms(sentence: str, question: str, evidence: Sequence[str]) -> list[str]:
+    """Words the sentence takes from the question that no evidence uses: the answer
+    carries a qualifier of the question the sources never state ("5-star", "in 2025",
+    "waterproof", a product no review names). A checker that compares words and numbers
+    passes such a sentence when the rest of it is copied from the evidence."""
+    asked = _terms(question)
+    known = _terms(" ".join(evidence))
+    return [word for stem, word in _terms(sentence).items() if stem in asked and stem not in known]
 
 
 def claim_of(sentence: str) -> str:
@@ -101,6 +144,7 @@ def check_sentences(
     products_in: Callable[[str], list[str]] | None = None,
     repair: bool = False,
     bases: Sequence[str | None] = (),
+    question: str = "",
 ) -> list[CheckedSentence]:
     """Verdicts for (sentence, cited evidence numbers) pairs, in one batch.
 
@@ -113,6 +157,9 @@ def check_sentences(
     piece of evidence; if one supports it, that becomes its citation. Small models
     often quote the right passage and cite the wrong number. Worth it when the checker
     is cheap (a trained model), not when every check is an LLM call.
+
+    `question`: a model sentence using a word of the question that no evidence uses is
+    not supported, whatever the checker says (`unsupported_terms`).
     """
     checked = [CheckedSentence(text=text, citations=list(cites)) for text, cites in sentences]
     pending: list[tuple[int, str, list[str]]] = []
@@ -127,6 +174,15 @@ def check_sentences(
                 label="supported",
                 confidence=1.0,
                 evidence=f"stated from the {basis}: " + " | ".join(cited)[:500],
+            )
+            continue
+        unused = unsupported_terms(sentence.text, question, [e.text for e in evidence])
+        if unused:
+            sentence.verdict = Verdict(
+                claim=sentence.text,
+                label="not_enough_info",
+                confidence=1.0,
+                evidence="no source uses " + ", ".join(f'"{w}"' for w in unused),
             )
             continue
         verdict = graph_check(sentence.text, aggregates) if aggregates else None

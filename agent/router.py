@@ -10,6 +10,9 @@ find the products, the aspect and the shape of the question, and pick the tool c
   quoted passages, with no language-model call at all;
 - `product` questions that need reading (does it get updates? how many hours?): the
   calls are fixed, the model writes the answer from what they found;
+- `unrecorded`: a question restricted to what the graph does not record about a review
+  (when it was written, its stars): no count can apply the restriction, so the answer
+  says so, with no model call, and quotes the reviews' own words if any use them;
 - `search`: everything else; the model plans.
 
 Product names are matched against the catalog and the graph (aliases included); a name
@@ -126,6 +129,46 @@ _NEEDS_PLAN = re.compile(
 """Questions a passage search cannot answer: counting, listing, running a tool."""
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 """A year in a question is something the reviews must say ("reviewed most in 2025")."""
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+UNRECORDED: list[tuple[str, re.Pattern[str], bool]] = [
+    (
+        "dates",
+        re.compile(
+            r"\b(?:in|during|from|since|before|after|until)\s+(?:the )?(?:early |late )?"
+            r"((?:19|20)\d\d|" + _MONTHS + r")\b|\b((?:last|this|past|previous)\s+(?:few\s+)?"
+            r"(?:week|month|year|quarter|summer|winter|spring|autumn|fall)s?)\b|"
+            r"\b(newest|latest|oldest|earliest|most recent)\s+reviews?\b|"
+            r"\bwhen (?:was|were) (?:the |these |this |those )?(?:reviews?|it|they) "
+            r"(written|posted|published)\b",
+            re.I,
+        ),
+        True,
+    ),
+    (
+        "star ratings",
+        re.compile(
+            r"\b(?:\d(?:\.\d)?[- ]?(stars?)|(stars?)|(?:star|user|customer|reviewers?'?|average)"
+            r"\s+(ratings?|scores?))\b|\b(?:rated|rating|score) out of (?:5|five|10|ten)\b",
+            re.I,
+        ),
+        False,
+    ),
+    (
+        "star ratings",
+        re.compile(
+            r"\b(?:what|which|overall) (ratings?|scores?)\b|\b(ratings?|scores?) "
+            r"(?:do|does|did|given|from)\b",
+            re.I,
+        ),
+        True,
+    ),
+]
+"""Qualifiers on a property of the reviews themselves (when written, how many stars) that
+the graph does not record: a review is stored as its text (`graph.schema.DocumentNode`).
+A count or summary cannot apply them, so stating one would answer another question.
+(kind, pattern, whether the question must also be about reviews); a pattern's groups
+are the words the reviews' text would use for it."""
+_ABOUT_REVIEWS = re.compile(r"\b(?:review\w*|mention\w*)\b", re.I)
 _MODEL_TOKEN = r"[a-z]*\d+[a-z0-9]*|pro|max|plus|mini|ultra|lite|s"
 _SUFFIX_TOKEN = re.compile(r"^(?:pro|max|plus|mini|ultra|lite|[a-z]?\d+[a-z0-9]*)$")
 
@@ -177,6 +220,9 @@ class Intent:
     terms: list[str] = field(default_factory=list)
     """Content words of the question that name no product, aspect or question shape
     ("overheating"): a summary is not the answer when the reviews never use them."""
+    unrecorded: list[str] = field(default_factory=list)
+    """Properties of the reviews the question restricts to that the graph does not record
+    ("dates", "star ratings"); see `UNRECORDED`."""
 
     @property
     def stated(self) -> bool:
@@ -433,9 +479,16 @@ def route(
     focus = summary_focus(question)
     task = _fact_task(question, fact_tasks)
 
+    unrecorded = unrecorded_qualifiers(question)
     if unknown and not products:
         intent = Intent("unknown_product", unknown_products=unknown, aspect=aspect)
         intent.calls = [("product_opinions", {"products": unknown, "aspect": aspect})]
+    elif unrecorded:
+        # no count or summary can apply the qualifier: say so, and show what the text says
+        intent = Intent("unrecorded", products, unknown, aspect, terms=terms)
+        intent.unrecorded = list(unrecorded)
+        words = [w for found in unrecorded.values() for w in found]
+        intent.calls = [("search_reviews", {**search, "require": words})]
     elif task:
         intent = Intent("facts", products, unknown, aspect, terms=terms)
         intent.calls = [("plugin_facts", {"task": task, "products": names})]
@@ -483,6 +536,20 @@ def route(
         intent.calls = [("search_reviews", {"query": question, "products": [], "require": years})]
         intent.needs_plan = bool(_NEEDS_PLAN.search(question))
     return intent
+
+
+def unrecorded_qualifiers(question: str) -> dict[str, list[str]]:
+    """The review properties the graph does not record that a question restricts the
+    reviews to, each with the words naming it in the question ("in 2025" → "2025")."""
+    about_reviews = bool(_ABOUT_REVIEWS.search(question) or _OPINION_WORDS.search(question))
+    found: dict[str, list[str]] = {}
+    for kind, pattern, needs_reviews in UNRECORDED:
+        if needs_reviews and not about_reviews:
+            continue
+        for match in pattern.finditer(question):
+            words = [g.lower() for g in match.groups() if g]
+            found.setdefault(kind, []).extend(words)
+    return {kind: list(dict.fromkeys(words)) for kind, words in found.items()}
 
 
 def _is_summary(question: str, focus: str | None, aspect: str | None) -> bool:

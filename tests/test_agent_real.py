@@ -51,6 +51,18 @@ def test_aggregates_are_stated_from_the_graph_with_real_quotes(world: Config) ->
     assert all(s.supported for s in overall.sentences + ranking.sentences)
 
 
+def test_the_real_model_shows_no_qualifier_the_sources_never_state(world: Config) -> None:
+    """What the data cannot support is not shown: a rating it does not record is said to
+    be missing without the model; a qualifier no source states ("on 5G") is not asserted."""
+    with Agent(world, policy="remove") as agent:
+        rating = agent.chat("What star rating do reviewers give the Aster A1?", thread="stars")
+        drafted = agent.chat("Does the Aster A2 battery last two days on 5G?", thread="5g")
+    assert rating.llm_calls == [] and "records no star ratings" in rating.answer
+    assert "positive" not in rating.answer
+    asserted = [s for s in drafted.sentences if s.kept and "5g" in s.text.lower()]
+    assert all(s.verdict is None for s in asserted), asserted  # only "the data does not say"
+
+
 def test_distill_chat_in_the_terminal(world: Config, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

@@ -1,0 +1,126 @@
+"""Answers that would assert what the data cannot support: a question restricted to a
+property of the reviews the graph does not record (dates, star ratings), and a drafted
+sentence carrying a word of the question that no source uses. Scripted model, tiny
+world, plus a checker that passes anything (as a lexical checker passes a sentence whose
+numbers are copied from the evidence)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from agent_world import ScriptedLLM, build_world, fake_embed
+
+import distill.ingest.index as index_module
+from distill.agent.chat import Agent, ChatResponse
+from distill.agent.evaluation import Question, grade
+from distill.agent.evidence import Evidence
+from distill.agent.guardrail import check_sentences, unsupported_terms
+from distill.agent.router import ProductResolver, route, unrecorded_qualifiers
+from distill.config import Config
+from distill.plugins.factcheck.task import Verdict
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
+    monkeypatch.setattr(index_module, "default_embedder", fake_embed)
+    return build_world(tmp_path)
+
+
+def passes_anything(pairs: Sequence[tuple[str, list[str]]]) -> list[Verdict]:
+    return [Verdict(claim=claim, label="supported", confidence=0.9) for claim, _ in pairs]
+
+
+def ask(config: Config, question: str, llm: ScriptedLLM | None = None) -> ChatResponse:
+    llm = llm or ScriptedLLM(
+        plan=lambda m: pytest.fail("nothing to plan"),  # type: ignore[arg-type,return-value]
+        answer=lambda p: pytest.fail("nothing to draft"),  # type: ignore[arg-type,return-value]
+    )
+    with Agent(config, chat_model=llm, checker=passes_anything, policy="remove") as agent:  # type: ignore[arg-type]
+        return agent.chat(question, thread="t")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Which product was reviewed the most in 2025?", {"dates": ["2025"]}),
+        ("How many reviews from last year mention the battery?", {"dates": ["last year"]}),
+        ("What do the newest reviews say about the screen?", {"dates": ["newest"]}),
+        ("What star rating do reviewers give the Aster A1?", {"star ratings": ["star", "rating"]}),
+        ("How many 5-star reviews does the A1 have?", {"star ratings": ["star"]}),
+        ("What is the average rating of the Aster A1?", {"star ratings": ["rating"]}),
+        # the reviews' opinions, a catalog date, a spec: not a qualifier on the reviews
+        ("How do reviewers rate the phone's size?", {}),
+        ("How is the Aster A1 rated?", {}),
+        ("When was the Aster A1 released?", {}),
+        ("Which phone came out in 2024?", {}),
+        ("What is the IP rating of the Aster A1?", {}),
+        ("Does the battery last all day?", {}),
+    ],
+)
+def test_qualifiers_on_what_the_graph_does_not_record(
+    question: str, expected: dict[str, list[str]]
+) -> None:
+    assert unrecorded_qualifiers(question) == expected
+
+
+def test_the_router_does_not_count_what_it_cannot_restrict() -> None:
+    resolver = ProductResolver([])
+    intent = route("How many reviews from 2023 mention the battery?", resolver)
+    assert intent.name == "unrecorded" and intent.unrecorded == ["dates"]
+    assert [name for name, _ in intent.calls] == ["search_reviews"]
+
+
+def test_a_count_restricted_to_a_period_is_not_answered_with_all_the_counts(
+    world: Config,
+) -> None:
+    response = ask(world, "How many reviews from 2023 mention the battery?")
+    assert response.answer.startswith("The data does not say: the graph records no dates")
+    assert "opinion" not in response.answer and "3 reviews" not in response.answer
+    assert response.llm_calls == []
+    question = Question(id="x", question="", expected_answer="", kind="unanswerable", abstain=True)
+    assert grade(question, response.answer, response.sentences, shown_only=True)
+
+
+def test_a_star_rating_is_not_made_from_opinion_counts(world: Config) -> None:
+    response = ask(world, "What star rating do reviewers give the Aster A1?")
+    assert "records no star ratings" in response.answer
+    assert "positive" not in response.answer and "negative" not in response.answer
+    assert response.llm_calls == []
+
+
+def test_a_question_word_no_source_uses_is_not_supported_whatever_the_checker_says() -> None:
+    evidence = [
+        Evidence(kind="graph", text="Aster A1 / overall: 3 positive, 1 negative", tool="t"),
+        Evidence(kind="passage", text="The battery dies by noon.", tool="t"),
+    ]
+    question = "Which is better, the Aster A1 or the Aster A7?"
+    assert unsupported_terms(
+        "The Aster A1 beats the Aster A7.", question, [e.text for e in evidence]
+    ) == ["a7"]
+    checked = check_sentences(
+        [("The Aster A1 is better than the Aster A7.", []), ("The Aster A1 is better.", [])],
+        evidence,
+        passes_anything,
+        question=question,
+    )
+    assert checked[0].verdict.label == "not_enough_info"  # type: ignore[union-attr]
+    assert '"a7"' in checked[0].verdict.evidence  # type: ignore[union-attr]
+    assert checked[1].verdict.label == "supported"  # type: ignore[union-attr]
+    # words of the question's shape, and words with another ending, are not qualifiers
+    assert unsupported_terms(
+        "Reviewers think the battery died.", "What do reviewers think of the battery dying?",
+        ["the battery dies"],
+    ) == []  # fmt: skip
+
+
+def test_a_drafted_sentence_applying_a_qualifier_no_source_states_is_removed(
+    world: Config,
+) -> None:
+    llm = ScriptedLLM(answer=lambda p: [("The Aster A1 battery dies by noon on 5G.", [1])])
+    response = ask(world, "Does the Aster A1 battery die by noon on 5G?", llm)
+    assert response.llm_calls == ["draft"]
+    [bad] = [s for s in response.sentences if "5G" in s.text]
+    assert not bad.kept and bad.verdict.label == "not_enough_info"  # type: ignore[union-attr]
+    assert "5G" not in response.answer and "removed" in response.answer
