@@ -159,10 +159,13 @@ def check_sentences(
     is cheap (a trained model), not when every check is an LLM call.
 
     `question`: a model sentence using a word of the question that no evidence uses is
-    not supported, whatever the checker says (`unsupported_terms`).
+    not supported, whatever the checker says (`unsupported_terms`). Nor is one citing
+    only opinion counts that the graph checks cannot verify (`_reads_counts_only`); with
+    `repair`, a passage that supports it becomes its citation.
     """
     checked = [CheckedSentence(text=text, citations=list(cites)) for text, cites in sentences]
     pending: list[tuple[int, str, list[str]]] = []
+    reread: list[tuple[int, str]] = []
     for i, sentence in enumerate(checked):
         basis = bases[i] if i < len(bases) else None
         if basis == "absence" or is_abstention(sentence.text):
@@ -191,6 +194,15 @@ def check_sentences(
         if verdict is not None:
             sentence.verdict = verdict
             continue
+        if _reads_counts_only(sentence.citations, evidence):
+            sentence.verdict = Verdict(
+                claim=sentence.text,
+                label="not_enough_info",
+                confidence=1.0,
+                evidence="a reading of opinion counts that the graph checks cannot verify",
+            )
+            reread.append((i, claim_of(sentence.text)))
+            continue
         cited = [evidence[n - 1].text for n in sentence.citations if 0 < n <= len(evidence)]
         pending.append((i, claim_of(sentence.text), cited or [e.text for e in evidence]))
     if pending:
@@ -198,8 +210,22 @@ def check_sentences(
         for (i, _, _), verdict in zip(pending, verdicts, strict=True):
             checked[i].verdict = verdict.model_copy(update={"claim": checked[i].text})
     if repair:
-        _repair_citations(checked, [(i, claim) for i, claim, _ in pending], evidence, checker)
+        trials = [(i, claim) for i, claim, _ in pending] + reread
+        _repair_citations(checked, trials, evidence, checker)
     return checked
+
+
+COUNTING_TOOLS = frozenset({"review_summary", "product_opinions", "count_reviews"})
+"""Tools whose graph facts (opinion and review counts) code states as sentences itself."""
+
+
+def _reads_counts_only(citations: Sequence[int], evidence: Sequence[Evidence]) -> bool:
+    """A model sentence citing only opinion counts adds nothing but its reading of them:
+    the counts are stated by code beside it, and what the model makes of them ("better",
+    "a 198 rating") is what a lexical checker cannot judge, as every number is in the
+    evidence. Graph rows the model was given to read (Cypher, plugin facts) are not this."""
+    cited = [evidence[n - 1] for n in citations if 0 < n <= len(evidence)]
+    return bool(cited) and all(e.kind == "graph" and e.tool in COUNTING_TOOLS for e in cited)
 
 
 def _repair_citations(
@@ -213,7 +239,7 @@ def _repair_citations(
         for i, claim in pending
         if not checked[i].supported
         for n in range(1, len(evidence) + 1)
-        if n not in checked[i].citations
+        if n not in checked[i].citations and not _reads_counts_only([n], evidence)
     ]
     if not trials:
         return

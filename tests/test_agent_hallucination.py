@@ -124,3 +124,38 @@ def test_a_drafted_sentence_applying_a_qualifier_no_source_states_is_removed(
     [bad] = [s for s in response.sentences if "5G" in s.text]
     assert not bad.kept and bad.verdict.label == "not_enough_info"  # type: ignore[union-attr]
     assert "5G" not in response.answer and "removed" in response.answer
+
+
+def test_a_model_reading_of_opinion_counts_is_not_verified_by_copying_them() -> None:
+    evidence = [
+        Evidence(
+            kind="graph",
+            text="Aster A1 / overall: 198 positive (252 opinions)",
+            tool="review_summary",
+        ),
+        Evidence(
+            kind="passage", text="I would give the Aster A1 top marks.", tool="search_reviews"
+        ),
+        Evidence(kind="graph", text="product: Aster A1, reviews: 28", tool="query_graph"),
+    ]
+
+    def passage_only(pairs: Sequence[tuple[str, list[str]]]) -> list[Verdict]:
+        """Supports the claim about marks by the passage that says it, nothing else."""
+        return [
+            Verdict(claim=c, label="supported" if "marks" in c and "marks" in " ".join(t)
+                    else "not_enough_info", confidence=0.9)
+            for c, t in pairs
+        ]  # fmt: skip
+
+    sentences = [
+        ("The Aster A1 has a 198 rating out of 252.", [1]),  # counts, read by the model
+        ("Reviewers give the Aster A1 top marks.", [1]),  # supported by a passage
+        ("The Aster A1 was reviewed 28 times.", [3]),  # a graph row the model read
+    ]
+    checked = check_sentences(sentences, evidence, passes_anything)
+    assert [c.verdict.label for c in checked] == [  # type: ignore[union-attr]
+        "not_enough_info", "not_enough_info", "supported"
+    ]  # fmt: skip
+    repaired = check_sentences(sentences[:2], evidence, passage_only, repair=True)
+    assert repaired[0].verdict.label == "not_enough_info"  # type: ignore[union-attr]
+    assert repaired[1].verdict.label == "supported" and repaired[1].citations == [2]  # type: ignore[union-attr]
