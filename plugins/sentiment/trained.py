@@ -19,6 +19,7 @@ from spacy.tokens import Doc
 from distill.backend import Backend, BackendOptions
 from distill.errors import PluginError
 from distill.model_card import dir_size_mb, load_card
+from distill.plugins.linker.embed import use_bf16
 from distill.plugins.sentiment.general import general_model_path
 from distill.plugins.sentiment.model import NONE, AbsaModel
 from distill.plugins.sentiment.targets import sentence_bounds
@@ -105,6 +106,8 @@ class TrainedSentiment(Backend):
         self.model = AbsaModel.load(self.path)
         if self.options.extra.get("int8", False):
             self.model.quantize()
+        else:  # `options = {bf16 = false}` (or $DISTILL_BF16=0) keeps float32 on AMX CPUs
+            self.model.bf16 = use_bf16(self.options.extra.get("bf16"))
         if not self.model.trained.get("aspects"):
             log.warning(
                 "sentiment model %s was trained on aspect terms only (e.g. --format semeval14 "
