@@ -37,6 +37,7 @@ def parse_url(url: str) -> tuple[str, int, str]:
 
 class FalkorDBStore(CypherStore):
     kind = "falkordb"
+    concurrent_writers = True
     dialect = FALKORDB
     mentions_by_document = True
 

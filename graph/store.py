@@ -114,6 +114,9 @@ class GraphStore(ABC):
     kind: ClassVar[str] = "?"
     dialect: ClassVar[Dialect] = OPENCYPHER
     """How the guard writes a checked query for this database, and the procedures it allows."""
+    concurrent_writers: ClassVar[bool] = False
+    """True for a server that several processes may write at once (`--engine ray` then
+    lets every actor write its own batches); embedded stores have one writer."""
 
     def __init__(self, location: str, *, read_only: bool = False) -> None:
         self.location = location

@@ -366,7 +366,9 @@ def ingest(
 
     Documents are read as they are needed (a batch at a time), so memory does not grow
     with the corpus. `engine="ray"` runs the tools on Ray actors (a local cluster, or
-    `ray_address`); writes stay on this process. `on_progress(done, total)` is called
+    `ray_address`); writes stay on this process, except with a store that takes several
+    writers (FalkorDB), where each actor writes its own batches. The document index is
+    always written here. `on_progress(done, total)` is called
     after every batch; `total` is None until reading has finished.
     """
     from distill.graph import open_store
@@ -409,17 +411,25 @@ def ingest(
         if engine == "ray":
             from distill.ingest.ray_engine import run_batches
 
-            results = run_batches(batches, config, pipeline.tasks, address=ray_address)
+            results: Iterable[tuple[list[Any], list[Failure], dict[str, str] | None]] = run_batches(
+                batches,
+                config,
+                pipeline.tasks,
+                address=ray_address,
+                write=bool(store is not None and store.concurrent_writers),
+            )
         else:
-            results = (pipeline.run(batch) for batch in batches)
+            results = ((*pipeline.run(batch), None) for batch in batches)
         done = 0
-        for facts, failures in results:
+        for facts, failures, written_by_worker in results:
             report.failures.extend(failures)
             for failure in failures:
                 pending.pop(failure.doc_id or "", None)
             written: list[SourceDocument] = []
-            failed: dict[str | None, Exception] = {}
-            if store is not None and facts:  # one transaction per batch; a bad one fails alone
+            failed: dict[str | None, Exception | str] = {}
+            if written_by_worker is not None:  # a Ray actor wrote it to a server store
+                failed = dict(written_by_worker)
+            elif store is not None and facts:  # one transaction per batch; a bad one fails alone
                 result = store.write_documents(facts, batch_size=len(facts))
                 failed = {failure.doc_id: failure.error for failure in result.failures}
             for document_facts in facts:

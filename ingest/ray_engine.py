@@ -1,10 +1,15 @@
-"""The same ingest pipeline on Ray: workers run the tools, the driver writes the graph.
+"""The same ingest pipeline on Ray: workers run the tools, the driver (or the workers) write.
 
 Each Ray actor builds the configured `Pipeline` once (models load once per worker)
-and processes whole batches; facts come back to the driver, which keeps writing one
-document at a time under the store's lock, so atomicity and idempotency are exactly
-those of a local run. `address=None` starts a local Ray; pass `ray://host:10001` or
-set `RAY_ADDRESS` to use a real cluster (model paths must then exist on every node).
+and processes whole batches. With an embedded store (LadybugDB, networkx) the facts
+come back to the driver, the graph's single writer, which writes each batch in one
+transaction exactly as a local run does; that writer is what limits scaling. With a
+store whose server takes several writers (`GraphStore.concurrent_writers`: FalkorDB),
+each actor opens its own connection and writes its batches itself (one transaction per
+batch, a failed batch retried document by document, as on the driver) and returns the
+facts with the per-document write failures. The document index stays on the driver.
+`address=None` starts a local Ray; pass `ray://host:10001` or set `RAY_ADDRESS` to use a
+real cluster (model paths, and the graph server, must then be reachable from every node).
 """
 
 from __future__ import annotations
@@ -16,15 +21,30 @@ from typing import Any
 from distill.config import Config
 from distill.ingest.readers import SourceDocument
 
+BatchResult = tuple[list[Any], list[Any], dict[str, str] | None]
+"""(facts, failures, write failures by doc id when the worker wrote the batch, else None)."""
+
 
 class _Worker:
-    def __init__(self, config: dict[str, Any], tasks: list[str]) -> None:
+    def __init__(self, config: dict[str, Any], tasks: list[str], write: bool = False) -> None:
+        from distill.graph import open_store
         from distill.ingest.pipeline import Pipeline
 
-        self.pipeline = Pipeline(Config.model_validate(config), tasks)
+        settings = Config.model_validate(config)
+        self.pipeline = Pipeline(settings, tasks)
+        self.store = open_store(settings.graph) if write else None
 
-    def run(self, batch: list[SourceDocument]) -> tuple[list[Any], list[Any]]:
-        return self.pipeline.run(batch)
+    def run(self, batch: list[SourceDocument]) -> BatchResult:
+        facts, failures = self.pipeline.run(batch)
+        if self.store is None:
+            return facts, failures, None
+        failed: dict[str, str] = {}
+        if facts:
+            result = self.store.write_documents(facts, batch_size=len(facts))
+            failed = {
+                str(f.doc_id): f"{type(f.error).__name__}: {f.error}" for f in result.failures
+            }
+        return facts, failures, failed
 
 
 def run_batches(
@@ -34,8 +54,10 @@ def run_batches(
     *,
     address: str | None = None,
     workers: int | None = None,
-) -> Iterator[tuple[list[Any], list[Any]]]:
-    """Results of every batch, in completion order, computed by a pool of Ray actors."""
+    write: bool = False,
+) -> Iterator[BatchResult]:
+    """Results of every batch, in completion order, computed by a pool of Ray actors;
+    with `write` each actor also writes its batches to the (server) graph store."""
     import ray
     from ray.util import ActorPool
 
@@ -48,5 +70,5 @@ def run_batches(
         )
     count = workers or max(1, int(ray.available_resources().get("CPU", 1)))
     worker = ray.remote(num_cpus=1)(_Worker)
-    pool = ActorPool([worker.remote(config.model_dump(), tasks) for _ in range(count)])
+    pool = ActorPool([worker.remote(config.model_dump(), tasks, write) for _ in range(count)])
     yield from pool.map_unordered(lambda actor, batch: actor.run.remote(batch), batches)

@@ -55,3 +55,59 @@ def test_ray_engine_gives_the_same_facts(config: Config, first_reviews: Path) ->
     )
     key = lambda plan: plan["document"]  # noqa: E731
     assert sorted(on_ray.planned, key=key) == sorted(local.planned, key=key)
+
+
+def test_ray_actors_write_a_server_graph_themselves(config: Config, first_reviews: Path) -> None:
+    """FalkorDB takes several writers: each Ray actor writes its batches; the graph is the
+    same as a local run's, and a second run replaces rather than duplicates."""
+    pytest.importorskip("ray")
+    from distill.graph.testing import falkordb_server
+    from distill.ingest import ray_engine
+
+    try:
+        server = falkordb_server()
+        url = server.__enter__()
+    except (RuntimeError, ImportError) as exc:
+        pytest.skip(f"FalkorDB server could not start: {exc}")
+    try:
+        base = url.rsplit("/", 1)[0]
+        index = config.index.model_copy(update={"enabled": False})
+        graphs = {
+            name: config.model_copy(
+                update={
+                    "graph": config.graph.model_copy(
+                        update={"store": "falkordb", "path": f"{base}/{name}"}
+                    ),
+                    "index": index,
+                }
+            )
+            for name in ("local", "ray")
+        }
+        pipeline = Pipeline(config, tasks=["ner", "linker"])
+        local = ingest([first_reviews], graphs["local"], pipeline=pipeline)
+        writes: list[bool] = []
+        original = ray_engine.run_batches
+
+        def spy(*args: object, **kwargs: object) -> object:
+            writes.append(bool(kwargs.get("write")))
+            return original(*args, **kwargs)  # type: ignore[arg-type]
+
+        ray_engine.run_batches = spy  # type: ignore[assignment]
+        try:
+            for _ in range(2):
+                on_ray = ingest(
+                    [first_reviews], graphs["ray"], pipeline=pipeline, engine="ray", batch_size=3
+                )
+                assert on_ray.ok and on_ray.written == local.written == 10
+        finally:
+            ray_engine.run_batches = original  # type: ignore[assignment]
+        assert writes == [True, True]
+        stats = {}
+        for name, settings in graphs.items():
+            with open_store(settings.graph, read_only=True) as store:
+                graph = store.stats()
+                products = sorted(repr(product) for product in store.products())
+                stats[name] = (graph.nodes, graph.edges, products)
+        assert stats["ray"] == stats["local"]
+    finally:
+        server.__exit__(None, None, None)
