@@ -591,10 +591,11 @@ class Agent:
             for m in _recent(state, turns)[:-1]
         ]
         evidence = evidence[:DRAFT_EVIDENCE]
+        words = _question_words(state.get("intent") or {}, question)
         prompt = render(
             "agent_answer",
             question=question,
-            evidence=[{"label": _label(e), "text": _clip(e.text)} for e in evidence],
+            evidence=[{"label": _label(e), "text": _focus(e.text, words)} for e in evidence],
             notes=[n for n in notes if not n.startswith("the model")],
             history=history,
             lead=" ".join(s["text"] for s in lead or []) or None,
@@ -961,8 +962,7 @@ def _best_quote(
     if best is None:
         return None
     item = evidence[best[0] - 1]
-    text = " ".join(item.text.split())
-    shown = text if len(text) <= 220 else text[:219].rsplit(" ", 1)[0] + " …"
+    shown = _focus(item.text, words, 220)
     return {
         "text": f'A review ({item.sources[0].doc_id}) says: "{shown}"',
         "sources": [best[0]],
@@ -970,10 +970,34 @@ def _best_quote(
     }
 
 
-def _clip(text: str, limit: int = 240) -> str:
-    """Evidence as the drafting model reads it: long passages cut at a word (shorter
-    prompts answer faster; the guardrail checks against the whole text)."""
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+def _focus(text: str, words: Sequence[str], limit: int = 240) -> str:
+    """A long passage cut to `limit` characters around the sentence naming most of
+    `words` (whole sentences where they fit; the start when none names any): what the
+    drafting model reads and a quote shows. Cutting from the start dropped the answer
+    when it came late in a passage ("… Kestrel has pushed no updates since launch")."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    sentences = re.split(r"(?<=[.!?])\s+", text)
+    hits = [
+        sum(bool(re.search(rf"\b{re.escape(w)}", sentence, re.I)) for w in words)
+        for sentence in sentences
+    ]
+    best = max(range(len(sentences)), key=lambda i: (hits[i], -i)) if any(hits) else 0
+    first = last = best
+    size = len(sentences[best])
+    while last + 1 < len(sentences) and size + 1 + len(sentences[last + 1]) <= limit:
+        last += 1
+        size += 1 + len(sentences[last])
+    while first > 0 and size + 1 + len(sentences[first - 1]) <= limit:
+        first -= 1
+        size += 1 + len(sentences[first])
+    shown = " ".join(sentences[first : last + 1])
+    if len(shown) > limit:
+        shown = shown[: limit - 1].rsplit(" ", 1)[0]
+    before = "… " if first > 0 else ""
+    after = " …" if not text.endswith(shown) else ""
+    return before + shown + after
 
 
 def _label(evidence: Evidence) -> str:

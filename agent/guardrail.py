@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from distill.agent.evidence import Evidence
-from distill.agent.router import INTENT_WORDS
+from distill.agent.router import ASPECT_WORDS, INTENT_WORDS
 from distill.agent.tools import Ranking
 from distill.plugins.factcheck.graph import Aggregates, graph_check
 from distill.plugins.factcheck.task import Verdict
@@ -58,9 +58,16 @@ _NOT_TERMS = (
             less than then also only still even all every each both such very""",
         )
     )
+    | {
+        word
+        for aspect, phrases in ASPECT_WORDS.items()
+        for p in (aspect, *phrases)
+        for word in p.split()
+    }
 ) - {"rating", "ratings", "rate", "rated"}
 """Words a sentence may repeat from the question without the evidence using them: the
-question's shape ("what do reviewers think"), not what it asks about. A rating is not
+question's shape ("what do reviewers think"), and the aspect vocabulary, which reviews
+say in their own words ("software updates" from "pushed no updates"). A rating is not
 shape when the answer states one."""
 
 

@@ -517,3 +517,22 @@ def test_an_open_answer_keeps_the_best_passage_verbatim(world: Config) -> None:
     assert response.llm_calls == ["draft"]
     assert 'A review (d1) says: "The Aster A1 battery dies by noon.' in response.answer
     assert "waterproof" not in response.answer  # the model's claim was unsupported
+
+
+def test_a_long_passage_is_read_and_quoted_around_the_words_asked_about() -> None:
+    from distill.agent.chat import _focus
+
+    passage = (
+        "Two months in with the phone. The screen is nice and bright outdoors. But the "
+        "maker has pushed no updates since launch, and notifications are flaky. The battery "
+        "is fine. I would still buy it again for the price, and so would my brother."
+    )
+    assert _focus(passage, ["updates", "software"], 120) == (
+        "… But the maker has pushed no updates since launch, and notifications are flaky. "
+        "The battery is fine. …"
+    )
+    assert (
+        _focus(passage, [], 70)
+        == "Two months in with the phone. The screen is nice and bright outdoors. …"
+    )
+    assert _focus(passage, ["updates"], 1000) == passage
