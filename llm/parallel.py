@@ -14,7 +14,17 @@ re-reading weights. `ParallelDecoder` keeps a second context on the *same loaded
 - decoding is greedy under each request's JSON schema, compiled to a llama.cpp grammar
   exactly as `create_chat_completion` compiles `response_format`. The grammar is checked
   against the unconstrained best token first and applied to the whole vocabulary only when
-  it refuses it (what llama.cpp's own sampler does): the same choice, a fraction of the work.
+  it refuses it (what llama.cpp's own sampler does): the same choice, a fraction of the work;
+- an answer ends when its JSON value closes (the grammar allows nothing else), without
+  decoding the end-of-turn token;
+- while few sequences run (the tail of a batch), each also sends a *draft*: the tokens
+  that followed its last tokens in its own prompt (answers copy names and terms from the
+  text and JSON from the examples). A step checks them all at once and keeps the ones
+  greedy decoding would have chosen, so a sequence may advance several tokens per step;
+- steps run on every core while that is faster, on one while another job holds a core
+  (`ThreadChooser`: llama.cpp's threads wait for each other at every layer).
+
+Measured in BENCHMARKS.md, "Teacher speed".
 
 Used by the prompt backend for the local model at temperature 0 with the model's own chat
 template; anything else goes through LangChain's `batch`. Replies are cached in the chat
@@ -27,6 +37,7 @@ import atexit
 import ctypes
 import json
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,11 +47,24 @@ from langchain_core.load import dumps
 from langchain_core.messages import AIMessage, BaseMessage, convert_to_openai_messages
 from langchain_core.outputs import ChatGeneration
 
-PARALLEL_SEQUENCES = 16
-"""Sequences decoded together. On 2 cores one step of 8 costs ~2.5 single steps, of 16 ~3."""
-CONTEXT = 12288
-"""KV cells shared by the prefix and every sequence's prompt and longest possible answer."""
-BATCH = 512
+PARALLEL_SEQUENCES = 32
+"""Sequences decoded together. On 2 cores a step of 32 tokens costs ~5 single-token steps
+(0.48 s against 0.09 s), of 16 ~3; beyond ~32 a step costs as much per token as a prompt."""
+CONTEXT = 32768
+"""KV cells shared by the prefix and every running sequence's prompt, answer and draft
+(~28 KB each for the 1.5B model: ~0.9 GB; only used cells are attended to)."""
+BATCH = 1024
+"""Tokens per `llama_decode` call (prompt suffixes of new sequences, drafts)."""
+UBATCH = 512
+DRAFT = 4
+"""Most draft tokens per sequence and step, looked up in its own prompt (0: no drafting)."""
+STEP_TOKENS = 16
+"""Drafts fill a step up to this many tokens, where a token still costs much less than a
+step: none while 16 or more sequences run, several each in the last few (about a third
+of drafted tokens are kept)."""
+THREADS: int | None = None
+"""Most CPU threads per step; None: llama-cpp-python's batch default (all cores). Fewer
+are used while that is faster (`ThreadChooser`)."""
 _PREFIX_SEQ = 0
 """The sequence holding the shared prompt prefix; requests use sequences 1..n_seq."""
 _decoders: dict[int, ParallelDecoder] = {}
@@ -55,33 +79,89 @@ class _Sequence:
     max_tokens: int
     tokens: list[int] = field(default_factory=list)
     done: bool = False
+    history: list[int] = field(default_factory=list)
+    """Prompt and answer so far: where drafts are looked up."""
+    after_pair: dict[tuple[int, int], int] = field(default_factory=dict)
+    """Token pair -> index in `history` of the token after its latest occurrence."""
+    after_one: dict[int, int] = field(default_factory=dict)
+    """Token -> index in `history` of the token after its latest occurrence."""
+
+    def __post_init__(self) -> None:
+        self.history = list(self.prompt)
+        h = self.history
+        for i in range(1, len(h)):
+            self.after_one[h[i - 1]] = i
+            if i >= 2:
+                self.after_pair[(h[i - 2], h[i - 1])] = i
+
+    def append(self, token: int) -> None:
+        self.tokens.append(token)
+        h = self.history
+        h.append(token)
+        if len(h) >= 2:
+            self.after_one[h[-2]] = len(h) - 1
+        if len(h) >= 3:
+            self.after_pair[(h[-3], h[-2])] = len(h) - 1
+
+    def draft(self, limit: int, spaced: int | None = None) -> list[int]:
+        """Prompt-lookup drafting: the tokens that followed the last two tokens (else the
+        last one; else `spaced`, the last token with a leading space, as a name is written
+        inside the text rather than after a JSON quote) where they last occurred before.
+        Answers copy the text (entities, terms) and the examples' JSON, so runs of tokens
+        are guessed right and checked in one step."""
+        h = self.history
+        if limit <= 0 or len(h) < 2:
+            return []
+        at = self.after_pair.get((h[-2], h[-1]))
+        if at is None:
+            at = self.after_one.get(h[-1])
+        if at is None and spaced is not None:
+            at = self.after_one.get(spaced)
+        return [] if at is None else h[at : at + limit]
 
 
 class ParallelDecoder:
     """Greedy, schema-constrained generation for many prompts on one loaded `Llama`."""
 
-    def __init__(self, llama: Any, n_seq: int = PARALLEL_SEQUENCES, n_ctx: int = CONTEXT) -> None:
+    def __init__(
+        self,
+        llama: Any,
+        n_seq: int | None = None,
+        n_ctx: int | None = None,
+        draft: int | None = None,
+        threads: int | None = None,
+    ) -> None:
         import llama_cpp
         from llama_cpp import _internals, llama_chat_format
 
         self.llama = llama
-        self.n_seq = n_seq
+        self.n_seq = n_seq or PARALLEL_SEQUENCES
+        self.draft = DRAFT if draft is None else draft
+        self.n_batch = BATCH
+        self.step_tokens = STEP_TOKENS
         self.n_vocab = llama.n_vocab()
         params = llama_cpp.llama_context_default_params()
-        params.n_ctx = n_ctx
-        params.n_batch = params.n_ubatch = BATCH
-        params.n_seq_max = n_seq + 1
+        params.n_ctx = n_ctx or CONTEXT
+        params.n_batch = BATCH
+        params.n_ubatch = UBATCH
+        params.n_seq_max = self.n_seq + 1
         params.kv_unified = True  # the shared prefix is stored once
-        # a step decodes a few tokens per sequence: generation, so the generation thread
-        # count (llama.cpp's batch threads spin-wait badly on a CPU shared with other jobs)
-        params.n_threads = params.n_threads_batch = llama.context_params.n_threads
+        # a step decodes a few tokens of many sequences: compute-bound like a prompt, so
+        # every core (llama.cpp's generation default of half the cores leaves one idle),
+        # unless other jobs make one thread faster
+        most = threads or THREADS or llama.context_params.n_threads_batch
+        self.threads = ThreadChooser(most)
+        self._threads_set = params.n_threads = params.n_threads_batch = most
         params.no_perf = True
         self.ctx = _internals.LlamaContext(model=llama._model, params=params, verbose=False)
         self.n_ctx = self.ctx.n_ctx()
-        self.batch = llama_cpp.llama_batch_init(BATCH, 0, n_seq + 1)
+        self.batch = llama_cpp.llama_batch_init(BATCH, 0, self.n_seq + 1)
         self.vocab = llama._model.vocab
         self.prefix: list[int] = []
         self.lock = threading.Lock()
+        self.stats = {"steps": 0, "drafted": 0, "accepted": 0, "tokens": 0, "masked": 0}
+        """Steps, draft tokens sent and kept, answer tokens, tokens chosen under the full
+        grammar mask (the model's best was refused)."""
         eos, bos = llama.token_eos(), llama.token_bos()
         self.formatter = llama_chat_format.Jinja2ChatFormatter(
             template=llama.metadata["tokenizer.chat_template"],
@@ -93,6 +173,8 @@ class ParallelDecoder:
         )
         self._candidates["id"] = np.arange(self.n_vocab, dtype=np.intc)
         self._one = (llama_cpp.llama_token_data * 1)()
+        self._closers: dict[int, bool] = {}
+        self._spaces: dict[int, int | None] = {}
 
     def close(self) -> None:
         import llama_cpp
@@ -133,13 +215,15 @@ class ParallelDecoder:
         ]
 
     def fits(self, prompt: list[int], max_tokens: int) -> bool:
-        return len(prompt) + max_tokens + 1 <= self.n_ctx
+        return len(prompt) + max_tokens + self.draft + 1 <= self.n_ctx
 
     # internals
 
     def _run(self, queue: list[_Sequence], shared: int) -> None:
         """Continuous batching: `n_seq` slots; a finished sequence frees its slot for the next
-        prompt, whose suffix is evaluated in the same step as the others' next tokens."""
+        prompt, whose suffix is evaluated in the same step as the others' next tokens. Each
+        running sequence also sends its draft; the longest run of draft tokens that greedy
+        decoding would have chosen is kept, the rest dropped from the KV cache."""
         import llama_cpp
 
         waiting = list(queue)
@@ -149,35 +233,49 @@ class ParallelDecoder:
         try:
             while waiting or active:
                 entries: list[tuple[int, int, int, bool]] = []
-                for s, _ in active.values():  # each running sequence: its last token
-                    entries.append(
-                        (s.seq_id, s.tokens[-1], len(s.prompt) + len(s.tokens) - 1, True)
-                    )
+                plans: list[tuple[_Sequence, int, list[int]]] = []
+                room = max(0, self.step_tokens - len(active)) // max(1, len(active))
+                for s, _ in active.values():  # each running sequence: its last token, a draft
+                    pos = len(s.prompt) + len(s.tokens) - 1
+                    limit = min(self.draft, room, s.max_tokens - len(s.tokens))
+                    draft = s.draft(limit, self._spaced(s.tokens[-1])) if limit > 0 else []
+                    plans.append((s, len(entries), draft))
+                    entries.append((s.seq_id, s.tokens[-1], pos, True))
+                    entries.extend((s.seq_id, t, pos + 1 + i, True) for i, t in enumerate(draft))
                 while waiting and free:  # start new sequences while the batch and KV allow
                     s = waiting[0]
-                    need = len(s.prompt) - shared + s.max_tokens
-                    if need > budget or len(entries) + len(s.prompt) - shared > BATCH:
+                    need = len(s.prompt) - shared + s.max_tokens + self.draft
+                    if need > budget or len(entries) + len(s.prompt) - shared > self.n_batch:
                         if not active and not entries:
                             self._start(s, free.pop(0), shared, entries, big=True)
                             active[s.seq_id] = (s, self._grammar(s))
+                            plans.append((s, len(entries) - 1, []))
                             waiting.pop(0)
+                            budget -= need
                         break
                     s = waiting.pop(0)
                     self._start(s, free.pop(0), shared, entries, big=False)
                     active[s.seq_id] = (s, self._grammar(s))
+                    plans.append((s, len(entries) - 1, []))
                     budget -= need
                 self._decode(entries)
-                for index, (seq_id, _, _, logits) in enumerate(entries):
-                    if not logits:
-                        continue
-                    s, grammar = active[seq_id]
-                    self._sample(s, grammar, index)
+                self.stats["steps"] += 1
+                for s, first, draft in plans:
+                    grammar = active[s.seq_id][1]
+                    for j in range(len(draft) + 1):
+                        token = self._choose(s, grammar, first + j)
+                        if s.done or j == len(draft) or token != draft[j]:
+                            break
+                    self.stats["drafted"] += len(draft)
+                    self.stats["accepted"] += j
                     if s.done:
                         llama_cpp.llama_sampler_free(grammar)
-                        del active[seq_id]
-                        self.ctx.kv_cache_seq_rm(seq_id, -1, -1)
-                        free.append(seq_id)
-                        budget += len(s.prompt) - shared + s.max_tokens
+                        del active[s.seq_id]
+                        self.ctx.kv_cache_seq_rm(s.seq_id, -1, -1)
+                        free.append(s.seq_id)
+                        budget += len(s.prompt) - shared + s.max_tokens + self.draft
+                    elif j < len(draft):  # drop the rejected draft tokens' cells
+                        self.ctx.kv_cache_seq_rm(s.seq_id, len(s.prompt) + len(s.tokens) - 1, -1)
         finally:
             for s, grammar in active.values():
                 llama_cpp.llama_sampler_free(grammar)
@@ -201,8 +299,8 @@ class ParallelDecoder:
         rest = [(slot, tok, shared + i, False) for i, tok in enumerate(s.prompt[shared:])]
         rest[-1] = (*rest[-1][:3], True)
         if big:
-            for start in range(0, len(rest) - 1, BATCH):
-                self._decode(rest[start : min(start + BATCH, len(rest) - 1)])
+            for start in range(0, len(rest) - 1, self.n_batch):
+                self._decode(rest[start : min(start + self.n_batch, len(rest) - 1)])
             rest = rest[-1:]
         entries.extend(rest)
 
@@ -218,8 +316,8 @@ class ParallelDecoder:
         keep = _common_prefix([self.prefix, prefix])
         self.ctx.kv_cache_seq_rm(_PREFIX_SEQ, keep, -1)
         rest = [(_PREFIX_SEQ, tok, keep + i, False) for i, tok in enumerate(prefix[keep:])]
-        for start in range(0, len(rest), BATCH):
-            self._decode(rest[start : start + BATCH])
+        for start in range(0, len(rest), self.n_batch):
+            self._decode(rest[start : start + self.n_batch])
         self.prefix = list(prefix)
 
     def _decode(self, entries: list[tuple[int, int, int, bool]]) -> None:
@@ -233,13 +331,20 @@ class ParallelDecoder:
             batch.n_seq_id[i] = 1
             batch.seq_id[i][0] = seq_id
             batch.logits[i] = logits
+        threads = self.threads.next()
+        if threads != self._threads_set:
+            llama_cpp.llama_set_n_threads(self.ctx.ctx, threads, threads)
+            self._threads_set = threads
+        start = time.perf_counter()
         status = llama_cpp.llama_decode(self.ctx.ctx, batch)
+        self.threads.record(threads, len(entries), time.perf_counter() - start)
         if status != 0:
             raise RuntimeError(f"llama_decode failed ({status}) on {len(entries)} tokens")
 
-    def _sample(self, s: _Sequence, grammar: Any, index: int) -> None:
+    def _choose(self, s: _Sequence, grammar: Any, index: int) -> int:
         """Greedy under the grammar: the best token if the grammar allows it, else the best
-        the grammar allows. Ends the sequence on an end-of-generation token or max_tokens."""
+        the grammar allows. Ends the sequence on an end-of-generation token, when the JSON
+        value is complete (the grammar allows nothing else but space) or at max_tokens."""
         import llama_cpp
 
         logits = np.ctypeslib.as_array(
@@ -247,6 +352,7 @@ class ParallelDecoder:
         )
         token = int(np.argmax(logits))
         if not self._allowed(grammar, token, float(logits[token])):
+            self.stats["masked"] += 1
             candidates = self._candidates
             candidates["logit"] = logits
             array = llama_cpp.llama_token_data_array(
@@ -259,13 +365,32 @@ class ParallelDecoder:
             token = int(np.argmax(candidates["logit"]))
             if candidates["logit"][token] == -np.inf:  # nothing allowed: the grammar is done
                 s.done = True
-                return
+                return -1
         llama_cpp.llama_sampler_accept(grammar, token)
         if llama_cpp.llama_vocab_is_eog(self.vocab, token):
             s.done = True
-            return
-        s.tokens.append(token)
-        s.done = len(s.tokens) >= s.max_tokens
+            return token
+        s.append(token)
+        self.stats["tokens"] += 1
+        s.done = len(s.tokens) >= s.max_tokens or (self._closes(token) and _complete(self, s))
+        return token
+
+    def _piece(self, token: int) -> bytes:
+        return self.llama._model.token_to_piece(token).rstrip(b"\0")
+
+    def _spaced(self, token: int) -> int | None:
+        """The token for the same text after a space ('Paris' -> ' Paris'), if one is."""
+        if token not in self._spaces:
+            piece = self._piece(token)
+            ids = self.llama.tokenize(b" " + piece, add_bos=False, special=False)
+            self._spaces[token] = ids[0] if len(ids) == 1 and piece[:1].isalnum() else None
+        return self._spaces[token]
+
+    def _closes(self, token: int) -> bool:
+        closes = self._closers.get(token)
+        if closes is None:
+            closes = self._closers[token] = b"}" in self._piece(token)
+        return closes
 
     def _allowed(self, grammar: Any, token: int, logit: float) -> bool:
         import llama_cpp
@@ -274,6 +399,60 @@ class ParallelDecoder:
         array = llama_cpp.llama_token_data_array(data=self._one, size=1, selected=-1, sorted=False)
         llama_cpp.llama_sampler_apply(grammar, ctypes.byref(array))
         return self._one[0].logit != -np.inf
+
+
+class ThreadChooser:
+    """The thread count for the next llama.cpp step, chosen by timing the steps.
+
+    On an idle CPU every core is fastest. But llama.cpp's threads wait for each other at
+    every layer, so while another job holds a core a step on both cores takes 10-20x longer
+    than on one (measured here: 2.4 s against 0.13 s for one token), and that changes while
+    a batch runs. So each option is timed, the cheaper one per token is used, and the other
+    is tried again now and then (half as often each time it loses, at least every
+    8 x `probe_every` steps)."""
+
+    OVERHEAD = 8
+    """A step costs about as much as this many more tokens (reading the weights)."""
+
+    def __init__(self, most: int, probe_every: int = 16) -> None:
+        self.options = [most, 1] if most > 1 else [1]
+        self.cost: dict[int, float] = {}
+        """Threads -> seconds per token (steps averaged, the newest weighing half)."""
+        self.base = self.every = probe_every
+        self.since = 0
+        self.probe: int | None = None
+
+    def best(self) -> int:
+        return min(self.options, key=lambda n: self.cost.get(n, 0.0))
+
+    def next(self) -> int:
+        self.probe = next((n for n in self.options if n not in self.cost), None)
+        if self.probe is None and len(self.options) > 1 and self.since >= self.every:
+            self.probe = next(n for n in self.options if n != self.best())
+        return self.best() if self.probe is None else self.probe
+
+    def record(self, threads: int, tokens: int, seconds: float) -> None:
+        cost = seconds / (tokens + self.OVERHEAD)
+        old = self.cost.get(threads)
+        probed = self.probe == threads
+        self.cost[threads] = cost if old is None or probed else (old + cost) / 2
+        if probed:
+            self.since = 0
+            won = self.best() == threads
+            self.every = self.base if won else min(self.every * 2, 8 * self.base)
+        else:
+            self.since += 1
+
+
+def _complete(decoder: ParallelDecoder, s: _Sequence) -> bool:
+    """Whether the answer so far is a whole JSON value (the schemas' root is an object, so
+    nothing but space may follow): stop now instead of decoding the end-of-turn token."""
+    text = decoder.llama.detokenize(s.tokens, special=False).decode("utf-8", errors="replace")
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _common_prefix(sequences: Sequence[Sequence[int]]) -> int:
