@@ -13,10 +13,13 @@ Nothing is written for a failed document.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import itertools
 import json
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -387,6 +390,42 @@ def ingest(
     reading = {"finished": False}
     pending: dict[str, SourceDocument] = {}
     """Documents read and not yet written or failed: what the index needs of them."""
+    lock = threading.Lock()
+    """The graph store is read here (`--resume`) and written by the writer thread."""
+    done = 0
+
+    def write(facts: list[Any], failures: list[Failure], written_by_worker: Any) -> None:
+        """One batch's facts into the graph (one transaction) and the index; on the writer."""
+        nonlocal done
+        report.failures.extend(failures)
+        for failure in failures:
+            pending.pop(failure.doc_id or "", None)
+        written: list[SourceDocument] = []
+        failed: dict[str | None, Exception | str] = {}
+        if written_by_worker is not None:  # a Ray actor wrote it to a server store
+            failed = dict(written_by_worker)
+        elif store is not None and facts:  # one transaction per batch; a bad one fails alone
+            with lock:
+                result = store.write_documents(facts, batch_size=len(facts))
+            failed = {failure.doc_id: failure.error for failure in result.failures}
+        for document_facts in facts:
+            source = pending.pop(document_facts.document.id)
+            if store is None:
+                report.planned.append(_plan(document_facts))
+            elif document_facts.document.id in failed:
+                error = failed[document_facts.document.id]
+                report.failures.append(_failure(source, "write", error))
+                continue
+            else:
+                written.append(source)
+            report.written += 1
+            report.mentions += len(document_facts.mentions)
+            report.opinions += len(document_facts.opinions)
+        if index is not None and written:
+            report.indexed += _index(index, written, fingerprint, report.failures)
+        done += len(facts) + len(failures)
+        if on_progress:
+            on_progress(done, report.documents if reading["finished"] else None)
 
     def documents() -> Iterator[SourceDocument]:
         for item in itertools.islice(items, limit):
@@ -397,7 +436,7 @@ def ingest(
                         source=item.source, doc_id=item.doc_id, stage="read", reason=item.reason
                     )
                 )
-            elif resume and store is not None and _ingested(item, fingerprint, store, index):
+            elif resume and store is not None and _ingested(item, fingerprint, store, index, lock):
                 report.skipped += 1
             else:
                 pending[item.id] = item
@@ -420,36 +459,9 @@ def ingest(
             )
         else:
             results = ((*pipeline.run(batch), None) for batch in batches)
-        done = 0
-        for facts, failures, written_by_worker in results:
-            report.failures.extend(failures)
-            for failure in failures:
-                pending.pop(failure.doc_id or "", None)
-            written: list[SourceDocument] = []
-            failed: dict[str | None, Exception | str] = {}
-            if written_by_worker is not None:  # a Ray actor wrote it to a server store
-                failed = dict(written_by_worker)
-            elif store is not None and facts:  # one transaction per batch; a bad one fails alone
-                result = store.write_documents(facts, batch_size=len(facts))
-                failed = {failure.doc_id: failure.error for failure in result.failures}
-            for document_facts in facts:
-                source = pending.pop(document_facts.document.id)
-                if store is None:
-                    report.planned.append(_plan(document_facts))
-                elif document_facts.document.id in failed:
-                    error = failed[document_facts.document.id]
-                    report.failures.append(_failure(source, "write", error))
-                    continue
-                else:
-                    written.append(source)
-                report.written += 1
-                report.mentions += len(document_facts.mentions)
-                report.opinions += len(document_facts.opinions)
-            if index is not None and written:
-                report.indexed += _index(index, written, fingerprint, report.failures)
-            done += len(facts) + len(failures)
-            if on_progress:
-                on_progress(done, report.documents if reading["finished"] else None)
+        with _shared_cores(2) as threads, Writer(write, threads=threads) as writer:
+            for result in results:
+                writer.put(result)
     finally:
         try:
             if index is not None:
@@ -462,11 +474,84 @@ def ingest(
 
 
 def _ingested(
-    document: SourceDocument, fingerprint: str, store: GraphStore, index: DocumentIndex | None
+    document: SourceDocument,
+    fingerprint: str,
+    store: GraphStore,
+    index: DocumentIndex | None,
+    lock: threading.Lock,
 ) -> bool:
     """`--resume` skips a document only when both the graph and the index have this version."""
     key = ingest_key(document, fingerprint)
-    return store.has_document(document.id, key) and (index is None or index.has(document.id, key))
+    with lock:
+        in_graph = store.has_document(document.id, key)
+    return in_graph and (index is None or index.has(document.id, key))
+
+
+_DONE = object()
+
+
+class Writer:
+    """Runs `write(*batch)` on one thread while the caller computes the next batch.
+
+    The queue holds at most `depth` batches, so memory stays bounded when writing is the
+    slower side. An error in `write` stops the writer (later batches are not written) and
+    is raised in the caller at its next `put` or on leaving the `with` block; an error in
+    the caller lets the batch being written finish and drops the queued ones.
+    """
+
+    def __init__(self, write: Callable[..., None], *, depth: int = 2, threads: int = 0) -> None:
+        self._write, self._threads = write, threads
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._stop = False
+        self._thread = threading.Thread(target=self._loop, name="distill-writer", daemon=True)
+
+    def _loop(self) -> None:
+        if self._threads:  # OpenMP settings are per thread: this one needs them too
+            import torch
+
+            torch.set_num_threads(self._threads)
+        while (item := self._queue.get()) is not _DONE:
+            if self._error is None and not self._stop:
+                try:
+                    self._write(*item)
+                except BaseException as exc:
+                    self._error = exc
+
+    def put(self, item: tuple[Any, ...]) -> None:
+        self._raise()
+        self._queue.put(item)
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def __enter__(self) -> Writer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        self._stop = kind is not None
+        self._queue.put(_DONE)
+        self._thread.join()
+        if kind is None:
+            self._raise()
+
+
+@contextlib.contextmanager
+def _shared_cores(parts: int) -> Iterator[int]:
+    """Torch's intra-op threads split between the tools and the writer, which both run
+    MiniLM at once: two threads each on 2 cores oversubscribe them (measured: one thread
+    per side did 3x more per CPU-second on this 2-core machine). Yields the thread count."""
+    import torch
+
+    before = torch.get_num_threads()
+    threads = max(1, before // parts)
+    torch.set_num_threads(threads)
+    try:
+        yield threads
+    finally:
+        torch.set_num_threads(before)
 
 
 def _index(
