@@ -605,10 +605,8 @@ class Agent:
             draft = Draft.model_validate(draft)
         out = []
         for sentence in draft.sentences:
-            text = " ".join(sentence.text.split())
-            if text:
-                cites = [n for n in dict.fromkeys(sentence.sources) if 0 < n <= len(evidence)]
-                out.append({"text": text, "sources": cites})
+            cites = [n for n in dict.fromkeys(sentence.sources) if 0 < n <= len(evidence)]
+            out += [{"text": text, "sources": cites} for text in _claims(sentence.text)]
         if not out:
             raise DistillError("empty answer")
         return out
@@ -968,6 +966,17 @@ def _best_quote(
         "sources": [best[0]],
         "basis": "quote",
     }
+
+
+def _claims(text: str) -> list[str]:
+    """A drafted "sentence" as the sentences it holds: the small model often packs several
+    into one, and each must be checked on its own ("X is better. 40 of 40 reviews praise
+    its support."), or the checker judges them together. A short unfinished tail (the
+    length cap cut it: "The 66") is no claim."""
+    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])", " ".join(text.split()))
+    if parts and not parts[-1].endswith((".", "!", "?", '"')) and len(parts[-1].split()) < 4:
+        parts = parts[:-1]
+    return [part for part in parts if part]
 
 
 def _focus(text: str, words: Sequence[str], limit: int = 240) -> str:

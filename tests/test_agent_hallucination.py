@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from agent_world import ScriptedLLM, build_world, fake_embed
+from agent_world import ScriptedLLM, build_world, fake_embed, word_checker
 
 import distill.ingest.index as index_module
 from distill.agent.chat import Agent, ChatResponse
@@ -159,3 +159,15 @@ def test_a_model_reading_of_opinion_counts_is_not_verified_by_copying_them() -> 
     repaired = check_sentences(sentences[:2], evidence, passage_only, repair=True)
     assert repaired[0].verdict.label == "not_enough_info"  # type: ignore[union-attr]
     assert repaired[1].verdict.label == "supported" and repaired[1].citations == [2]  # type: ignore[union-attr]
+
+
+def test_sentences_packed_into_one_drafted_item_are_checked_one_by_one(world: Config) -> None:
+    llm = ScriptedLLM(
+        answer=lambda p: [("The Aster A1 battery dies by noon. It is waterproof to 5G. The A", [2])]
+    )
+    with Agent(world, chat_model=llm, checker=word_checker, policy="remove") as agent:  # type: ignore[arg-type]
+        response = agent.chat("Does the Aster A1 die by noon?", thread="t")
+    drafted = [s.text for s in response.sentences if s.verdict and "says:" not in s.text]
+    assert "The Aster A1 battery dies by noon." in drafted
+    assert "It is waterproof to 5G." in drafted and "The A" not in drafted
+    assert "waterproof" not in response.answer
