@@ -264,12 +264,21 @@ How to read it:
   the Halden Slate 14 Flip "best for sound"; on the Nokia reviews carrier complaints
   (T-Mobile, AT&T customer service) are filed under the phone's `support` and lead "what
   do reviewers criticise". The quotes show the user what the counts rest on.
-- **Citation precision** counts every document behind a cited graph fact: a count of
-  nine opinions cites nine documents, while the keys list the few a person would quote.
-  Comparisons and product questions lose most there.
-- **Hallucination shown** is the fact-checker's miss: the guardrail uses the demo's
-  lexical checker (no general one was built yet), which lets a drafted sentence that
-  reuses the evidence's numbers pass (Nokia n23).
+- **Citation precision** counts the documents an answer shows or relies on: the
+  reviews it quotes, the passages the model read for a sentence that was kept, one
+  document's facts, and documents the answer names ("(r04, r08, …)"). A count's other
+  documents were counted, not read: they stay in the fact's sources (`/sources` lists
+  them) and are not citations. Before this rule every document behind a cited count was
+  one (nine opinions, nine citations): 77% (demo) and 76% (nokia).
+- **Hallucination shown**: a question restricted to what the graph does not record
+  about a review (when it was written, its stars: "reviewed the most in 2025", "what star
+  rating") is answered as such, with no count and no model call; before, a count was
+  stated for the unrestricted question, or the model wrote "198 5-star reviews" from the
+  opinion counts and the demo's lexical checker (no general one is built yet) passed it,
+  as every number was in the evidence. The guardrail now also refuses a drafted sentence
+  that uses a word of the question no source uses ("5-star", "2025", a product no review
+  names), or that only reads the opinion counts stated beside it ("generally liked
+  better" from two opinions). Before: 10% (demo) and 25% (nokia) shown.
 - What did not work: letting the model plan every question (slow, and it chose the
   aggregate tools poorly); stating "no review has an opinion on X" whenever the graph had
   none (the demo's sentiment model misses many; the reviews said it, so the model now
