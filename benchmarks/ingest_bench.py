@@ -517,9 +517,34 @@ def write_markdown(results: dict[str, Any]) -> None:
                 "",
                 _stages(row, int(size)),
             ]
+    if results.get("steps"):
+        parts += ["", _steps(results["steps"])]
     if results.get("notes"):
-        parts += ["", *results["notes"]]
+        parts += ["", "\n\n".join(results["notes"])]
     write_section(TITLE, "\n".join(parts))
+
+
+def _steps(steps: list[dict[str, Any]]) -> str:
+    """What each change brought, on the same 1,000 reviews (`steps` rows: a label and a run;
+    saved with `--keep-step LABEL`)."""
+    lines = [
+        "What each change brought (same 1,000 reviews, each row a locked run of this script):",
+        "",
+        "| code | reviews/s | words/s | × spaCy (same run) | sentiment s | index s | load |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for step in steps:
+        row, words = step["run"], step["words"]
+        rate, word_rate = _rate(row, words)
+        ratio = rate / step["spacy_rate"] if step.get("spacy_rate") else None
+        stages = row["stages"]
+        lines.append(
+            f"| {step['label']} | {rate:,.1f} | {word_rate:,.0f} | "
+            + (f"{ratio:.3f}" if ratio else "—")
+            + f" | {stages.get('sentiment', 0):,.1f} | {stages.get('index', 0):,.1f} "
+            f"| {row['load'][0]:.1f} → {row['load'][1]:.1f} |"
+        )
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- main
@@ -545,6 +570,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--markdown-only", action="store_true", help="rewrite the section from the saved results"
     )
+    parser.add_argument(
+        "--keep-step",
+        nargs=2,
+        metavar=("ENGINE", "LABEL"),
+        help="keep the saved 1,000-review run of ENGINE as a row of the what-each-change table",
+    )
     parser.add_argument("--note", action="append", default=[], help="a line for the section")
     parser.add_argument("--child", help=argparse.SUPPRESS)  # ENGINE DATA OUT, in a subprocess
     args = parser.parse_args(argv)
@@ -560,6 +591,21 @@ def main(argv: list[str] | None = None) -> None:
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"sizes": {}}
+    if args.keep_step:
+        engine, label = args.keep_step
+        block = results["sizes"]["1000"]
+        spacy = block["runs"].get("spacy")
+        words = block["dataset"]["words"]
+        results.setdefault("steps", []).append(
+            {
+                "label": label,
+                "run": block["runs"][engine],
+                "words": words,
+                "spacy_rate": _rate(spacy, words)[0] if spacy else None,
+            }
+        )
+        RESULTS.write_text(json.dumps(results, indent=2))
+        return
     if args.markdown_only:
         if args.note:
             results["notes"] = args.note
