@@ -8,7 +8,8 @@ document size. A backend that raises on a window is retried document by document
 the failure is pinned on the one document that caused it and the rest goes on.
 Nothing is written for a failed document.
 
-`ingest()` reads lazily, a batch at a time, and writes each document atomically.
+`ingest()` reads lazily, a batch at a time, and writes each document atomically, on a
+writer thread that stores one batch while the tools compute the next.
 """
 
 from __future__ import annotations
@@ -541,8 +542,9 @@ class Writer:
 @contextlib.contextmanager
 def _shared_cores(parts: int) -> Iterator[int]:
     """Torch's intra-op threads split between the tools and the writer, which both run
-    MiniLM at once: two threads each on 2 cores oversubscribe them (measured: one thread
-    per side did 3x more per CPU-second on this 2-core machine). Yields the thread count."""
+    MiniLM at once: two sides of 2 threads each oversubscribe 2 cores (on a busy 2-core
+    machine MiniLM did 3.8x more per CPU-second on 1 thread than on 2: BENCHMARKS.md,
+    Ingest at scale). Yields the thread count."""
     import torch
 
     before = torch.get_num_threads()
