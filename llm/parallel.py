@@ -407,17 +407,18 @@ class ThreadChooser:
     On an idle CPU every core is fastest. But llama.cpp's threads wait for each other at
     every layer, so while another job holds a core a step on both cores takes 10-20x longer
     than on one (measured here: 2.4 s against 0.13 s for one token), and that changes while
-    a batch runs. So each option is timed, the cheaper one per token is used, and the other
-    is tried again now and then (half as often each time it loses, at least every
-    8 x `probe_every` steps)."""
+    a batch runs. So each option is timed twice (the first step of a process pages the
+    weights in), the cheaper one per token is used, and the other is tried again now and
+    then (half as often each time it loses, at least every 8 x `probe_every` steps)."""
 
     OVERHEAD = 8
     """A step costs about as much as this many more tokens (reading the weights)."""
 
-    def __init__(self, most: int, probe_every: int = 16) -> None:
+    def __init__(self, most: int, probe_every: int = 4) -> None:
         self.options = [most, 1] if most > 1 else [1]
         self.cost: dict[int, float] = {}
         """Threads -> seconds per token (steps averaged, the newest weighing half)."""
+        self.samples: dict[int, int] = {}
         self.base = self.every = probe_every
         self.since = 0
         self.probe: int | None = None
@@ -426,7 +427,7 @@ class ThreadChooser:
         return min(self.options, key=lambda n: self.cost.get(n, 0.0))
 
     def next(self) -> int:
-        self.probe = next((n for n in self.options if n not in self.cost), None)
+        self.probe = next((n for n in self.options if self.samples.get(n, 0) < 2), None)
         if self.probe is None and len(self.options) > 1 and self.since >= self.every:
             self.probe = next(n for n in self.options if n != self.best())
         return self.best() if self.probe is None else self.probe
@@ -435,6 +436,9 @@ class ThreadChooser:
         cost = seconds / (tokens + self.OVERHEAD)
         old = self.cost.get(threads)
         probed = self.probe == threads
+        self.samples[threads] = self.samples.get(threads, 0) + 1
+        # a probe replaces the estimate; so does each option's second step (the first may
+        # pay for paging the weights in)
         self.cost[threads] = cost if old is None or probed else (old + cost) / 2
         if probed:
             self.since = 0
