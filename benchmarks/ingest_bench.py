@@ -17,6 +17,9 @@ the same texts:
   on the demo catalog, shipped sentiment model), reading the JSONL, writing one batch per
   transaction into a fresh LadybugDB graph and adding every document to a fresh document
   index (MiniLM passages); models are loaded and warmed before the clock starts;
+- `local-serial`: the same with the writer thread of `ingest()` replaced (in this process
+  only) by writing each batch on the calling thread, torch threads left as they are: the
+  code before the writer thread, to measure it at the same load;
 - `local-fp32`: the same with `DISTILL_BF16=0` (float32 MiniLM where `local` uses
   bfloat16 on a CPU with AMX), to show what bf16 brings;
 - `ray1`, `ray2`: the same through `engine="ray"` on a local Ray with 1 or 2 CPUs (one
@@ -54,7 +57,16 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / ".cache" / "ingest_results.json"
 TITLE = "Ingest at scale"
 STAGES = ("ner", "linker", "sentiment", "write", "index")
-ENGINES = ("spacy", "local-fp32", "local", "ray1", "ray2", "ray1-falkordb", "ray2-falkordb")
+ENGINES = (
+    "spacy",
+    "local-serial",
+    "local-fp32",
+    "local",
+    "ray1",
+    "ray2",
+    "ray1-falkordb",
+    "ray2-falkordb",
+)
 FP32 = {"DISTILL_BF16": "0"}
 """`local-fp32`: the same as `local` with the MiniLM encoders kept in float32."""
 
@@ -381,6 +393,32 @@ def _run_distill(
     }
 
 
+def _serial_writes() -> None:
+    """`ingest()` as before its writer thread: each batch written on the calling thread,
+    torch's threads untouched (monkeypatched in this benchmark process only)."""
+    from distill.ingest import pipeline
+
+    class Inline:
+        def __init__(self, write: Any, **_: Any) -> None:
+            self._write = write
+
+        def put(self, item: tuple[Any, ...]) -> None:
+            self._write(*item)
+
+        def __enter__(self) -> Inline:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    @contextlib.contextmanager
+    def untouched(parts: int) -> Any:
+        yield 0
+
+    pipeline.Writer = Inline  # type: ignore[assignment,misc]
+    pipeline._shared_cores = untouched  # type: ignore[assignment]
+
+
 def _progress() -> Any:
     started = time.perf_counter()
     last = [started]
@@ -432,6 +470,7 @@ def _table(results: dict[str, Any]) -> str:
                 "spacy": "spaCy `nlp.pipe`",
                 "local": "distill ingest",
                 "local-fp32": "distill ingest, float32 (`DISTILL_BF16=0`)",
+                "local-serial": "distill ingest, no writer thread (2 torch threads, as before)",
             }.get(engine, f"distill ingest --engine ray, {actors} actor(s)")
             if engine.endswith("-falkordb"):
                 name += f", FalkorDB server, {actors} writer(s) (the actors)"
@@ -585,7 +624,10 @@ def main(argv: list[str] | None = None) -> None:
         if engine == "spacy":
             row = run_spacy(Path(data), args.spacy_batch_size)
         else:
-            row = run_distill(engine.removesuffix("-fp32"), Path(data), args.batch_size)
+            if engine == "local-serial":
+                _serial_writes()
+            engine = engine.removesuffix("-fp32").removesuffix("-serial")
+            row = run_distill(engine, Path(data), args.batch_size)
         Path(out).write_text(json.dumps(row))
         return
 
