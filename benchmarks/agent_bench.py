@@ -257,9 +257,10 @@ How to read it:
   plugin facts) are stated by code from the graph's counts plus verbatim quotes, in well
   under a second; "seconds, median" is theirs. Questions that need reading get one
   drafting call (no planning call: the router fixed the tools); only unrouted counting or
-  listing questions add a planning call. Under the heavy-job lock (other helpers' short
-  tests still running) one drafting call took 15–50 s on the 2 cores, which is the mean;
-  the issue's 17.9 s median was from before most answers were stated.
+  listing questions add a planning call. Under the heavy-job lock (load average about 2:
+  other helpers' short tests) an answer with one drafting call took 5–27 s on the 2 cores
+  (15–75 s in a run an hour earlier at load about 5); the issue's 17.9 s median was from before
+  most answers were stated.
 - **The answers are as right as the graph.** A stated answer repeats the sentiment
   model's counts faithfully, errors included: on the demo a mislabelled sentence makes
   the Halden Slate 14 Flip "best for sound"; on the Nokia reviews carrier complaints
@@ -282,8 +283,9 @@ How to read it:
   better" from two opinions), and checks sentence by sentence what the model packed into
   one item. Before: 10% (demo) and 25% (nokia) shown. Only 14 questions are of these
   kinds (10 demo, 4 nokia): 0% is "none of them", not a rate. Answers to other questions
-  can still carry a wrong drafted sentence the lexical checker passes (a comparison's
-  verdict re-cited to a passage that says half of it).
+  can still carry a wrong drafted sentence the lexical checker passes (demo q23: "the V10
+  has more positive reviews, but the V8 has more overall positive opinions"; a
+  comparison's verdict re-cited to a passage that says half of it).
 - **Citation precision is still under 90%.** What is left are wrong quotes and strict
   keys, not counts: a quote of the wrong passage (demo q06: a screen sentence the demo's
   sentiment model filed under sound; q10/q11: a Pods 3 Pro review for the Pods 3), a
