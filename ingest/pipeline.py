@@ -40,6 +40,7 @@ from distill.plugins import Backend, make_backend
 
 if TYPE_CHECKING:
     from distill.graph.store import GraphStore
+    from distill.plugins.linker.catalog import Catalog
 
 DEFAULT_TASKS = ("ner", "linker", "sentiment")
 WINDOW_CHARS = 32_000
@@ -220,7 +221,7 @@ class Pipeline:
             if work.failed:
                 continue
             document = work.document
-            meta = {**document.meta, "source": document.source}
+            meta = self._meta(document)
             try:
                 if len(work.chunks) == 1:
                     work.whole = make_doc(document.text, document.id, meta)
@@ -280,7 +281,7 @@ class Pipeline:
                         work.extracts.collect(chunk, part)
                     if chunks[-1] is not work.chunks[-1]:
                         continue  # the rest of the document comes in the next windows
-                    meta = {**document.meta, "source": document.source}
+                    meta = self._meta(document)
                     doc = work.extracts.apply(make_doc(document.text, document.id, meta))
                 else:
                     doc = work.whole
@@ -301,25 +302,34 @@ class Pipeline:
                 failures.append(_failure(document, "facts", exc))
         return {"facts": facts, "docs": docs, "failures": failures}
 
+    def _meta(self, document: SourceDocument) -> dict[str, Any]:
+        """What the tools see of the document's metadata. A `product` given by its catalog
+        name or alias ("Nokia 6610") becomes the entry's id (`product_id`), so opinions a
+        review never ties to a mention attach to the catalog entry, not to a new product
+        of the same name beside it; a name no single entry answers to stays as given."""
+        meta = {**document.meta, "source": document.source}
+        subject = meta.get("product")
+        if subject is not None and not meta.get("product_id") and self._catalog is not None:
+            entry = self._catalog.find(str(subject).strip())
+            if entry is not None:
+                meta.update(product_id=entry.id, product_name=entry.name)
+        return meta
+
     def _product_names(self, doc: Doc) -> dict[str, str]:
         """Catalog id -> product name for the products this doc links to."""
-        catalog = self._catalog
         names = {}
         for ent in doc.ents:
             if ent.kb_id_:
-                entry = catalog.get(ent.kb_id_) if catalog else None
+                entry = self._catalog.get(ent.kb_id_) if self._catalog is not None else None
                 names[ent.kb_id_] = entry.name if entry is not None else ent.text
         return names
 
     @functools.cached_property
-    def _catalog(self) -> dict[str, Any]:
-        """The configured catalog by id (loaded once), for product names in the graph."""
-        if "linker" not in self.backends:
-            return {}
+    def _catalog(self) -> Catalog | None:
+        """The configured catalog (loaded once): subjects and product names in the graph."""
         from distill.plugins.linker.catalog import configured_catalog
 
-        catalog = configured_catalog(self.config)
-        return catalog.by_id if catalog is not None else {}
+        return configured_catalog(self.config)
 
 
 def ingest_key(document: SourceDocument, fingerprint: str) -> str:

@@ -80,6 +80,14 @@ def test_jsonl_fields_categories_and_brandless_forms() -> None:
     assert nokia.brandless() == "6610" and "6610" in nokia.names()
 
 
+def test_find_by_id_name_or_alias_and_never_a_guess() -> None:
+    catalog = Catalog.load(PHONES)
+    assert catalog.find("nokia-6610").id == "nokia-6610"  # type: ignore[union-attr]
+    assert catalog.find("NOKIA 6610").id == "nokia-6610"  # type: ignore[union-attr]
+    assert catalog.find("6610 classic").id == "nokia-6610"  # type: ignore[union-attr]
+    assert catalog.find("Nokia 66") is None  # no fuzzy guess for a document's subject
+
+
 def test_missing_mapped_column_names_file_line_and_column() -> None:
     with pytest.raises(CatalogError) as error:
         Catalog.load(FIXTURES / "no_model_column.csv", {"name": "Model"})

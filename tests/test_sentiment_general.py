@@ -301,3 +301,43 @@ def test_real_document_subject_through_pipeline_into_graph(tmp_path: Path, gener
     assert {r["product"] for r in found} == {"acme-1"}
     assert {r["method"] for r in found} == {"document subject"}
     assert all(r["span_start"] is not None and r["span_end"] > r["span_start"] for r in found)
+
+
+@pytest.mark.real
+def test_real_subject_given_by_catalog_name_attaches_to_the_catalog_entry(
+    tmp_path: Path, general
+) -> None:
+    """`meta.product = "Acme One"` with a catalog that names it: the opinions go to the
+    catalog entry `acme-1`, not to a new product called "Acme One" beside it."""
+    from distill.config import load_config
+    from distill.graph import open_store
+    from distill.ingest.pipeline import Pipeline, ingest
+
+    catalog = tmp_path / "catalog.jsonl"
+    catalog.write_text(
+        json.dumps({"id": "acme-1", "name": "Acme One phone", "brand": "Acme"})
+        + "\n"
+        + json.dumps({"id": "acme-2", "name": "Acme Two phone", "brand": "Acme"})
+        + "\n",
+        encoding="utf-8",
+    )
+    reviews = tmp_path / "reviews.jsonl"
+    row = {"id": "a", "text": "Battery life is excellent.", "meta": {"product": "acme one"}}
+    reviews.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    overrides = [
+        f"graph.path={tmp_path / 'graph'}",
+        "index.enabled=false",
+        f"catalog.path={catalog}",
+    ]
+    config = load_config(path=None, overrides=overrides, environ={}).config
+    pipeline = Pipeline(config, ("sentiment",), backends={"sentiment": general})
+    assert ingest([reviews], config, pipeline=pipeline).ok
+    store = open_store(config.graph, read_only=True)
+    try:
+        found = store.query(
+            "MATCH (:Document)-[:EXPRESSES]->(o:Opinion)-[:ABOUT]->(p:Product) "
+            "RETURN p.id AS product, p.name AS name"
+        )
+    finally:
+        store.close()
+    assert {(r["product"], r["name"]) for r in found} == {("acme-1", "Acme One phone")}

@@ -125,8 +125,9 @@ def _init_path(init: str) -> Path | None:
 
     if init == "base":
         return None
-    if init == "general":
-        return general_model_path()
+    if init == "general":  # the shipped checker, when it is a cross-encoder to start from
+        path = general_model_path()
+        return path if path is not None and (path / "layout.json").is_file() else None
     path = Path(init)
     if not (path / "layout.json").is_file():
         from distill.errors import ConfigError

@@ -11,6 +11,7 @@ data) assume ids are present and unique: the first error names file, line and co
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import re
@@ -203,6 +204,22 @@ class Catalog:
 
     def get(self, entry_id: str) -> CatalogEntry | None:
         return self.by_id.get(entry_id)
+
+    def find(self, value: str) -> CatalogEntry | None:
+        """The entry `value` names: its id, or a name or alias that only one entry answers
+        to ("Nokia 6610" for `nokia-6610-phone`). None when no entry or several do."""
+        if value in self.by_id:
+            return self.by_id[value]
+        matches = self._by_form.get(normalize(value), [])
+        return matches[0] if len(matches) == 1 else None
+
+    @functools.cached_property
+    def _by_form(self) -> dict[str, list[CatalogEntry]]:
+        forms: dict[str, list[CatalogEntry]] = {}
+        for entry in self.entries:
+            for form in entry.names():
+                forms.setdefault(normalize(form), []).append(entry)
+        return forms
 
     def brands(self) -> dict[str, str]:
         """Normalized brand -> brand as written."""
