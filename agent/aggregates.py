@@ -16,6 +16,7 @@ the rows and the quotes (`agent/tools.py`).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -543,8 +544,22 @@ def _compare_quotes(
     aspects: Sequence[str],
     terms: Sequence[str],
 ) -> None:
-    """One sentence per product on the compared aspect, preferring sentences that name the
-    other product (where reviewers compare them themselves)."""
+    """Where one review has opinions on the compared aspects of two or more of the
+    products, that review compares them itself: quote it, once. Otherwise one sentence per
+    product, preferring sentences that name the other product."""
+    ids = {pid for pid, _ in products}
+    scoped = [r for r in rows if r.product in ids and r.aspect in aspects]
+    by_doc: dict[str, set[str]] = {}
+    for row in scoped:
+        by_doc.setdefault(row.doc, set()).add(row.product)
+    comparing = [r for r in scoped if len(by_doc[r.doc]) > 1]
+    if comparing:
+        names = [w for _, n in products for w in n.lower().split()]
+        words = [*terms, *names, *(w for a in aspects for w in aspect_words(a))]
+        polarities = Counter(r.polarity for r in comparing).most_common()
+        lead = "A review comparing them"
+        if any(composer.quote(comparing, pol, words, lead=lead) for pol, _ in polarities):
+            return
     for pid, _ in products:
         others = [w for p, n in products if p != pid for w in n.lower().split()]
         words = [*terms, *others, *(w for a in aspects for w in aspect_words(a))]

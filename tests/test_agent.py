@@ -497,9 +497,19 @@ def test_possessives_do_not_turn_into_model_letters() -> None:
     assert resolver.find("Is the Lumen One S camera better?") == [one_s]
 
 
-def test_a_missing_fact_checker_is_a_clear_error_at_start(world: Config) -> None:
+def test_a_missing_fact_checker_is_a_clear_error_at_start(
+    world: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from distill.plugins.factcheck import trained
+
+    monkeypatch.setattr(trained, "general_model_path", lambda: None)  # nothing shipped either
     with pytest.raises(DistillError, match="distill demo"):
         Agent(world, chat_model=ScriptedLLM())  # type: ignore[arg-type]
+
+
+def test_with_no_checker_configured_the_shipped_one_guards(world: Config) -> None:
+    agent = Agent(world, chat_model=ScriptedLLM())  # type: ignore[arg-type]
+    agent.close()
 
 
 def test_a_question_whose_words_no_review_uses_is_answered_without_the_model(

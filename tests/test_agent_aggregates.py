@@ -181,6 +181,31 @@ def test_compare_says_alike_when_scores_tie_and_nothing_with_one_side() -> None:
     assert lonely.statements[0].text.startswith("No review states an opinion on the C x")
 
 
+def test_a_review_that_compares_the_products_is_the_one_quoted() -> None:
+    texts = {
+        "d1": "The Aster A1 battery dies by lunchtime every day.",
+        "d2": "The Aster A2 battery lasts two full days for me.",
+        "d3": "My Aster A2 battery outlasts the Aster A1 battery by a whole day.",
+    }
+
+    def snippet(doc: str, start: int | None, end: int | None) -> tuple[Source, str]:
+        text = texts[doc]
+        return Source(doc_id=doc, char_start=0, char_end=len(text)), text
+
+    rows = [
+        OpinionRow("d1", "a1", "battery", "negative", 0, 10, 0.9),
+        OpinionRow("d2", "a2", "battery", "positive", 0, 10, 0.9),
+        OpinionRow("d3", "a1", "battery", "negative", 0, 10, 0.5),
+        OpinionRow("d3", "a2", "battery", "positive", 0, 10, 0.5),
+    ]
+    composer = Composer("t", snippet)
+    assert compare(composer, [("a1", "Aster A1"), ("a2", "Aster A2")], rows, "battery")
+    quotes = [s.text for s in composer.statements if s.basis == "quote"]
+    assert quotes == [
+        'A review comparing them (d3) criticises the battery: "' + texts["d3"] + '"'
+    ] or quotes == ['A review comparing them (d3) praises the battery: "' + texts["d3"] + '"']
+
+
 def test_a_part_no_review_names_is_said_plainly_before_the_aspect(world: Config) -> None:
     response = ask(world, "How is the zoom on the Aster A1 camera?")
     assert response.sentences[0].text == 'No review of the Aster A1 mentions "zoom".'
