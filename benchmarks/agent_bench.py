@@ -116,8 +116,8 @@ def nokia_config(data: Path) -> Config:
 
 
 def _checker(base: Config) -> dict[str, TaskConfig]:
-    """The guardrail's fact-checker: the shipped general one, else the demo's (trained on
-    the demo's claims: the only one there is until the general one is built)."""
+    """The guardrail's fact-checker: the configured one, else the shipped general one, else
+    the demo's (trained on the demo's claims)."""
     from distill.plugins.factcheck.general import general_model_path
 
     demo = WORKDIR / "models" / "factcheck"
@@ -235,7 +235,8 @@ guardrail policy `{meta["policy"]}`, LLM cache off, every question in a fresh th
 - **nokia**: `examples/nokia/questions.jsonl`, questions and keys written from the Hu & Liu
   gold annotations of the 40 real Nokia 6610 reviews (`Nokia 6610.txt` only), ingested with
   the GSMArena catalog as `[catalog]` and the shipped general models, no training: what a
-  new user gets. The keys count opinions at the aspect level of the shipped sentiment model
+  new user gets (the guardrail's checker included: the shipped general lexical one). The
+  keys count opinions at the aspect level of the shipped sentiment model
   (`corpora/huliu.feature_aspect`).
 
 Grading: an answer is correct when it contains the answer key's words, or, for questions
@@ -276,7 +277,7 @@ How to read it:
   about a review (when it was written, its stars: "reviewed the most in 2025", "what star
   rating") is answered as such, with no count and no model call; before, a count was
   stated for the unrestricted question, or the model wrote "198 5-star reviews" from the
-  opinion counts and the demo's lexical checker (no general one is built yet) passed it,
+  opinion counts and the demo's lexical checker passed it,
   as every number was in the evidence. The guardrail now also refuses a drafted sentence
   that uses a word of the question no source uses ("5-star", "2025", a product no review
   names), or that only reads the opinion counts stated beside it ("generally liked
