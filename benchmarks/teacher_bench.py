@@ -83,6 +83,13 @@ def work(task: str, n: int, data_dir: Path) -> dict[str, Any]:
     # every item in one predict call: the batch a prompt backend may decode in parallel
     # (the code before calls the model once per item whatever the batch)
     result, failures = run_evaluation(task, docs, "prompt", config, batch_size=len(docs))
+    try:  # the parallel decoder's steps, drafts and thread timings (the code before has none)
+        from distill.llm import parallel
+
+        decoder = next(iter(parallel._decoders.values()))
+        decoding = decoder.stats | {"seconds_per_token_by_threads": decoder.threads.cost}
+    except Exception:
+        decoding = None
     return result.model_dump() | {
         "code": str(Path(distill.__file__).resolve().parent.parent),
         "items": len(docs),
@@ -93,6 +100,7 @@ def work(task: str, n: int, data_dir: Path) -> dict[str, Any]:
         "cpu_variant": active_variant(),
         "load_before": round(load, 2),
         "load_after": round(os.getloadavg()[0], 2),
+        "decoding": decoding,
     }
 
 
@@ -215,7 +223,8 @@ def section(rows: dict[str, dict[str, Any]], before: str, after: str) -> str:
         "JSON) and keeps those greedy decoding would have chosen.",
         "",
         "What each step gave (NER, the same 30 sentences, after-only runs in one process under "
-        "the lock, load 1.2–1.8, 2026-12-01): everything on 19.4 words/s (the after row); "
+        "the lock, load 1.2–1.8, 2026-12-01): everything on 19.4 words/s (the earlier "
+        "slot's run); "
         "without drafts 16.2 (115 decoding steps, 61 with drafts: drafts +20%); one thread "
         "instead of the chooser 11.3 (both cores ×1.7); 16 sequences instead of 32 17.8 (+9%: "
         "30 items barely fill 32). A run of 30 items lasts about as long as its longest answer,"
