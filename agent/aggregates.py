@@ -426,9 +426,11 @@ def compare(
     rows: Sequence[OpinionRow],
     aspect: str | None,
     terms: Sequence[str] = (),
+    mentioned: dict[str, set[str]] | None = None,
 ) -> bool:
     """Statements comparing 2–3 products (id, display) on `aspect`, or on every aspect
-    they share; False when the graph cannot compare them (fewer than two have opinions)."""
+    they share; False when the graph cannot compare them (fewer than two have opinions).
+    `mentioned`: product id -> documents that name it, to find reviews comparing them."""
     per = tally_by_product_aspect(rows)
     shown = {pid: name for pid, name in products}
     if aspect:
@@ -458,7 +460,7 @@ def compare(
                 f"({counts_text(best[1])}) than {others}.",
                 cites,
             )
-        _compare_quotes(composer, products, rows, [aspect], terms)
+        _compare_quotes(composer, products, rows, [aspect], terms, mentioned)
         return True
     shared = set.intersection(*(set(per.get(pid, {})) for pid, _ in products)) - {"overall"}
     if not shared:
@@ -501,7 +503,7 @@ def compare(
             f"{join_names([f'the {n}' for _, n in products])} alike.",
             cites,
         )
-        _compare_quotes(composer, products, rows, sorted(shared)[:2], terms)
+        _compare_quotes(composer, products, rows, sorted(shared)[:2], terms, mentioned)
         return True
     # the sentence states the aspects where one product wins: it cites those counts only
     cites = [composer.aspect_fact(shown[p], per[p][a]) for a in decided for p, _ in products]
@@ -512,7 +514,7 @@ def compare(
         for name in decided
     )  # fmt: skip
     composer.say(f"Reviewers rate {'; '.join(parts)} ({detail}).", cites)
-    _compare_quotes(composer, products, rows, decided[:2], terms)
+    _compare_quotes(composer, products, rows, decided[:2], terms, mentioned)
     return True
 
 
@@ -543,16 +545,20 @@ def _compare_quotes(
     rows: Sequence[OpinionRow],
     aspects: Sequence[str],
     terms: Sequence[str],
+    mentioned: dict[str, set[str]] | None = None,
 ) -> None:
-    """Where one review has opinions on the compared aspects of two or more of the
-    products, that review compares them itself: quote it, once. Otherwise one sentence per
-    product, preferring sentences that name the other product."""
+    """A review with an opinion on the compared aspects of one product that also names
+    another of them (or has opinions on both) compares them itself: quote it, once.
+    Otherwise one sentence per product, preferring sentences that name the other product."""
     ids = {pid for pid, _ in products}
     scoped = [r for r in rows if r.product in ids and r.aspect in aspects]
     by_doc: dict[str, set[str]] = {}
     for row in scoped:
         by_doc.setdefault(row.doc, set()).add(row.product)
-    comparing = [r for r in scoped if len(by_doc[r.doc]) > 1]
+    for pid, docs in (mentioned or {}).items():
+        for doc in docs & by_doc.keys():
+            by_doc[doc].add(pid)
+    comparing = [r for r in scoped if len(by_doc[r.doc] & ids) > 1]
     if comparing:
         names = [w for _, n in products for w in n.lower().split()]
         words = [*terms, *names, *(w for a in aspects for w in aspect_words(a))]

@@ -345,7 +345,11 @@ class Toolbox:
         rows = [row for p in products for row in self._opinion_rows(store, p)]
         composer = self._composer("product_opinions")
         pairs = [(p.product_id, p.display) for p in products]
-        if not compare(composer, pairs, rows, aspect):
+        mentioned = {
+            p.product_id: {row["id"] for row in store.documents_behind(p.label, p.product_id)}
+            for p in products
+        }
+        if not compare(composer, pairs, rows, aspect, mentioned=mentioned):
             result.open_question = True  # the graph cannot compare them: the model reads
         self._attach(result, composer)
 

@@ -206,6 +206,29 @@ def test_a_review_that_compares_the_products_is_the_one_quoted() -> None:
     ] or quotes == ['A review comparing them (d3) praises the battery: "' + texts["d3"] + '"']
 
 
+def test_a_review_naming_both_with_an_opinion_on_one_is_quoted_as_comparing_them() -> None:
+    texts = {
+        "d1": "The Aster A1 battery dies by lunchtime every day.",
+        "d2": "The Aster A2 battery lasts two full days for me.",
+        "d4": "Coming from the Aster A1, this A2 battery feels endless.",
+    }
+
+    def snippet(doc: str, start: int | None, end: int | None) -> tuple[Source, str]:
+        return Source(doc_id=doc, char_start=0, char_end=len(texts[doc])), texts[doc]
+
+    rows = [
+        OpinionRow("d1", "a1", "battery", "negative", 0, 10, 0.9),
+        OpinionRow("d2", "a2", "battery", "positive", 0, 10, 0.9),
+        OpinionRow("d4", "a2", "battery", "positive", 0, 10, 0.5),
+    ]
+    composer = Composer("t", snippet)
+    products = [("a1", "Aster A1"), ("a2", "Aster A2")]
+    mentioned = {"a1": {"d1", "d4"}, "a2": {"d2", "d4"}}
+    assert compare(composer, products, rows, "battery", mentioned=mentioned)
+    quotes = [s.text for s in composer.statements if s.basis == "quote"]
+    assert quotes == ['A review comparing them (d4) praises the battery: "' + texts["d4"] + '"']
+
+
 def test_a_part_no_review_names_is_said_plainly_before_the_aspect(world: Config) -> None:
     response = ask(world, "How is the zoom on the Aster A1 camera?")
     assert response.sentences[0].text == 'No review of the Aster A1 mentions "zoom".'
