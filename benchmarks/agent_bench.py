@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 from pathlib import Path
 
 from benchmarks.report import machine, write_section
@@ -204,8 +205,18 @@ def by_kind(summary: AgentEvaluation) -> str:
 
 
 def misses(name: str, summary: AgentEvaluation) -> str:
+    """The answers graded wrong. Quotes of reviews not written here (every set but the
+    demo's) are elided: the shared data is not copied into the repository."""
     wrong = [r for r in summary.results if not r.correct]
-    return "\n".join(f"- {name} {r.id} ({r.kind}): {r.question} → {r.answer[:170]}" for r in wrong)
+    return "\n".join(
+        f"- {name} {r.id} ({r.kind}): {r.question} → {_shown(name, r.answer)[:170]}" for r in wrong
+    )
+
+
+def _shown(name: str, answer: str) -> str:
+    if name == "demo":
+        return answer
+    return re.sub(r'"([^"]*)"?', lambda m: m[0] if len(m[1].split()) <= 3 else '"…"', answer)
 
 
 def report() -> str:
