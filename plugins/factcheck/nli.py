@@ -39,6 +39,7 @@ from distill.plugins.factcheck.features import STOPWORDS
 from distill.plugins.factcheck.model import Check, best_evidence
 from distill.plugins.factcheck.task import Label, Verdict
 from distill.plugins.linker.catalog import normalize
+from distill.plugins.linker.embed import run_top_layers
 
 LABELS: tuple[Label, ...] = ("supported", "contradicted", "not_enough_info")
 WEIGHTS = "weights.pt"
@@ -174,11 +175,7 @@ class NliModel:
 
     def top(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Logits from frozen-layer states: the trained layers, then the head."""
-        extended = (1.0 - mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
-        for layer in self.top_layers:
-            out = layer(hidden, attention_mask=extended)
-            hidden = out[0] if isinstance(out, tuple) else out
-        return self.pool(hidden, mask)
+        return self.pool(run_top_layers(self.top_layers, hidden, mask), mask)
 
     @torch.inference_mode()
     def probabilities(self, checks: Sequence[Check], batch_size: int = 32) -> np.ndarray:

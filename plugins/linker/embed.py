@@ -92,3 +92,15 @@ def embed(texts: Sequence[str], batch_size: int = 128, max_length: int = 64) -> 
         show_progress_bar=False,
     )
     return np.asarray(vectors, dtype=np.float32)
+
+
+def run_top_layers(layers: Sequence[Any], hidden: Any, mask: Any) -> Any:
+    """Hidden states through the trainable top layers of a MiniLM whose bottom layers are
+    frozen (the sentiment model and the fact-check cross-encoder both split it so)."""
+    import torch
+
+    extended = (1.0 - mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
+    for layer in layers:
+        out = layer(hidden, attention_mask=extended)
+        hidden = out[0] if isinstance(out, tuple) else out
+    return hidden

@@ -27,6 +27,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from distill.plugins.linker.embed import run_top_layers
+
 NONE = "none"
 TEXT_MAX_TOKENS = 128
 WEIGHTS = "weights.pt"
@@ -194,11 +196,7 @@ class AbsaModel:
         return out.hidden_states[self.frozen]
 
     def top(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        extended = (1.0 - mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
-        for layer in self.top_layers:
-            out = layer(hidden, attention_mask=extended)
-            hidden = out[0] if isinstance(out, tuple) else out
-        return hidden
+        return run_top_layers(self.top_layers, hidden, mask)
 
     @torch.inference_mode()
     def predict(
