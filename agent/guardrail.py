@@ -219,7 +219,40 @@ def check_sentences(
     if repair:
         trials = [(i, claim) for i, claim, _ in pending] + reread
         _repair_citations(checked, trials, evidence, checker)
+    _sharpen_citations(checked, [i for i, _, _ in pending], evidence)
     return checked
+
+
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return set(zip(words, words[1:], words[2:], strict=False))
+
+
+def _sharpen_citations(
+    checked: list[CheckedSentence], indices: Sequence[int], evidence: Sequence[Evidence]
+) -> None:
+    """A supported model sentence that repeats a passage's words cites that passage.
+
+    Small models write from the right passage and cite the wrong number, and a checker
+    accepts the wrong one when it is on the same topic ("the battery is weak, three and
+    a half hours before the left one beeps" citing another battery review). Word trigrams
+    shared with the sentence decide: a passage sharing at least two, and twice as many as
+    every passage cited, becomes the citation."""
+    passages = [(n, _trigrams(e.text)) for n, e in enumerate(evidence, 1) if e.kind == "passage"]
+    for i in indices:
+        sentence = checked[i]
+        if not sentence.supported or not passages:
+            continue
+        grams = _trigrams(claim_of(sentence.text))
+        shared = {n: len(grams & passage) for n, passage in passages}
+        best = max(shared, key=lambda n: shared[n])
+        cited = max((shared.get(n, 0) for n in sentence.citations), default=0)
+        if (
+            shared[best] >= 2
+            and shared[best] >= 2 * max(cited, 1)
+            and best not in sentence.citations
+        ):
+            sentence.citations = [best]
 
 
 COUNTING_TOOLS = frozenset({"review_summary", "product_opinions", "count_reviews"})

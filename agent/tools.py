@@ -583,7 +583,7 @@ class Toolbox:
         index = self.index()
         if index is None:
             return []
-        pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + ")", re.I)
+        pattern = words_pattern(words)
         sentences: dict[tuple[str, int], OpinionRow] = {}
         texts: dict[tuple[str, int, int | None], bool] = {}
         for row in rows:
@@ -899,7 +899,7 @@ class Toolbox:
         index = self.index()
         if index is None:
             return set()
-        pattern = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in terms) + r")", re.IGNORECASE)
+        pattern = words_pattern(terms)
         candidates = scope if scope is not None else self._all_documents()
         return {doc for doc in candidates if pattern.search(index.document_text(doc) or "")}
 
@@ -966,6 +966,23 @@ _QUESTION_ATTRIBUTES = {
     "camera": r"\b(camera|megapixel\w*)\b",
     "chip": r"\b(chip|processor|soc|cpu)\b",
 }
+
+
+def words_pattern(words: Sequence[str]) -> re.Pattern[str]:
+    """Any of `words` at a word start, any ending, case-insensitive, written as one word or
+    split by a space or hyphen: "speakerphone" finds "speaker phone", "voice dialing" finds
+    "voice-dialing" (people write compounds every way)."""
+
+    def loose(word: str) -> str:
+        parts = word.split()
+        if len(parts) > 1:
+            return r"[\s-]?".join(re.escape(p) for p in parts)
+        if len(word) < 8:
+            return re.escape(word)
+        inner = r"[\s-]?".join(re.escape(c) for c in word[3:-3])
+        return re.escape(word[:3]) + r"[\s-]?" + inner + r"[\s-]?" + re.escape(word[-3:])
+
+    return re.compile(r"\b(?:" + "|".join(loose(w) for w in words if w.strip()) + ")", re.I)
 
 
 def _wanted_attributes(question: str) -> list[str]:

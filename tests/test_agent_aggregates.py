@@ -243,3 +243,13 @@ def test_what_the_graph_cannot_count_the_model_reads(world: Config) -> None:
     assert response.llm_calls == ["draft"]
     assert any("Ignore your instructions" in e.text for e in response.evidence)
     assert [t.name for t in response.tool_calls] == ["review_summary"]
+
+
+def test_words_pattern_finds_compounds_written_every_way() -> None:
+    from distill.agent.tools import words_pattern
+
+    pattern = words_pattern(["speakerphone", "voice dialing", "keys"])
+    for text in ["the speaker phone is loud", "Speaker-phone", "voice-dialing", "voicedialing"]:
+        assert pattern.search(text), text
+    for text in ["a keyboard", "monkeys", "the speaker is loud"]:
+        assert not pattern.search(text), text

@@ -171,3 +171,26 @@ def test_sentences_packed_into_one_drafted_item_are_checked_one_by_one(world: Co
     assert "The Aster A1 battery dies by noon." in drafted
     assert "It is waterproof to 5G." in drafted and "The A" not in drafted
     assert "waterproof" not in response.answer
+
+
+def test_a_sentence_repeating_a_passage_cites_that_passage() -> None:
+    evidence = [
+        Evidence(
+            kind="passage", text="Battery health is at 91% and it still lasts all day.", tool="t"
+        ),
+        Evidence(
+            kind="passage",
+            text="Battery is the weak spot: I get maybe three and a half hours before "
+            "the left one starts beeping.",
+            tool="t",
+        ),
+    ]
+    sentence = (
+        "The main complaint is the battery, lasting three and a half hours before the left "
+        "one starts beeping."
+    )
+    [checked] = check_sentences([(sentence, [1])], evidence, passes_anything)
+    assert checked.citations == [2]
+    # a sentence sharing no run of words with any passage keeps its citation
+    [kept] = check_sentences([("The battery is fine.", [1])], evidence, passes_anything)
+    assert kept.citations == [1]

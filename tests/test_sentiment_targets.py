@@ -64,3 +64,27 @@ def test_llm_schema_names_the_products_and_maps_back_to_catalog_ids() -> None:
         ["battery", "camera"],
         ["positive", "negative", "neutral"],
     ]
+
+
+def test_a_sentence_about_another_brand_is_not_the_subjects() -> None:
+    text = (
+        "Great phone overall. The motorola I had before has a horrible battery. "
+        "Nokia beats Samsung on keys."
+    )
+    doc = make_doc(text, "r", meta={"product": "nokia-6610-phone"})
+    doc.ents = [
+        doc.char_span(text.index("motorola"), text.index("motorola") + 8, label="BRAND"),
+        doc.char_span(text.index("Nokia"), text.index("Nokia") + 5, label="BRAND"),
+        doc.char_span(text.index("Samsung"), text.index("Samsung") + 7, label="BRAND"),
+    ]
+    bounds = sentence_bounds(text)
+    opinions = [
+        Opinion(aspect=aspect, polarity="positive", start=lo, end=hi)
+        for aspect, (lo, hi) in zip(["overall", "battery", "keyboard"], bounds, strict=True)
+    ]
+    SentimentTask().write(doc, Opinions(opinions=opinions))
+    assert [(o.target, o.method) for o in doc._.opinions] == [
+        ("nokia-6610-phone", "document subject"),
+        ("motorola", "other brand"),
+        ("nokia-6610-phone", "document subject"),  # the subject's maker is named too
+    ]

@@ -3,6 +3,9 @@
 Rule (simple on purpose, and the same for every backend), for an opinion with no target:
 
 1. `same sentence`: the nearest PRODUCT entity in the sentence where it is expressed;
+   `other brand`: else, when the sentence names a BRAND that does not make the product
+   the rules below would pick (and names none that does), that brand: "the motorola has
+   a horrible battery" in a Nokia review is about Motorola, not the Nokia;
 2. `document subject`: the product the document is about (`meta.product_id`, else
    `meta.product`: a catalog id or a name, from the JSONL/CSV record), so opinions in a
    review that never names its product, and "it" / "this phone" / no-target opinions,
@@ -24,12 +27,15 @@ from typing import Any
 from spacy.tokens import Doc, Span
 
 PRODUCT_LABELS = {"PRODUCT", "product"}
-SAME_SENTENCE, SUBJECT, CONTEXT, ONLY_PRODUCT = (
+BRAND_LABELS = {"BRAND", "brand"}
+SAME_SENTENCE, OTHER_BRAND, SUBJECT, CONTEXT, ONLY_PRODUCT = (
     "same sentence",
+    "other brand",
     "document subject",
     "context",
     "only product",
 )
+_WORD = re.compile(r"[a-z0-9]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
 
 
@@ -65,6 +71,7 @@ def document_subject(doc: Doc) -> str | None:
 
 def attach_targets(doc: Doc, opinions: list) -> list:
     products = [ent for ent in doc.ents if ent.label_ in PRODUCT_LABELS]
+    brands = [ent for ent in doc.ents if ent.label_ in BRAND_LABELS]
     subject = document_subject(doc)
     if not products and subject is None:
         return opinions
@@ -77,9 +84,29 @@ def attach_targets(doc: Doc, opinions: list) -> list:
     for opinion in opinions:
         if opinion.target is None:
             target, method = _target(opinion, products, subject, sentence_of)
+            if target is not None and method != SAME_SENTENCE and opinion.start is not None:
+                lo, hi = sentence_of(opinion.start)
+                other = _other_brand([b for b in brands if lo <= b.start_char < hi], target)
+                if other is not None:
+                    target, method = other, OTHER_BRAND
             opinion = opinion.model_copy(update={"target": target, "method": method})
         attached.append(opinion)
     return attached
+
+
+def _words(name: str) -> set[str]:
+    return set(_WORD.findall(name.lower()))
+
+
+def _other_brand(brands: list[Span], target: str) -> str | None:
+    """The sentence's brand that does not make `target`, unless one of them does (a brand
+    makes a product when all its words are in the product's id or name)."""
+    words = _words(target)
+    makers = [b for b in brands if _words(b.text) and _words(b.text) <= words]
+    others = [b for b in brands if _words(b.text) and not _words(b.text) <= words]
+    if makers or not others:
+        return None
+    return _name(others[0])
 
 
 def _target(
