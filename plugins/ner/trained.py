@@ -15,7 +15,9 @@ cooking task's INGREDIENT "garlic", are kept as the model found them.
 
 The pipeline's components run on a copy of each input doc's tokens (same words,
 same spaces), so the input tokenization is kept: gold CoNLL tokens stay gold, and
-entities transfer back by token index without any offset guesswork.
+entities transfer back by token index without any offset guesswork. Only the labels
+the model was trained for (its card's) come out: a model started from a pretrained
+NER (`--set base=en_core_web_md --set start=ner`) still holds the base's labels.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class TrainedNER(Backend):
         labels = list(task.labels) or list(self.card.labels)
         self.gazetteer = catalog_gazetteer(self.options, labels)  # a bad catalog fails first
         self.names = name_labels(self.options)
+        self.trained_labels = frozenset(self.card.labels)
         self.nlp = spacy.load(Path(self.options.model_path) / "pipeline")
 
     def predict(self, docs: Sequence[Doc]) -> list[Doc]:
@@ -97,7 +100,12 @@ class TrainedNER(Backend):
             docs, self.nlp.pipe(copies, batch_size=self.options.batch_size), strict=True
         ):
             found = clean(
-                (Span(doc, e.start, e.end, label=e.label_) for e in annotated.ents), self.names
+                (
+                    Span(doc, e.start, e.end, label=e.label_)
+                    for e in annotated.ents
+                    if not self.trained_labels or e.label_ in self.trained_labels
+                ),
+                self.names,
             )
             if self.gazetteer is not None:
                 doc.ents = merge(self.gazetteer.spans(doc), found)
