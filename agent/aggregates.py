@@ -480,7 +480,10 @@ def compare(
                 for p, _ in products
             ],
         )
-        return False
+        # a review weighing them against each other answers it; without one, the model reads
+        return _quote_comparing(
+            composer, products, rows, sorted(shared | {"overall"}), terms, mentioned
+        )
     shared = shared - thin
     wins: dict[str, list[str]] = {pid: [] for pid, _ in products}
     for name in sorted(shared):
@@ -547,9 +550,32 @@ def _compare_quotes(
     terms: Sequence[str],
     mentioned: dict[str, set[str]] | None = None,
 ) -> None:
+    """A review comparing them (`_quote_comparing`), else one sentence per product,
+    preferring sentences that name the other product."""
+    if _quote_comparing(composer, products, rows, aspects, terms, mentioned):
+        return
+    for pid, _ in products:
+        others = [w for p, n in products if p != pid for w in n.lower().split()]
+        words = [*terms, *others, *(w for a in aspects for w in aspect_words(a))]
+        scoped = [r for r in rows if r.product == pid and r.aspect in aspects]
+        counts = tally(scoped)
+        positive = sum(t.positive for t in counts.values())
+        negative = sum(t.negative for t in counts.values())
+        polarity = "negative" if negative > positive else "positive"
+        composer.quote(scoped, polarity, words)
+
+
+def _quote_comparing(
+    composer: Composer,
+    products: Sequence[tuple[str, str]],
+    rows: Sequence[OpinionRow],
+    aspects: Sequence[str],
+    terms: Sequence[str],
+    mentioned: dict[str, set[str]] | None = None,
+) -> bool:
     """A review with an opinion on the compared aspects of one product that also names
     another of them (or has opinions on both) compares them itself: quote it, once.
-    Otherwise one sentence per product, preferring sentences that name the other product."""
+    True when one was quoted."""
     ids = {pid for pid, _ in products}
     scoped = [r for r in rows if r.product in ids and r.aspect in aspects]
     by_doc: dict[str, set[str]] = {}
@@ -564,17 +590,8 @@ def _compare_quotes(
         words = [*terms, *names, *(w for a in aspects for w in aspect_words(a))]
         polarities = Counter(r.polarity for r in comparing).most_common()
         lead = "A review comparing them"
-        if any(composer.quote(comparing, pol, words, lead=lead) for pol, _ in polarities):
-            return
-    for pid, _ in products:
-        others = [w for p, n in products if p != pid for w in n.lower().split()]
-        words = [*terms, *others, *(w for a in aspects for w in aspect_words(a))]
-        scoped = [r for r in rows if r.product == pid and r.aspect in aspects]
-        counts = tally(scoped)
-        positive = sum(t.positive for t in counts.values())
-        negative = sum(t.negative for t in counts.values())
-        polarity = "negative" if negative > positive else "positive"
-        composer.quote(scoped, polarity, words)
+        return any(composer.quote(comparing, pol, words, lead=lead) for pol, _ in polarities)
+    return False
 
 
 def _on(rows: Sequence[OpinionRow], aspect: str) -> list[OpinionRow]:

@@ -39,7 +39,14 @@ from langgraph.graph.message import add_messages
 from pydantic import BaseModel, Field
 
 from distill.agent.evidence import Evidence, Source
-from distill.agent.guardrail import CheckedSentence, Checker, Policy, apply_policy, check_sentences
+from distill.agent.guardrail import (
+    COUNTING_TOOLS,
+    CheckedSentence,
+    Checker,
+    Policy,
+    apply_policy,
+    check_sentences,
+)
 from distill.agent.router import (
     STATED_INTENTS,
     ProductName,
@@ -884,12 +891,16 @@ def shown_documents(answer: str, citations: Sequence[Citation]) -> list[str]:
 
     A cited passage is shown (quoted) or was read to write the sentence citing it, and a
     graph fact of one document (a plugin fact, a graph row) is that document's: their
-    documents count. A graph fact over several documents is a count: only those the answer
-    names ("12 reviews … (r02, r05, …)", "A review (r21) praises …") are shown, the others
-    were counted, not read, and stay listed in the fact's sources (`/sources`)."""
+    documents count. A count (opinions or reviews, from a counting tool, or any graph fact
+    over several documents) is not a reading of its documents, however many there are:
+    only those the answer names ("12 reviews … (r02, r05, …)", "A review (r21) praises …")
+    are shown, the others were counted, not read, and stay listed in the fact's sources
+    (`/sources`)."""
     documents: dict[str, None] = {}
     for citation in citations:
-        counted = citation.kind == "graph" and len({s.doc_id for s in citation.sources}) > 1
+        counted = citation.kind == "graph" and (
+            citation.tool in COUNTING_TOOLS or len({s.doc_id for s in citation.sources}) > 1
+        )
         for source in citation.sources:
             named = re.search(rf"(?<![\w-]){re.escape(source.doc_id)}(?![\w-])", answer)
             if not counted or named:

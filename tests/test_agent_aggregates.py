@@ -114,15 +114,16 @@ def test_an_aggregate_cites_the_reviews_it_shows_not_every_one_it_counts(world: 
 
 
 def test_shown_documents_are_passages_single_document_facts_and_named_ones() -> None:
-    def cite(number: int, kind: str, *docs: str) -> Citation:
+    def cite(number: int, kind: str, *docs: str, tool: str = "x") -> Citation:
         sources = [Source(doc_id=d) for d in docs]
-        return Citation(number=number, kind=kind, text="t", tool="x", sources=sources)
+        return Citation(number=number, kind=kind, text="t", tool=tool, sources=sources)
 
     citations = [
         cite(1, "graph", "r1", "r2", "r10", "r11"),  # a count over four reviews
         cite(2, "passage", "r7"),
         cite(3, "graph", "r9"),  # a plugin fact: one document's
         cite(4, "catalog"),
+        cite(5, "graph", "r5", tool="product_opinions"),  # two opinions of one review: a count
     ]
     answer = 'Four reviews praise it, as in r10: "…" and r1-b.'
     assert shown_documents(answer, citations) == ["r10", "r7", "r9"]
@@ -227,6 +228,31 @@ def test_a_review_naming_both_with_an_opinion_on_one_is_quoted_as_comparing_them
     assert compare(composer, products, rows, "battery", mentioned=mentioned)
     quotes = [s.text for s in composer.statements if s.basis == "quote"]
     assert quotes == ['A review comparing them (d4) praises the battery: "' + texts["d4"] + '"']
+
+
+def test_too_few_opinions_to_compare_quotes_a_review_weighing_them() -> None:
+    texts = {
+        "d1": "The Aster A1 screen is sharp and bright.",
+        "d2": "If you are choosing between the A1 and the A2, get the A2: it is worth it.",
+    }
+
+    def snippet(doc: str, start: int | None, end: int | None) -> tuple[Source, str]:
+        return Source(doc_id=doc, char_start=0, char_end=len(texts[doc])), texts[doc]
+
+    rows = [
+        OpinionRow("d1", "a1", "screen", "positive", 0, 10, 0.9),
+        OpinionRow("d2", "a2", "screen", "positive", 0, 10, 0.9),
+        OpinionRow("d2", "a2", "overall", "positive", 0, 10, 0.9),
+    ]
+    products = [("a1", "Aster A1"), ("a2", "Aster A2")]
+    mentioned = {"a1": {"d1", "d2"}, "a2": {"d2"}}
+    composer = Composer("t", snippet)
+    assert compare(composer, products, rows, None, mentioned=mentioned)
+    assert composer.statements[0].text.startswith("Too few opinions to compare")
+    assert composer.statements[1].text.startswith("A review comparing them (d2) praises")
+    # no review weighs them: the graph cannot answer, the model reads the passages
+    alone = Composer("t", snippet)
+    assert not compare(alone, products, rows, None, mentioned={"a1": {"d1"}, "a2": {"d2"}})
 
 
 def test_a_part_no_review_names_is_said_plainly_before_the_aspect(world: Config) -> None:
