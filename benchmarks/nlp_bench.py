@@ -67,6 +67,7 @@ CONLL_VARIANTS = {
     "md-vectors": (("vectors", "en_core_web_md"),),
     "wide-cnn": (("width", 256), ("depth", 8)),
     "md-ner-dropout0.25": (("base", "en_core_web_md"), ("start", "ner"), ("dropout", 0.25)),
+    "md-ner-average": (("base", "en_core_web_md"), ("start", "ner"), ("average", True)),
 }
 
 
@@ -269,15 +270,18 @@ def fmt(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
-MODEL_KEYS = ("preset", "base", "start", "vectors", "width", "depth", "window")
+MODEL_KEYS = ("preset", "base", "start", "vectors", "width", "depth", "window", "dropout")
+MODEL_KEYS += ("learn_rate", "average")
 
 
 def described(row: dict[str, Any]) -> str:
     """The trained model of a row in the settings `distill train` takes (non-defaults only)."""
     if row["backend"] != "trained":
         return "Qwen2.5-Coder-1.5B Q4_K_M, few-shot"
-    config = row.get("settings") or {}
-    given = [f"{k}={config[k]}" for k in MODEL_KEYS if config.get(k) not in (None, "tok2vec")]
+    from distill.plugins.ner.train import NERTrainConfig
+
+    config, default = row.get("settings") or {}, NERTrainConfig().model_dump()
+    given = [f"{k}={config[k]}" for k in MODEL_KEYS if config.get(k, default[k]) != default[k]]
     label = f"{row['variant']}: " if row.get("variant") else ""
     return label + (", ".join(given) or "blank CNN (defaults)")
 

@@ -61,6 +61,21 @@ def test_cnn_shape_settings_reach_the_tok2vec() -> None:
 
 
 @pytest.mark.real
+def test_real_average_saves_the_running_average_not_the_last_weights(tmp_path: Path) -> None:
+    from distill.plugins.ner.train import NERTrainConfig, train
+
+    docs = read_corpus(FIXTURES / "iob2.conll", "conll")
+    labels = sorted({e.label_ for d in docs for e in d.ents})
+    saved = {}
+    for average in (False, True):
+        config = NERTrainConfig(max_epochs=3, patience=3, average=average)
+        result = train(docs, docs, tmp_path / str(average), labels, config)
+        assert result["config"]["average"] is average
+        saved[average] = (tmp_path / str(average) / "pipeline" / "ner" / "model").read_bytes()
+    assert saved[False] != saved[True]  # same seed, same updates: only the weights saved differ
+
+
+@pytest.mark.real
 def test_real_start_from_en_core_web_md_ner_keeps_only_our_labels(tmp_path: Path) -> None:
     """`start=ner`: the base's NER alone (its own tok2vec and vectors), our labels added and
     trained; the backend returns only the card's labels, never the base's OntoNotes ones."""

@@ -50,6 +50,9 @@ class NERTrainConfig(BaseModel):
     dropout: float = 0.1
     batch_words: int = Field(1000, description="words per update")
     learn_rate: float = 0.001
+    average: bool = Field(
+        False, description="score and save the weights' running average (spacy train's default)"
+    )
     seed: int = 0
     base: str | None = Field(
         None, description="installed spaCy pipeline (name or path) to start from, see start"
@@ -181,7 +184,11 @@ def train(
     else:
         optimizer = nlp.initialize(lambda: train_examples)
     optimizer.learn_rate = config.learn_rate
+    if config.average and optimizer.averages is None:
+        optimizer.averages = {}  # thinc updates them after every step
+    averaged = optimizer.averages if config.average else None
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     best: dict[str, Any] = {"f1": -1.0, "epoch": 0}
     history: list[dict[str, Any]] = []
     started = time.perf_counter()
@@ -194,7 +201,8 @@ def train(
             nlp.update(batch, drop=config.dropout, sgd=optimizer, losses=losses)
             if progress:
                 progress("batch", {"epoch": epoch, "done": i + 1, "total": len(batches)})
-        scores = nlp.evaluate(dev_examples) if dev_examples else {}
+        with nlp.use_params(averaged):  # None: the trained weights as they are
+            scores = nlp.evaluate(dev_examples) if dev_examples else {}
         f1 = float(scores.get("ents_f") or 0.0)
         row = {
             "epoch": epoch,
@@ -209,7 +217,8 @@ def train(
             progress("epoch", row)
         if f1 > best["f1"] or not dev_examples:
             best = {"f1": f1, "epoch": epoch, "p": row["dev_p"], "r": row["dev_r"]}
-            nlp.to_disk(out / "pipeline")
+            with nlp.use_params(averaged):  # None: the trained weights as they are
+                nlp.to_disk(out / "pipeline")
             stale = 0
         else:
             stale += 1
