@@ -533,6 +533,11 @@ class Toolbox:
             if not self._documents_with(others, scope):
                 words = join_names([f'"{t}"' for t in others]).replace(" and ", " or ")
                 composer.say(f"No review of {subject} mentions {words}.", basis="absence")
+                if not aspect and not features:
+                    # the question was about that thing alone: the product's other
+                    # opinions would answer another question
+                    self._attach(result, composer)
+                    return result
             elif not aspect:  # about something the counts do not cover
                 return read_instead(others, f"The graph has no counts on {', '.join(others)}")
             else:

@@ -279,3 +279,8 @@ def test_words_pattern_finds_compounds_written_every_way() -> None:
         assert pattern.search(text), text
     for text in ["a keyboard", "monkeys", "the speaker is loud"]:
         assert not pattern.search(text), text
+
+
+def test_a_thing_no_review_mentions_is_the_whole_answer(world: Config) -> None:
+    response = ask(world, "Any problems with the charger of the Aster A1?")
+    assert response.answer == 'No review of the Aster A1 mentions "charger".'
