@@ -429,7 +429,8 @@ def compare(
     mentioned: dict[str, set[str]] | None = None,
 ) -> bool:
     """Statements comparing 2–3 products (id, display) on `aspect`, or on every aspect
-    they share; False when the graph cannot compare them (fewer than two have opinions).
+    they share; False when the graph cannot compare them (fewer than two have opinions)
+    and no review weighs them against each other.
     `mentioned`: product id -> documents that name it, to find reviews comparing them."""
     per = tally_by_product_aspect(rows)
     shown = {pid: name for pid, name in products}
@@ -446,7 +447,7 @@ def compare(
                     f"the {shown[pid]} has {counts_text(item)}.",
                     [cite],
                 )
-            return False
+            return _quote_comparing(composer, products, rows, [aspect], terms, mentioned)
         ranked = sorted(with_data, key=lambda pt: (-pt[1].score(), -pt[1].total))
         cites = [composer.aspect_fact(shown[pid], t) for pid, t in ranked]
         best, rest = ranked[0], ranked[1:]
@@ -464,7 +465,10 @@ def compare(
         return True
     shared = set.intersection(*(set(per.get(pid, {})) for pid, _ in products)) - {"overall"}
     if not shared:
-        return _side_by_side(composer, products, per)
+        if _side_by_side(composer, products, per):
+            return True
+        every = sorted({r.aspect for r in rows})
+        return _quote_comparing(composer, products, rows, every, terms, mentioned)
     thin = {name for name in shared if any(per[p][name].total < MIN_OPINIONS for p, _ in products)}
     if thin == shared:
         # one rave is not a consensus: too few opinions on every shared aspect to decide
@@ -586,8 +590,11 @@ def _quote_comparing(
             by_doc[doc].add(pid)
     comparing = [r for r in scoped if len(by_doc[r.doc] & ids) > 1]
     if comparing:
-        names = [w for _, n in products for w in n.lower().split()]
-        words = [*terms, *names, *(w for a in aspects for w in aspect_words(a))]
+        # the words telling the products apart ("phone" names them all), then the aspects'
+        named = [set(n.lower().split()) for _, n in products]
+        names = sorted(set.union(*named) - set.intersection(*named))
+        topics = [w for a in aspects for w in aspect_words(a)] if len(aspects) <= 2 else []
+        words = [*terms, *names, *topics]
         polarities = Counter(r.polarity for r in comparing).most_common()
         lead = "A review comparing them"
         return any(composer.quote(comparing, pol, words, lead=lead) for pol, _ in polarities)

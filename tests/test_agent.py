@@ -233,8 +233,9 @@ def test_chat_answers_with_citations_verdicts_tool_calls_and_timings(world: Conf
 
 
 def test_the_router_acts_when_the_model_calls_no_tool_or_fails(world: Config) -> None:
-    for plan in (lambda m: [], lambda m: 1 / 0):
-        response = make_agent(world, ScriptedLLM(plan=plan)).chat(WORST_BATTERY)
+    for n, plan in enumerate((lambda m: [], lambda m: 1 / 0)):
+        with make_agent(world, ScriptedLLM(plan=plan)) as agent:
+            response = agent.chat(WORST_BATTERY, thread=f"t{n}")
         assert [t.by for t in response.tool_calls] == ["router"]
         assert "Aster A1" in response.answer
 

@@ -250,6 +250,14 @@ def test_too_few_opinions_to_compare_quotes_a_review_weighing_them() -> None:
     assert compare(composer, products, rows, None, mentioned=mentioned)
     assert composer.statements[0].text.startswith("Too few opinions to compare")
     assert composer.statements[1].text.startswith("A review comparing them (d2) praises")
+    # the other product has no opinion at all, but a review names both beside an opinion
+    one_sided = Composer("t", snippet)
+    only_a1 = [row for row in rows if row.product == "a1"] + [
+        OpinionRow("d2", "a1", "overall", "positive", 0, 10, 0.9)
+    ]
+    assert compare(one_sided, products, only_a1, None, mentioned=mentioned)
+    assert one_sided.statements[0].text == "No review states an opinion on the Aster A2."
+    assert one_sided.statements[1].text.startswith("A review comparing them (d2)")
     # no review weighs them: the graph cannot answer, the model reads the passages
     alone = Composer("t", snippet)
     assert not compare(alone, products, rows, None, mentioned={"a1": {"d1"}, "a2": {"d2"}})
