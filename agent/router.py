@@ -67,6 +67,16 @@ _RANK = re.compile(
 _NEGATIVE_RANK = re.compile(
     r"\b(worst|complain\w*|criticis\w*|criticiz\w*|hate|least|worse|badly)\b", re.I
 )
+_NO_PRODUCT = re.compile(
+    r"\b(?:reviews?|documents?|posts?|tickets?)\b.{0,30}\b(?:(?:does|do|did)(?: not|n't)|never|"
+    r"without)\s+(?:\w+\s+)?(?:mention\w*|nam\w+|talk\w* about|refer\w* to|about)?\s*"
+    r"(?:a|any)\s+(?:specific\s+|particular\s+)?(?:product|device|model|item)s?\b"
+    r"|\b(?:not about|about no)\s+(?:a|any)\s+(?:specific\s+|particular\s+)?"
+    r"(?:product|device|model|item)s?\b",
+    re.I,
+)
+"""Questions about the reviews that name no product ("a review that doesn't mention a
+specific product", "reviews not about any device")."""
 _COUNT = re.compile(
     r"\b(how many|number of|count)\b.*\b(reviews?|documents?|posts?|reviewers?|people|users|"
     r"owners|times)\b.*\b(mention\w*|talk\w*|discuss\w*|say|said|about|review\w*|like\w*|"
@@ -489,6 +499,9 @@ def route(
         intent.unrecorded = list(unrecorded)
         words = [w for found in unrecorded.values() for w in found]
         intent.calls = [("search_reviews", {**search, "require": words})]
+    elif not products and _NO_PRODUCT.search(question):
+        intent = Intent("count", terms=terms)
+        intent.calls = [("count_reviews", {"no_product": True})]
     elif task:
         intent = Intent("facts", products, unknown, aspect, terms=terms)
         intent.calls = [("plugin_facts", {"task": task, "products": names})]

@@ -37,6 +37,13 @@ from distill.agent.aggregates import (
 from distill.agent.evidence import Evidence, Source, opinion_fact_text
 from distill.agent.router import ProductName, ProductResolver, aspect_words
 
+PRODUCT_DOCUMENTS = (
+    "MATCH (d:Document)-[:MENTIONS]->(e:Entity) WHERE e.label = 'PRODUCT' RETURN d.id AS id",
+    "MATCH (d:Document)-[:MENTIONS]->(:Entity)-[:REFERS_TO]->(:Product) RETURN d.id AS id",
+    "MATCH (d:Document)-[:EXPRESSES]->(:Opinion)-[:ABOUT]->(:Product) RETURN d.id AS id",
+)
+"""Documents that name a product or hold an opinion on one (one query each: every store
+runs these)."""
 MAX_ROWS = 20
 MAX_FACTS = 12
 PLANNER_TOOLS = (
@@ -122,6 +129,9 @@ class CountReviews(BaseModel):
     products: list[str] = Field(default_factory=list, max_length=3)
     aspect: str | None = None
     term: str | None = Field(None, description="a word or phrase to look for (optional)")
+    no_product: bool = Field(
+        False, description="count the reviews that name no product and state no opinion on one"
+    )
 
 
 class CatalogAttributes(BaseModel):
@@ -609,6 +619,8 @@ class Toolbox:
         result = ToolResult(name="count_reviews")
         aspect = args.aspect.strip().lower() if args.aspect else None
         composer = self._composer("count_reviews")
+        if args.no_product:
+            return self._without_products(result, composer)
         with self.store() as store:
             known, unknown = self._resolve(args.products)
             result.notes += [_unknown_note(name) for name in unknown]
@@ -677,6 +689,38 @@ class Toolbox:
             if matching:
                 for passage in self._passages(term, set(matching), 2, "count_reviews"):
                     composer.evidence.append(passage)
+        self._attach(result, composer)
+        return result
+
+    def _without_products(self, result: ToolResult, composer: Composer) -> ToolResult:
+        """Reviews that name no product and hold no opinion on one (a delivery complaint,
+        a question), each quoted once: what they are about is in their text."""
+        with self.store() as store:
+            everything = {r["id"] for r in store.query("MATCH (d:Document) RETURN d.id AS id")}
+            about = {r["id"] for query in PRODUCT_DOCUMENTS for r in store.query(query)}
+        docs = sorted(everything - about)
+        cite = composer.fact(f"reviews naming no product: {len(docs)}", docs)
+        composer.say(
+            (
+                f"{len(docs)} reviews name no product and state no opinion on one"
+                if len(docs) != 1
+                else "1 review names no product and states no opinion on one"
+            )
+            + f" ({_first(docs)})."
+            if docs
+            else "Every review names a product or states an opinion on one.",
+            [cite],
+        )
+        for doc in docs[:2]:
+            found = composer.snippet(doc, 0, None) if composer.snippet else None
+            if found is not None:
+                source, text = found
+                composer.evidence.append(
+                    Evidence(kind="passage", text=text, tool="count_reviews", sources=[source])
+                )
+                composer.say(
+                    f'A review ({doc}) says: "{text}"', [len(composer.evidence) - 1], "quote"
+                )
         self._attach(result, composer)
         return result
 

@@ -14,6 +14,9 @@ from distill.agent.aggregates import Composer, OpinionRow, compare, criticised, 
 from distill.agent.chat import Agent, ChatResponse, Citation, shown_documents
 from distill.agent.evidence import Source
 from distill.config import Config
+from distill.graph import open_store
+from distill.graph.schema import DocumentFacts, DocumentNode
+from distill.ingest.index import DocumentIndex, IndexedDocument
 
 
 @pytest.fixture
@@ -292,3 +295,20 @@ def test_words_pattern_finds_compounds_written_every_way() -> None:
 def test_a_thing_no_review_mentions_is_the_whole_answer(world: Config) -> None:
     response = ask(world, "Any problems with the charger of the Aster A1?")
     assert response.answer == 'No review of the Aster A1 mentions "charger".'
+
+
+def test_reviews_that_name_no_product(world: Config) -> None:
+    assert ask(world, "Is there a review that does not mention any product?").answer == (
+        "Every review names a product or states an opinion on one."
+    )
+    text = "The courier left the parcel in the rain. Three stars for the delivery."
+    with open_store(world.graph) as store:
+        store.write_document(DocumentFacts(document=DocumentNode(id="d9")))
+    with DocumentIndex(world.index.path, embedder=fake_embed) as index:
+        index.add([IndexedDocument(id="d9", text=text)])
+    response = ask(world, "Which reviews are not about any product?")
+    assert response.tool_calls[0].arguments == {"no_product": True}
+    assert response.answer.startswith(
+        "1 review names no product and states no opinion on one (d9)."
+    )
+    assert "courier" in response.answer and response.documents == ["d9"]
