@@ -22,7 +22,7 @@ def test_preset_fills_settings_and_explicit_ones_win() -> None:
 
     accurate = training_settings("ner", {"preset": "accurate"})
     assert isinstance(accurate, NERTrainConfig)
-    assert (accurate.base, accurate.start) == ("en_core_web_md", "ner")
+    assert (accurate.base, accurate.start, accurate.average) == ("en_core_web_md", "ner", True)
     mine = training_settings("ner", {"preset": "accurate", "start": "tok2vec", "max_epochs": 2})
     assert (mine.base, mine.start, mine.max_epochs) == ("en_core_web_md", "tok2vec", 2)
     assert NERTrainConfig().base is None  # no preset: the blank CNN, no optional package
@@ -188,6 +188,7 @@ def test_bench_section_keeps_the_sentiment_rows_it_did_not_rerun(bench: ModuleTy
     text = section([row], old)
     assert "| semeval2014_laptops | dev (10% of Laptop_Train_v2.xml" in text
     assert "dev (10% of train.txt" not in text  # the old CoNLL row is replaced
-    assert "| wide-cnn: width=256, depth=8 | 3250 | 0.900 | 0.800 | 0.850 | 12346 | — | 1.50 |" in (
-        text
+    cells = (
+        "| wide-cnn: width=256, depth=8 | 3250 | 0.900 | 0.800 | 0.850 | 12346 | — | 1.50 | 6.7 |"
     )
+    assert cells + " — | 7 / 12.0 |" in text

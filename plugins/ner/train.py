@@ -34,15 +34,16 @@ Progress = Callable[[str, dict[str, Any]], None]
 
 PRESETS: dict[str, dict[str, Any]] = {
     # the most accurate settings measured on CoNLL-2003 valid.txt that keep >= 10,000
-    # words/s on 2 cores (BENCHMARKS.md, NER): spaCy en_core_web_md's NER, fine-tuned
-    "accurate": {"base": "en_core_web_md", "start": "ner"},
+    # words/s per core (BENCHMARKS.md, NER): spaCy en_core_web_md's NER, fine-tuned,
+    # scored and saved with the weights' running average
+    "accurate": {"base": "en_core_web_md", "start": "ner", "average": True},
 }
 """Named bundles of settings (`--set preset=accurate`); settings given beside one win."""
 
 
 class NERTrainConfig(BaseModel):
     preset: Literal["accurate"] | None = Field(
-        None, description="named settings: accurate = en_core_web_md's NER fine-tuned"
+        None, description="named settings: accurate = en_core_web_md's NER fine-tuned, averaged"
     )
     max_epochs: int = Field(20, gt=0)
     patience: int = Field(3, ge=1, description="epochs without dev improvement before stopping")
