@@ -37,13 +37,16 @@ from distill.workflow.train import fit
 NOKIA = "phone_catalog_reviews/hu_liu_customer_reviews/Nokia 6610.txt"
 SETTINGS = {
     "init": "base",
-    "frozen": 5,
-    "max_epochs": 4,
+    "frozen": 4,
+    "max_epochs": 5,
     "patience": 2,
-    "max_minutes": 18.0,
+    "max_minutes": 16.0,
     "batch_size": 32,
     "learn_rate": 2e-4,
+    "term_marks": True,
 }
+"""What built the shipped model (16 minutes on one thread; `--set cache_dir=DIR` keeps the
+frozen layers' output for the next build)."""
 
 
 def mapped(doc: Doc) -> Doc:

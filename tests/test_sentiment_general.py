@@ -128,6 +128,63 @@ def test_aspect_labels_mark_unknown_and_contradicting_slots() -> None:
     assert aspect_labels(terms, slots, CLASSES) is None  # term-level data teaches no aspect
 
 
+def test_a_marked_term_keeps_its_text_and_gets_its_own_item() -> None:
+    from distill.plugins.sentiment.model import mark_term
+    from distill.plugins.sentiment.train import items_of
+
+    text, (start, end) = mark_term("The screen is dim but the keys are fine.", 26, 30)
+    assert text == "The screen is dim but the # keys # are fine." and text[start:end] == "keys"
+    doc = read_corpus(FIXTURES / "laptops14.xml", "semeval14")[0]
+    shared = items_of([doc], [], CLASSES)
+    marked = items_of([doc], [], CLASSES, term_marks=True)
+    assert len(shared) == 1 and len(shared[0].terms) == len(marked) == 2
+    for item, (s, e, label) in zip(marked, shared[0].terms, strict=True):
+        ((ms, me, mlabel),) = item.terms
+        assert item.text[ms:me] == doc.text[s:e] and mlabel == label and item.aspects is None
+        assert item.text.count("#") == 2
+
+
+def test_items_of_one_text_merge_and_the_frozen_states_are_kept_on_disk(tmp_path: Path) -> None:
+    import torch
+
+    from distill.plugins.sentiment.train import Cached, Item, merge_items
+
+    terms = Item("Good food, slow service.", None, [(0, 9, 0)])
+    categories = Item("Good food, slow service.", [0, 2], [])
+    other = Item("Fine.", [1, 0], [])
+    merged = merge_items([terms, categories, other, Item("Fine.", [1, 1], [])])
+    assert [(m.text, m.aspects, m.terms) for m in merged] == [
+        ("Good food, slow service.", [0, 2], [(0, 9, 0)]),
+        ("Fine.", [1, 0], []),
+        ("Fine.", [1, 1], []),  # two aspect labellings of one text stay apart
+    ]
+
+    class Fake:
+        frozen, calls = 4, 0
+
+        def tokenize(self, texts):
+            return {"input_ids": [[0] * len(t.split()) for t in texts], "offset_mapping": []}
+
+        def train(self, mode):
+            pass
+
+        tokenizer = type("T", (), {"pad": staticmethod(lambda b, **_: _pad(b))})
+
+        def bottom(self, ids, mask):
+            Fake.calls += 1
+            return torch.ones(*ids.shape, 3)
+
+    def _pad(batch):
+        longest = max(len(x) for x in batch["input_ids"])
+        ids = torch.zeros(len(batch["input_ids"]), longest, dtype=torch.long)
+        mask = torch.tensor([[1] * len(x) + [0] * (longest - len(x)) for x in batch["input_ids"]])
+        return {"input_ids": ids, "attention_mask": mask}
+
+    Cached(Fake(), merged, directory=tmp_path)  # type: ignore[arg-type]
+    again = Cached(Fake(), merged, directory=tmp_path)  # type: ignore[arg-type]
+    assert Fake.calls == 1 and [len(s) for s in again.states] == [1, 4]
+
+
 def test_sentences_split_at_punctuation_and_line_breaks() -> None:
     text = "Great phone. Battery is weak!\nScreen ok"
     assert [text[a:b] for a, b in sentence_bounds(text)] == [
@@ -237,6 +294,50 @@ def test_real_general_model_labels_given_terms(general) -> None:
     assert [len(d._.opinions) for d in predicted] == [2, 0, 1]
     assert predicted[0]._.opinions[0].polarity == "positive"  # "battery life is great"
     assert SentimentTask().score(docs, predicted).n == 3
+
+
+@pytest.mark.real
+def test_real_term_marked_model_reads_each_term_in_its_own_pass(tmp_path: Path) -> None:
+    """`--set term_marks=true`: trained on marked terms, saved with the flag, and predicting
+    one marked pass per given term; plain text still gets the aspect pass."""
+    from distill.plugins import BackendOptions
+    from distill.plugins.sentiment.model import AbsaModel
+    from distill.plugins.sentiment.train import SentimentTrainConfig
+    from distill.plugins.sentiment.trained import TrainedSentiment
+    from distill.workflow.train import fit
+
+    docs = read_corpus(FIXTURES / "laptops14.xml", "semeval14")
+    settings = SentimentTrainConfig(max_epochs=1, batch_size=4, term_marks=True)
+    fit("sentiment", docs, docs, tmp_path, [], settings)
+    assert AbsaModel.load(tmp_path).term_marks
+    backend = TrainedSentiment(SentimentTask(), BackendOptions(model_path=str(tmp_path)))
+    blank = [d.copy() for d in docs]
+    for d in blank:
+        d._.opinions = []
+    predicted = backend.predict(blank)
+    assert [len(d._.opinions) for d in predicted] == [2, 0, 1]
+    review = make_doc("The battery life is amazing, it lasts two full days.", "r")
+    backend.predict([review])
+    assert ("battery", "positive") in {(o.aspect, o.polarity) for o in review._.opinions}
+
+
+@pytest.mark.real
+def test_real_int8_model_agrees_with_float32(general) -> None:
+    """Per-channel int8 (the backend's `int8` option) keeps the general model's decisions."""
+    from distill.plugins.sentiment.general import general_model_path
+    from distill.plugins.sentiment.model import AbsaModel
+
+    sentences = [
+        "The battery life is amazing, it lasts two full days.",
+        "The screen is far too dim outdoors.",
+        "It is also way too expensive for what it is.",
+    ]
+    exact = AbsaModel.load(general_model_path())
+    int8 = AbsaModel.load(general_model_path())
+    int8.quantize()
+    a, _ = exact.predict(sentences)
+    b, _ = int8.predict(sentences)
+    assert (exact.decide(a) == int8.decide(b)).all()
 
 
 @pytest.mark.real

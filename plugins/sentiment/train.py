@@ -29,7 +29,13 @@ import torch
 from pydantic import BaseModel, Field
 from spacy.tokens import Doc
 
-from distill.plugins.sentiment.model import NONE, AbsaModel, Heads
+from distill.plugins.sentiment.model import (
+    NONE,
+    TEXT_MAX_TOKENS,
+    AbsaModel,
+    Heads,
+    mark_term,
+)
 from distill.plugins.sentiment.task import given_terms
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -52,9 +58,20 @@ class SentimentTrainConfig(BaseModel):
         1.0, gt=0, description="loss weight of the 'no opinion' class (lower it for small data)"
     )
     frozen: int = Field(4, ge=0, le=6, description="bottom encoder layers kept as shipped")
-    init: Literal["general", "base"] = Field(
+    init: Literal["general", "base"] | Path = Field(
         "general",
-        description="start from the shipped general model (general) or from plain MiniLM (base)",
+        description="start from the shipped general model (general), plain MiniLM (base), or "
+        "the model in this directory (to train it further)",
+    )
+    cache_dir: Path | None = Field(
+        None,
+        description="keep the frozen layers' output here, so later runs on the same texts skip "
+        "computing it",
+    )
+    term_marks: bool | None = Field(
+        None,
+        description="one pass per given term, marked in its sentence (default: as the model "
+        "it starts from)",
     )
 
 
@@ -93,7 +110,11 @@ def aspect_labels(doc: Doc, slots: list[str], classes: list[str]) -> list[int] |
     return labels
 
 
-def items_of(docs: Sequence[Doc], slots: list[str], aspect_classes: list[str]) -> list[Item]:
+def items_of(
+    docs: Sequence[Doc], slots: list[str], aspect_classes: list[str], term_marks: bool = False
+) -> list[Item]:
+    """One item per doc; with `term_marks`, each term is an item of its own (its text with that
+    term marked, as `AbsaModel.predict` reads it) and the doc's item teaches aspects only."""
     items = []
     for doc in docs:
         terms = [
@@ -102,6 +123,11 @@ def items_of(docs: Sequence[Doc], slots: list[str], aspect_classes: list[str]) -
             if o.term and o.start is not None and o.end is not None and o.polarity in TERM_CLASSES
         ]
         aspects = aspect_labels(doc, slots, aspect_classes)
+        if term_marks:
+            for s, e, label in terms:
+                text, (start, end) = mark_term(doc.text, s, e)
+                items.append(Item(text, None, [(start, end, label)]))
+            terms = []
         if terms or aspects is not None:
             items.append(Item(doc.text, aspects, terms))
     return items
@@ -118,10 +144,17 @@ def start_model(slots: list[str], classes: list[str], config: SentimentTrainConf
     """The general model, adapted to these slots, or plain MiniLM with new heads."""
     from distill.plugins.sentiment.general import general_model_path
 
-    general = general_model_path() if config.init == "general" else None
+    if isinstance(config.init, Path):
+        general: Path | None = config.init
+    else:
+        general = general_model_path() if config.init == "general" else None
     if general is None:
-        return AbsaModel(slots, classes, TERM_CLASSES, frozen=config.frozen)
+        return AbsaModel(
+            slots, classes, TERM_CLASSES, frozen=config.frozen, term_marks=bool(config.term_marks)
+        )
     model = AbsaModel.load(general)
+    if config.term_marks is not None:
+        model.term_marks = config.term_marks
     if not slots or model.slots == slots:
         return model
     hidden = model.encoder.config.hidden_size
@@ -140,16 +173,51 @@ def start_model(slots: list[str], classes: list[str], config: SentimentTrainConf
     return model
 
 
-class Cached:
-    """The frozen layers' output for every text, computed once."""
+def merge_items(items: list[Item]) -> list[Item]:
+    """Items of one text in one: the same sentence teaching aspects (SemEval-2014 restaurant
+    categories) and terms goes through the top layers once per epoch, not twice."""
+    merged: dict[str, Item] = {}
+    out: list[Item] = []
+    for item in items:
+        seen = merged.get(item.text)
+        if seen is not None and (seen.aspects is None or item.aspects is None):
+            seen.aspects = seen.aspects if seen.aspects is not None else item.aspects
+            seen.terms = seen.terms + [t for t in item.terms if t not in seen.terms]
+            continue
+        copy = Item(item.text, item.aspects, list(item.terms))
+        merged.setdefault(item.text, copy)
+        out.append(copy)
+    return out
 
-    def __init__(self, model: AbsaModel, items: list[Item], batch_size: int = 64) -> None:
+
+class Cached:
+    """The frozen layers' output for every text, computed once (and kept in `directory`,
+    when given, for the next run: the frozen layers are the base model's, whatever is
+    trained on top)."""
+
+    def __init__(
+        self,
+        model: AbsaModel,
+        items: list[Item],
+        batch_size: int = 64,
+        directory: Path | None = None,
+    ) -> None:
         texts = sorted({item.text for item in items})
         encoded = model.tokenize(texts)
         self.index = {text: i for i, text in enumerate(texts)}
         self.offsets = encoded["offset_mapping"]
         self.states: list[torch.Tensor] = [torch.empty(0)] * len(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(encoded["input_ids"][i]))
+        stored: dict[str, torch.Tensor] = {}
+        file = directory / f"frozen{model.frozen}-{TEXT_MAX_TOKENS}.pt" if directory else None
+        if file is not None and file.is_file():
+            stored = torch.load(file, weights_only=True)
+        missing = []
+        for i, text in enumerate(texts):
+            if text in stored and len(stored[text]) == len(encoded["input_ids"][i]):
+                self.states[i] = stored[text]
+            else:
+                missing.append(i)
+        order = sorted(missing, key=lambda i: len(encoded["input_ids"][i]))
         model.train(False)
         for start in range(0, len(order), batch_size):
             ids = order[start : start + batch_size]
@@ -160,6 +228,10 @@ class Cached:
             for row, i in enumerate(ids):
                 n = int(batch["attention_mask"][row].sum())
                 self.states[i] = hidden[row, :n].to(torch.float16)
+        if file is not None and missing:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            stored.update({texts[i]: self.states[i] for i in missing})
+            torch.save(stored, file)
 
     def batches(self, items: list[Item], size: int) -> list[list[Item]]:
         """Shuffled batches of similar length (less padding), in shuffled order."""
@@ -282,8 +354,8 @@ def train(
     torch.manual_seed(config.seed)
     model = start_model(layout(train_docs, labels), ASPECT_CLASSES, config)
     slots, classes = model.slots, model.aspect_classes
-    items = items_of(train_docs, slots, classes)
-    dev_items = items_of(dev_docs, slots, classes)
+    items = merge_items(items_of(train_docs, slots, classes, model.term_marks))
+    dev_items = merge_items(items_of(dev_docs, slots, classes, model.term_marks))
     if not items:
         from distill.errors import DistillError
 
@@ -292,7 +364,7 @@ def train(
             f"nor opinions on the aspects {slots}; check --format and the labels"
         )
     started = time.perf_counter()
-    cache = Cached(model, items + dev_items)
+    cache = Cached(model, items + dev_items, directory=config.cache_dir)
     has_aspects = any(item.aspects is not None for item in items)
     has_terms = any(item.terms for item in items)
     model.trained = {
@@ -356,7 +428,7 @@ def train(
     return {
         "kind": "minilm-absa",
         "labels": slots,
-        "config": config.model_dump(),
+        "config": config.model_dump(mode="json"),
         "classes": classes,
         "history": history,
         "seconds": round(time.perf_counter() - started, 1),
