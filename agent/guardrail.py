@@ -195,6 +195,10 @@ def check_sentences(
                 evidence="no source uses " + ", ".join(f'"{w}"' for w in unused),
             )
             continue
+        restated = _restated(sentence.text, sentence.citations, evidence)
+        if restated is not None:
+            sentence.citations, sentence.verdict = restated
+            continue
         verdict = graph_check(sentence.text, aggregates) if aggregates else None
         if verdict is None and rankings and products_in is not None:
             verdict = ranking_check(sentence.text, rankings, products_in)
@@ -226,6 +230,37 @@ def check_sentences(
 def _trigrams(text: str) -> set[tuple[str, ...]]:
     words = re.findall(r"\w+", text.lower())
     return set(zip(words, words[1:], words[2:], strict=False))
+
+
+RESTATED = 0.7
+"""Share of a model sentence's word trigrams found in one passage that makes it a
+restatement of that passage."""
+
+
+def _restated(
+    text: str, citations: Sequence[int], evidence: Sequence[Evidence]
+) -> tuple[list[int], Verdict] | None:
+    """Supported, citing that passage, when the sentence restates a passage it cites (or
+    any, citing none):
+    most of its word trigrams, in that passage. A model copying the review it read is
+    not hallucinating, and a lexical checker trained where long answers were the made-up
+    ones can call such a sentence contradicted. A negation or a changed number breaks
+    the trigrams around it, so those still go to the checker."""
+    grams = _trigrams(claim_of(text))
+    if len(grams) < 3:
+        return None
+    cited = [n for n in citations if 0 < n <= len(evidence)] or range(1, len(evidence) + 1)
+    for n in cited:
+        item = evidence[n - 1]
+        if item.kind == "passage" and len(grams & _trigrams(item.text)) >= RESTATED * len(grams):
+            verdict = Verdict(
+                claim=text,
+                label="supported",
+                confidence=1.0,
+                evidence="restates: " + item.text[:300],
+            )
+            return [n], verdict
+    return None
 
 
 def _sharpen_citations(

@@ -200,7 +200,8 @@ INTENT_WORDS = frozenset(
     weakness weaknesses well were what what's when which who whole why will with worst
     worth would wrong you your bad praise praised praises hate hated hates thought thoughts
     whats do dont don't isn't aren't compared compare versus vs between either both long
-    many often anything something everything much get gets got come came""",
+    many often anything something everything much get gets got come came feature features
+    aspect aspects""",
     )
 )
 """Words that shape a question without naming what it is about."""

@@ -194,3 +194,19 @@ def test_a_sentence_repeating_a_passage_cites_that_passage() -> None:
     # a sentence sharing no run of words with any passage keeps its citation
     [kept] = check_sentences([("The battery is fine.", [1])], evidence, passes_anything)
     assert kept.citations == [1]
+
+
+def test_a_sentence_restating_its_passage_is_supported_whatever_the_checker_says() -> None:
+    def contradicts_everything(pairs: Sequence[tuple[str, list[str]]]) -> list[Verdict]:
+        return [Verdict(claim=claim, label="contradicted", confidence=0.9) for claim, _ in pairs]
+
+    passage = "It lasts about 5 days and has lasted up to 10 when I was making very few calls."
+    other = Evidence(kind="passage", text="The screen is dim.", tool="t")
+    evidence = [other, Evidence(kind="passage", text=passage, tool="t")]
+    restated = "One reviewer says it lasts about 5 days and has lasted up to 10 with few calls."
+    negated = "It never lasts about 5 days and has not lasted up to 10 days."
+    checked = check_sentences(
+        [(restated, [1, 2]), (negated, [2])], evidence, contradicts_everything
+    )
+    assert checked[0].verdict.label == "supported" and checked[0].citations == [2]  # type: ignore[union-attr]
+    assert checked[1].verdict.label == "contradicted"  # type: ignore[union-attr]
