@@ -193,10 +193,13 @@ class Composer:
         terms: Iterable[str] = (),
         lead: str = "",
         topic: str | None = None,
+        first: Iterable[str] = (),
     ) -> bool:
         """Quote the most representative sentence among `rows` with `polarity`: the one
-        naming most of `terms`, then the most confident; a document not quoted yet."""
+        naming most of `first` (the words that matter most), then of `terms`, then the
+        most confident; a document not quoted yet."""
         wanted = {t.lower() for t in terms if t}
+        foremost = {t.lower() for t in first if t}
         candidates = [r for r in rows if r.polarity == polarity and r.start is not None]
         scored = []
         for row in candidates if self.snippet is not None else []:
@@ -207,9 +210,11 @@ class Composer:
             if text.rstrip().endswith("?") or len(text.split()) < 4:
                 continue  # a question or a fragment is no quote of an opinion
             hits = sum(1 for t in wanted if re.search(rf"\b{re.escape(t)}", text, re.I))
+            top = sum(1 for t in foremost if re.search(rf"\b{re.escape(t)}", text, re.I))
             fresh = (row.doc, None) not in self._quoted
             length = abs(len(text) - 110)
-            scored.append(((-hits, -fresh, -(row.confidence or 0.0), length), row, source, text))
+            key = (-top, -hits, -fresh, -(row.confidence or 0.0), length)
+            scored.append((key, row, source, text))
         if not scored:
             return False
         scored.sort(key=lambda item: item[0])
@@ -590,14 +595,17 @@ def _quote_comparing(
             by_doc[doc].add(pid)
     comparing = [r for r in scoped if len(by_doc[r.doc] & ids) > 1]
     if comparing:
-        # the words telling the products apart ("phone" names them all), then the aspects'
+        # a sentence naming the products (by the words telling them apart: "phone" names
+        # them all) shows the comparison; then the aspects' words
         named = [set(n.lower().split()) for _, n in products]
         names = sorted(set.union(*named) - set.intersection(*named))
         topics = [w for a in aspects for w in aspect_words(a)] if len(aspects) <= 2 else []
-        words = [*terms, *names, *topics]
+        words = [*terms, *topics]
         polarities = Counter(r.polarity for r in comparing).most_common()
         lead = "A review comparing them"
-        return any(composer.quote(comparing, pol, words, lead=lead) for pol, _ in polarities)
+        return any(
+            composer.quote(comparing, pol, words, lead=lead, first=names) for pol, _ in polarities
+        )
     return False
 
 
