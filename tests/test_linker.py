@@ -20,7 +20,8 @@ from distill.model_card import ModelCard
 from distill.plugins import BackendOptions
 from distill.plugins.linker.candidates import CandidateIndex, recall_at_k
 from distill.plugins.linker.catalog import Catalog, CatalogError, normalize
-from distill.plugins.linker.features import FEATURE_NAMES, Side, pair_features
+from distill.plugins.linker.features import FEATURE_NAMES, Side, pair_features, word_pair
+from distill.plugins.linker.model import LinkerModel
 from distill.plugins.linker.prompt import PromptLinker
 from distill.plugins.linker.task import MATCH, Link, LinkerTask, Links, MatchAnswer, choice_schema
 from distill.plugins.linker.train import LinkerTrainConfig, train
@@ -267,3 +268,27 @@ def test_cli_train_and_evaluate_ditto_and_halueval(registered: None, tmp_path: P
                               "--model", str(tmp_path / "f"), "--json"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.strip().splitlines()[-1])["n"] == 4
+
+
+def test_word_pair_splits_shared_and_one_sided_title_words() -> None:
+    words = word_pair(Side("Adobe Photoshop CS3 upgrade"), Side("adobe photoshop cs3 mac"))
+    assert words == {
+        "both:adobe": 1.0,
+        "both:photoshop": 1.0,
+        "both:cs3": 1.0,
+        "one:upgrade": 1.0,
+        "one:mac": 1.0,
+    }
+
+
+def test_pair_threshold_is_chosen_out_of_fold_over_train_and_dev(tmp_path: Path) -> None:
+    docs = list(ditto.read(FIXTURES / "linker_pairs_train.txt"))
+    config = LinkerTrainConfig(embeddings=False, max_iter=30, folds=3)
+    result = train(docs[:48], docs[48:], tmp_path, [], config)
+    scores = result["dev_scores"]
+    assert scores["folds"] == 3 and 0 <= scores["out_of_fold_f1"] <= 1 and "f1" in scores
+    assert result["examples"] == len(docs)  # the dev pairs were trained on too
+    model = LinkerModel.load(tmp_path)
+    assert model.words is not None and 0.05 <= model.threshold <= 0.95
+    sides = [(Side("sony kdl-40v4100 tv"), Side("Sony KDL40V4100 bravia"))]
+    assert model.pair_matrix(sides).shape[1] == len(FEATURE_NAMES) + 3  # + 2 TF-IDF + words

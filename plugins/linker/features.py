@@ -211,6 +211,14 @@ def pair_features(
     ]
 
 
+def word_pair(a: Side, b: Side) -> dict[str, float]:
+    """The title words both sides share (`both:upgrade`) and those only one side has
+    (`one:mac`): a linear model over them learns which words tell two products apart
+    (an upgrade, the Mac edition, another version) and which are noise ("software")."""
+    ta, tb = a.tokens(), b.tokens()
+    return {f"both:{t}": 1.0 for t in ta & tb} | {f"one:{t}": 1.0 for t in ta ^ tb}
+
+
 def batch_features(
     pairs: Sequence[tuple[Side, Side]],
     idf: dict[str, float],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +28,12 @@ from distill.plugins.linker.catalog import (
     settings_for,
     strip_suffix,
 )
-from distill.plugins.linker.features import Side, batch_features
+from distill.plugins.linker.features import Side, batch_features, word_pair
 
 MODEL_FILE = "linker.pkl"
 INFO_FILE = "linker.json"
+VECTOR_CACHE = 50_000
+"""Texts whose vectors `pair_matrix` keeps (~75 MB); emptied when full."""
 TITLE_KEYS = ("name", "title")
 BRAND_KEYS = ("brand", "manufacturer")
 
@@ -72,10 +75,18 @@ class LinkerModel:
     catalog_columns: dict[str, Any] | None = None
     tfidf: dict[str, Any] = field(default_factory=dict)
     """Pair mode: TF-IDF vectorizers fit on the training records ("char" titles, "word" text)."""
+    words: Any = None
+    """Pair mode: a logistic regression over shared / one-sided title words (`word_pair`);
+    its probability is one more feature for the trees."""
     _index: CandidateIndex | None = field(default=None, repr=False)
     _sides: dict[int, Side] = field(default_factory=dict, repr=False)
     """Entry sides by catalog position, kept across batches (their tokens and codes too)."""
     _sides_info: dict[str, Any] = field(default_factory=dict, repr=False)
+    _vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    """Pair mode: MiniLM vectors by text, kept across batches (a catalog's records recur
+    in many pairs, and embedding is most of the cost)."""
+    _threads: Any = field(default=None, repr=False)
+    """Pair mode: the `ThreadChooser` timing the embedding calls."""
 
     # persistence: the sklearn model pickled, the settings readable as JSON
 
@@ -83,7 +94,8 @@ class LinkerModel:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         with (directory / MODEL_FILE).open("wb") as handle:
-            pickle.dump({"classifier": self.classifier, "tfidf": self.tfidf}, handle)
+            stored = {"classifier": self.classifier, "tfidf": self.tfidf, "words": self.words}
+            pickle.dump(stored, handle)
         info = {
             k: getattr(self, k)
             for k in ("mode", "threshold", "embeddings", "top_k", "catalog_path", "catalog_columns")
@@ -97,7 +109,8 @@ class LinkerModel:
         info = json.loads((directory / INFO_FILE).read_text(encoding="utf-8"))
         with (directory / MODEL_FILE).open("rb") as handle:
             stored = pickle.load(handle)
-        return cls(classifier=stored["classifier"], tfidf=stored["tfidf"], **info)
+        words = stored.get("words")
+        return cls(classifier=stored["classifier"], tfidf=stored["tfidf"], words=words, **info)
 
     def fit_tfidf(self, sides: Sequence[Side]) -> None:
         """Rare character n-grams (model numbers) and words identify products."""
@@ -125,6 +138,29 @@ class LinkerModel:
             right = self.tfidf[kind].transform([y for _, y in texts])
             columns.append(np.asarray(left.multiply(right).sum(axis=1)).ravel())
         return np.stack(columns, axis=1).astype(np.float32)
+
+    def fit_words(
+        self, pairs: Sequence[tuple[Side, Side]], y: np.ndarray, folds: int
+    ) -> np.ndarray:
+        """Fit the word-pair model; returns its out-of-fold probabilities on `pairs`, so
+        the trees learn from it as it will be on unseen pairs, not on its own training."""
+        from sklearn.feature_extraction import DictVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+        from sklearn.pipeline import make_pipeline
+
+        words = make_pipeline(DictVectorizer(), LogisticRegression(C=1.0, max_iter=3000))
+        rows = [word_pair(a, b) for a, b in pairs]
+        split = StratifiedKFold(folds, shuffle=True, random_state=0)
+        oof = cross_val_predict(words, rows, y, cv=split, method="predict_proba")[:, 1]
+        self.words = words.fit(rows, y)
+        return oof.astype(np.float32)
+
+    def word_column(self, pairs: Sequence[tuple[Side, Side]]) -> np.ndarray:
+        if self.words is None:
+            return np.zeros((len(pairs), 0), dtype=np.float32)
+        probs = self.words.predict_proba([word_pair(a, b) for a, b in pairs])[:, 1]
+        return probs.astype(np.float32).reshape(len(pairs), 1)
 
     # the catalog (link mode)
 
@@ -157,18 +193,46 @@ class LinkerModel:
     # features
 
     def pair_matrix(self, pairs: Sequence[tuple[Side, Side]]) -> np.ndarray:
-        emb_title = emb_all = None
+        """Features of record pairs. MiniLM embeds titles only, each text once (cached
+        across batches), in bfloat16 where the CPU has AMX: embedding is most of the
+        time, and the whole-record cosine (`emb_all`, left 0) did not add to the title's
+        on the Ditto sets (valid F1 within noise, twice the texts to embed)."""
+        emb_title = None
         if self.embeddings and pairs:
-            from distill.plugins.linker.embed import embed
-
-            texts = sorted(
-                {s.title for p in pairs for s in p} | {s.all_text() for p in pairs for s in p}
-            )
-            vectors = dict(zip(texts, embed(texts, batch_size=128, max_length=64), strict=True))
+            vectors = self._vectors
+            wanted = {s.title for p in pairs for s in p}
+            if len(vectors) + len(wanted) > VECTOR_CACHE:
+                vectors.clear()
+            texts = sorted(wanted - vectors.keys())
+            vectors.update(zip(texts, self._embed(texts), strict=True))
             emb_title = [float(vectors[a.title] @ vectors[b.title]) for a, b in pairs]
-            emb_all = [float(vectors[a.all_text()] @ vectors[b.all_text()]) for a, b in pairs]
-        base = np.asarray(batch_features(pairs, self.idf, emb_title, emb_all), dtype=np.float32)
-        return np.hstack([base.reshape(len(pairs), -1), self.tfidf_cosines(pairs)])
+        base = np.asarray(batch_features(pairs, self.idf, emb_title), dtype=np.float32)
+        columns = [base.reshape(len(pairs), -1), self.tfidf_cosines(pairs), self.word_column(pairs)]
+        return np.hstack(columns)
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        """MiniLM vectors on all of torch's threads or on one, whichever embeds faster now
+        (`ThreadChooser`): while another job holds a core, both threads wait for each
+        other at every layer and embedding on two was measured 3-4x slower than on one."""
+        import torch
+
+        from distill.llm.parallel import ThreadChooser
+        from distill.plugins.linker.embed import embed, use_bf16
+
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        most = torch.get_num_threads()
+        if self._threads is None:
+            self._threads = ThreadChooser(most)
+        threads = self._threads.next()
+        started = time.perf_counter()
+        torch.set_num_threads(threads)
+        try:
+            vectors = embed(texts, bf16=use_bf16())
+        finally:
+            torch.set_num_threads(most)
+        self._threads.record(threads, len(texts), time.perf_counter() - started)
+        return vectors
 
     def link_rows(
         self, docs: Sequence[Doc], catalog: str | CatalogConfig | None = None

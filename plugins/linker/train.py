@@ -1,9 +1,12 @@
 """Train the linker's scorer (`model.LinkerModel`) from gold `Doc`s.
 
-Pair mode (Ditto data): one example per pair. Link mode (mention data + catalog):
-one example per (mention, candidate), positive when the candidate is the gold id;
-NIL mentions contribute only negatives. Then the decision threshold is tuned on
-dev — for match F1 in pair mode, for accuracy@1 with NIL in link mode.
+Pair mode (Ditto data): one example per pair. The dev pairs join the training pairs
+and the match threshold is chosen on out-of-fold probabilities over all of them
+(`folds`): a few hundred dev pairs hold too few matches to place a threshold (on
+Abt-Buy the dev-tuned one moved valid F1 by up to 3 points), and the trees see 10% more
+pairs. Link mode (mention data + catalog): one example per (mention, candidate),
+positive when the candidate is the gold id; NIL mentions contribute only negatives;
+the NIL threshold is tuned on dev for accuracy@1.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ class LinkerTrainConfig(BaseModel):
     learning_rate: float = 0.08
     max_leaf_nodes: int = 31
     seed: int = 0
+    folds: int = Field(
+        5, ge=0, description="pairs: out-of-fold threshold over train+dev (0: tune on dev)"
+    )
 
 
 CONFIG = LinkerTrainConfig
@@ -70,14 +76,19 @@ def train(
         catalog_path=str(Path(config.catalog).resolve()) if config.catalog else None,
         catalog_columns=config.catalog_columns,
     )
+    folds = 0
     if pair:
-        sides = [
-            (record_side(d._.meta["left"]), record_side(d._.meta["right"])) for d in train_docs
-        ]
+        labels_of = [int(bool(d.ents and d.ents[0].kb_id_)) for d in [*train_docs, *dev_docs]]
+        folds = min(config.folds, sum(labels_of), len(labels_of) - sum(labels_of))
+        folds = folds if folds >= 2 else 0
+        docs = [*train_docs, *dev_docs] if folds else list(train_docs)
+        sides = [(record_side(d._.meta["left"]), record_side(d._.meta["right"])) for d in docs]
         model.idf = idf_table(s.all_text() for p in sides for s in p)
         model.fit_tfidf([s for p in sides for s in p])
+        y = np.asarray(labels_of[: len(docs)])
         x = model.pair_matrix(sides)
-        y = np.asarray([int(bool(d.ents and d.ents[0].kb_id_)) for d in train_docs])
+        if folds:
+            x = np.hstack([x, model.fit_words(sides, y, folds)[:, None]])
     else:
         if not config.catalog and not any((d._.meta or {}).get("catalog") for d in train_docs):
             config = _configured_catalog(config)
@@ -94,9 +105,11 @@ def train(
     if progress:
         seconds = round(time.perf_counter() - started, 1)
         progress("epoch", {"examples": len(y), "positives": int(y.sum()), "seconds": seconds})
-    model.classifier = _classifier(config).fit(x, y)
     dev_scores: dict[str, Any] = {}
-    if dev_docs:
+    if folds:
+        model.threshold, dev_scores = _tune_out_of_fold(config, x, y, folds, len(train_docs))
+    model.classifier = _classifier(config).fit(x, y)
+    if dev_docs and not folds:
         model.threshold, dev_scores = _tune(model, dev_docs)
     model.save(out)
     return {
@@ -126,6 +139,31 @@ def _configured_catalog(config: LinkerTrainConfig) -> LinkerTrainConfig:
     if settings.brand_from_name and "brand" not in columns:
         columns["brand"] = None  # the saved mapping's spelling of "first word of the name"
     return config.model_copy(update={"catalog": settings.path, "catalog_columns": columns})
+
+
+def _tune_out_of_fold(
+    config: LinkerTrainConfig, x: np.ndarray, y: np.ndarray, folds: int, n_train: int
+) -> tuple[float, dict[str, Any]]:
+    """The threshold with the best match F1 on out-of-fold probabilities of every pair;
+    the scores reported for dev are those of its pairs (rows from `n_train` on)."""
+    from sklearn.metrics import f1_score, precision_score, recall_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    split = StratifiedKFold(folds, shuffle=True, random_state=config.seed)
+    probs = cross_val_predict(_classifier(config), x, y, cv=split, method="predict_proba")[:, 1]
+    thresholds = np.round(np.arange(0.05, 0.96, 0.05), 2)
+    f1s = [f1_score(y, probs >= t, zero_division=0.0) for t in thresholds]
+    threshold = float(thresholds[int(np.argmax(f1s))])
+    gold, chosen = y[n_train:], probs[n_train:] >= threshold
+    scores = {"out_of_fold_f1": round(max(f1s), 4), "folds": folds}
+    if len(gold):
+        scores |= {
+            "f1": round(f1_score(gold, chosen, zero_division=0.0), 4),
+            "precision": round(precision_score(gold, chosen, zero_division=0.0), 4),
+            "recall": round(recall_score(gold, chosen, zero_division=0.0), 4),
+            "accuracy": round(float((gold == chosen).mean()), 4),
+        }
+    return threshold, scores
 
 
 def _tune(model: LinkerModel, dev_docs: Sequence[Doc]) -> tuple[float, dict[str, Any]]:

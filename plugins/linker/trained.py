@@ -89,9 +89,14 @@ class TrainedLinker(Backend):
         return list(docs)
 
     def warm_up(self) -> None:
-        """Load the catalog and its candidate index now, so benchmarks time linking only."""
+        """Load the catalog and its candidate index (link mode) or the MiniLM encoder (pair
+        mode) now, so benchmarks time linking only."""
         if self.model.mode == "link" and (self.catalog or self.model.catalog_path):
             self.model.index(self.catalog)
+        elif self.model.mode == "pair" and self.model.embeddings:
+            from distill.plugins.linker.embed import encoder
+
+            encoder()
 
     def size_mb(self) -> float | None:
         return dir_size_mb(self.options.model_path or ".")
