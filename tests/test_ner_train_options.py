@@ -192,3 +192,13 @@ def test_bench_section_keeps_the_sentiment_rows_it_did_not_rerun(bench: ModuleTy
         "| wide-cnn: width=256, depth=8 | 3250 | 0.900 | 0.800 | 0.850 | 12346 | — | 1.50 | 6.7 |"
     )
     assert cells + " — | 7 / 12.0 |" in text
+
+
+def test_bench_no_train_skips_a_missing_model_instead_of_training(
+    bench: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The timed run (under the machine lock) must never fall back to training."""
+    monkeypatch.setattr(bench, "MODELS", tmp_path / "models")
+    monkeypatch.setattr(bench, "train_model", lambda *a: pytest.fail("trained under the lock"))
+    conll = next(d for d in bench.DATASETS if d.key == "conll2003")
+    assert bench.run(conll, _data_dir(tmp_path), 5, retrain=False, no_train=True) == []
