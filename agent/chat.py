@@ -740,7 +740,9 @@ class Agent:
         try:
             with self.graph_store() as store:
                 # no DISTINCT: grand-cypher (networkx) cannot alias it
-                rows = store.query("MATCH (f:Fact) RETURN f.task AS task LIMIT 100000")
+                rows = store.query(
+                    "MATCH (f:Fact) RETURN f.task AS task LIMIT 100000", isolated=False
+                )
         except Exception:  # a graph from before Fact nodes: no table to read
             return []
         return sorted({str(row["task"]) for row in rows if row.get("task")})

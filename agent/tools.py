@@ -37,13 +37,14 @@ from distill.agent.aggregates import (
 from distill.agent.evidence import Evidence, Source, opinion_fact_text
 from distill.agent.router import ProductName, ProductResolver, aspect_words
 
+ALL_DOCUMENTS = "MATCH (d:Document) RETURN d.id AS id"
 PRODUCT_DOCUMENTS = (
     "MATCH (d:Document)-[:MENTIONS]->(e:Entity) WHERE e.label = 'PRODUCT' RETURN d.id AS id",
     "MATCH (d:Document)-[:MENTIONS]->(:Entity)-[:REFERS_TO]->(:Product) RETURN d.id AS id",
     "MATCH (d:Document)-[:EXPRESSES]->(:Opinion)-[:ABOUT]->(:Product) RETURN d.id AS id",
 )
 """Documents that name a product or hold an opinion on one (one query each: every store
-runs these)."""
+runs these). The tools' own fixed queries run with `isolated=False` (`GraphStore.query`)."""
 MAX_ROWS = 20
 MAX_FACTS = 12
 PLANNER_TOOLS = (
@@ -425,6 +426,7 @@ class Toolbox:
             "MATCH (d:Document)-[:EXPRESSES]->(o:Opinion)-[:ABOUT]->(p:Product {id: $id}) "
             "RETURN o.aspect AS aspect, d.id AS doc",
             {"id": product_id},
+            isolated=False,
         )
         out: dict[str, list[str]] = {}
         for row in rows:
@@ -696,8 +698,8 @@ class Toolbox:
         """Reviews that name no product and hold no opinion on one (a delivery complaint,
         a question), each quoted once: what they are about is in their text."""
         with self.store() as store:
-            everything = {r["id"] for r in store.query("MATCH (d:Document) RETURN d.id AS id")}
-            about = {r["id"] for query in PRODUCT_DOCUMENTS for r in store.query(query)}
+            everything = {r["id"] for r in store.query(ALL_DOCUMENTS, isolated=False)}
+            about = {r["id"] for q in PRODUCT_DOCUMENTS for r in store.query(q, isolated=False)}
         docs = sorted(everything - about)
         cite = composer.fact(f"reviews naming no product: {len(docs)}", docs)
         composer.say(
@@ -788,6 +790,7 @@ class Toolbox:
                 "f.char_start AS char_start, f.char_end AS char_end, f.backend AS backend "
                 "ORDER BY doc, char_start",
                 {"task": args.task},
+                isolated=False,
             )
         rows = [r for r in rows if scope is None or r["doc"] in scope]
         where = f" about the {join_names([p.display for p in known])}" if known else ""
@@ -930,7 +933,7 @@ class Toolbox:
                 end=row.get("char_end"),
                 confidence=row.get("confidence"),
             )
-            for row in store.query(match + OPINION_ROWS, params)
+            for row in store.query(match + OPINION_ROWS, params, isolated=False)
         ]
 
     def _display_names(self, store: Any) -> dict[str, str]:
@@ -954,7 +957,7 @@ class Toolbox:
 
     def _all_documents(self) -> set[str]:
         with self.store() as store:
-            return {row["id"] for row in store.query("MATCH (d:Document) RETURN d.id AS id")}
+            return {row["id"] for row in store.query(ALL_DOCUMENTS, isolated=False)}
 
     def _composer(self, tool: str) -> Composer:
         index = self.index()

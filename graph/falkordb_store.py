@@ -97,7 +97,13 @@ class FalkorDBStore(CypherStore):
         return self._rows(self._graph.query(cypher, params or None))
 
     def _read_query(
-        self, cypher: str, params: dict[str, Any], *, timeout: float, max_rows: int
+        self,
+        cypher: str,
+        params: dict[str, Any],
+        *,
+        timeout: float,
+        max_rows: int,
+        isolated: bool = True,  # the server stops the query at the timeout either way
     ) -> list[Row]:
         try:
             result = self._graph.ro_query(

@@ -150,7 +150,13 @@ class LadybugStore(CypherStore):
         self._conn.execute("COMMIT")
 
     def _read_query(
-        self, cypher: str, params: dict[str, Any], *, timeout: float, max_rows: int
+        self,
+        cypher: str,
+        params: dict[str, Any],
+        *,
+        timeout: float,
+        max_rows: int,
+        isolated: bool = True,  # the server stops the query at the timeout either way
     ) -> list[Row]:
         self._conn.set_query_timeout(max(1, round(timeout * 1000)))
         try:

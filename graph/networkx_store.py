@@ -177,7 +177,13 @@ class NetworkXStore(GraphStore):
     # reading
 
     def _read_query(
-        self, cypher: str, params: dict[str, Any], *, timeout: float, max_rows: int
+        self,
+        cypher: str,
+        params: dict[str, Any],
+        *,
+        timeout: float,
+        max_rows: int,
+        isolated: bool = True,
     ) -> list[Row]:
         from grandcypher import GrandCypher
 
@@ -193,6 +199,11 @@ class NetworkXStore(GraphStore):
                 for row in list(zip(*values, strict=True))[:max_rows]
             ]
 
+        if not isolated:
+            try:
+                return run()
+            except Exception as exc:
+                raise GraphError(f"query failed (grand-cypher): {_first_line(exc)}") from exc
         status, value = run_isolated(run, timeout, QUERY_MEMORY_BYTES)
         if status == "ok":
             return value

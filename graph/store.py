@@ -230,16 +230,22 @@ class GraphStore(ABC):
         *,
         timeout: float = QUERY_TIMEOUT_S,
         max_rows: int = MAX_ROWS,
+        isolated: bool = True,
     ) -> list[Row]:
         """Run one read query (`distill.graph.guard`); anything else raises QueryRefused.
 
         The database sees only the guard's rendering of the query, with a LIMIT one past
-        `max_rows` when it has none; it stops after `timeout` seconds.
+        `max_rows` when it has none; it stops after `timeout` seconds. `isolated=False`
+        is for the code's own fixed queries: a store that contains a query by running it
+        in a child process (networkx) runs it in-process instead (forking a threaded
+        process can hang the child on a lock another thread held).
         """
         checked = read_query(cypher, params or {}, self.dialect)
         text = checked.render(self.dialect, row_cap=max_rows + 1)
         values = {} if self.dialect.inline_params else checked.params
-        rows = self._read_query(text, values, timeout=timeout, max_rows=max_rows + 1)
+        rows = self._read_query(
+            text, values, timeout=timeout, max_rows=max_rows + 1, isolated=isolated
+        )
         if len(rows) > max_rows:
             raise GraphError(
                 f"the query returns more than {max_rows} rows: add a LIMIT, or aggregate "
@@ -249,9 +255,16 @@ class GraphStore(ABC):
 
     @abstractmethod
     def _read_query(
-        self, cypher: str, params: dict[str, Any], *, timeout: float, max_rows: int
+        self,
+        cypher: str,
+        params: dict[str, Any],
+        *,
+        timeout: float,
+        max_rows: int,
+        isolated: bool = True,
     ) -> list[Row]:
-        """Run a checked query read-only: stop after `timeout` s, fetch at most `max_rows`."""
+        """Run a checked query read-only: stop after `timeout` s, fetch at most `max_rows`;
+        `isolated`: contain it (a child process) where the store does that."""
 
     @abstractmethod
     def document(self, doc_id: str) -> Row | None:

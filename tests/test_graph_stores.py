@@ -461,3 +461,23 @@ def test_plugin_facts_are_replaced_with_their_document(store: GraphStore) -> Non
     )
     store.delete_document("d1")
     assert store.stats().nodes["Fact"] == 0
+
+
+def test_fixed_queries_run_in_process_on_networkx(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`isolated=False` (the code's own queries) never forks: a fork of a threaded
+    process can hang on a lock another thread held."""
+    import distill.graph.networkx_store as networkx_store
+
+    store = NetworkXStore(tmp_path / "g")
+    for doc_id in ("d1", "d2"):
+        store.write_document(sample_facts(doc_id))
+    query = "MATCH (d:Document) RETURN d.id AS id"
+    isolated = store.query(query)
+
+    def no_fork(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("forked")
+
+    monkeypatch.setattr(networkx_store, "run_isolated", no_fork)
+    assert sorted(map(str, store.query(query, isolated=False))) == sorted(map(str, isolated))
+    with pytest.raises(AssertionError, match="forked"):
+        store.query(query)

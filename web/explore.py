@@ -163,6 +163,7 @@ class Explorer:
                 "o.confidence AS confidence, o.term AS term, o.char_start AS char_start, "
                 "o.char_end AS char_end",
                 {"id": product_id},
+                isolated=False,
             )
             mention_rows = store.mentions(product_id, limit=MENTIONS_SHOWN)
             co_mentioned = _co_mentioned(store, product_id)
@@ -355,6 +356,7 @@ def _co_mentioned(store: GraphStore, product_id: str) -> list[dict[str, Any]]:
         "-[:MENTIONS]->(:Entity)-[:REFERS_TO]->(q:Product) "
         "RETURN q.id AS id, q.name AS name, d.id AS doc",
         {"id": product_id},
+        isolated=False,
     )
     docs: dict[str, set[str]] = defaultdict(set)
     names: dict[str, str] = {}
