@@ -434,9 +434,11 @@ def table(rows: list[dict[str, Any]], extra: dict[str, Any]) -> str:
         f"Machine: {machine()}.",
         "",
         "Ditto sets: two splits. *Dev* = `valid.txt` (Ditto's validation split): every row "
-        "here is scored on it (or on a fixed subset of it), and nothing was tuned on it — "
-        "features, classifier settings and the match threshold were chosen on out-of-fold "
-        "predictions over `train.txt` (5 folds). *Test* = Ditto's `test.txt`, held out: it is "
+        "here is scored on it (or on a fixed subset of it). The match threshold is chosen on "
+        "out-of-fold predictions over `train.txt` (5 folds), never on valid; features and "
+        "settings were compared out of fold too, but valid F1 of the exploration runs was seen "
+        "as well (notes below), so valid is a slightly optimistic proxy for test. "
+        "*Test* = Ditto's `test.txt`, held out: it is "
         "not in the shared data, so no row is a test figure; the references are published "
         "test F1. Model: `distill train linker --data <set>/train.txt --format ditto --out DIR` "
         "(what this script runs; default settings). `load`: 1-minute load average at the "
@@ -488,7 +490,14 @@ machine): before, 67.8 / 89.2 / 81.4 (dev-carve threshold, no MiniLM). + word-pa
 73.0 / 88.4 / 85.0 with the threshold still tuned on the 10% dev carve — on Abt-Buy that \
 carve holds ~60 matches and put the threshold at 0.8 where 0.2 was right (91.4); + threshold \
 out of fold over all of train.txt, carve trained on: 73.4 / 91.0 / 83.7. The rows above are \
-the final code in one run. Valid F1 moves by 1-1.5 points between equivalent settings (the \
+the final code in one run. `trained` uses MiniLM (the `distill train linker` default), \
+`trained, no MiniLM` is `--set embeddings=false`: F1 within a point of each other, the \
+latter 3-20x faster. The MiniLM rows' pairs/s depends on the other jobs on the machine more \
+than on anything else: while a core is busy, torch's two threads wait for each other at \
+every layer (embedding on two threads measured 3-4x slower than on one), so the matcher \
+times both thread counts and keeps the faster (`ThreadChooser`, as the LLM decoder does); \
+with a core busy the first run of these rows measured 58 / 848 / 82 pairs/s without that \
+choice. Valid F1 moves by 1-1.5 points between equivalent settings (the \
 same model with its features fit on 90% or 100% of train.txt: AG 73.4 vs 72.0), so \
 differences under that are noise.
 
