@@ -88,3 +88,25 @@ def test_a_sentence_about_another_brand_is_not_the_subjects() -> None:
         ("motorola", "other brand"),
         ("nokia-6610-phone", "document subject"),  # the subject's maker is named too
     ]
+
+
+def test_a_term_with_quotes_is_not_a_grammar_constant() -> None:
+    """llama.cpp's grammar parser fails (and the process dies) on an escaped quote inside a
+    constant: such a term takes any string and its position is not checked."""
+    from distill.plugins.sentiment.task import _term_schema
+
+    terms = ('left "mouse" button', "screen")
+    schema = _term_schema(terms)
+    items = schema.model_json_schema()["properties"]["opinions"]["prefixItems"]
+    assert [i["prefixItems"][0].get("const") for i in items] == [None, "screen"]
+    doc = make_doc('The left "mouse" button sticks, the screen is fine.', "d")
+    doc._.meta["aspect_terms"] = [
+        {"term": terms[0], "start": 4, "end": 23},
+        {"term": "screen", "start": 36, "end": 42},
+    ]
+    parsed = schema(opinions=[("left mouse button", "negative"), ("screen", "positive")])
+    out = SentimentTask().from_llm(doc, parsed)
+    assert [(o.term, o.polarity) for o in out.opinions] == [
+        (terms[0], "negative"),
+        ("screen", "positive"),
+    ]

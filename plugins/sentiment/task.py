@@ -141,7 +141,10 @@ class SentimentTask(TaskSpec):
                 ]
             )
         pairs = parsed.opinions  # type: ignore[attr-defined]
-        if [term for term, _ in pairs] != [t["term"] for t in terms]:
+        expected = [None if _unsafe(t["term"]) else t["term"] for t in terms]
+        if len(pairs) != len(expected) or any(
+            e is not None and term != e for (term, _), e in zip(pairs, expected, strict=False)
+        ):
             raise ValueError(f"expected one polarity for each of {[t['term'] for t in terms]}")
         return Opinions(
             opinions=[
@@ -164,8 +167,19 @@ def _products(doc: Doc) -> dict[str, str]:
 
 @functools.lru_cache(maxsize=1024)
 def _term_schema(terms: tuple[str, ...]) -> type[BaseModel]:
-    pairs = tuple[tuple(tuple[Literal[term], LLMPolarity] for term in terms)]  # type: ignore[misc,valid-type]
+    """Each term fixed as a constant, except terms with a quote or backslash (`left "mouse"
+    button`): llama.cpp's grammar parser fails on their escaped constant and the process dies,
+    so those positions take any string."""
+    pairs = tuple[tuple(tuple[_term_type(term), LLMPolarity] for term in terms)]  # type: ignore[misc,valid-type]
     return create_model("TermPolarities", opinions=(pairs, ...))
+
+
+def _term_type(term: str) -> Any:
+    return str if _unsafe(term) else Literal[term]  # type: ignore[valid-type]
+
+
+def _unsafe(term: str) -> bool:
+    return '"' in term or "\\" in term
 
 
 @functools.cache
