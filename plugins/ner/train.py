@@ -52,7 +52,7 @@ class NERTrainConfig(BaseModel):
     batch_words: int = Field(1000, description="words per update")
     learn_rate: float = 0.001
     average: bool = Field(
-        False, description="score and save the weights' running average (spacy train's default)"
+        False, description="score and save the weights' running average (spaCy's use_averages)"
     )
     seed: int = 0
     base: str | None = Field(
