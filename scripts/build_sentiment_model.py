@@ -37,16 +37,17 @@ from distill.workflow.train import fit
 NOKIA = "phone_catalog_reviews/hu_liu_customer_reviews/Nokia 6610.txt"
 SETTINGS = {
     "init": "base",
-    "frozen": 4,
-    "max_epochs": 5,
+    "frozen": 5,
+    "max_epochs": 4,
     "patience": 2,
-    "max_minutes": 16.0,
+    "max_minutes": 18.0,
     "batch_size": 32,
     "learn_rate": 2e-4,
-    "term_marks": True,
 }
-"""What built the shipped model (16 minutes on one thread; `--set cache_dir=DIR` keeps the
-frozen layers' output for the next build)."""
+"""What built the shipped model. The term-marked build (`frozen=4, max_epochs=5,
+term_marks=True`) scored higher on SemEval dev and in-sample Nokia, but lower on the Nokia
+reviews when built without them (55% against 66%: the proxy for unseen reviews) and on
+the demo's agent questions, so it was not shipped (BENCHMARKS "Aspect sentiment")."""
 
 
 def mapped(doc: Doc) -> Doc:
