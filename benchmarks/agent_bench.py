@@ -269,10 +269,11 @@ How to read it:
   plugin facts) are stated by code from the graph's counts plus verbatim quotes, in well
   under a second; "seconds, median" is theirs. Questions that need reading get one
   drafting call (no planning call: the router fixed the tools); only unrouted counting or
-  listing questions add a planning call. An answer with one drafting call took 5–27 s on
-  the 2 cores under the heavy-job lock at load about 2 (an earlier run), and 25–98 s in
-  this stop's run, at load about 6 (three helpers' training jobs under `nice` beside the
-  lock); the issue's 17.9 s median was from before most answers were stated.
+  listing questions add a planning call. An answer with one drafting call took 6–13 s on
+  the 2 cores in this run (quiet machine, load about 0.5, the heavy-job lock held), and
+  25–98 s in an earlier run the same day at load about 6 (three training jobs under
+  `nice` beside the lock); the issue's 17.9 s median was from before most answers were
+  stated.
 - **The answers are as right as the graph.** A stated answer repeats the sentiment
   model's counts faithfully, errors included: on the demo a mislabelled sentence makes
   the Halden Slate 14 Flip "best for sound"; on the Nokia reviews carrier complaints
