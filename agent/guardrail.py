@@ -171,6 +171,7 @@ def check_sentences(
     `repair`, a passage that supports it becomes its citation.
     """
     checked = [CheckedSentence(text=text, citations=list(cites)) for text, cites in sentences]
+    passages = _passage_trigrams(evidence)
     pending: list[tuple[int, str, list[str]]] = []
     reread: list[tuple[int, str]] = []
     for i, sentence in enumerate(checked):
@@ -195,7 +196,7 @@ def check_sentences(
                 evidence="no source uses " + ", ".join(f'"{w}"' for w in unused),
             )
             continue
-        restated = _restated(sentence.text, sentence.citations, evidence)
+        restated = _restated(sentence.text, sentence.citations, passages, evidence)
         if restated is not None:
             sentence.citations, sentence.verdict = restated
             continue
@@ -223,7 +224,7 @@ def check_sentences(
     if repair:
         trials = [(i, claim) for i, claim, _ in pending] + reread
         _repair_citations(checked, trials, evidence, checker)
-    _sharpen_citations(checked, [i for i, _, _ in pending], evidence)
+    _sharpen_citations(checked, [i for i, _, _ in pending], passages)
     return checked
 
 
@@ -237,34 +238,42 @@ RESTATED = 0.7
 restatement of that passage."""
 
 
+def _passage_trigrams(evidence: Sequence[Evidence]) -> dict[int, set[tuple[str, ...]]]:
+    """Evidence number -> word trigrams, for the passages (computed once per answer)."""
+    return {n: _trigrams(e.text) for n, e in enumerate(evidence, 1) if e.kind == "passage"}
+
+
 def _restated(
-    text: str, citations: Sequence[int], evidence: Sequence[Evidence]
+    text: str,
+    citations: Sequence[int],
+    passages: dict[int, set[tuple[str, ...]]],
+    evidence: Sequence[Evidence],
 ) -> tuple[list[int], Verdict] | None:
     """Supported, citing that passage, when the sentence restates a passage it cites (or
-    any, citing none):
-    most of its word trigrams, in that passage. A model copying the review it read is
-    not hallucinating, and a lexical checker trained where long answers were the made-up
-    ones can call such a sentence contradicted. A negation or a changed number breaks
-    the trigrams around it, so those still go to the checker."""
+    any passage, citing none): most of its word trigrams are in that passage. A model
+    copying the review it read is not hallucinating, and a lexical checker trained where
+    long answers were the made-up ones can call such a sentence contradicted. A negation
+    or a changed number breaks the trigrams around it, so those still go to the checker."""
     grams = _trigrams(claim_of(text))
     if len(grams) < 3:
         return None
     cited = [n for n in citations if 0 < n <= len(evidence)] or range(1, len(evidence) + 1)
     for n in cited:
-        item = evidence[n - 1]
-        if item.kind == "passage" and len(grams & _trigrams(item.text)) >= RESTATED * len(grams):
+        if n in passages and len(grams & passages[n]) >= RESTATED * len(grams):
             verdict = Verdict(
                 claim=text,
                 label="supported",
                 confidence=1.0,
-                evidence="restates: " + item.text[:300],
+                evidence="restates: " + evidence[n - 1].text[:300],
             )
             return [n], verdict
     return None
 
 
 def _sharpen_citations(
-    checked: list[CheckedSentence], indices: Sequence[int], evidence: Sequence[Evidence]
+    checked: list[CheckedSentence],
+    indices: Sequence[int],
+    passages: dict[int, set[tuple[str, ...]]],
 ) -> None:
     """A supported model sentence that repeats a passage's words cites that passage.
 
@@ -273,13 +282,12 @@ def _sharpen_citations(
     a half hours before the left one beeps" citing another battery review). Word trigrams
     shared with the sentence decide: a passage sharing at least two, and twice as many as
     every passage cited, becomes the citation."""
-    passages = [(n, _trigrams(e.text)) for n, e in enumerate(evidence, 1) if e.kind == "passage"]
     for i in indices:
         sentence = checked[i]
         if not sentence.supported or not passages:
             continue
         grams = _trigrams(claim_of(sentence.text))
-        shared = {n: len(grams & passage) for n, passage in passages}
+        shared = {n: len(grams & passage) for n, passage in passages.items()}
         best = max(shared, key=lambda n: shared[n])
         cited = max((shared.get(n, 0) for n in sentence.citations), default=0)
         if (

@@ -4,6 +4,7 @@ Each of these answers must take no language-model call at all."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -185,16 +186,22 @@ def test_compare_says_alike_when_scores_tie_and_nothing_with_one_side() -> None:
     assert lonely.statements[0].text.startswith("No review states an opinion on the C x")
 
 
+def whole_texts(texts: dict[str, str]) -> Callable[..., tuple[Source, str]]:
+    """A Composer snippet source that quotes each document whole."""
+
+    def snippet(doc: str, start: int | None, end: int | None) -> tuple[Source, str]:
+        return Source(doc_id=doc, char_start=0, char_end=len(texts[doc])), texts[doc]
+
+    return snippet
+
+
 def test_a_review_that_compares_the_products_is_the_one_quoted() -> None:
     texts = {
         "d1": "The Aster A1 battery dies by lunchtime every day.",
         "d2": "The Aster A2 battery lasts two full days for me.",
         "d3": "My Aster A2 battery outlasts the Aster A1 battery by a whole day.",
     }
-
-    def snippet(doc: str, start: int | None, end: int | None) -> tuple[Source, str]:
-        text = texts[doc]
-        return Source(doc_id=doc, char_start=0, char_end=len(text)), text
+    snippet = whole_texts(texts)
 
     rows = [
         OpinionRow("d1", "a1", "battery", "negative", 0, 10, 0.9),
@@ -216,9 +223,7 @@ def test_a_review_naming_both_with_an_opinion_on_one_is_quoted_as_comparing_them
         "d2": "The Aster A2 battery lasts two full days for me.",
         "d4": "Coming from the Aster A1, this A2 battery feels endless.",
     }
-
-    def snippet(doc: str, start: int | None, end: int | None) -> tuple[Source, str]:
-        return Source(doc_id=doc, char_start=0, char_end=len(texts[doc])), texts[doc]
+    snippet = whole_texts(texts)
 
     rows = [
         OpinionRow("d1", "a1", "battery", "negative", 0, 10, 0.9),
@@ -238,9 +243,7 @@ def test_too_few_opinions_to_compare_quotes_a_review_weighing_them() -> None:
         "d1": "The Aster A1 screen is sharp and bright.",
         "d2": "If you are choosing between the A1 and the A2, get the A2: it is worth it.",
     }
-
-    def snippet(doc: str, start: int | None, end: int | None) -> tuple[Source, str]:
-        return Source(doc_id=doc, char_start=0, char_end=len(texts[doc])), texts[doc]
+    snippet = whole_texts(texts)
 
     rows = [
         OpinionRow("d1", "a1", "screen", "positive", 0, 10, 0.9),
