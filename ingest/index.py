@@ -130,7 +130,10 @@ class DocumentIndex:
         self._embedder = embedder
         self._lock = threading.RLock()
         self._vectors: Any = None
-        """The faiss index, once loaded; it reflects SQLite at `_vectors_generation`."""
+        """The faiss index, once a search loaded it; it reflects SQLite at
+        `_vectors_generation`. Writes keep it current only when it is loaded: an ingest
+        that never searches does not hold every vector in memory (1.5 KB a passage), and
+        `close` builds the cache once from SQLite."""
         self._vectors_generation: int | None = None
         self._unsaved = False
         self._closed = False
@@ -152,7 +155,8 @@ class DocumentIndex:
         spans = [split_passages(document.text) for document in documents]
         vectors = self._embed_passages(documents, spans)
         with self._lock:
-            self._sync_vectors()
+            if self._vectors is not None:
+                self._sync_vectors()
             removed: set[int] = set()
             added: dict[int, np.ndarray] = {}
             row = 0
@@ -197,7 +201,8 @@ class DocumentIndex:
         """Forget a document and its passages; False when it was not there."""
         self._require_writable("delete documents from")
         with self._lock:
-            self._sync_vectors()
+            if self._vectors is not None:
+                self._sync_vectors()
             with self._transaction(immediate=True) as db:
                 generation = self._generation()
                 removed = {

