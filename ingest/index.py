@@ -109,10 +109,9 @@ def default_embedder(texts: Sequence[str]) -> np.ndarray:
     Looked up at call time, so tests can swap in a fast fake. bfloat16 on CPUs with AMX
     (`use_bf16`): passages and queries alike, cosine ≥ 0.99 to the float32 vectors.
     """
-    from distill.plugins.linker.embed import embed, inference_precision, use_bf16
+    from distill.plugins.linker.embed import embed, use_bf16
 
-    with inference_precision(use_bf16()):
-        return embed(texts, batch_size=64, max_length=128)
+    return embed(texts, batch_size=64, max_length=128, bf16=use_bf16())
 
 
 class DocumentIndex:
