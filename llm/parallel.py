@@ -55,7 +55,12 @@ CONTEXT = 32768
 (~28 KB each for the 1.5B model: ~0.9 GB; only used cells are attended to)."""
 BATCH = 1024
 """Tokens per `llama_decode` call (prompt suffixes of new sequences, drafts)."""
-UBATCH = 512
+UBATCH = 128
+"""Tokens per llama.cpp compute step in this context. Measured here (Xeon, zen4 variant, 2
+threads): 512 tokens in one ubatch ran at 49 tokens/s, no faster than on one thread (51),
+in ubatches of 128 at 96-108 (a step of 128 tokens alone: 108)."""
+TIMED_STEP = 64
+"""Steps of at most this many tokens are timed to choose the thread count."""
 DRAFT = 4
 """Most draft tokens per sequence and step, looked up in its own prompt (0: no drafting)."""
 STEP_TOKENS = 16
@@ -150,7 +155,7 @@ class ParallelDecoder:
         # every core (llama.cpp's generation default of half the cores leaves one idle),
         # unless other jobs make one thread faster
         most = threads or THREADS or llama.context_params.n_threads_batch
-        self.threads = ThreadChooser(most)
+        self.threads = ThreadChooser(most, timed_most=TIMED_STEP)
         self._threads_set = params.n_threads = params.n_threads_batch = most
         params.no_perf = True
         self.ctx = _internals.LlamaContext(model=llama._model, params=params, verbose=False)
@@ -331,7 +336,7 @@ class ParallelDecoder:
             batch.n_seq_id[i] = 1
             batch.seq_id[i][0] = seq_id
             batch.logits[i] = logits
-        threads = self.threads.next()
+        threads = self.threads.next(len(entries))
         if threads != self._threads_set:
             llama_cpp.llama_set_n_threads(self.ctx.ctx, threads, threads)
             self._threads_set = threads
@@ -409,12 +414,18 @@ class ThreadChooser:
     than on one (measured here: 2.4 s against 0.13 s for one token), and that changes while
     a batch runs. So each option is timed twice (the first step of a process pages the
     weights in), the cheaper one per token is used, and the other is tried again now and
-    then (half as often each time it loses, at least every 8 x `probe_every` steps)."""
+    then (half as often each time it loses, at least every 8 x `probe_every` steps).
+
+    Only steps of at most `timed_most` tokens are timed and probed: a prompt-sized step costs
+    a different amount per token than a decoding step, so comparing one thread's decoding
+    step with two threads' prompt step picked the wrong option (the cause of NER teacher
+    runs at 12 words/s instead of 19 on an idle machine); large steps take the current best."""
 
     OVERHEAD = 8
     """A step costs about as much as this many more tokens (reading the weights)."""
 
-    def __init__(self, most: int, probe_every: int = 4) -> None:
+    def __init__(self, most: int, probe_every: int = 4, timed_most: int | None = None) -> None:
+        self.timed_most = timed_most
         self.options = [most, 1] if most > 1 else [1]
         self.cost: dict[int, float] = {}
         """Threads -> seconds per token (steps averaged, the newest weighing half)."""
@@ -426,13 +437,21 @@ class ThreadChooser:
     def best(self) -> int:
         return min(self.options, key=lambda n: self.cost.get(n, 0.0))
 
-    def next(self) -> int:
+    def next(self, tokens: int = 1) -> int:
+        if not self._timed(tokens):
+            self.probe = None
+            return self.best()
         self.probe = next((n for n in self.options if self.samples.get(n, 0) < 2), None)
         if self.probe is None and len(self.options) > 1 and self.since >= self.every:
             self.probe = next(n for n in self.options if n != self.best())
         return self.best() if self.probe is None else self.probe
 
+    def _timed(self, tokens: int) -> bool:
+        return self.timed_most is None or tokens <= self.timed_most
+
     def record(self, threads: int, tokens: int, seconds: float) -> None:
+        if not self._timed(tokens):
+            return
         cost = seconds / (tokens + self.OVERHEAD)
         old = self.cost.get(threads)
         probed = self.probe == threads

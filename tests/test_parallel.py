@@ -68,6 +68,21 @@ def test_threads_one_core_while_another_job_holds_the_other() -> None:
     assert used[-15:].count(2) >= 14  # and taken again once the core is free
 
 
+def test_prompt_sized_steps_are_not_compared_with_decoding_steps() -> None:
+    """A 1,000-token prompt step costs more per token than a 30-token decoding step on any
+    thread count: timing it would make the option it ran on look slower."""
+    chooser = ThreadChooser(2, probe_every=4, timed_most=64)
+    used = []
+    for step in range(40):
+        tokens = 1000 if step % 5 == 0 else 30
+        threads = chooser.next(tokens)
+        used.append(threads)
+        per_token = {2: 0.05, 1: 0.02}[threads] if tokens == 1000 else {2: 0.01, 1: 0.02}[threads]
+        chooser.record(threads, tokens, per_token * tokens)
+    assert used[0] == 2 and used[-10:].count(2) >= 9
+    assert all(used[i] == 2 for i in range(10, 40, 5))  # large steps take the best, no probe
+
+
 def test_one_core_is_the_only_option() -> None:
     chooser = ThreadChooser(1)
     for _ in range(5):
