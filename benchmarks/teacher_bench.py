@@ -220,7 +220,12 @@ def section(rows: dict[str, dict[str, Any]], before: str, after: str) -> str:
         "its JSON closes, without decoding the end-of-turn token; (7) in a batch's tail, "
         "while a step holds fewer than 16 tokens, each sequence also sends up to 4 draft "
         "tokens looked up in its own prompt (the text's names and terms, the examples' "
-        "JSON) and keeps those greedy decoding would have chosen.",
+        "JSON) and keeps those greedy decoding would have chosen; (8) the thread count is "
+        "chosen by timing decoding-sized steps only (<= 64 tokens): a prompt-sized step costs "
+        "a different amount per token, and comparing the two had made one thread look "
+        "faster (NER after rows of 12.0 and 19.4 words/s for the same code on an idle "
+        "machine before this; 19.3 in the row above), and prompt suffixes run in ubatches "
+        "of 128 tokens instead of 512.",
         "",
         "What each step gave (NER, the same 30 sentences, after-only runs in one process under "
         "the lock, load 1.2–1.8, 2026-12-01): everything on 19.4 words/s (the earlier "
@@ -251,7 +256,18 @@ def section(rows: dict[str, dict[str, Any]], before: str, after: str) -> str:
         "steps. More than 32 sequences: a step of 64 tokens cost as much per token as one "
         "of 32 (~67 tokens/s on 2 cores), and these batches cannot fill them. A shorter "
         "prompt was not tried: the shared instructions and examples are evaluated once per "
-        "process, so their length only costs attention.",
+        "process, so their length only costs attention. Later (session 4, 1-thread runs "
+        "beside another job, so relative only): the model converted to Q8_0 or BF16 "
+        "(`llama_model_quantize` from the shipped Q4_K_M) decodes batches slower, 30-35 "
+        "tokens/s on one thread against 52 for Q4_K_M with this build's zen4 kernels; "
+        "sentiment without the `Terms:` line (the schema already fixes each term): 10% "
+        "faster on 90 items but accuracy 0.678 against 0.692, so the line stays; drafts filling steps "
+        "up to 32 tokens: 53 instead of 61 steps but no faster; flash attention and a "
+        "non-unified KV cache: the same step time (a 22-sequence step 0.80 s either way). "
+        "**Goal not met: 10×.** What is left is compute: the run is bound by tokens "
+        "evaluated (~44 prompt and ~32 answer tokens per CoNLL sentence, at ~105 tokens/s "
+        "on both cores at best), and a 30-item batch spends its last steps on a few long "
+        "answers.",
     ]
     return "\n".join(lines)
 
