@@ -37,7 +37,6 @@ from distill.agent.aggregates import (
 from distill.agent.evidence import Evidence, Source, opinion_fact_text
 from distill.agent.router import ProductName, ProductResolver, aspect_words
 
-ALL_DOCUMENTS = "MATCH (d:Document) RETURN d.id AS id"
 PRODUCT_DOCUMENTS = (
     "MATCH (d:Document)-[:MENTIONS]->(e:Entity) WHERE e.label = 'PRODUCT' RETURN d.id AS id",
     "MATCH (d:Document)-[:MENTIONS]->(:Entity)-[:REFERS_TO]->(:Product) RETURN d.id AS id",
@@ -698,9 +697,8 @@ class Toolbox:
         """Reviews that name no product and hold no opinion on one (a delivery complaint,
         a question), each quoted once: what they are about is in their text."""
         with self.store() as store:
-            everything = {r["id"] for r in store.query(ALL_DOCUMENTS, isolated=False)}
             about = {r["id"] for q in PRODUCT_DOCUMENTS for r in store.query(q, isolated=False)}
-        docs = sorted(everything - about)
+        docs = sorted(self._all_documents() - about)
         cite = composer.fact(f"reviews naming no product: {len(docs)}", docs)
         composer.say(
             (
@@ -957,7 +955,8 @@ class Toolbox:
 
     def _all_documents(self) -> set[str]:
         with self.store() as store:
-            return {row["id"] for row in store.query(ALL_DOCUMENTS, isolated=False)}
+            rows = store.query("MATCH (d:Document) RETURN d.id AS id", isolated=False)
+            return {row["id"] for row in rows}
 
     def _composer(self, tool: str) -> Composer:
         index = self.index()

@@ -167,7 +167,7 @@ class LadybugStore(CypherStore):
         *,
         timeout: float,
         max_rows: int,
-        isolated: bool = True,  # the server stops the query at the timeout either way
+        isolated: bool = True,  # Ladybug stops the query at the timeout itself
     ) -> list[Row]:
         self._conn.set_query_timeout(max(1, round(timeout * 1000)))
         try:
