@@ -159,6 +159,17 @@ def fmt(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
+def load_results() -> dict[str, dict[str, Any]]:
+    """The kept rows by `task/items/code` (rows kept as `task/code` get their item count)."""
+    if not RESULTS.exists():
+        return {}
+    rows = json.loads(RESULTS.read_text())
+    return {
+        (key if key.count("/") == 2 else key.replace("/", f"/{row['items']}/")): row
+        for key, row in rows.items()
+    }
+
+
 def section(rows: dict[str, dict[str, Any]], before: str, after: str) -> str:
     from benchmarks.report import machine
 
@@ -177,8 +188,9 @@ def section(rows: dict[str, dict[str, Any]], before: str, after: str) -> str:
         "| invalid | load | speed-up |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for task in DATASETS:
-        old, new = rows.get(f"{task}/before"), rows.get(f"{task}/after")
+    sizes = sorted({int(key.split("/")[1]) for key in rows})
+    for task, n in ((task, n) for task in DATASETS for n in sizes):
+        old, new = rows.get(f"{task}/{n}/before"), rows.get(f"{task}/{n}/after")
         for label, row in (("before", old), ("after", new)):
             if row is None:
                 continue
@@ -196,7 +208,10 @@ def section(rows: dict[str, dict[str, Any]], before: str, after: str) -> str:
                 f"| {row['seconds'] / row['items']:.2f} | {row['llm_calls']} | {row['invalid']} "
                 f"| {row['load_before']}–{row['load_after']} | {speedup} |"
             )
-    note = next((r["note"] for r in rows.values() if r.get("note")), "")
+    notes = {
+        f"{key.split('/')[1]}-item rows: {r['note']}" for key, r in rows.items() if r.get("note")
+    }
+    note = " ".join(sorted(notes, key=lambda text: int(text.split("-")[0])))
     lines += [
         "",
         "n is what the scorer counts: sentences for NER (exact-span micro P/R/F1), aspect "
@@ -296,22 +311,21 @@ def main() -> None:
 
     old_path = None if args.after_only or args.report else checkout(args.before)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    rows: dict[str, dict[str, Any]] = (
-        json.loads(RESULTS.read_text()) if RESULTS.exists() and not args.no_write else {}
-    )
+    rows = load_results()
     for task in [] if args.report else args.tasks:
         sides = [("after", None)] if old_path is None else [("before", old_path), ("after", None)]
         for label, path in sides:
             print(f"[{task}] {label} ...", flush=True)
-            rows[f"{task}/{label}"] = row = run(task, args.n, args.data_dir, path)
+            rows[f"{task}/{args.n}/{label}"] = row = run(task, args.n, args.data_dir, path)
             row["checkout"] = args.before if path else describe_checkout()
             print(json.dumps({k: v for k, v in row.items() if k != "failures"}), flush=True)
-        old, new = rows.get(f"{task}/before"), rows[f"{task}/after"]
+        old, new = rows.get(f"{task}/{args.n}/before"), rows[f"{task}/{args.n}/after"]
         if old and old["items_sha"] != new["items_sha"]:
             raise SystemExit(f"{task}: before and after read different items")
     if args.note is not None:
-        for row in rows.values():
-            row["note"] = args.note
+        for key, row in rows.items():
+            if key.split("/")[1] == str(args.n):
+                row["note"] = args.note
     afters = sorted({r.get("checkout", "") for k, r in rows.items() if k.endswith("/after")} - {""})
     text = section(rows, args.before, ", ".join(afters) or describe_checkout())
     print(text)

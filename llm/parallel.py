@@ -11,12 +11,18 @@ re-reading weights. `ParallelDecoder` keeps a second context on the *same loaded
   once into a reserved sequence, shared by every request's sequence (`seq_cp` shares the
   KV cells, it copies nothing) and kept for the next batch;
 - each request evaluates only its own suffix, all suffixes in one batch;
-- decoding is greedy under each request's JSON schema, compiled to a llama.cpp grammar
-  exactly as `create_chat_completion` compiles `response_format`. The grammar is checked
-  against the unconstrained best token first and applied to the whole vocabulary only when
-  it refuses it (what llama.cpp's own sampler does): the same choice, a fraction of the work;
-- an answer ends when its JSON value closes (the grammar allows nothing else), without
+- decoding is greedy under each request's JSON schema, compiled by llguidance (the
+  constrained-decoding library llama.cpp itself can be built with). The schema is checked
+  against the unconstrained best token first and the whole vocabulary masked only when it
+  refuses it: the same choice, a fraction of the work;
+- text the schema forces (`{"opinions":[["battery life","`, a closing `"]]}`) is not
+  decoded token by token: llguidance's fast-forward tokens are appended at once and
+  evaluated in the sequence's next step like prompt tokens, so a step advances a sequence
+  to its next real choice (the answers of a term-polarity task are mostly forced);
+- an answer ends when its JSON value closes (the schema allows nothing else), without
   decoding the end-of-turn token;
+- longer prompts start first: a long text tends to have a long answer, and one started
+  last would decode alone at the end of the batch while the other slots stand empty;
 - while few sequences run (the tail of a batch), each also sends a *draft*: the tokens
   that followed its last tokens in its own prompt (answers copy names and terms from the
   text and JSON from the examples). A step checks them all at once and keeps the ones
@@ -34,10 +40,11 @@ model's response cache (keyed by messages, schema and model).
 from __future__ import annotations
 
 import atexit
-import ctypes
+import functools
 import json
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,9 +87,12 @@ _decoders_lock = threading.Lock()
 class _Sequence:
     seq_id: int
     prompt: list[int]
-    grammar: Any
+    matcher: Any
+    """llguidance's `LLMatcher`: the schema's state after the answer so far."""
     max_tokens: int
     tokens: list[int] = field(default_factory=list)
+    evaluated: int = 0
+    """Answer tokens already in the KV cache; the rest are evaluated in the next step."""
     done: bool = False
     history: list[int] = field(default_factory=list)
     """Prompt and answer so far: where drafts are looked up."""
@@ -138,6 +148,7 @@ class ParallelDecoder:
     ) -> None:
         import llama_cpp
         from llama_cpp import _internals, llama_chat_format
+        from llguidance.llamacpp import lltokenizer_from_vocab
 
         self.llama = llama
         self.n_seq = n_seq or PARALLEL_SEQUENCES
@@ -164,21 +175,25 @@ class ParallelDecoder:
         self.vocab = llama._model.vocab
         self.prefix: list[int] = []
         self.lock = threading.Lock()
-        self.stats = {"steps": 0, "drafted": 0, "accepted": 0, "tokens": 0, "masked": 0}
-        """Steps, draft tokens sent and kept, answer tokens, tokens chosen under the full
-        grammar mask (the model's best was refused)."""
+        self.stats = {
+            "steps": 0,
+            "drafted": 0,
+            "accepted": 0,
+            "tokens": 0,
+            "forced": 0,
+            "masked": 0,
+        }
+        """Steps, draft tokens sent and kept, answer tokens chosen by the model and forced by
+        the schema, tokens chosen under the full mask (the model's best was refused)."""
+        with warnings.catch_warnings():  # it calls a deprecated alias once per token
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.tokenizer = lltokenizer_from_vocab(llama._model.vocab)  # ~1 s per model
         eos, bos = llama.token_eos(), llama.token_bos()
         self.formatter = llama_chat_format.Jinja2ChatFormatter(
             template=llama.metadata["tokenizer.chat_template"],
             eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
             bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
         )
-        self._candidates = np.zeros(
-            self.n_vocab, dtype=np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)])
-        )
-        self._candidates["id"] = np.arange(self.n_vocab, dtype=np.intc)
-        self._one = (llama_cpp.llama_token_data * 1)()
-        self._closers: dict[int, bool] = {}
         self._spaces: dict[int, int | None] = {}
 
     def close(self) -> None:
@@ -198,22 +213,23 @@ class ParallelDecoder:
         self, prompts: Sequence[list[int]], schemas: Sequence[dict[str, Any]], max_tokens: int
     ) -> list[str]:
         """The completion of each prompt, decoded greedily under its JSON schema."""
-        from llama_cpp.llama_grammar import LlamaGrammar
-
         for prompt in prompts:
             if not self.fits(prompt, max_tokens):
                 raise ValueError(f"a prompt of {len(prompt)} tokens does not fit {self.n_ctx}")
-        grammars = [LlamaGrammar.from_json_schema(json.dumps(s), verbose=False) for s in schemas]
         if not prompts:
             return []
+        sequences = [
+            _Sequence(0, list(p), self._matcher(schema), max_tokens)
+            for p, schema in zip(prompts, schemas, strict=True)
+        ]
+        for s in sequences:  # the answer's forced opening goes in with the prompt
+            self._force(s)
         with self.lock:
             shared = _common_prefix(prompts)
             shared = min([shared, *(len(p) - 1 for p in prompts)])
             self._prefill_prefix(list(prompts[0][:shared]))
-            sequences = [
-                _Sequence(0, list(p), g, max_tokens) for p, g in zip(prompts, grammars, strict=True)
-            ]
-            self._run(sequences, shared)
+            queue = sorted((s for s in sequences if not s.done), key=lambda s: -len(s.prompt))
+            self._run(queue, shared)
         return [
             self.llama.detokenize(s.tokens, special=False).decode("utf-8", errors="replace")
             for s in sequences
@@ -227,63 +243,69 @@ class ParallelDecoder:
     def _run(self, queue: list[_Sequence], shared: int) -> None:
         """Continuous batching: `n_seq` slots; a finished sequence frees its slot for the next
         prompt, whose suffix is evaluated in the same step as the others' next tokens. Each
-        running sequence also sends its draft; the longest run of draft tokens that greedy
+        running sequence sends the tokens it has not evaluated yet (its last choice and the
+        forced text after it) and a draft; the longest run of draft tokens that greedy
         decoding would have chosen is kept, the rest dropped from the KV cache."""
-        import llama_cpp
-
         waiting = list(queue)
-        active: dict[int, tuple[_Sequence, Any]] = {}  # slot -> (sequence, grammar sampler)
+        active: dict[int, _Sequence] = {}  # slot -> sequence
         free = list(range(1, self.n_seq + 1))
         budget = self.n_ctx - shared
         try:
             while waiting or active:
                 entries: list[tuple[int, int, int, bool]] = []
                 plans: list[tuple[_Sequence, int, list[int]]] = []
-                room = max(0, self.step_tokens - len(active)) // max(1, len(active))
-                for s, _ in active.values():  # each running sequence: its last token, a draft
-                    pos = len(s.prompt) + len(s.tokens) - 1
+                pending = sum(len(s.tokens) - s.evaluated for s in active.values())
+                room = max(0, self.step_tokens - pending) // max(1, len(active))
+                for s in active.values():  # each running sequence: its new tokens, a draft
+                    pos = len(s.prompt) + s.evaluated
+                    new = s.tokens[s.evaluated :]
+                    entries.extend(
+                        (s.seq_id, t, pos + i, i == len(new) - 1) for i, t in enumerate(new)
+                    )
                     limit = min(self.draft, room, s.max_tokens - len(s.tokens))
-                    draft = s.draft(limit, self._spaced(s.tokens[-1])) if limit > 0 else []
-                    plans.append((s, len(entries), draft))
-                    entries.append((s.seq_id, s.tokens[-1], pos, True))
-                    entries.extend((s.seq_id, t, pos + 1 + i, True) for i, t in enumerate(draft))
+                    draft = self._draft(s, limit) if limit > 0 else []
+                    plans.append((s, len(entries) - 1, draft))
+                    pos += len(new)
+                    entries.extend((s.seq_id, t, pos + i, True) for i, t in enumerate(draft))
+                    s.evaluated = len(s.tokens)
                 while waiting and free:  # start new sequences while the batch and KV allow
                     s = waiting[0]
                     need = len(s.prompt) - shared + s.max_tokens + self.draft
-                    if need > budget or len(entries) + len(s.prompt) - shared > self.n_batch:
+                    size = len(s.prompt) - shared + len(s.tokens)
+                    if need > budget or len(entries) + size > self.n_batch:
                         if not active and not entries:
                             self._start(s, free.pop(0), shared, entries, big=True)
-                            active[s.seq_id] = (s, self._grammar(s))
+                            active[s.seq_id] = s
                             plans.append((s, len(entries) - 1, []))
                             waiting.pop(0)
                             budget -= need
                         break
                     s = waiting.pop(0)
                     self._start(s, free.pop(0), shared, entries, big=False)
-                    active[s.seq_id] = (s, self._grammar(s))
+                    active[s.seq_id] = s
                     plans.append((s, len(entries) - 1, []))
                     budget -= need
                 self._decode(entries)
                 self.stats["steps"] += 1
                 for s, first, draft in plans:
-                    grammar = active[s.seq_id][1]
                     for j in range(len(draft) + 1):
-                        token = self._choose(s, grammar, first + j)
+                        token = self._choose(s, first + j)
                         if s.done or j == len(draft) or token != draft[j]:
                             break
+                        s.evaluated += 1  # the draft token was the right one: it is in the cache
                     self.stats["drafted"] += len(draft)
                     self.stats["accepted"] += j
+                    if not s.done:
+                        self._force(s)
                     if s.done:
-                        llama_cpp.llama_sampler_free(grammar)
                         del active[s.seq_id]
                         self.ctx.kv_cache_seq_rm(s.seq_id, -1, -1)
                         free.append(s.seq_id)
                         budget += len(s.prompt) - shared + s.max_tokens + self.draft
                     elif j < len(draft):  # drop the rejected draft tokens' cells
-                        self.ctx.kv_cache_seq_rm(s.seq_id, len(s.prompt) + len(s.tokens) - 1, -1)
+                        self.ctx.kv_cache_seq_rm(s.seq_id, len(s.prompt) + s.evaluated, -1)
         finally:
-            for s, grammar in active.values():
-                llama_cpp.llama_sampler_free(grammar)
+            for s in active.values():
                 self.ctx.kv_cache_seq_rm(s.seq_id, -1, -1)
 
     def _start(
@@ -295,26 +317,49 @@ class ParallelDecoder:
         *,
         big: bool,
     ) -> None:
-        """Give `s` a slot holding the shared prefix and queue its own prompt tokens (a
-        prompt too long for one batch is evaluated now, all but its last token)."""
+        """Give `s` a slot holding the shared prefix and queue its own prompt tokens and the
+        answer's forced opening (a prompt too long for one batch is evaluated now, all but
+        its last token)."""
         s.seq_id = slot
         self.ctx.kv_cache_seq_rm(slot, -1, -1)
         if shared:
             self.ctx.kv_cache_seq_cp(_PREFIX_SEQ, slot, 0, shared)
-        rest = [(slot, tok, shared + i, False) for i, tok in enumerate(s.prompt[shared:])]
+        own = s.prompt[shared:] + s.tokens
+        rest = [(slot, tok, shared + i, False) for i, tok in enumerate(own)]
         rest[-1] = (*rest[-1][:3], True)
+        s.evaluated = len(s.tokens)
         if big:
             for start in range(0, len(rest) - 1, self.n_batch):
                 self._decode(rest[start : min(start + self.n_batch, len(rest) - 1)])
             rest = rest[-1:]
         entries.extend(rest)
 
-    def _grammar(self, s: _Sequence) -> Any:
-        import llama_cpp
+    def _matcher(self, schema: dict[str, Any]) -> Any:
+        """A fresh llguidance matcher for `schema`; a schema it cannot compile is an error."""
+        from llguidance import LLMatcher
 
-        return llama_cpp.llama_sampler_init_grammar(
-            self.vocab, s.grammar._grammar.encode(), s.grammar._root.encode()
-        )
+        matcher = LLMatcher(self.tokenizer, _grammar(json.dumps(schema, sort_keys=True)))
+        if matcher.is_error():
+            raise ValueError(f"the JSON schema cannot be decoded: {matcher.get_error()}")
+        return matcher
+
+    def _force(self, s: _Sequence) -> None:
+        """Append the tokens the schema forces next (they are evaluated in the next step);
+        the answer is done when the schema allows nothing more."""
+        forced = s.matcher.compute_ff_tokens()[: s.max_tokens - len(s.tokens)]
+        if forced and s.matcher.consume_tokens(forced):
+            for token in forced:
+                s.append(token)
+            self.stats["forced"] += len(forced)
+        s.done = s.done or s.matcher.is_stopped() or len(s.tokens) >= s.max_tokens
+
+    def _draft(self, s: _Sequence, limit: int) -> list[int]:
+        """The forced text llguidance keeps back from its fast-forward tokens (its last token
+        might merge with what follows; the model checks it), else a prompt-lookup draft."""
+        forced = s.matcher.compute_ff_bytes()
+        if forced:
+            return self.llama.tokenize(forced, add_bos=False, special=False)[:limit]
+        return s.draft(limit, self._spaced(s.tokens[-1]) if s.tokens else None)
 
     def _prefill_prefix(self, prefix: list[int]) -> None:
         """Keep the shared prefix in its own sequence; evaluate only what changed."""
@@ -346,38 +391,31 @@ class ParallelDecoder:
         if status != 0:
             raise RuntimeError(f"llama_decode failed ({status}) on {len(entries)} tokens")
 
-    def _choose(self, s: _Sequence, grammar: Any, index: int) -> int:
-        """Greedy under the grammar: the best token if the grammar allows it, else the best
-        the grammar allows. Ends the sequence on an end-of-generation token, when the JSON
-        value is complete (the grammar allows nothing else but space) or at max_tokens."""
+    def _choose(self, s: _Sequence, index: int) -> int:
+        """Greedy under the schema: the best token if the schema allows it, else the best
+        the schema allows. Ends the sequence on an end-of-generation token, when the JSON
+        value is complete (the schema allows nothing more) or at max_tokens."""
         import llama_cpp
 
         logits = np.ctypeslib.as_array(
             llama_cpp.llama_get_logits_ith(self.ctx.ctx, index), shape=(self.n_vocab,)
         )
         token = int(np.argmax(logits))
-        if not self._allowed(grammar, token, float(logits[token])):
+        if s.matcher.validate_tokens([token]) != 1:
             self.stats["masked"] += 1
-            candidates = self._candidates
-            candidates["logit"] = logits
-            array = llama_cpp.llama_token_data_array(
-                data=candidates.ctypes.data_as(llama_cpp.llama_token_data_p),
-                size=self.n_vocab,
-                selected=-1,
-                sorted=False,
-            )
-            llama_cpp.llama_sampler_apply(grammar, ctypes.byref(array))
-            token = int(np.argmax(candidates["logit"]))
-            if candidates["logit"][token] == -np.inf:  # nothing allowed: the grammar is done
+            bits = np.frombuffer(s.matcher.compute_bitmask(), dtype=np.uint8)
+            allowed = np.unpackbits(bits, bitorder="little")[: self.n_vocab].astype(bool)
+            if not allowed.any():  # nothing allowed: the answer is complete or stuck
                 s.done = True
                 return -1
-        llama_cpp.llama_sampler_accept(grammar, token)
+            token = int(np.argmax(np.where(allowed, logits, -np.inf)))
         if llama_cpp.llama_vocab_is_eog(self.vocab, token):
             s.done = True
             return token
+        s.matcher.consume_token(token)
         s.append(token)
         self.stats["tokens"] += 1
-        s.done = len(s.tokens) >= s.max_tokens or (self._closes(token) and _complete(self, s))
+        s.done = len(s.tokens) >= s.max_tokens or s.matcher.is_stopped()
         return token
 
     def _piece(self, token: int) -> bytes:
@@ -390,20 +428,6 @@ class ParallelDecoder:
             ids = self.llama.tokenize(b" " + piece, add_bos=False, special=False)
             self._spaces[token] = ids[0] if len(ids) == 1 and piece[:1].isalnum() else None
         return self._spaces[token]
-
-    def _closes(self, token: int) -> bool:
-        closes = self._closers.get(token)
-        if closes is None:
-            closes = self._closers[token] = b"}" in self._piece(token)
-        return closes
-
-    def _allowed(self, grammar: Any, token: int, logit: float) -> bool:
-        import llama_cpp
-
-        self._one[0].id, self._one[0].logit, self._one[0].p = token, logit, 0.0
-        array = llama_cpp.llama_token_data_array(data=self._one, size=1, selected=-1, sorted=False)
-        llama_cpp.llama_sampler_apply(grammar, ctypes.byref(array))
-        return self._one[0].logit != -np.inf
 
 
 class ThreadChooser:
@@ -467,15 +491,13 @@ class ThreadChooser:
             self.since += 1
 
 
-def _complete(decoder: ParallelDecoder, s: _Sequence) -> bool:
-    """Whether the answer so far is a whole JSON value (the schemas' root is an object, so
-    nothing but space may follow): stop now instead of decoding the end-of-turn token."""
-    text = decoder.llama.detokenize(s.tokens, special=False).decode("utf-8", errors="replace")
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
+@functools.lru_cache(maxsize=256)
+def _grammar(schema_json: str) -> str:
+    """llguidance's grammar for a JSON schema, compact (no optional whitespace: answers are
+    short and the prompts' examples are compact too)."""
+    from llguidance import LLMatcher
+
+    return LLMatcher.grammar_from_json_schema(schema_json, defaults={"whitespace_flexible": False})
 
 
 def _common_prefix(sequences: Sequence[Sequence[int]]) -> int:

@@ -11,7 +11,7 @@ from distill.llm.parallel import ThreadChooser, _Sequence
 
 
 def sequence(prompt: list[int]) -> _Sequence:
-    return _Sequence(seq_id=1, prompt=prompt, grammar=None, max_tokens=100)
+    return _Sequence(seq_id=1, prompt=prompt, matcher=None, max_tokens=100)
 
 
 def test_a_draft_continues_where_the_last_two_tokens_occurred_last() -> None:
@@ -132,3 +132,58 @@ def test_real_model_drafted_answers_are_schema_valid_and_in_order() -> None:
             assert {label for _, label in parsed.entities} <= set(task.labels)
         stats = decoder.stats
         assert stats["accepted"] <= stats["drafted"] and (draft or not stats["drafted"])
+
+
+@pytest.mark.real
+def test_real_model_forced_text_is_not_decoded() -> None:
+    """A term-polarity answer is mostly fixed by its schema (`{"opinions":[["screen","`):
+    those tokens are appended without a decoding step each, and the answer still parses,
+    every term in order. A term with quotes in it is any string in the task's schema (the
+    sequential path's llama.cpp grammar dies on its escaped constant); llguidance also
+    takes it as a constant."""
+    from typing import Literal
+
+    from langchain_core.messages import convert_to_openai_messages
+    from pydantic import create_model
+
+    from distill.config import LLMConfig
+    from distill.doc import make_doc
+    from distill.llm import chat_model
+    from distill.llm.local import inline_refs
+    from distill.llm.parallel import ParallelDecoder
+    from distill.plugins import BackendOptions
+    from distill.plugins.prompt_backend import PromptBackend
+    from distill.plugins.sentiment.task import LLMPolarity, SentimentTask
+
+    chat = chat_model(LLMConfig(cache=False))
+    llama, _ = chat.llama()
+    task = SentimentTask()
+    backend = PromptBackend(task, BackendOptions(chat_model=lambda: chat))
+    texts = {
+        "The screen is sharp but the battery dies by noon.": ["screen", "battery"],
+        'The left "mouse" button sticks.': ['left "mouse" button'],
+    }
+    docs = []
+    for text, terms in texts.items():
+        doc = make_doc(text)
+        spans = [(text.index(t), text.index(t) + len(t)) for t in terms]
+        doc._.meta = {
+            "aspect_terms": [
+                {"term": t, "start": a, "end": b} for t, (a, b) in zip(terms, spans, strict=True)
+            ]
+        }
+        docs.append(doc)
+    schemas = [task.llm_schema(doc) for doc in docs]
+    quoted = Literal['left "mouse" button']
+    schemas[1] = create_model("Quoted", opinions=(tuple[tuple[quoted, LLMPolarity]], ...))
+    decoder = ParallelDecoder(llama, n_seq=2, n_ctx=4096)
+    try:
+        prompts = [decoder.tokens(convert_to_openai_messages(backend.messages(d))) for d in docs]
+        json_schemas = [inline_refs(schema.model_json_schema()) for schema in schemas]
+        answers = decoder.generate(prompts, json_schemas, 100)
+    finally:
+        decoder.close()
+    for answer, schema, terms in zip(answers, schemas, texts.values(), strict=True):
+        parsed = schema.model_validate_json(answer)
+        assert [term for term, _ in parsed.opinions] == terms
+    assert decoder.stats["forced"] > decoder.stats["tokens"]
