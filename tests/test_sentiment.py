@@ -90,3 +90,42 @@ def test_real_train_and_predict_tiny_sentiment(tmp_path: Path) -> None:
     predicted = runner.predict(cleared(docs))
     assert [len(d._.opinions) for d in predicted] == [2, 0, 1]
     assert SentimentTask().score(docs, predicted).n == 3
+
+
+def test_checkpoint_average_is_the_running_mean_and_swaps_back() -> None:
+    """Averaging keeps the mean of the epoch-end weights; two swaps restore the model's own."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from distill.plugins.sentiment.train import Average
+
+    top, heads = torch.nn.Linear(2, 2), torch.nn.Linear(2, 1)
+    average = Average(SimpleNamespace(top_layers=top, heads=heads))
+    for value in (1.0, 2.0, 6.0):
+        with torch.no_grad():
+            top.weight.fill_(value)
+            heads.bias.fill_(-value)
+        average.add()
+    average.swap()
+    assert torch.allclose(top.weight, torch.full((2, 2), 3.0))
+    assert torch.allclose(heads.bias, torch.tensor([-3.0]))
+    average.swap()
+    assert torch.allclose(top.weight, torch.full((2, 2), 6.0))
+
+
+@pytest.mark.real
+def test_real_training_with_averaging_and_neutral_weight(tmp_path: Path) -> None:
+    """Two epochs, the averaged weights scored and kept from epoch 1; the model predicts."""
+    from distill.model_card import ModelCard
+    from distill.plugins import BackendOptions
+    from distill.plugins.sentiment.train import SentimentTrainConfig, train
+    from distill.plugins.sentiment.trained import TrainedSentiment
+
+    docs = read_corpus(FIXTURES / "laptops14.xml", "semeval14")
+    config = SentimentTrainConfig(max_epochs=2, batch_size=4, average_from=1, neutral_weight=2.0)
+    result = train(docs, docs, tmp_path, [], config)
+    assert [row.get("averaged_epochs") for row in result["history"]] == [1, 2]
+    ModelCard(task="sentiment", task_version="1", kind=result["kind"], labels=[]).save(tmp_path)
+    runner = TrainedSentiment(SentimentTask(), BackendOptions(model_path=str(tmp_path)))
+    assert SentimentTask().score(docs, runner.predict(cleared(docs))).n == 3

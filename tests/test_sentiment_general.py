@@ -442,3 +442,24 @@ def test_real_subject_given_by_catalog_name_attaches_to_the_catalog_entry(
     finally:
         store.close()
     assert {(r["product"], r["name"]) for r in found} == {("acme-1", "Acme One phone")}
+
+
+def test_huliu_sentences_without_terms_still_teach_aspects() -> None:
+    """`build_sentiment_model.py --no-nokia-terms`: Hu & Liu docs keep their aspect labels
+    but give the term head nothing (their features have no neutral class)."""
+    import importlib.util
+
+    from distill.plugins.sentiment.train import items_of
+
+    script = Path(__file__).parent.parent / "scripts" / "build_sentiment_model.py"
+    spec = importlib.util.spec_from_file_location("build_sentiment_model", script)
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    docs = read_corpus(FIXTURES / "huliu_sample.txt", "huliu", "sentiment")
+    slots = ["battery", "design", "overall"]
+    with_terms = items_of(docs, slots, CLASSES)
+    without = items_of([build.aspects_only(d.copy()) for d in docs], slots, CLASSES)
+    assert any(item.terms for item in with_terms)
+    assert not any(item.terms for item in without)
+    assert [i.aspects for i in without] == [i.aspects for i in with_terms]

@@ -73,6 +73,18 @@ class SentimentTrainConfig(BaseModel):
         description="one pass per given term, marked in its sentence (default: as the model "
         "it starts from)",
     )
+    neutral_weight: float = Field(
+        1.0,
+        gt=0,
+        description="loss weight of the neutral term class (rarer than positive and negative, "
+        "and the class a model learns last)",
+    )
+    average_from: int | None = Field(
+        None,
+        ge=1,
+        description="from this epoch on, score and keep the mean of the epoch-end weights "
+        "(checkpoint averaging) instead of the last epoch's",
+    )
 
 
 CONFIG = SentimentTrainConfig
@@ -273,6 +285,38 @@ class Cached:
         }
 
 
+class Average:
+    """The running mean of the trained weights at epoch ends (checkpoint averaging: a flatter
+    point than any one epoch's, which is what unseen review styles need)."""
+
+    def __init__(self, model: AbsaModel) -> None:
+        self.modules = [model.top_layers, model.heads]
+        self.mean: list[dict[str, torch.Tensor]] | None = None
+        self.count = 0
+
+    def _states(self) -> list[dict[str, torch.Tensor]]:
+        return [{k: v.detach().clone() for k, v in m.state_dict().items()} for m in self.modules]
+
+    def add(self) -> None:
+        self.count += 1
+        current = self._states()
+        if self.mean is None:
+            self.mean = current
+            return
+        for mean, now in zip(self.mean, current, strict=True):
+            for key, value in now.items():
+                if value.is_floating_point():
+                    mean[key] += (value - mean[key]) / self.count
+
+    def swap(self) -> None:
+        """Exchange the model's weights with the mean (twice: back to the model's own)."""
+        assert self.mean is not None
+        own = self._states()
+        for module, mean in zip(self.modules, self.mean, strict=True):
+            module.load_state_dict(mean)
+        self.mean = own
+
+
 def forward(
     model: AbsaModel, batch: dict[str, torch.Tensor]
 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -381,7 +425,10 @@ def train(
     weights = torch.ones(len(classes))
     weights[classes.index(NONE)] = config.none_weight
     aspect_loss = torch.nn.CrossEntropyLoss(weight=weights, ignore_index=IGNORE)
-    term_loss = torch.nn.CrossEntropyLoss()
+    term_weights = torch.ones(len(TERM_CLASSES))
+    term_weights[TERM_CLASSES.index("neutral")] = config.neutral_weight
+    term_loss = torch.nn.CrossEntropyLoss(weight=term_weights)
+    average = Average(model) if config.average_from else None
     out = Path(out)
     best, stale, history, best_scores = -1.0, 0, [], {}
     for epoch in range(1, config.max_epochs + 1):
@@ -407,6 +454,10 @@ def train(
             total += float(loss.detach())
             if progress:
                 progress("batch", {"epoch": epoch, "done": i + 1, "total": len(batches)})
+        averaged = average is not None and epoch >= (config.average_from or 0)
+        if averaged:
+            average.add()
+            average.swap()
         scores = dev_scores(model, cache, dev_items, 64, tune=True) if dev_items else {}
         metric = selection_metric(scores)
         row = {
@@ -414,6 +465,7 @@ def train(
             "loss": round(total / max(1, len(batches)), 4),
             **{k: round(v, 4) for k, v in scores.items() if isinstance(v, float)},
             "minutes": round((time.perf_counter() - started) / 60, 2),
+            **({"averaged_epochs": average.count} if averaged and average else {}),
         }
         history.append(row)
         if progress:
@@ -423,6 +475,8 @@ def train(
             model.save(out)
         else:
             stale += 1
+        if averaged:
+            average.swap()  # training goes on from this epoch's own weights
         if stale >= config.patience or row["minutes"] >= config.max_minutes:
             break
     return {
