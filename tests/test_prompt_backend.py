@@ -142,7 +142,7 @@ def test_sentiment_term_mode_answers_each_given_term_in_order() -> None:
         ("battery", "positive", 4),
         ("screen", "negative", 29),
     ]
-    assert 'Terms: "battery", "screen"\nAnswer:' in fake.prompts[0]
+    assert "Sentence: The [battery] is great but the [screen] is dim.\nAnswer:" in fake.prompts[0]
     schema = SentimentTask().llm_schema(doc)
     with pytest.raises(Exception, match="Field required"):
         schema.model_validate({"opinions": [["battery", "positive"]]})

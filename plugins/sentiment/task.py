@@ -109,6 +109,7 @@ class SentimentTask(TaskSpec):
             "labels": list(self.labels),
             "products": list(_products(doc)) or None,
             "terms": [t["term"] for t in terms] if terms is not None else None,
+            "marked": _marked(doc.text, terms) if terms is not None else None,
         }
 
     def answer_without_llm(self, doc: Doc) -> Opinions | None:
@@ -154,6 +155,16 @@ class SentimentTask(TaskSpec):
                 for t, (_, p) in zip(terms, pairs, strict=True)
             ]
         )
+
+
+def _marked(text: str, terms: list[dict[str, Any]]) -> str:
+    """The sentence with each given term in brackets (`the [screen] is dim`): shorter than
+    listing the terms after it, and the model sees where each one is (BENCHMARKS.md,
+    "Teacher speed")."""
+    for term in sorted(terms, key=lambda t: t["start"], reverse=True):
+        start, end = term["start"], term["end"]
+        text = f"{text[:start]}[{text[start:end]}]{text[end:]}"
+    return text
 
 
 def _products(doc: Doc) -> dict[str, str]:
