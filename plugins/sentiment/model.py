@@ -9,9 +9,8 @@ of it:
   term's own tokens plus an attention summary of the sentence it sits in, so all the
   targets of a sentence share its one pass. A model trained with `term_marks` instead
   reads each given term in a pass of its own, the term marked in its sentence (`# term #`):
-  the encoder then knows which target it speaks about (the shipped build's settings with and
-  without marks: 0.799 vs 0.742 term accuracy on SemEval-2014 laptops dev, both built without
-  the Nokia file; 1.6 passes per sentence there). Plain text
+  the encoder then knows which target it speaks about (the shipped model: 0.744 vs 0.726
+  term accuracy on SemEval-2014 laptops dev, 1.6 passes per sentence there). Plain text
   (ingest) has no given terms and keeps one pass per sentence either way.
 
 Only the top `layers - frozen` transformer layers are fine-tuned; the bottom layers and
