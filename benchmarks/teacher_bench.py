@@ -165,7 +165,7 @@ GOAL = (
     "NER 7.8×: a batch smaller than the decoder's 32 slots lasts as long as its longest "
     "answer, while the code before spends the same time on every item. The machine's speed "
     "drifts between runs (the same after-code on the same 100 sentences: 29.8 to 38.9 "
-    "words/s in one afternoon, its per-token cost 12-16 ms), and the before and after of a "
+    "words/s within two hours, its per-token cost 12-16 ms), and the before and after of a "
     "row always share a lock slot. What is left is compute: the run is bound by tokens "
     "evaluated (~44 prompt and ~32 answer tokens per CoNLL sentence, ~29 prompt and ~15 "
     "answer tokens per SemEval sentence, at ~65-105 tokens/s on both cores)."
