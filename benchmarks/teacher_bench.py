@@ -174,14 +174,8 @@ GOAL = (
 
 
 def load_results() -> dict[str, dict[str, Any]]:
-    """The kept rows by `task/items/code` (rows kept as `task/code` get their item count)."""
-    if not RESULTS.exists():
-        return {}
-    rows = json.loads(RESULTS.read_text())
-    return {
-        (key if key.count("/") == 2 else key.replace("/", f"/{row['items']}/")): row
-        for key, row in rows.items()
-    }
+    """The kept rows, by `task/items/code`."""
+    return json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
 
 
 def section(rows: dict[str, dict[str, Any]], before: str, after: str) -> str:

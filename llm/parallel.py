@@ -401,7 +401,7 @@ class ParallelDecoder:
             llama_cpp.llama_get_logits_ith(self.ctx.ctx, index), shape=(self.n_vocab,)
         )
         token = int(np.argmax(logits))
-        if s.matcher.validate_tokens([token]) != 1:
+        if s.matcher.try_consume_tokens([token]) != 1:  # refused: the best the schema allows
             self.stats["masked"] += 1
             bits = np.frombuffer(s.matcher.compute_bitmask(), dtype=np.uint8)
             allowed = np.unpackbits(bits, bitorder="little")[: self.n_vocab].astype(bool)
@@ -409,10 +409,10 @@ class ParallelDecoder:
                 s.done = True
                 return -1
             token = int(np.argmax(np.where(allowed, logits, -np.inf)))
+            s.matcher.consume_token(token)
         if llama_cpp.llama_vocab_is_eog(self.vocab, token):
             s.done = True
             return token
-        s.matcher.consume_token(token)
         s.append(token)
         self.stats["tokens"] += 1
         s.done = len(s.tokens) >= s.max_tokens or s.matcher.is_stopped()
