@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from langchain_core.runnables import RunnableLambda
 from spacy.tokens import Span
@@ -108,6 +109,48 @@ def test_pair_features_see_model_numbers() -> None:
     assert len(same) == len(FEATURE_NAMES)
     shared = FEATURE_NAMES.index("codes_shared")
     assert same[shared] == 1.0 and other[shared] == 0.0
+
+
+def feature(a: str, b: str, name: str) -> float:
+    return pair_features(Side(a), Side(b), {})[FEATURE_NAMES.index(name)]
+
+
+def test_pair_features_compare_versions_years_and_units() -> None:
+    assert feature("instant immersion german v2 .0", "instant immers german 2.0", "versions") == 1
+    assert feature("power translator 11.0", "power translator 12", "major_versions") == 0
+    assert feature("visio 2007 upgrade", "visio 2003 upgrade", "years") == 0
+    assert feature("visio 2007", "visio standard", "years") == -1
+    assert feature("sd card 16gb", "sd card 8 gb", "units_conflict") == 1
+    assert feature("sd card 16 GB 2 pack", "16gb sd card", "units_agree") == 1
+
+
+def test_pair_features_near_identical_codes_and_spellings() -> None:
+    assert feature("lg lds4821ww dishwasher", "lg lds4821wh dishwasher", "codes_same_digits") == 1
+    assert feature("lg lds4821ww dishwasher", "lg ldf6920bb dishwasher", "codes_same_digits") == 0
+    assert feature("lg lds4821ww", "lg lds4821wh", "codes_prefix") == pytest.approx(8 / 9)
+    soft = feature("train sim modeler upg", "train sim modeller upgrade", "soft_a_in_b")
+    assert 0.9 <= soft < 1.0  # "modeler" ~ "modeller", "upg" abbreviates "upgrade"
+    assert feature("train sim modeler", "adobe photoshop", "soft_a_in_b") < 0.5
+
+
+def test_static_title_vectors_average_their_wordpieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    from distill.plugins.linker import static_vectors
+
+    class Encoding:
+        def __init__(self, ids: list[int]) -> None:
+            self.ids = ids
+
+    class Tokenizer:
+        def encode_batch(self, texts: list[str], add_special_tokens: bool) -> list[Encoding]:
+            return [Encoding([{"a": 0, "b": 1}[w] for w in t.split()]) for t in texts]
+
+    table = np.zeros((2, static_vectors.DIMENSION), dtype=np.float16)
+    table[0, 0], table[1, 1] = 1.0, 3.0
+    monkeypatch.setattr(static_vectors, "table", lambda: table)
+    monkeypatch.setattr(static_vectors, "tokenizer", lambda: Tokenizer())
+    a, b, ab, empty = static_vectors.title_vectors(["a", "b", "a b", ""])
+    assert a[0] == 1.0 and b[1] == 1.0 and not empty.any()
+    assert ab[:2] == pytest.approx([0.3162, 0.9487], abs=1e-4)  # (1, 3) / |(1, 3)|
 
 
 # readers
@@ -292,3 +335,36 @@ def test_pair_threshold_is_chosen_out_of_fold_over_train_and_dev(tmp_path: Path)
     assert model.words is not None and 0.05 <= model.threshold <= 0.95
     sides = [(Side("sony kdl-40v4100 tv"), Side("Sony KDL40V4100 bravia"))]
     assert model.pair_matrix(sides).shape[1] == len(FEATURE_NAMES) + 3  # + 2 TF-IDF + words
+
+
+def test_pair_model_with_static_vectors_is_saved_and_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from distill.plugins.linker import static_vectors
+
+    def fake(texts: list[str]) -> np.ndarray:  # two directions: sony or not
+        sony = np.asarray([["sony" in t.lower(), "sony" not in t.lower()] for t in texts])
+        return np.pad(sony.astype(np.float32), ((0, 0), (0, static_vectors.DIMENSION - 2)))
+
+    monkeypatch.setattr(static_vectors, "title_vectors", fake)
+    docs = list(ditto.read(FIXTURES / "linker_pairs_train.txt"))
+    train(docs[:48], docs[48:], tmp_path, [], LinkerTrainConfig(max_iter=30, folds=3))
+    model = LinkerModel.load(tmp_path)
+    assert model.embeddings and model.vectors == "static"
+    sides = [(Side("sony kdl-40v4100 tv"), Side("Sony KDL40V4100 bravia"))]
+    assert model.pair_matrix(sides)[0, FEATURE_NAMES.index("emb_title")] == 1.0
+
+
+def test_a_linker_model_from_before_the_new_features_asks_to_be_retrained(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from distill.errors import PluginError
+
+    LinkerModel(mode="pair").save(tmp_path)
+    info = json.loads((tmp_path / "linker.json").read_text())
+    del info["features"], info["vectors"]  # as a model saved by the previous version
+    (tmp_path / "linker.json").write_text(json.dumps(info))
+    with pytest.raises(PluginError, match="trained on 27 pair features.*train it again"):
+        LinkerModel.load(tmp_path)

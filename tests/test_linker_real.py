@@ -31,9 +31,21 @@ def test_semantic_index_is_built_once_saved_and_reloaded(tmp_path: Path) -> None
     assert saved.stat().st_mtime_ns == modified and again.faiss.ntotal == len(catalog)
 
 
-def test_train_with_embeddings_and_predict_pairs(tmp_path: Path) -> None:
+def test_static_vectors_come_from_the_bundled_minilm() -> None:
+    from distill.plugins.linker.static_vectors import table, table_path, title_vectors
+
+    assert table().shape == (30522, 384) and table_path().is_file()
+    same, other = title_vectors(["sony bravia kdl-40v4100 tv", "Sony KDL40V4100 Bravia LCD"])
+    unrelated = title_vectors(["adobe photoshop cs3 upgrade for mac"])[0]
+    assert same @ same == pytest.approx(1.0, abs=1e-3)
+    assert same @ other > same @ unrelated
+
+
+@pytest.mark.parametrize("vectors", ["static", "minilm"])
+def test_train_with_embeddings_and_predict_pairs(tmp_path: Path, vectors: str) -> None:
     docs = list(ditto.read(FIXTURES / "linker_pairs_train.txt"))
-    result = train(docs[:48], docs[48:], tmp_path, [], LinkerTrainConfig(max_iter=30))
+    config = LinkerTrainConfig(max_iter=30, vectors=vectors)
+    result = train(docs[:48], docs[48:], tmp_path, [], config)
     ModelCard(task="linker", task_version="1", kind=result["kind"], labels=[]).save(tmp_path)
     backend = TrainedLinker(LinkerTask(), BackendOptions(model_path=str(tmp_path)))
     gold = docs[48:]

@@ -14,12 +14,22 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
-from rapidfuzz.distance import Levenshtein
+import numpy as np
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import JaroWinkler, Levenshtein, Prefix
 
 from distill.plugins.linker.catalog import normalize
 
 _CODE = re.compile(r"^(?=.*\d)(?=.*[a-z])[a-z0-9]{3,}$|^\d{4,}$")
+_VERSION = re.compile(r"(?<![a-z0-9])v?(\d+(?:\s?\.\s?\d+)*)(?![0-9])")
+"""A number in a title, as a version: "v2 .0", "10.4.6", "2007" (a letter-digit code is not one)."""
+_YEAR = re.compile(r"^(?:19[89]\d|20[0-4]\d)$")
+_UNIT = re.compile(
+    r"(\d+(?:\.\d+)?)\s?(gb|mb|tb|ghz|mhz|mp|mm|cm|inch|in|ft|lbs?|oz|w|watts?|v|volts?|hz|khz"
+    r"|ohms?|x|pack|pk|pcs|users?|licen[cs]es?|cups?|qt|quarts?|gallons?|slices?|channels?|ch)"
+    r"(?![a-z])"
+)
+"""A quantity with its unit ("16gb", "1000 w", "5 users"), for agreement between the sides."""
 
 
 @dataclass
@@ -67,6 +77,28 @@ class Side:
             self._cache["squashed"] = re.sub(r"[^a-z0-9]", "", self.all_text().lower())
         return self._cache["squashed"]  # type: ignore[return-value]
 
+    def versions(self) -> tuple[set[str], set[str]]:
+        """The title's version numbers and its years, normalized ("v2 .0" and "2" -> "2")."""
+        if "versions" not in self._cache:
+            found = set()
+            for match in _VERSION.finditer(self.title.lower()):
+                parts = re.sub(r"\s", "", match.group(1)).split(".")
+                while len(parts) > 1 and set(parts[-1]) <= {"0"}:
+                    parts.pop()
+                found.add(".".join(parts))
+            years = {v for v in found if _YEAR.match(v)}
+            self._cache["versions"] = (found - years, years)
+        return self._cache["versions"]  # type: ignore[return-value]
+
+    def quantities(self) -> dict[str, set[float]]:
+        """Quantities by unit in all the text ("16 GB" -> {"gb": {16.0}})."""
+        if "quantities" not in self._cache:
+            found: dict[str, set[float]] = {}
+            for value, unit in _UNIT.findall(self.all_text().lower()):
+                found.setdefault(unit.rstrip("s")[:4], set()).add(float(value))
+            self._cache["quantities"] = found
+        return self._cache["quantities"]  # type: ignore[return-value]
+
     def numbers(self) -> set[str]:
         if "numbers" not in self._cache:
             self._cache["numbers"] = set(re.findall(r"\d+(?:\.\d+)?", self.all_text()))
@@ -102,12 +134,16 @@ def _code_features(a: Side, b: Side) -> list[float]:
     ta, tb = a.codes(), b.codes()
     in_b = [c for c in ta if c in b.squashed()]
     in_a = [c for c in tb if c in a.squashed()]
-    best = contained = 0.0
+    best = contained = prefix = digits = 0.0
     for x in ta or ca:
         for y in tb or cb:
             best = max(best, Levenshtein.normalized_similarity(x, y))
             if min(len(x), len(y)) >= 4 and (x in y or y in x):  # "sd990" in "sd990is"
                 contained = max(contained, min(len(x), len(y)) / max(len(x), len(y)))
+            prefix = max(prefix, Prefix.similarity(x, y) / max(len(x), len(y)))
+            dx, dy = re.sub(r"\D", "", x), re.sub(r"\D", "", y)
+            if len(dx) >= 3 and dx == dy:  # "lds4821ww" / "lds4821wh": same digits
+                digits = 1.0
     return [
         float(len(ca & cb)),
         _jaccard(ca, cb),
@@ -116,7 +152,52 @@ def _code_features(a: Side, b: Side) -> list[float]:
         len(in_a) / len(tb) if tb else -1.0,
         best,
         contained,
+        prefix if (ta or ca) and (tb or cb) else -1.0,
+        digits,
     ]
+
+
+def _agreement(a: set, b: set) -> float:
+    """How far two sets of values agree: the share of the smaller found in the other;
+    -1 when one side has none, -2 when neither has any."""
+    if not a or not b:
+        return -1.0 if a or b else -2.0
+    return len(a & b) / min(len(a), len(b))
+
+
+def _number_features(a: Side, b: Side) -> list[float]:
+    """Versions ("instant immersion german v2 .0" vs "… 2.0"), major versions, years, and
+    quantities of the same unit that agree or conflict ("16gb" vs "8 gb")."""
+    (va, ya), (vb, yb) = a.versions(), b.versions()
+    major = _agreement({v.split(".")[0] for v in va}, {v.split(".")[0] for v in vb})
+    qa, qb = a.quantities(), b.quantities()
+    units = qa.keys() & qb.keys()
+    agree = sum(1 for unit in units if qa[unit] & qb[unit])
+    return [_agreement(va, vb), major, _agreement(ya, yb), float(agree), float(len(units) - agree)]
+
+
+def _soft_cover(a: Side, b: Side, idf: dict[str, float], default: float) -> float:
+    """IDF mass of a's title words covered by their most similar word in b's title
+    (Monge-Elkan weighted by rarity), so spelling variants and abbreviations still count:
+    a word b also has counts 1, one that abbreviates a word of b 0.9 ("upg", "upgrade"),
+    else Jaro-Winkler for words of four letters or more ("modeler", "modeller")."""
+    words, other = a.tokens(), b.tokens()
+    if not words or not other:
+        return 0.0
+    total = sum(idf.get(t, default) for t in words)
+    covered = sum(idf.get(t, default) for t in words & other)
+    rest, candidates = sorted(words - other), sorted(other - words)
+    if rest and candidates:
+        long_enough = np.array([len(u) >= 4 for u in candidates])
+        similar = process.cdist(rest, candidates, scorer=JaroWinkler.similarity)
+        for t, row in zip(rest, similar, strict=True):
+            best = float(row[long_enough].max()) if len(t) >= 4 and long_enough.any() else 0.0
+            if len(t) >= 3 and any(
+                u.startswith(t) or t.startswith(u) for u in candidates if len(u) >= 3
+            ):
+                best = max(best, 0.9)
+            covered += idf.get(t, default) * best
+    return covered / total
 
 
 def _rare_found(a: Side, b: Side, idf: dict[str, float], default: float) -> float:
@@ -160,7 +241,14 @@ FEATURE_NAMES = (
     "b_codes_in_a",
     "codes_best",
     "codes_contained",
+    "codes_prefix",
+    "codes_same_digits",
     "numbers_jaccard",
+    "versions",
+    "major_versions",
+    "years",
+    "units_agree",
+    "units_conflict",
     "price_known",
     "price_diff",
     "brand_equal",
@@ -170,6 +258,8 @@ FEATURE_NAMES = (
     "len_ratio",
     "rare_a_in_b",
     "rare_b_in_a",
+    "soft_a_in_b",
+    "soft_b_in_a",
     "emb_title",
     "emb_all",
 )
@@ -199,6 +289,7 @@ def pair_features(
         _weighted_overlap(a.tokens("all"), b.tokens("all"), idf, default),
         *_code_features(a, b),
         _jaccard(a.numbers(), b.numbers()),
+        *_number_features(a, b),
         *_price(a, b),
         *_brand(a, b),
         float(la),
@@ -206,6 +297,8 @@ def pair_features(
         min(la, lb) / max(la, lb) if la and lb else 0.0,
         _rare_found(a, b, idf, default),
         _rare_found(b, a, idf, default),
+        _soft_cover(a, b, idf, default),
+        _soft_cover(b, a, idf, default),
         emb_title,
         emb_all,
     ]

@@ -28,7 +28,7 @@ from distill.plugins.linker.catalog import (
     settings_for,
     strip_suffix,
 )
-from distill.plugins.linker.features import Side, batch_features, word_pair
+from distill.plugins.linker.features import FEATURE_NAMES, Side, batch_features, word_pair
 
 MODEL_FILE = "linker.pkl"
 INFO_FILE = "linker.json"
@@ -70,6 +70,9 @@ class LinkerModel:
     threshold: float = 0.5
     idf: dict[str, float] = field(default_factory=dict)
     embeddings: bool = True
+    vectors: str = "minilm"
+    """Pair mode, with `embeddings`: the title vectors, `static` (`static_vectors.py`: a
+    table lookup per wordpiece) or `minilm` (the encoder; models saved before the choice)."""
     top_k: int = 10
     catalog_path: str | None = None
     catalog_columns: dict[str, Any] | None = None
@@ -96,17 +99,25 @@ class LinkerModel:
         with (directory / MODEL_FILE).open("wb") as handle:
             stored = {"classifier": self.classifier, "tfidf": self.tfidf, "words": self.words}
             pickle.dump(stored, handle)
-        info = {
-            k: getattr(self, k)
-            for k in ("mode", "threshold", "embeddings", "top_k", "catalog_path", "catalog_columns")
-        }
+        names = ("mode", "threshold", "embeddings", "vectors", "top_k", "catalog_path")
+        info = {k: getattr(self, k) for k in (*names, "catalog_columns")}
         info["idf"] = self.idf
+        info["features"] = len(FEATURE_NAMES)
         (directory / INFO_FILE).write_text(json.dumps(info), encoding="utf-8")
 
     @classmethod
     def load(cls, directory: str | Path) -> LinkerModel:
         directory = Path(directory)
         info = json.loads((directory / INFO_FILE).read_text(encoding="utf-8"))
+        features = info.pop("features", 27)  # 27: every model saved before the count was
+        if features != len(FEATURE_NAMES):
+            from distill.errors import PluginError
+
+            raise PluginError(
+                f"the linker model in {directory} was trained on {features} pair features and "
+                f"this version computes {len(FEATURE_NAMES)}: train it again "
+                f"(distill train linker ... --out {directory})"
+            )
         with (directory / MODEL_FILE).open("rb") as handle:
             stored = pickle.load(handle)
         words = stored.get("words")
@@ -193,10 +204,11 @@ class LinkerModel:
     # features
 
     def pair_matrix(self, pairs: Sequence[tuple[Side, Side]]) -> np.ndarray:
-        """Features of record pairs. MiniLM embeds titles only, each text once (cached
-        across batches), in bfloat16 where the CPU has AMX: embedding is most of the
-        time, and the whole-record cosine (`emb_all`, left 0) did not add to the title's
-        on the Ditto sets (valid F1 within noise, twice the texts to embed)."""
+        """Features of record pairs. Titles only are embedded, each text once (cached
+        across batches): by static vectors, or by MiniLM in bfloat16 where the CPU has AMX
+        (embedding is then most of the time). The whole-record cosine (`emb_all`, left 0)
+        did not add to the title's on the Ditto sets (valid F1 within noise, twice the
+        texts to embed)."""
         emb_title = None
         if self.embeddings and pairs:
             vectors = self._vectors
@@ -204,7 +216,12 @@ class LinkerModel:
             if len(vectors) + len(wanted) > VECTOR_CACHE:
                 vectors.clear()
             texts = sorted(wanted - vectors.keys())
-            vectors.update(zip(texts, self._embed(texts), strict=True))
+            if self.vectors == "static":
+                from distill.plugins.linker.static_vectors import title_vectors
+
+                vectors.update(zip(texts, title_vectors(texts), strict=True))
+            else:
+                vectors.update(zip(texts, self._embed(texts), strict=True))
             emb_title = [float(vectors[a.title] @ vectors[b.title]) for a, b in pairs]
         base = np.asarray(batch_features(pairs, self.idf, emb_title), dtype=np.float32)
         columns = [base.reshape(len(pairs), -1), self.tfidf_cosines(pairs), self.word_column(pairs)]
