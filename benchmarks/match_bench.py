@@ -525,7 +525,8 @@ Tried and not kept (2026-12-02, out of fold as above): a log price ratio (the re
 price difference is already a feature: +0.0), first-word (brand) agreement (AG +0.3, \
 Abt-Buy 0.0), a logistic regression over the character 3-4-grams the titles share or not, \
 stacked like `word_pair` (alone 64 / 60 F1; stacked AG 73.0 at C 0.3, 72.3 at C 1 against \
-72.4, Abt-Buy -0.1). Not used on purpose: 95% of the valid pairs' left records also occur \
+72.4, Abt-Buy -0.1), the manufacturer's words put into the title when it lacks them (AG \
+71.7 against 72.4). Not used on purpose: 95% of the valid pairs' left records also occur \
 in train.txt, so a record's known matches in train (or a ranking of the pairs that share \
 a record within the evaluated batch) would raise valid F1 by exploiting how the Ditto \
 splits were cut, not by matching better. Earlier (2026-12-01): a word-pair model \
