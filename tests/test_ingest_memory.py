@@ -61,8 +61,9 @@ def test_freed_memory_goes_back_after_a_batch(monkeypatch, tmp_path: Path) -> No
 
 
 def test_the_index_embeds_in_the_precision_use_bf16_chooses(monkeypatch) -> None:
-    """`embed` sets its own autocast: the index must pass `bf16` (an outer autocast is undone,
-    which left the index in float32, 2.2x slower, from 19:52 to 22:45 on 2026-12-01)."""
+    """`embed` chooses its precision from its own `bf16` argument: the index must pass it (an
+    outer autocast was undone, which left the index in float32, 2.2x slower, from 19:52 to
+    22:45 on 2026-12-01)."""
     import numpy as np
 
     import distill.plugins.linker.embed as embed_module

@@ -363,8 +363,10 @@ def test_a_linker_model_from_before_the_new_features_asks_to_be_retrained(
     from distill.errors import PluginError
 
     LinkerModel(mode="pair").save(tmp_path)
+    assert LinkerModel.is_current(tmp_path)
     info = json.loads((tmp_path / "linker.json").read_text())
     del info["features"], info["vectors"]  # as a model saved by the previous version
     (tmp_path / "linker.json").write_text(json.dumps(info))
+    assert not LinkerModel.is_current(tmp_path)  # so `distill demo` trains it again
     with pytest.raises(PluginError, match="trained on 27 pair features.*train it again"):
         LinkerModel.load(tmp_path)

@@ -32,6 +32,8 @@ from distill.plugins.linker.features import FEATURE_NAMES, Side, batch_features,
 
 MODEL_FILE = "linker.pkl"
 INFO_FILE = "linker.json"
+OLD_FEATURES = 27
+"""The pair features of every model saved before their count was recorded."""
 VECTOR_CACHE = 50_000
 """Texts whose vectors `pair_matrix` keeps (~75 MB); emptied when full."""
 TITLE_KEYS = ("name", "title")
@@ -105,11 +107,22 @@ class LinkerModel:
         info["features"] = len(FEATURE_NAMES)
         (directory / INFO_FILE).write_text(json.dumps(info), encoding="utf-8")
 
+    @staticmethod
+    def is_current(directory: str | Path) -> bool:
+        """Whether the model in `directory` computes this version's pair features (`load`
+        refuses it otherwise); a cheap check that reads only its info file."""
+        path = Path(directory) / INFO_FILE
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return info.get("features", OLD_FEATURES) == len(FEATURE_NAMES)
+
     @classmethod
     def load(cls, directory: str | Path) -> LinkerModel:
         directory = Path(directory)
         info = json.loads((directory / INFO_FILE).read_text(encoding="utf-8"))
-        features = info.pop("features", 27)  # 27: every model saved before the count was
+        features = info.pop("features", OLD_FEATURES)
         if features != len(FEATURE_NAMES):
             from distill.errors import PluginError
 

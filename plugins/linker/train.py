@@ -47,6 +47,8 @@ class LinkerTrainConfig(BaseModel):
 
 
 CONFIG = LinkerTrainConfig
+is_current = LinkerModel.is_current
+"""`distill demo` retrains a model this version cannot load."""
 PLATEAU = 0.01
 """Dev scores within this of the best count as tied when the threshold is chosen on dev."""
 

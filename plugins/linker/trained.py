@@ -89,14 +89,19 @@ class TrainedLinker(Backend):
         return list(docs)
 
     def warm_up(self) -> None:
-        """Load the catalog and its candidate index (link mode) or the MiniLM encoder (pair
-        mode) now, so benchmarks time linking only."""
+        """Load the catalog and its candidate index (link mode) or the title vectors (pair
+        mode: the static table, or the MiniLM encoder) now, so benchmarks time linking only."""
         if self.model.mode == "link" and (self.catalog or self.model.catalog_path):
             self.model.index(self.catalog)
         elif self.model.mode == "pair" and self.model.embeddings:
-            from distill.plugins.linker.embed import encoder, use_bf16
+            if self.model.vectors == "static":
+                from distill.plugins.linker.static_vectors import table
 
-            encoder(use_bf16())
+                table()
+            else:
+                from distill.plugins.linker.embed import encoder, use_bf16
+
+                encoder(use_bf16())
 
     def size_mb(self) -> float | None:
         return dir_size_mb(self.options.model_path or ".")
