@@ -111,3 +111,25 @@ def test_ray_actors_write_a_server_graph_themselves(config: Config, first_review
         assert stats["ray"] == stats["local"]
     finally:
         server.__exit__(None, None, None)
+
+
+def test_the_demo_retrains_a_linker_model_this_version_cannot_load(tmp_path: Path) -> None:
+    """A demo model saved by an older distill (here: the linker's pair-feature count of
+    before) is trained again instead of failing at load."""
+    import json
+
+    from distill.plugins.linker.model import LinkerModel
+
+    config = demo_config(Config(), tmp_path)
+    assert train_models(config, tasks=("linker",), settings=FAST, log=lambda _: None)
+    folder = Path(config.task("linker").model or "")
+    info = json.loads((folder / "linker.json").read_text())
+    info["features"] = 27  # what every model saved before the count was recorded
+    (folder / "linker.json").write_text(json.dumps(info))
+    said: list[str] = []
+    assert set(train_models(config, tasks=("linker",), settings=FAST, log=said.append)) == {
+        "linker"
+    }
+    assert any("older distill" in line for line in said)
+    assert LinkerModel.is_current(folder)
+    assert not train_models(config, tasks=("linker",), settings=FAST, log=lambda _: None)
