@@ -61,7 +61,9 @@ ENGINES = (
     "spacy",
     "local-serial",
     "local-fp32",
+    "local-joint",
     "local",
+    "local-w2",
     "ray1",
     "ray2",
     "ray1-falkordb",
@@ -335,12 +337,29 @@ def _run_distill(
 
     workdir = Path(tempfile.mkdtemp(prefix="distill-ingest-bench-"))
     config = bench_config(workdir)
+    workers = int(engine.removeprefix("local-w")) if engine.startswith("local-w") else 1
+    if engine == "local-joint":  # the index embeds every passage whole (the earlier way)
+        index = config.index.model_copy(update={"reuse_sentence_vectors": False})
+        config = config.model_copy(update={"index": index})
+    if engine.startswith("local"):
+        engine = "local"
     if falkordb:
         graph = config.graph.model_copy(update={"store": "falkordb", "path": falkordb})
         config = config.model_copy(update={"graph": graph})
     timers = Timers()
     pipeline = Pipeline(config)
     ray_cpus = None
+    pool: Any = 1
+    if workers > 1:  # the worker processes start and load their models here, untimed
+        from distill.ingest.processes import WorkerPool
+
+        pool = WorkerPool(config, pipeline.tasks, workers)
+        pool.warm_up()
+        warm = [
+            [SourceDocument(id=f"warm-{i}", text=ReviewGenerator(-1).review(i), source="warm")]
+            for i in range(2 * workers)
+        ]
+        list(pool.run_batches(warm))
     if engine == "local":  # models load and warm up here, untimed (the CLI loads them first)
         for backend in pipeline.backends.values():
             getattr(backend, "warm_up", lambda: None)()
@@ -375,10 +394,13 @@ def _run_distill(
             limit=limit,
             pipeline=pipeline,
             engine="ray" if ray_cpus else "local",
+            workers=pool,
             batch_size=batch_size,
             on_progress=_progress(timeline),
         )
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    if workers > 1:
+        pool.close()
     if ray_cpus:
         import ray
 
@@ -488,12 +510,16 @@ def _table(results: dict[str, Any]) -> str:
             memory = f"{row['peak_rss_mb']:,.0f} MB"
             if engine.startswith("ray"):
                 memory = f"driver {memory}, Ray tree {row['peak_tree_rss_mb']:,.0f} MB"
+            if engine.startswith("local-w"):
+                memory = f"parent {memory}, with workers {row['peak_tree_rss_mb']:,.0f} MB"
             actors = engine[3:].split("-")[0]
             name = {
                 "spacy": "spaCy `nlp.pipe`",
                 "local": "distill ingest",
                 "local-fp32": "distill ingest, float32 (`DISTILL_BF16=0`)",
                 "local-serial": "distill ingest, no writer thread (2 torch threads, as before)",
+                "local-joint": "distill ingest, index embeds every passage whole (as before)",
+                "local-w2": "distill ingest --workers 2 (tools in 2 processes)",
             }.get(engine, f"distill ingest --engine ray, {actors} actor(s)")
             if engine.endswith("-falkordb"):
                 name += f", FalkorDB server, {actors} writer(s) (the actors)"

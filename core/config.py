@@ -81,6 +81,12 @@ class IndexConfig(_Strict):
 
     path: str = Field(".distill/index", description="folder of the SQLite + faiss index")
     enabled: bool = Field(True, description="build it at ingest (the chat agent searches it)")
+    reuse_sentence_vectors: bool = Field(
+        True,
+        description="pool passage vectors from the sentence vectors the sentiment pass "
+        "already computed (one MiniLM pass per review instead of two); false embeds "
+        "every passage whole",
+    )
 
 
 class PipelineConfig(_Strict):

@@ -2,14 +2,17 @@
 
 Entities live in `doc.ents` (catalog ids in `ent.kb_id_`); everything spaCy has no
 slot for lives in extensions registered here, once: `doc._.doc_id`, `doc._.meta`,
-`doc._.opinions`, `doc._.verdicts`, and `doc._.results` (a plugin task's typed output).
+`doc._.opinions`, `doc._.verdicts`, `doc._.results` (a plugin task's typed output), and
+`doc._.sentence_vectors` (what a tool that already ran the index's MiniLM leaves for it).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -22,7 +25,19 @@ _EXTENSIONS: dict[str, Any] = {
     "opinions": None,
     "verdicts": None,
     "results": None,
+    "sentence_vectors": None,
 }
+
+
+@dataclass(frozen=True)
+class SentenceVector:
+    """all-MiniLM-L6-v2's mean-pooled (not normalised) vector of `text[start:end]`, read
+    alone, and its token count: the document index pools these into passage vectors."""
+
+    start: int
+    end: int
+    tokens: int
+    vector: np.ndarray
 
 
 def register_extensions() -> None:

@@ -91,6 +91,9 @@ class IndexedDocument(BaseModel):
     content_hash: str | None = None
     source: str | None = None
     title: str | None = None
+    sentence_vectors: list[Any] | None = None
+    """`distill.doc.SentenceVector`s of this text from a tool that already ran MiniLM
+    (ingest's sentiment pass): passages are pooled from them instead of embedded."""
 
 
 class Passage(BaseModel):
@@ -500,16 +503,28 @@ class DocumentIndex:
     def _embed_passages(
         self, documents: Sequence[IndexedDocument], spans: list[list[tuple[int, int]]]
     ) -> np.ndarray:
-        texts = [
-            document.text[start:end]
-            for document, document_spans in zip(documents, spans, strict=True)
-            for start, end in document_spans
-        ]
+        """One unit row per passage: pooled from the document's sentence vectors when it
+        has them and this index embeds with the default MiniLM, else embedded."""
+        rows: list[np.ndarray | None] = []
+        texts: list[str] = []
+        for document, document_spans in zip(documents, spans, strict=True):
+            shared = document.sentence_vectors if self._embedder is None else None
+            for start, end in document_spans:
+                rows.append(pool_sentences(shared, start, end) if shared else None)
+                if rows[-1] is None:
+                    texts.append(document.text[start:end])
         slices = [
             self._embed(texts[offset : offset + EMBED_SLICE])
             for offset in range(0, len(texts), EMBED_SLICE)
         ]
-        return np.concatenate(slices) if slices else np.zeros((0, DIMENSION), np.float32)
+        embedded = iter(np.concatenate(slices) if slices else ())
+        vectors = np.array(
+            [next(embedded) if row is None else row for row in rows], dtype=np.float32
+        ).reshape(len(rows), DIMENSION)
+        import faiss
+
+        faiss.normalize_L2(vectors)
+        return vectors
 
     def _sync_vectors(self) -> None:
         """Make the in-memory faiss index match SQLite: keep it, load the cache, or rebuild.
@@ -622,6 +637,25 @@ def _backfill_words(db: sqlite3.Connection) -> None:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def pool_sentences(sentences: Sequence[Any], start: int, end: int) -> np.ndarray | None:
+    """The passage [start, end)'s vector from its sentences' mean-pooled ones: their mean
+    weighted by tokens (and by the share of each sentence inside the passage), i.e. a mean
+    over the passage's tokens as MiniLM pools, each sentence read alone. Against embedding
+    the passage whole: cosine ~0.9 on multi-sentence passages (BENCHMARKS.md, Ingest at
+    scale). None when no sentence overlaps it."""
+    total: np.ndarray | None = None
+    weight = 0.0
+    for sentence in sentences:
+        overlap = min(end, sentence.end) - max(start, sentence.start)
+        if overlap <= 0 or sentence.end <= sentence.start:
+            continue
+        share = sentence.tokens * overlap / (sentence.end - sentence.start)
+        part = np.asarray(sentence.vector, dtype=np.float32) * share
+        total = part if total is None else total + part
+        weight += share
+    return None if total is None or weight <= 0 else total / weight
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

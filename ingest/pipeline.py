@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from pydantic import BaseModel, Field
 from spacy.tokens import Doc
@@ -40,6 +40,7 @@ from distill.plugins import Backend, make_backend
 
 if TYPE_CHECKING:
     from distill.graph.store import GraphStore
+    from distill.ingest.processes import WorkerPool
     from distill.plugins.linker.catalog import Catalog
 
 DEFAULT_TASKS = ("ner", "linker", "sentiment")
@@ -86,6 +87,18 @@ class IngestReport(BaseModel):
         return self.documents / self.seconds if self.seconds else 0.0
 
 
+class BatchResult(NamedTuple):
+    """What the tools made of one batch, on its way to the writer (across processes too)."""
+
+    facts: list[Any]
+    failures: list[Failure]
+    written: dict[str, str] | None = None
+    """Write failures by doc id when a worker wrote the batch itself (FalkorDB), else None."""
+    vectors: dict[str, list[Any]] | None = None
+    """doc id -> the sentence vectors its sentiment pass left (`doc._.sentence_vectors`),
+    for the document index."""
+
+
 class BatchState(TypedDict):
     """What flows through the graph: one window of chunks, their Docs, facts and failures so far."""
 
@@ -97,6 +110,7 @@ class BatchState(TypedDict):
     docs: list[Doc]
     """The annotated whole Docs (chunk results merged back), for evaluation and the demo."""
     failures: list[Failure]
+    vectors: dict[str, list[Any]]
 
 
 @dataclass
@@ -136,6 +150,10 @@ class Pipeline:
         """`[pipeline] tasks` unless given: built-ins and plugin tasks alike."""
         self.backends = backends or {task: make_backend(task, self.config) for task in self.tasks}
         self.max_chars, self.overlap, self.window_chars = max_chars, overlap, window_chars
+        if self.config.index.enabled and self.config.index.reuse_sentence_vectors:
+            for backend in self.backends.values():  # a tool that can leave them (sentiment)
+                if hasattr(backend, "share_sentence_vectors"):
+                    backend.share_sentence_vectors = True
         self.graph = self._compile()
 
     def describe(self) -> dict[str, str]:
@@ -152,13 +170,25 @@ class Pipeline:
         state = self._invoke(documents)
         return state["facts"], state["failures"]
 
+    def run_batch(self, documents: list[SourceDocument]) -> BatchResult:
+        """`run`, plus the sentence vectors the tools left for the document index."""
+        state = self._invoke(documents)
+        return BatchResult(state["facts"], state["failures"], vectors=state["vectors"])
+
     def annotate(self, documents: list[SourceDocument]) -> tuple[list[Doc], list[Failure]]:
         """The annotated Docs themselves (what the tools wrote), for evaluation."""
         state = self._invoke(documents)
         return state["docs"], state["failures"]
 
     def _invoke(self, documents: list[SourceDocument]) -> BatchState:
-        total: BatchState = {"window": [], "pieces": {}, "facts": [], "docs": [], "failures": []}
+        total: BatchState = {
+            "window": [],
+            "pieces": {},
+            "facts": [],
+            "docs": [],
+            "failures": [],
+            "vectors": {},
+        }
         works = []
         for document in documents:
             try:
@@ -174,10 +204,12 @@ class Pipeline:
                 "facts": [],
                 "docs": [],
                 "failures": [],
+                "vectors": {},
             }
             state = self.graph.invoke(empty)
             for key in ("facts", "docs", "failures"):
                 total[key].extend(state[key])  # type: ignore[literal-required]
+            total["vectors"].update(state["vectors"])
         return total
 
     def _windows(self, works: list[_Work]) -> Iterator[list[tuple[_Work, list[Chunk]]]]:
@@ -270,6 +302,7 @@ class Pipeline:
         from distill.graph.from_doc import facts_from_doc
 
         facts, failures, docs = list(state["facts"]), list(state["failures"]), []
+        vectors = dict(state["vectors"])
         fingerprint = self.fingerprint()
         for work, chunks in state["window"]:
             if work.failed:
@@ -297,10 +330,12 @@ class Pipeline:
                     update={"content_hash": ingest_key(document, fingerprint)}
                 )
                 facts.append(built.model_copy(update={"document": node}))
+                if doc._.sentence_vectors:  # a whole doc: a long one's chunks are re-embedded
+                    vectors[document.id] = doc._.sentence_vectors
             except Exception as exc:
                 work.failed = True
                 failures.append(_failure(document, "facts", exc))
-        return {"facts": facts, "docs": docs, "failures": failures}
+        return {"facts": facts, "docs": docs, "failures": failures, "vectors": vectors}
 
     def _meta(self, document: SourceDocument) -> dict[str, Any]:
         """What the tools see of the document's metadata. A `product` given by its catalog
@@ -374,16 +409,18 @@ def ingest(
     pipeline: Pipeline | None = None,
     engine: str = "local",
     ray_address: str | None = None,
+    workers: int | WorkerPool = 1,
     on_progress: Callable[[int, int | None], None] | None = None,
 ) -> IngestReport:
     """Ingest `paths` into the configured graph store; see `IngestReport` for what it returns.
 
     Documents are read as they are needed (a batch at a time), so memory does not grow
-    with the corpus. `engine="ray"` runs the tools on Ray actors (a local cluster, or
-    `ray_address`); writes stay on this process, except with a store that takes several
-    writers (FalkorDB), where each actor writes its own batches. The document index is
-    always written here. `on_progress(done, total)` is called
-    after every batch; `total` is None until reading has finished.
+    with the corpus. `workers=N` (N > 1) runs the tools in N processes (a `WorkerPool`
+    may be passed in, already warm); `engine="ray"` runs them on Ray actors (a local
+    cluster, or `ray_address`). Writes stay on this process, except with a store that
+    takes several writers (FalkorDB) on Ray, where each actor writes its own batches. The
+    document index is always written here. `on_progress(done, total)` is called after
+    every batch; `total` is None until reading has finished.
     """
     from distill.graph import open_store
 
@@ -405,9 +442,10 @@ def ingest(
     """The graph store is read here (`--resume`) and written by the writer thread."""
     done = 0
 
-    def write(facts: list[Any], failures: list[Failure], written_by_worker: Any) -> None:
+    def write(result: BatchResult) -> None:
         """One batch's facts into the graph (one transaction) and the index; on the writer."""
         nonlocal done
+        facts, failures, written_by_worker, vectors = result
         report.failures.extend(failures)
         for failure in failures:
             pending.pop(failure.doc_id or "", None)
@@ -433,7 +471,7 @@ def ingest(
             report.mentions += len(document_facts.mentions)
             report.opinions += len(document_facts.opinions)
         if index is not None and written:
-            report.indexed += _index(index, written, fingerprint, report.failures)
+            report.indexed += _index(index, written, fingerprint, report.failures, vectors or {})
         _return_freed_memory()
         done += len(facts) + len(failures)
         if on_progress:
@@ -455,14 +493,23 @@ def ingest(
                 yield item
         reading["finished"] = True
 
+    pool: WorkerPool | None = None
     try:
         if config.index.enabled and not dry_run:
             index = DocumentIndex.from_config(config.index)
         batches = batched(documents(), batch_size)
-        if engine == "ray":
+        if not isinstance(workers, int) or workers > 1:
+            from distill.ingest.processes import WorkerPool
+
+            if engine != "local":
+                raise DistillError("--workers is for the local engine; Ray has its own actors")
+            if isinstance(workers, int):
+                pool = workers = WorkerPool(config, pipeline.tasks, workers)
+            results = workers.run_batches(batches)
+        elif engine == "ray":
             from distill.ingest.ray_engine import run_batches
 
-            results: Iterable[tuple[list[Any], list[Failure], dict[str, str] | None]] = run_batches(
+            results: Iterable[BatchResult] = run_batches(
                 batches,
                 config,
                 pipeline.tasks,
@@ -470,7 +517,7 @@ def ingest(
                 write=bool(store is not None and store.concurrent_writers),
             )
         else:
-            results = ((*pipeline.run(batch), None) for batch in batches)
+            results = (pipeline.run_batch(batch) for batch in batches)
         with _shared_cores(2) as threads, Writer(write, threads=threads) as writer:
             for result in results:
                 writer.put(result)
@@ -481,6 +528,8 @@ def ingest(
         finally:
             if store is not None:
                 store.close()
+            if pool is not None:
+                pool.close()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -503,7 +552,7 @@ _DONE = object()
 
 
 class Writer:
-    """Runs `write(*batch)` on one thread while the caller computes the next batch.
+    """Runs `write(batch)` on one thread while the caller computes the next batch.
 
     The queue holds at most `depth` batches, so memory stays bounded when writing is the
     slower side. An error in `write` stops the writer (later batches are not written) and
@@ -526,11 +575,11 @@ class Writer:
         while (item := self._queue.get()) is not _DONE:
             if self._error is None and not self._stop:
                 try:
-                    self._write(*item)
+                    self._write(item)
                 except BaseException as exc:
                     self._error = exc
 
-    def put(self, item: tuple[Any, ...]) -> None:
+    def put(self, item: Any) -> None:
         self._raise()
         self._queue.put(item)
 
@@ -593,7 +642,11 @@ def _return_freed_memory() -> None:
 
 
 def _index(
-    index: DocumentIndex, written: list[SourceDocument], fingerprint: str, failures: list[Failure]
+    index: DocumentIndex,
+    written: list[SourceDocument],
+    fingerprint: str,
+    failures: list[Failure],
+    vectors: dict[str, list[Any]],
 ) -> int:
     """Add one batch's written documents to the index in one transaction; returns how many.
 
@@ -607,6 +660,7 @@ def _index(
             content_hash=ingest_key(document, fingerprint),
             source=document.source,
             title=_title(document),
+            sentence_vectors=vectors.get(document.id),
         )
         for document in written
     ]

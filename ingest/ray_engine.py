@@ -19,10 +19,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from distill.config import Config
+from distill.ingest.pipeline import BatchResult
 from distill.ingest.readers import SourceDocument
-
-BatchResult = tuple[list[Any], list[Any], dict[str, str] | None]
-"""(facts, failures, write failures by doc id when the worker wrote the batch, else None)."""
 
 
 class _Worker:
@@ -35,16 +33,16 @@ class _Worker:
         self.store = open_store(settings.graph) if write else None
 
     def run(self, batch: list[SourceDocument]) -> BatchResult:
-        facts, failures = self.pipeline.run(batch)
+        result = self.pipeline.run_batch(batch)
         if self.store is None:
-            return facts, failures, None
+            return result
         failed: dict[str, str] = {}
-        if facts:
-            result = self.store.write_documents(facts, batch_size=len(facts))
+        if result.facts:
+            written = self.store.write_documents(result.facts, batch_size=len(result.facts))
             failed = {
-                str(f.doc_id): f"{type(f.error).__name__}: {f.error}" for f in result.failures
+                str(f.doc_id): f"{type(f.error).__name__}: {f.error}" for f in written.failures
             }
-        return facts, failures, failed
+        return result._replace(written=failed)
 
 
 def run_batches(

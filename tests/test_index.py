@@ -20,6 +20,7 @@ from distill.graph import open_store
 from distill.ingest.index import (
     DocumentIndex,
     IndexedDocument,
+    pool_sentences,
     sentence_spans,
     split_passages,
 )
@@ -84,6 +85,34 @@ def test_passage_spans_are_exact_stripped_bounded_and_cover_all_text() -> None:
             previous_end = end
             covered.update(range(start, end))
         assert {i for i, char in enumerate(text) if not char.isspace()} <= covered
+
+
+def test_passage_vectors_pool_the_sentence_vectors_by_tokens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sentence vectors left by the sentiment pass become passage vectors (a token-weighted
+    mean, normalised), and nothing is embedded; an index with its own embedder ignores them."""
+    from distill.doc import SentenceVector
+
+    def no_embedding(texts: Sequence[str]) -> np.ndarray:
+        raise AssertionError(f"embedded {texts}")
+
+    text = "Great battery. Awful screen, far too dim."
+    first, second = np.eye(384, dtype=np.float32)[0], np.eye(384, dtype=np.float32)[1]
+    sentences = [SentenceVector(0, 14, 1, first), SentenceVector(15, len(text), 3, second)]
+    pooled = pool_sentences(sentences, 0, len(text))
+    assert pooled is not None and np.allclose(pooled[:2], [0.25, 0.75])
+    assert pool_sentences(sentences, 100, 120) is None
+
+    monkeypatch.setattr(index_module, "default_embedder", no_embedding)
+    document = IndexedDocument(id="d", text=text, sentence_vectors=sentences)
+    with DocumentIndex(tmp_path / "pooled") as index:
+        assert index.add([document]) == 1
+        (blob,) = index._db.execute("SELECT vector FROM passages").fetchone()
+    stored = np.frombuffer(blob, dtype=np.float32)
+    assert np.allclose(stored[:2], np.array([1, 3]) / np.sqrt(10), atol=1e-6)
+    with DocumentIndex(tmp_path / "own", embedder=fake_embed) as index:
+        assert index.add([document]) == 1  # its own embedder: the sentence vectors are not its
 
 
 def test_passages_group_whole_sentences() -> None:

@@ -360,13 +360,13 @@ def test_documents_are_read_as_the_batches_need_them(
     )
     pipeline = fake_pipeline(config)
     read_before_batch: list[int] = []
-    run = pipeline.run
+    run = pipeline.run_batch
 
     def spy(batch: list[SourceDocument]):  # type: ignore[no-untyped-def]
         read_before_batch.append(int(batch[-1].id[1:]))
         return run(batch)
 
-    monkeypatch.setattr(pipeline, "run", spy)
+    monkeypatch.setattr(pipeline, "run_batch", spy)
     report = ingest([path], config, pipeline=pipeline, batch_size=3)
     assert report.written == 10 and read_before_batch == [2, 5, 8, 9]
 

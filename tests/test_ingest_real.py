@@ -23,6 +23,15 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     return config
 
 
+def with_general_sentiment(config: Config) -> Config:
+    """`config` with the shipped general sentiment model (the fixture trains no demo one)."""
+    tasks = {
+        **config.tasks,
+        "sentiment": config.task("sentiment").model_copy(update={"model": None}),
+    }
+    return config.model_copy(update={"tasks": tasks})
+
+
 @pytest.fixture
 def first_reviews(tmp_path: Path) -> Path:
     lines = (demo_dir() / "reviews.jsonl").read_text().splitlines()[:10]
@@ -55,6 +64,73 @@ def test_ray_engine_gives_the_same_facts(config: Config, first_reviews: Path) ->
     )
     key = lambda plan: plan["document"]  # noqa: E731
     assert sorted(on_ray.planned, key=key) == sorted(local.planned, key=key)
+
+
+def test_worker_processes_give_the_same_facts_and_index(
+    config: Config, first_reviews: Path, tmp_path: Path
+) -> None:
+    """`workers=2`: the tools (trained NER, linker, the shipped sentiment model) run in two
+    processes; graph and index end up as a one-process run leaves them, and again no
+    duplicates on a second run."""
+    import numpy as np
+
+    from distill.ingest.index import DocumentIndex
+
+    tasks = ["ner", "linker", "sentiment"]
+    config = with_general_sentiment(config)
+    runs = {}
+    for name, workers in (("local", 1), ("workers", 2)):
+        settings = config.model_copy(
+            update={
+                "graph": config.graph.model_copy(update={"path": str(tmp_path / name / "g")}),
+                "index": config.index.model_copy(update={"path": str(tmp_path / name / "i")}),
+            }
+        )
+        pipeline = Pipeline(settings, tasks=tasks)
+        for _ in range(2):
+            report = ingest([first_reviews], settings, pipeline=pipeline, workers=workers)
+            assert report.ok and report.written == report.indexed == 10
+        with open_store(settings.graph, read_only=True) as store:
+            stats = store.stats()
+        with DocumentIndex.from_config(settings.index, read_only=True) as index:
+            rows = index._db.execute(
+                "SELECT doc_id, char_start, char_end, vector FROM passages"
+                " ORDER BY doc_id, char_start"
+            ).fetchall()
+        runs[name] = (stats.nodes, stats.edges, report.mentions, report.opinions, rows)
+    assert runs["workers"][:4] == runs["local"][:4]
+    local, workers = runs["local"][4], runs["workers"][4]
+    assert [r[:3] for r in workers] == [r[:3] for r in local]
+    for a, b in zip(local, workers, strict=True):
+        cosine = float(np.frombuffer(a[3], np.float32) @ np.frombuffer(b[3], np.float32))
+        assert cosine > 0.999
+
+
+def test_the_index_reuses_the_sentiment_pass(config: Config, first_reviews: Path) -> None:
+    """With the index on, the sentiment pass leaves MiniLM's sentence vectors and the index
+    pools them: a one-sentence passage gets what embedding it alone gives."""
+    import numpy as np
+
+    from distill.ingest.index import default_embedder, split_passages
+    from distill.ingest.readers import read_documents
+
+    config = with_general_sentiment(config)
+    pipeline = Pipeline(config, tasks=["sentiment"])
+    documents = list(read_documents([first_reviews]))[:4]
+    result = pipeline.run_batch(documents)  # type: ignore[arg-type]
+    assert result.vectors and set(result.vectors) == {d.id for d in documents}
+    for document in documents:
+        sentences = result.vectors[document.id]
+        assert [s.end for s in sentences] == sorted(s.end for s in sentences)
+        alone = [s for s in sentences if (s.start, s.end) in split_passages(document.text)]
+        for sentence in alone:
+            reference = default_embedder([document.text[sentence.start : sentence.end]])[0]
+            vector = sentence.vector / np.linalg.norm(sentence.vector)
+            assert float(vector @ reference) > 0.99
+    off = config.model_copy(
+        update={"index": config.index.model_copy(update={"reuse_sentence_vectors": False})}
+    )
+    assert not Pipeline(off, tasks=["sentiment"]).run_batch(documents).vectors  # type: ignore[arg-type]
 
 
 def test_ray_actors_write_a_server_graph_themselves(config: Config, first_reviews: Path) -> None:

@@ -19,7 +19,7 @@ def test_batches_are_written_in_order_on_another_thread() -> None:
 
     with Writer(write, depth=1) as writer:
         for number in range(6):
-            writer.put((number,))
+            writer.put(number)
     assert [n for n, _ in seen] == list(range(6))
     assert {name for _, name in seen} == {"distill-writer"}
 
@@ -34,7 +34,7 @@ def test_an_error_in_write_stops_the_writer_and_reaches_the_caller() -> None:
 
     with pytest.raises(RuntimeError, match="disk full"), Writer(write, depth=1) as writer:
         for number in range(50):
-            writer.put((number,))
+            writer.put(number)
             time.sleep(0.002)
     assert written == [0, 1]
 
@@ -50,7 +50,7 @@ def test_an_error_in_the_caller_drops_the_queued_batches() -> None:
 
     with pytest.raises(KeyError), Writer(write, depth=3) as writer:
         for number in range(4):
-            writer.put((number,))
+            writer.put(number)
         started.wait()
         raise KeyError("interrupted")
     assert written == [0]  # the batch being written finished; the queued ones were dropped

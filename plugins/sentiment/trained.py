@@ -17,6 +17,7 @@ from pathlib import Path
 from spacy.tokens import Doc
 
 from distill.backend import Backend, BackendOptions
+from distill.doc import SentenceVector
 from distill.errors import PluginError
 from distill.model_card import dir_size_mb, load_card
 from distill.plugins.linker.embed import use_bf16
@@ -45,14 +46,25 @@ def units(doc: Doc) -> list[tuple[int, int]]:
     return spans
 
 
-def predict_opinions(model: AbsaModel, docs: Sequence[Doc], batch_size: int = 64) -> list[Opinions]:
-    """Opinions per doc, also stored on `doc._.opinions` (used on dev splits too)."""
+def predict_opinions(
+    model: AbsaModel, docs: Sequence[Doc], batch_size: int = 64, sentence_vectors: bool = False
+) -> list[Opinions]:
+    """Opinions per doc, also stored on `doc._.opinions` (used on dev splits too); with
+    `sentence_vectors`, each doc's `doc._.sentence_vectors` too, from the same pass."""
     items = [(i, lo, hi) for i, doc in enumerate(docs) for lo, hi in units(doc)]
     texts = [docs[i].text[lo:hi] for i, lo, hi in items]
     terms = [
         [(t["start"] - lo, t["end"] - lo) for t in given_terms(docs[i]) or []] for i, lo, _ in items
     ]
-    aspects, term_probs = model.predict(texts, terms, batch_size)
+    aspects, term_probs, pooled = model.predict(texts, terms, batch_size, pooled=sentence_vectors)
+    if pooled is not None:
+        vectors, counts = pooled[0].numpy(), pooled[1].tolist()
+        for doc in docs:
+            doc._.sentence_vectors = []
+        for row, (i, lo, hi) in enumerate(items):
+            docs[i]._.sentence_vectors.append(
+                SentenceVector(start=lo, end=hi, tokens=int(counts[row]), vector=vectors[row])
+            )
     per_doc: list[list[Opinion]] = [[] for _ in docs]
     for row, (i, lo, hi) in enumerate(items):
         given = given_terms(docs[i])
@@ -116,6 +128,10 @@ class TrainedSentiment(Backend):
                 "`--set init=general`, or on aspect-level data (--format semeval16, distill).",
                 self.path,
             )
+        self.share_sentence_vectors = False
+        """Set by ingest when the document index is on: the pass also leaves the base
+        model's sentence vectors on each doc (`doc._.sentence_vectors`), a sixth of a pass
+        more, and the index then embeds nothing itself."""
         known = [s for s in task.labels if s in self.model.slots]
         # aspects reported: the configured ones the model knows, else all it knows
         self.aspects = set(known or self.model.slots)
@@ -129,7 +145,12 @@ class TrainedSentiment(Backend):
             )
 
     def predict(self, docs: Sequence[Doc]) -> list[Doc]:
-        outputs = predict_opinions(self.model, docs, batch_size=min(64, self.options.batch_size))
+        outputs = predict_opinions(
+            self.model,
+            docs,
+            batch_size=min(64, self.options.batch_size),
+            sentence_vectors=self.share_sentence_vectors,
+        )
         for doc, output in zip(docs, outputs, strict=True):
             if given_terms(doc) is None:
                 output = Opinions(opinions=[o for o in output.opinions if o.aspect in self.aspects])

@@ -1,0 +1,115 @@
+"""The tools in worker processes: the same pipeline on every core, one writer here.
+
+Threads cannot spread the tools over cores: spaCy's parser, the linker and the Python
+around each model hold the GIL (two tool threads measured slower than one; BENCHMARKS.md,
+Ingest at scale). With `workers=N`, each of N processes builds the configured `Pipeline`
+once and runs whole batches; facts and sentence vectors come back to this process,
+whose single writer thread stores them exactly as a one-process run does. A worker never
+writes, so atomic batches, `--resume` and what a SIGKILL leaves are unchanged.
+"""
+
+from __future__ import annotations
+
+import collections
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from distill.config import Config
+from distill.errors import DistillError
+from distill.ingest.pipeline import BatchResult, Pipeline
+from distill.ingest.readers import SourceDocument
+
+_pipeline: Pipeline | None = None
+"""This worker's pipeline (set once, when the process starts)."""
+
+
+def _start(config: dict[str, Any], tasks: list[str], parent: int) -> None:
+    """Worker start-up: one torch thread (the cores are the workers), the models loaded."""
+    global _pipeline
+    import torch
+
+    torch.set_num_threads(1)
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    _pipeline = Pipeline(Config.model_validate(config), tasks)
+
+
+def _exit_with(parent: int) -> None:
+    """A worker whose parent was killed (SIGKILL runs no clean-up) would wait for work
+    forever, holding its models' memory: it leaves as soon as it is orphaned."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def _run(batch: list[SourceDocument]) -> BatchResult:
+    assert _pipeline is not None, "the worker's initializer did not run"
+    return _pipeline.run_batch(batch)
+
+
+def _pid() -> int:
+    time.sleep(0.05)  # long enough for the other idle workers to take the other calls
+    return os.getpid()
+
+
+class WorkerPool:
+    """`workers` processes that each run the configured tools on whole batches."""
+
+    def __init__(self, config: Config, tasks: Sequence[str], workers: int = 2) -> None:
+        if workers < 1:
+            raise DistillError(f"workers must be at least 1, not {workers}")
+        self.workers = workers
+        self._executor = ProcessPoolExecutor(
+            workers,
+            # fork would copy a parent whose torch/OpenMP threads already run: not safe
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start,
+            initargs=(config.model_dump(), list(tasks), os.getpid()),
+        )
+
+    def warm_up(self, timeout: float = 600.0) -> None:
+        """Start every worker and load its models now (else the first batches pay for it)."""
+        seen: set[int] = set()
+        deadline = time.monotonic() + timeout
+        while len(seen) < self.workers and time.monotonic() < deadline:
+            futures = [self._executor.submit(_pid) for _ in range(self.workers)]
+            seen.update(self._result(future) for future in futures)
+
+    def run_batches(self, batches: Iterable[list[SourceDocument]]) -> Iterator[BatchResult]:
+        """Results in input order; at most two batches per worker in flight, so memory
+        stays bounded however long the input."""
+        pending: collections.deque[Future[BatchResult]] = collections.deque()
+        try:
+            for batch in batches:
+                pending.append(self._executor.submit(_run, batch))
+                if len(pending) > 2 * self.workers:
+                    yield self._result(pending.popleft())
+            while pending:
+                yield self._result(pending.popleft())
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def _result(self, future: Future[Any]) -> Any:
+        try:
+            return future.result()
+        except BrokenProcessPool as exc:
+            raise DistillError(
+                "an ingest worker process died (killed, or out of memory?); the documents "
+                "of its batches were not written. Rerun with --resume (and fewer --workers "
+                "if memory is short)."
+            ) from exc
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
