@@ -36,13 +36,12 @@ def ingest(
         typer.Option(help="Ray cluster to join (ray://host:10001); default: $RAY_ADDRESS or local"),
     ] = None,
     workers: Annotated[
-        int,
+        str,
         typer.Option(
-            min=1,
-            help="processes running the tools (one per core pays on big inputs; each loads "
-            "the models, ~10 s and ~0.8 GB)",
+            help="processes running the tools: a number, or auto (one per core, at most 4, "
+            "for inputs of 1 MB or more; each worker loads the models: seconds, ~0.9 GB)",
         ),
-    ] = 1,
+    ] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Run NER, linking and aspect sentiment over documents and write the facts to the graph.
@@ -66,6 +65,7 @@ def ingest(
     from distill.ingest.pipeline import ingest as run_ingest
 
     state: State = ctx.obj
+    count = _workers(workers, paths, engine)
     pipeline = Pipeline(state.config)
     with Progress(
         TextColumn("ingesting"),
@@ -94,7 +94,7 @@ def ingest(
             pipeline=pipeline,
             engine=engine,
             ray_address=ray_address,
-            workers=workers,
+            workers=count,
             on_progress=advance,
         )
     if as_json:
@@ -103,6 +103,16 @@ def ingest(
         print_report(report, console, errors)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _workers(value: str, paths: list[Path], engine: str) -> int:
+    from distill.ingest.processes import auto_workers
+
+    if value.strip().lower() == "auto":
+        return auto_workers(paths) if engine == "local" else 1
+    if not value.strip().isdigit() or int(value) < 1:
+        raise typer.BadParameter(f"{value!r}: give a number of processes (1, 2, ...) or auto")
+    return int(value)
 
 
 def print_report(report, console, errors) -> None:  # type: ignore[no-untyped-def]

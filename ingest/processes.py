@@ -11,6 +11,7 @@ writes, so atomic batches, `--resume` and what a SIGKILL leaves are unchanged.
 from __future__ import annotations
 
 import collections
+import contextlib
 import multiprocessing
 import os
 import threading
@@ -25,8 +26,36 @@ from distill.errors import DistillError
 from distill.ingest.pipeline import BatchResult, Pipeline
 from distill.ingest.readers import SourceDocument
 
+AUTO_BYTES = 1_000_000
+"""Input size from which `auto_workers` starts worker processes: each loads the models
+(several seconds), which a small input would not win back."""
+MAX_AUTO_WORKERS = 4
+"""The single writer in the parent bounds what more workers can add (BENCHMARKS.md)."""
+
 _pipeline: Pipeline | None = None
 """This worker's pipeline (set once, when the process starts)."""
+
+
+def auto_workers(paths: Iterable[str | os.PathLike[str]]) -> int:
+    """One worker per core (at most `MAX_AUTO_WORKERS`) when the input files add up to
+    `AUTO_BYTES` or more and there are several cores; else 1 (the tools in this process)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if not cores or cores < 2:
+        return 1
+    size = 0
+    for root in paths:
+        files = [root] if not os.path.isdir(root) else _files(root)
+        for file in files:
+            with contextlib.suppress(OSError):
+                size += os.stat(file).st_size
+            if size >= AUTO_BYTES:
+                return min(cores, MAX_AUTO_WORKERS)
+    return 1
+
+
+def _files(folder: str | os.PathLike[str]) -> Iterator[str]:
+    for directory, _, names in os.walk(folder):
+        yield from (os.path.join(directory, name) for name in names)
 
 
 def _start(config: dict[str, Any], tasks: list[str], parent: int) -> None:
@@ -57,6 +86,13 @@ def _pid() -> int:
     return os.getpid()
 
 
+def _died() -> DistillError:
+    return DistillError(
+        "an ingest worker process died (killed, or out of memory?); the documents of its "
+        "batches were not written. Rerun with --resume (and fewer --workers if memory is short)."
+    )
+
+
 class WorkerPool:
     """`workers` processes that each run the configured tools on whole batches."""
 
@@ -77,7 +113,7 @@ class WorkerPool:
         seen: set[int] = set()
         deadline = time.monotonic() + timeout
         while len(seen) < self.workers and time.monotonic() < deadline:
-            futures = [self._executor.submit(_pid) for _ in range(self.workers)]
+            futures = [self._submit(_pid) for _ in range(self.workers)]
             seen.update(self._result(future) for future in futures)
 
     def run_batches(self, batches: Iterable[list[SourceDocument]]) -> Iterator[BatchResult]:
@@ -86,7 +122,7 @@ class WorkerPool:
         pending: collections.deque[Future[BatchResult]] = collections.deque()
         try:
             for batch in batches:
-                pending.append(self._executor.submit(_run, batch))
+                pending.append(self._submit(_run, batch))
                 if len(pending) > 2 * self.workers:
                     yield self._result(pending.popleft())
             while pending:
@@ -95,15 +131,21 @@ class WorkerPool:
             for future in pending:
                 future.cancel()
 
+    def pids(self) -> list[int]:
+        """The worker processes' ids (started ones)."""
+        return list(self._executor._processes or {})
+
+    def _submit(self, function: Any, *args: Any) -> Future[Any]:
+        try:
+            return self._executor.submit(function, *args)
+        except BrokenProcessPool as exc:
+            raise _died() from exc
+
     def _result(self, future: Future[Any]) -> Any:
         try:
             return future.result()
         except BrokenProcessPool as exc:
-            raise DistillError(
-                "an ingest worker process died (killed, or out of memory?); the documents "
-                "of its batches were not written. Rerun with --resume (and fewer --workers "
-                "if memory is short)."
-            ) from exc
+            raise _died() from exc
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

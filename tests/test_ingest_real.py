@@ -106,6 +106,82 @@ def test_worker_processes_give_the_same_facts_and_index(
         assert cosine > 0.999
 
 
+def test_a_killed_worker_fails_the_run_clearly_and_resume_finishes(
+    config: Config, first_reviews: Path, tmp_path: Path
+) -> None:
+    """A worker that dies (SIGKILL, out of memory) stops the run with an error that says
+    what to do; nothing of its batches is written, and `--resume` completes the graph."""
+    import os
+    import signal
+
+    from distill.errors import DistillError
+    from distill.ingest.processes import WorkerPool
+
+    config = config.model_copy(
+        update={
+            "graph": config.graph.model_copy(update={"path": str(tmp_path / "g")}),
+            "index": config.index.model_copy(update={"path": str(tmp_path / "i")}),
+        }
+    )
+    pipeline = Pipeline(config, tasks=["ner", "linker"])
+    with WorkerPool(config, pipeline.tasks, 2) as pool:
+        pool.warm_up()
+        os.kill(pool.pids()[0], signal.SIGKILL)
+        with pytest.raises(DistillError, match="--resume"):
+            ingest([first_reviews], config, pipeline=pipeline, workers=pool, batch_size=2)
+    resumed = ingest([first_reviews], config, pipeline=pipeline, resume=True)
+    assert resumed.ok and resumed.written + resumed.skipped == 10
+    with open_store(config.graph, read_only=True) as store:
+        assert store.stats().nodes["Document"] == 10
+    again = ingest([first_reviews], config, pipeline=pipeline, resume=True)
+    assert again.skipped == 10
+
+
+def test_workers_leave_when_their_parent_is_killed(config: Config, tmp_path: Path) -> None:
+    """SIGKILL runs no clean-up: the worker processes notice they are orphaned and exit
+    instead of holding their models' memory forever."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    script = (
+        "import sys, json\n"
+        "from distill.config import Config\n"
+        "from distill.ingest.processes import WorkerPool\n"
+        "pool = WorkerPool(Config.model_validate_json(sys.argv[1]), ['ner'], 2)\n"
+        "pool.warm_up()\n"
+        "print(json.dumps(pool.pids()), flush=True)\n"
+        "import time; time.sleep(600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script, config.model_dump_json()],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    pids = json.loads(parent.stdout.readline())
+    assert len(pids) == 2 and all(psutil.pid_exists(pid) for pid in pids)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in pids)
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def test_the_index_reuses_the_sentiment_pass(config: Config, first_reviews: Path) -> None:
     """With the index on, the sentiment pass leaves MiniLM's sentence vectors and the index
     pools them: a one-sentence passage gets what embedding it alone gives."""

@@ -1,0 +1,45 @@
+"""`--workers`: how many processes run the tools (the real runs are in test_ingest_real.py)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import typer
+
+from distill.cli.ingest_cmd import _workers
+from distill.ingest import processes
+from distill.ingest.processes import AUTO_BYTES, auto_workers
+
+
+@pytest.fixture
+def cores(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    def set_cores(n: int) -> None:
+        monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(n)), raising=False)
+
+    return set_cores
+
+
+def test_auto_starts_workers_only_for_big_inputs_on_several_cores(cores, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    small, big = tmp_path / "small.jsonl", tmp_path / "folder" / "big.jsonl"
+    small.write_text("x" * 100)
+    big.parent.mkdir()
+    big.write_bytes(b"x" * AUTO_BYTES)
+    cores(2)
+    assert auto_workers([small]) == 1
+    assert auto_workers([small, big.parent]) == 2
+    cores(64)
+    assert auto_workers([big]) == processes.MAX_AUTO_WORKERS
+    cores(1)
+    assert auto_workers([big]) == 1
+    assert auto_workers([tmp_path / "missing"]) == 1  # the reader reports it, not this
+
+
+def test_the_workers_option_takes_a_number_or_auto(cores, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cores(2)
+    assert _workers("3", [tmp_path], "local") == 3
+    assert _workers("auto", [tmp_path], "local") == 1
+    for bad in ("0", "two", "-1"):
+        with pytest.raises(typer.BadParameter, match="number of processes"):
+            _workers(bad, [tmp_path], "local")
