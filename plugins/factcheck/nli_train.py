@@ -30,7 +30,7 @@ from spacy.tokens import Doc
 
 from distill.plugins.factcheck.claims import evidence_of, question_of
 from distill.plugins.factcheck.model import Check
-from distill.plugins.factcheck.nli import LABELS, NliModel
+from distill.plugins.factcheck.nli import LABELS, NliModel, autocast
 from distill.plugins.factcheck.task import FactCheckTask, Verdicts
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -85,7 +85,8 @@ def cache_bottom(
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
-        states = model.bottom(model.batch([ids[i] for i in rows]))
+        with autocast():
+            states = model.bottom(model.batch([ids[i] for i in rows]))
         for row, i in enumerate(rows):
             out[i] = states[row, : len(ids[i])].half()
     return out
@@ -109,7 +110,9 @@ def cached_probabilities(model: NliModel, states: Sequence[torch.Tensor]) -> np.
     order = sorted(range(len(states)), key=lambda i: len(states[i]))
     for start in range(0, len(order), 64):
         rows = order[start : start + 64]
-        out[rows] = model.top(*_stack([states[i] for i in rows])).softmax(-1).numpy()
+        with autocast():
+            logits = model.top(*_stack([states[i] for i in rows]))
+        out[rows] = logits.float().softmax(-1).numpy()
     return out
 
 
@@ -155,7 +158,8 @@ def fine_tune(
     )
     warmup = max(1, total // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / (total - warmup + 1)))
+        optimizer,
+        lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup + 1))),
     )
     evaluations = {min(total, int(steps_per_epoch * (e + 1))) for e in range(int(np.ceil(epochs)))}
     best: Best = (-1.0, model.state(), model.threshold, {})
@@ -169,7 +173,9 @@ def fine_tune(
     while not done:
         for rows in _batches([len(s) for s in states], batch_size, rng):
             model.train(True)
-            loss = loss_of(model.top(*_stack([states[i] for i in rows])), y[rows], w[rows])
+            with autocast():
+                logits = model.top(*_stack([states[i] for i in rows]))
+            loss = loss_of(logits.float(), y[rows], w[rows])
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.trainable(), 1.0)

