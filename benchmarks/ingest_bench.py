@@ -350,11 +350,14 @@ def _run_distill(
     pipeline = Pipeline(config)
     ray_cpus = None
     pool: Any = 1
+    startup = None
     if workers > 1:  # the worker processes start and load their models here, untimed
         from distill.ingest.processes import WorkerPool
 
+        clock = time.perf_counter()
         pool = WorkerPool(config, pipeline.tasks, workers)
         pool.warm_up()
+        startup = round(time.perf_counter() - clock, 2)
         warm = [
             [SourceDocument(id=f"warm-{i}", text=ReviewGenerator(-1).review(i), source="warm")]
             for i in range(2 * workers)
@@ -419,6 +422,8 @@ def _run_distill(
         "backends": report.backends,
         "batch_size": batch_size,
         "ray_cpus": ray_cpus,
+        "workers": workers,
+        "workers_startup_seconds": startup,
         "store": config.graph.store,
         "torch_threads": torch.get_num_threads(),
         "bf16": use_bf16(),
