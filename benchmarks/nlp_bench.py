@@ -11,7 +11,7 @@ by document). Train into `benchmarks/models/<name>/` with exactly the settings
 trained backend on the whole dev split and the prompt backend on its first
 `--prompt-limit` docs, with the same code as `distill evaluate`. NER variants (the
 settings tried for CoNLL) get a trained row each. Rows accumulate in
-`benchmarks/.cache/nlp_results.json`; the `## NER and aspect sentiment` section of
+`benchmarks/results/nlp.json` (tracked); the `## NER and aspect sentiment` section of
 BENCHMARKS.md is rewritten from them after every dataset.
 
 Train untimed first (`nice -n 15 ... --train-only`), then time under the machine lock
@@ -40,7 +40,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "benchmarks" / "models"
-RESULTS = ROOT / "benchmarks" / ".cache" / "nlp_results.json"
+# tracked in git: the BENCHMARKS.md section is rebuilt from it
+RESULTS = Path(__file__).resolve().parent / "results" / "nlp.json"
 SECTION = "## NER and aspect sentiment"
 
 
