@@ -659,6 +659,9 @@ def _memory(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+STEP_STAGES = ("sentiment", "index")
+
+
 def _steps(steps: list[dict[str, Any]]) -> str:
     """What each change brought, on the same 1,000 reviews (`steps` rows: a label and a run;
     saved with `--keep-step LABEL`)."""
@@ -676,7 +679,9 @@ def _steps(steps: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {step['label']} | {rate:,.1f} | {word_rate:,.0f} | "
             + (f"{ratio:.3f}" if ratio else "—")
-            + f" | {stages.get('sentiment', 0):,.1f} | {stages.get('index', 0):,.1f} "
+            + " | "
+            + " | ".join(f"{stages[k]:,.1f}" if k in stages else "—" for k in STEP_STAGES)
+            + " "
             f"| {row['load'][0]:.1f} → {row['load'][1]:.1f} |"
         )
     return "\n".join(lines)

@@ -258,15 +258,28 @@ def train(
             stale += 1
         if stale >= config.patience or row["minutes"] >= config.max_minutes:
             break
+    kind = (
+        "spacy-ner"
+        + (f"+{config.base}" if config.base else "")
+        + (":ner" if config.base and config.start == "ner" else "")
+        + (f"+vectors:{config.vectors}" if config.vectors else "")
+    )
+    return training_report(config, history, best, started, kind=kind, spacy=spacy.__version__)
+
+
+def training_report(
+    config: NERTrainConfig,
+    history: list[dict[str, Any]],
+    best: dict[str, Any],
+    started: float,
+    **extra: str,
+) -> dict[str, Any]:
+    """What both NER trainers (spaCy, transformer) put on the model card."""
     return {
         "config": config.model_dump(),
         "history": history,
         "best_epoch": best["epoch"],
         "seconds": round(time.perf_counter() - started, 1),
         "dev_scores": {"precision": best.get("p"), "recall": best.get("r"), "f1": best["f1"]},
-        "spacy": spacy.__version__,
-        "kind": "spacy-ner"
-        + (f"+{config.base}" if config.base else "")
-        + (":ner" if config.base and config.start == "ner" else "")
-        + (f"+vectors:{config.vectors}" if config.vectors else ""),
+        **extra,
     }

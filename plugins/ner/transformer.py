@@ -355,12 +355,6 @@ def train(
             break
     tagger.load_state_dict(best["state"])
     model.save(out)
-    return {
-        "config": config.model_dump(),
-        "history": history,
-        "best_epoch": best["epoch"],
-        "seconds": round(time.perf_counter() - started, 1),
-        "dev_scores": {"precision": best.get("p"), "recall": best.get("r"), "f1": best["f1"]},
-        "torch": torch.__version__,
-        "kind": KIND,
-    }
+    from distill.plugins.ner.train import training_report
+
+    return training_report(config, history, best, started, torch=torch.__version__, kind=KIND)
