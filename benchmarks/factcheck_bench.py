@@ -6,7 +6,9 @@
 
 `all` runs the three in order. Splits and subsets: `benchmarks/factcheck_data.py`.
 Generated data (the taught claims) goes to --work, never the repo; the trained model
-goes to plugins/factcheck/general/ (committed, with its model card).
+goes to plugins/factcheck/general/ (committed, with its model card). The rows and the
+note the section is rebuilt from: `benchmarks/results/factcheck.json`, `factcheck_note.md`.
+`train --contrast W` adds the contrastive claims (`factcheck_contrast.py`).
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import factcheck_data as data  # noqa: E402
+from benchmarks.factcheck_contrast import contrastive_split  # noqa: E402
 from benchmarks.report import machine, write_section  # noqa: E402
 
 TITLE = "Fact-checking"
 WORK = Path("/tmp/distill-factcheck-bench")
+# tracked in git: the BENCHMARKS.md section is rebuilt from them
+RESULTS = Path(__file__).resolve().parent / "results" / "factcheck.json"
+NOTE = RESULTS.with_name("factcheck_note.md")
 
 
 def taught_path(args: argparse.Namespace) -> Path:
@@ -98,8 +104,14 @@ def training_sets(args: argparse.Namespace) -> tuple[list, list, dict[str, int]]
     }
     for doc in parts["taught"]:
         doc._.meta["weight"] = args.taught_weight
-    train = [doc for docs in parts.values() for doc in docs]
     dev = data.length_matched(qa_dev) + dialogue_dev[: args.dialogue_dev] + demo_dev
+    if args.contrast:
+        contrast_train, contrast_dev, _ = contrastive_split(args.data_dir)
+        for doc in contrast_train:
+            doc._.meta["weight"] = args.contrast
+        parts["contrast"] = contrast_train
+        dev += contrast_dev
+    train = [doc for docs in parts.values() for doc in docs]
     return train, dev, {name: len(docs) for name, docs in parts.items()}
 
 
@@ -227,15 +239,17 @@ def run_evaluate(args: argparse.Namespace) -> None:
     qa = halueval(args, "qa")[part]
     dialogue = halueval(args, "dialogue")[part]
     demo = data.demo_split()[part]
+    contrast = contrastive_split(args.data_dir)
     sets = [
         ("halueval_qa", f"{args.split}, length-matched", data.length_matched(qa)),
         ("halueval_dialogue", args.split, dialogue),
         ("demo_claims", "dev r01–r36" if part == 1 else "held-out r37–r48", demo),
+        ("contrastive", "dev reviews" if part == 1 else "held-out r37–r48", contrast[part]),
         ("paraphrases", "hand-written, r37–r48 + 2", paraphrase_docs()),
     ]
     if args.only:
         sets = [s for s in sets if s[0] in args.only]
-    results = args.work / "results.json"
+    results = RESULTS
     for name, split, gold in sets:
         rows = []
         if not args.prompt_only:
@@ -265,7 +279,7 @@ def merge(path: Path, rows: list[dict]) -> list[dict]:
     stored = json.loads(path.read_text()) if path.is_file() else []
     fresh = {key(r) for r in rows}
     merged = [r for r in stored if key(r) not in fresh] + rows
-    order = ["halueval_qa", "halueval_dialogue", "demo_claims", "paraphrases"]
+    order = ["halueval_qa", "halueval_dialogue", "demo_claims", "contrastive", "paraphrases"]
     merged.sort(key=lambda r: (order.index(r["name"]) if r["name"] in order else 9, r["split"]))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(merged, indent=1))
@@ -277,35 +291,22 @@ def table(rows: list[dict]) -> str:
         return "—" if value is None else f"{value:.3f}"
 
     lines = [
-        f"Machine: {machine()}. `load` is the 1-minute load average when the row started: "
-        "the 2 cores were shared with other jobs (load 15-20 means this job got ~1/8 of "
-        "them), so checks/s are lower bounds.",
+        f"Machine: {machine()}. `load`: the 1-minute load average when the row started "
+        "(the 2 cores are shared, so checks/s are lower bounds).",
         "",
         "Reproduce: `python -m benchmarks.factcheck_bench train --model nli --init base "
-        "--epochs 6 --learn-rate 1e-4 --max-minutes 12 --set frozen=2` (the shipped checker, "
-        "into `plugins/factcheck/general/` or `--out DIR`), `train --model lexical --out DIR` "
-        "and `train --model stacked --init DIR --epochs 0 --out DIR2` for the other rows, "
-        "then `evaluate [--split dev] --no-prompt --compare DIR ...`. Splits "
-        "(`benchmarks/factcheck_data.py`), all by record or review: HaluEval's shared 20% "
-        "per variant, last 20% of records test, the 10% before them dev, the rest train; "
-        "qa dev and test **length-matched** (per answer length in words as many right as "
-        "hallucinated answers, so length cannot carry it; the full qa test is 800 "
-        "answers); demo claims: r01–r36 train/dev (dev = 15% of the claim sources), "
-        "r37–r48 held out; paraphrases: 36 hand-written claims about r37–r48 and two "
-        "invented phone reviews (`tests/fixtures/factcheck_paraphrases.jsonl`), half "
-        "faithful paraphrases, half flipped polarity, wrong numbers or swapped products "
-        "(no dev part: the same rows under both). "
-        "HaluEval accuracy is per answer (hallucinated or not); demo claims' accuracy is "
-        "over the three labels; *supported vs. not* is what the guardrail acts on. "
-        "Trained rows: *MiniLM cross-encoder* is `plugins/factcheck/nli.py` (bfloat16 at "
-        "inference on this CPU, int8 where bfloat16 is not fast); *lexical* is the "
-        "gradient-boosted lexical checker shipped until 2026-12-02; *stacked* combines a "
-        "lexical checker retrained on the same data with the shipped cross-encoder "
-        "(`plugins/factcheck/stacked.py`). Dev rows are not held out for the trained "
-        "models: dev chose their epoch and threshold (and the stacked combiner). Prompt "
-        "rows: the embedded Qwen2.5-Coder-1.5B judge on the first items (labels taken in "
-        "turn; measured 2026-12-01). Model MB: the "
-        "model's own files; the MiniLM package (~90 MB) is a shared dependency.",
+        "--epochs 6 --learn-rate 1e-4 --max-minutes 12 --set frozen=2` (the shipped checker; "
+        "`--out DIR` elsewhere), `train --model lexical --out DIR`, then "
+        "`evaluate [--split dev] --no-prompt --prompt-n 0 --compare DIR ...`. Splits "
+        "(`benchmarks/factcheck_data.py`), by record or review: HaluEval's shared 20% per "
+        "variant, last 20% of records test, the 10% before them dev; qa **length-matched** "
+        "(per answer length as many right as hallucinated answers); demo claims r37–r48 "
+        "held out; *contrastive*: `benchmarks/factcheck_contrast.py` on r37–r48 (review "
+        "sentences paraphrased, then flipped, negated, renumbered or given another "
+        "product); *paraphrases*: 36 hand-written claims "
+        "(`tests/fixtures/factcheck_paraphrases.jsonl`), 17 faithful, 19 altered. "
+        "*supported vs. not* is what the guardrail acts on. The cross-encoder runs "
+        "bfloat16 where the CPU has it, else int8 (this CPU: int8).",
         "",
         "| set | split | backend | n | accuracy | supported vs. not | checks/s | model MB | load |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -336,6 +337,12 @@ def main() -> None:
     parser.add_argument("--dialogue", type=int, help="dialogue train answers (default: all)")
     parser.add_argument("--dialogue-dev", type=int, help="dialogue dev answers (default: all)")
     parser.add_argument("--taught-weight", type=float, default=2.0)
+    parser.add_argument(
+        "--contrast",
+        type=float,
+        default=0.0,
+        help="train: add the contrastive claims (`factcheck_contrast.py`) at this weight",
+    )
     parser.add_argument("--out", type=Path, help="train: model dir (default: the shipped one)")
     parser.add_argument("--split", choices=["test", "dev"], default="test", help="evaluate")
     parser.add_argument("--only", nargs="*", help="evaluate: these sets only")
@@ -344,7 +351,9 @@ def main() -> None:
     parser.add_argument("--no-prompt", action="store_true", help="evaluate: no prompt rows")
     parser.add_argument("--compare", nargs="*", type=Path, help="evaluate: more model dirs")
     parser.add_argument("--merge", nargs="*", type=Path, help="report: more results.json")
-    parser.add_argument("--note", help="report: a paragraph after the table (what was tried)")
+    parser.add_argument(
+        "--note", help="report: the text after the table (what was tried; kept in results/)"
+    )
     parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
     args = parser.parse_args()
     args.data_dir = args.data_dir.resolve()
@@ -358,8 +367,11 @@ def main() -> None:
         rows: list[dict] = []
         for extra in args.merge or []:
             rows += json.loads(Path(extra).read_text())
-        body = table(merge(args.work / "results.json", rows))
-        write_section(TITLE, body + (f"\n\n{args.note}" if args.note else ""))
+        body = table(merge(RESULTS, rows))
+        if args.note:
+            NOTE.write_text(args.note + "\n", encoding="utf-8")
+        note = NOTE.read_text(encoding="utf-8").strip() if NOTE.is_file() else ""
+        write_section(TITLE, body + (f"\n\n{note}" if note else ""))
 
 
 if __name__ == "__main__":

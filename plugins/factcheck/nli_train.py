@@ -221,11 +221,13 @@ def _evaluate(
 
 
 def _groups(docs: Sequence[Doc]) -> dict[str, list[int]]:
-    """Dev docs by what they are (HaluEval variant, else claim-level), scored apart."""
+    """Dev docs by what they are (`meta["group"]`, else the HaluEval variant, else
+    claim-level), scored apart."""
     groups: dict[str, list[int]] = defaultdict(list)
     for i, doc in enumerate(docs):
         meta = doc._.meta or {}
         name = str(meta.get("variant", "claims")) if meta.get("answer_level") else "claims"
+        name = str(meta.get("group") or name)
         groups[name].append(i)
     return groups
 
