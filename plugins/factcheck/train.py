@@ -7,7 +7,7 @@ dev for the task's score. `model="nli"` fine-tunes the MiniLM cross-encoder
 (`nli_train.py`), starting from the shipped general model when there is one; the shipped
 general checker is one (`general.py`: `--set model=nli init=base frozen=2 epochs=6
 learn_rate=1e-4`). `model="stacked"` trains both and fits a logistic combiner of their
-outputs on dev (`stacked.py`; measured, not shipped: BENCHMARKS.md, "Fact-checking").
+outputs on dev (`stacked.py`; not shipped, and not among BENCHMARKS.md's "Fact-checking" rows).
 """
 
 from __future__ import annotations
