@@ -62,7 +62,7 @@ def _docs(cases: list[dict]) -> list:
 
 def test_nli_checker_learns_paraphrase_from_flip(tmp_path: Path) -> None:
     """The whole real path: MiniLM cross-encoder fine-tuned on a few claims, saved, loaded
-    by the backend (int8), accepting the paraphrases and rejecting the flipped ones it
+    by the backend, accepting the paraphrases and rejecting the flipped ones it
     was taught (what a shipped model must do on unseen claims is the next test)."""
     from distill.model_card import ModelCard
     from distill.plugins import BackendOptions
@@ -92,12 +92,16 @@ def test_nli_checker_learns_paraphrase_from_flip(tmp_path: Path) -> None:
     for doc, case in zip(backend.predict(predicted), cases, strict=True):
         [verdict] = doc._.verdicts
         assert (verdict.label == "supported") == (case["label"] == "supported"), (case, verdict)
-    quantized = TrainedFactCheck(FactCheckTask(), BackendOptions(model_path=str(tmp_path)))
-    assert quantized.model.quantized and not backend.model.quantized
+    from distill.plugins.linker.embed import use_bf16
+
+    default = TrainedFactCheck(FactCheckTask(), BackendOptions(model_path=str(tmp_path)))
+    assert default.model.quantized == use_bf16() and not backend.model.quantized
+    int8 = BackendOptions(model_path=str(tmp_path), extra={"quantize": "int8"})
+    assert TrainedFactCheck(FactCheckTask(), int8).model.quantized
 
 
 def _shipped_verdicts(cases: list[dict], quantize: bool = True) -> list:
-    """The shipped checker's verdicts: its default inference path (bfloat16 or int8), or
+    """The shipped checker's verdicts: its default inference path (bfloat16 or float32), or
     with `quantize=False` the float32 weights its threshold was tuned with."""
     from distill.config import Config
     from distill.doc import make_doc
@@ -133,27 +137,25 @@ SHIPPED_CASES = (
 
 @pytest.mark.parametrize("quantize", [False, True], ids=["float32", "default"])
 def test_the_shipped_checker_accepts_paraphrases_and_rejects_flips(quantize: bool) -> None:
-    """Float32 (what the threshold was tuned on) gets all six; the default path too, but
-    for "the speakerphone is quiet", which int8 on an AVX2 CPU lets through (p(supported)
-    0.31 against the 0.25 threshold; 0.09 in float32): a known miss, below."""
-    wanted = [w for w in SHIPPED_CASES if not quantize or "is quiet" not in w]
-    cases = _cases(*wanted)
+    """Float32 (what the threshold was tuned on) and the default path (bfloat16 where the
+    CPU has it) get all six. int8, which was the default on CPUs without bfloat16, let
+    "the speakerphone is quiet" through on an AVX2 CPU (p(supported) 0.31 against the 0.25
+    threshold; 0.09 in float32), which is why it is only used on request."""
+    cases = _cases(*SHIPPED_CASES)
     for verdict, case in zip(_shipped_verdicts(cases, quantize), cases, strict=True):
         assert (verdict.label == "supported") == (case["label"] == "supported"), (case, verdict)
         assert verdict.evidence_index == 0 and 0.0 <= verdict.confidence <= 1.0
 
 
 @pytest.mark.xfail(
-    reason="known misses of the shipped cross-encoder (BENCHMARKS.md, Fact-checking: int8 "
-    "on an AVX2 CPU it accepts 16 of 17 paraphrases but rejects only 6 of 19 altered claims; "
-    "bfloat16: 14 and 7)"
+    reason="known misses of the shipped cross-encoder (BENCHMARKS.md, Fact-checking: it "
+    "accepts most faithful paraphrases but rejects only about a third of the altered claims)"
 )
 def test_the_shipped_checker_on_its_known_misses() -> None:
     cases = _cases(
         "The Zephyr Air 13's keyboard felt mushy",
         "The Zephyr Air 13 has an excellent webcam",
         "The Pods 3 last longer",
-        "The speakerphone is quiet",  # int8 on AVX2 only; bfloat16 and float32 reject it
     )
     for verdict, case in zip(_shipped_verdicts(cases), cases, strict=True):
         assert (verdict.label == "supported") == (case["label"] == "supported"), (case, verdict)
@@ -202,7 +204,7 @@ def test_the_shipped_checker_runs_with_nothing_configured() -> None:
 
 def test_stacked_checker_trains_loads_and_checks(tmp_path: Path) -> None:
     """`model=stacked`: the lexical checker and the cross-encoder trained, the combiner fitted
-    on dev, the directory loaded by the backend (bfloat16 or int8) and run."""
+    on dev, the directory loaded by the backend (bfloat16 or float32) and run."""
     from distill.model_card import ModelCard
     from distill.plugins import BackendOptions
     from distill.plugins.factcheck.stacked import STACK
