@@ -246,7 +246,7 @@ guardrail policy `{meta["policy"]}`, LLM cache off, every question in a fresh th
 - **nokia**: `examples/nokia/questions.jsonl`, questions and keys written from the Hu & Liu
   gold annotations of the 40 real Nokia 6610 reviews (`Nokia 6610.txt` only), ingested with
   the GSMArena catalog as `[catalog]` and the shipped general models, no training: what a
-  new user gets (the guardrail's checker included: the shipped general lexical one). The
+  new user gets (the guardrail's checker included: the shipped general cross-encoder). The
   keys count opinions at the aspect level of the shipped sentiment model
   (`corpora/huliu.feature_aspect`).
 
