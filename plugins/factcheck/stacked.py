@@ -110,9 +110,6 @@ class StackedModel:
             )
         return out
 
-    def fast(self) -> None:
-        self.nli.fast()
-
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.lexical.save(directory / LEXICAL)
