@@ -58,14 +58,14 @@ def _files(folder: str | os.PathLike[str]) -> Iterator[str]:
         yield from (os.path.join(directory, name) for name in names)
 
 
-def _start(config: dict[str, Any], tasks: list[str], parent: int) -> None:
+def _start(config: Config, tasks: list[str], parent: int) -> None:
     """Worker start-up: one torch thread (the cores are the workers), the models loaded."""
     global _pipeline
     import torch
 
     torch.set_num_threads(1)
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
-    _pipeline = Pipeline(Config.model_validate(config), tasks)
+    _pipeline = Pipeline(config, tasks)
 
 
 def _exit_with(parent: int) -> None:
@@ -105,7 +105,9 @@ class WorkerPool:
             # fork would copy a parent whose torch/OpenMP threads already run: not safe
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start,
-            initargs=(config.model_dump(), list(tasks), os.getpid()),
+            # the Config itself, pickled: a dump validated again would mark every field as
+            # set, and the catalog tells a mapped column from a default one by that
+            initargs=(config, list(tasks), os.getpid()),
         )
 
     def warm_up(self, timeout: float = 600.0) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from distill.config import Config
 from distill.ingest.pipeline import BatchResult
@@ -24,13 +23,12 @@ from distill.ingest.readers import SourceDocument
 
 
 class _Worker:
-    def __init__(self, config: dict[str, Any], tasks: list[str], write: bool = False) -> None:
+    def __init__(self, config: Config, tasks: list[str], write: bool = False) -> None:
         from distill.graph import open_store
         from distill.ingest.pipeline import Pipeline
 
-        settings = Config.model_validate(config)
-        self.pipeline = Pipeline(settings, tasks)
-        self.store = open_store(settings.graph) if write else None
+        self.pipeline = Pipeline(config, tasks)
+        self.store = open_store(config.graph) if write else None
 
     def run(self, batch: list[SourceDocument]) -> BatchResult:
         result = self.pipeline.run_batch(batch)
@@ -68,5 +66,5 @@ def run_batches(
         )
     count = workers or max(1, int(ray.available_resources().get("CPU", 1)))
     worker = ray.remote(num_cpus=1)(_Worker)
-    pool = ActorPool([worker.remote(config.model_dump(), tasks, write) for _ in range(count)])
+    pool = ActorPool([worker.remote(config, tasks, write) for _ in range(count)])
     yield from pool.map_unordered(lambda actor, batch: actor.run.remote(batch), batches)

@@ -43,3 +43,21 @@ def test_the_workers_option_takes_a_number_or_auto(cores, tmp_path: Path) -> Non
     for bad in ("0", "two", "-1"):
         with pytest.raises(typer.BadParameter, match="number of processes"):
             _workers(bad, [tmp_path], "local")
+
+
+def test_workers_get_the_config_as_it_was_set() -> None:
+    """What a spawned worker unpickles: the catalog still knows which columns the user
+    mapped (a dump validated again marked all as set, and a CSV catalog without an `id`
+    column then failed in every worker)."""
+    import pickle
+
+    from distill.config import CatalogColumns, CatalogConfig, Config
+    from distill.ingest.processes import WorkerPool
+
+    catalog = CatalogConfig(path="catalog.csv", columns=CatalogColumns(name="Model"))
+    pool = WorkerPool(Config(catalog=catalog), ["ner"], 2)
+    try:
+        config, tasks, _ = pickle.loads(pickle.dumps(pool._executor._initargs))
+    finally:
+        pool.close()
+    assert tasks == ["ner"] and config.catalog.columns.model_fields_set == {"name"}
