@@ -34,6 +34,9 @@ MAX_AUTO_WORKERS = 4
 
 _pipeline: Pipeline | None = None
 """This worker's pipeline (set once, when the process starts)."""
+_start_error: str | None = None
+"""Why this worker could not build its pipeline: raised by every call it gets, so the user
+reads the cause instead of "a worker died" (an initializer that raises breaks the pool)."""
 
 
 def auto_workers(paths: Iterable[str | os.PathLike[str]]) -> int:
@@ -60,12 +63,24 @@ def _files(folder: str | os.PathLike[str]) -> Iterator[str]:
 
 def _start(config: Config, tasks: list[str], parent: int) -> None:
     """Worker start-up: one torch thread (the cores are the workers), the models loaded."""
-    global _pipeline
+    global _pipeline, _start_error
     import torch
 
     torch.set_num_threads(1)
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
-    _pipeline = Pipeline(config, tasks)
+    try:
+        _pipeline = Pipeline(config, tasks)
+    except Exception as exc:  # reported by the worker's first call
+        _start_error = f"{type(exc).__name__}: {exc}"
+
+
+def _ready() -> Pipeline:
+    if _pipeline is None:
+        raise DistillError(
+            f"an ingest worker process could not load the tools: {_start_error}. "
+            "Fix that (it is the same config as a one-process run), or run with --workers 1."
+        )
+    return _pipeline
 
 
 def _exit_with(parent: int) -> None:
@@ -77,11 +92,11 @@ def _exit_with(parent: int) -> None:
 
 
 def _run(batch: list[SourceDocument]) -> BatchResult:
-    assert _pipeline is not None, "the worker's initializer did not run"
-    return _pipeline.run_batch(batch)
+    return _ready().run_batch(batch)
 
 
 def _pid() -> int:
+    _ready()
     time.sleep(0.05)  # long enough for the other idle workers to take the other calls
     return os.getpid()
 

@@ -61,3 +61,18 @@ def test_workers_get_the_config_as_it_was_set() -> None:
     finally:
         pool.close()
     assert tasks == ["ner"] and config.catalog.columns.model_fields_set == {"name"}
+
+
+def test_a_worker_that_cannot_load_its_tools_says_why(tmp_path: Path) -> None:
+    """Real spawned workers: the cause reaches the user, not just "a worker died"."""
+    from distill.config import Config
+    from distill.errors import DistillError
+    from distill.ingest.processes import WorkerPool
+
+    config = Config.model_validate(
+        {"tasks": {"ner": {"backend": "trained", "model": str(tmp_path / "no-such-model")}}}
+    )
+    with WorkerPool(config, ["ner"], 1) as pool, pytest.raises(DistillError) as raised:
+        pool.warm_up(timeout=120)
+    assert "could not load the tools" in str(raised.value)
+    assert "no-such-model" in str(raised.value)
