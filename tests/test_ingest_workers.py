@@ -10,7 +10,8 @@ import typer
 
 from distill.cli.ingest_cmd import _workers
 from distill.ingest import processes
-from distill.ingest.processes import AUTO_BYTES, auto_workers
+from distill.ingest.processes import AUTO_BYTES, AUTO_BYTES_FLOAT32, auto_workers
+from distill.plugins.linker import embed
 
 
 @pytest.fixture
@@ -21,7 +22,10 @@ def cores(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     return set_cores
 
 
-def test_auto_starts_workers_only_for_big_inputs_on_several_cores(cores, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_auto_starts_workers_only_for_big_inputs_on_several_cores(
+    cores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(embed, "bf16_is_fast", lambda: True)
     small, big = tmp_path / "small.jsonl", tmp_path / "folder" / "big.jsonl"
     small.write_text("x" * 100)
     big.parent.mkdir()
@@ -34,6 +38,19 @@ def test_auto_starts_workers_only_for_big_inputs_on_several_cores(cores, tmp_pat
     cores(1)
     assert auto_workers([big]) == 1
     assert auto_workers([tmp_path / "missing"]) == 1  # the reader reports it, not this
+
+
+def test_auto_starts_workers_sooner_where_minilm_runs_in_float32(  # type: ignore[no-untyped-def]
+    cores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without fast bfloat16 the tools are slower, so a pool pays off on smaller inputs."""
+    medium = tmp_path / "medium.jsonl"
+    medium.write_bytes(b"x" * AUTO_BYTES_FLOAT32)
+    cores(2)
+    monkeypatch.setattr(embed, "bf16_is_fast", lambda: False)
+    assert auto_workers([medium]) == 2
+    monkeypatch.setattr(embed, "bf16_is_fast", lambda: True)
+    assert auto_workers([medium]) == 1
 
 
 def test_the_workers_option_takes_a_number_or_auto(cores, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
