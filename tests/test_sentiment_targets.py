@@ -110,3 +110,49 @@ def test_a_term_with_quotes_is_not_a_grammar_constant() -> None:
         (terms[0], "negative"),
         ("screen", "positive"),
     ]
+
+
+def test_an_anchored_opinion_goes_to_the_product_named_before_its_anchor() -> None:
+    """One sentence, two products: each opinion goes to the product it is said of."""
+    text = "The Aurex Pods 2 win on sound, the Buds 2 fit better."
+    doc = make_doc(text, "r")
+    doc.ents = [
+        doc.char_span(4, 16, label="PRODUCT", kb_id="aurex-pods-2"),
+        doc.char_span(35, 41, label="PRODUCT", kb_id="buds-2"),
+    ]
+    end = len(text)
+    opinions = [
+        Opinion(aspect="sound", polarity="positive", start=0, end=end, anchor=text.index("sound")),
+        Opinion(aspect="design", polarity="positive", start=0, end=end, anchor=text.index("fit")),
+        Opinion(aspect="price", polarity="neutral", start=0, end=end, anchor=0),  # before both
+        Opinion(aspect="overall", polarity="positive", start=0, end=end),  # no anchor: nearest
+    ]
+    SentimentTask().write(doc, Opinions(opinions=opinions))
+    assert [o.target for o in doc._.opinions] == [
+        "aurex-pods-2",
+        "buds-2",
+        "aurex-pods-2",
+        "aurex-pods-2",
+    ]
+
+
+def test_the_trained_model_anchors_each_aspect_where_it_is_spoken_of() -> None:
+    """The real shipped model: the aspect queries' attention points at the aspect's words."""
+    from distill.plugins.sentiment.general import general_model_path
+    from distill.plugins.sentiment.model import AbsaModel
+    from distill.plugins.sentiment.trained import predict_opinions
+
+    text = "The Orion 6 has a terrible battery, but the Nebula X2 has a gorgeous screen."
+    doc = make_doc(text, "r")
+    doc.ents = [
+        doc.char_span(4, 11, label="PRODUCT", kb_id="orion-6"),
+        doc.char_span(44, 53, label="PRODUCT", kb_id="nebula-x2"),
+    ]
+    [found] = predict_opinions(AbsaModel.load(general_model_path()), [doc])
+    anchored = {o.aspect: text[o.anchor :].split()[0] for o in found.opinions if o.anchor}
+    assert anchored.get("battery", "battery,").startswith("battery")
+    assert anchored.get("screen", "screen.").startswith("screen")
+    SentimentTask().write(doc, found)
+    targets = {(o.aspect, o.polarity): o.target for o in doc._.opinions}
+    assert targets.get(("battery", "negative")) == "orion-6"
+    assert targets.get(("screen", "positive")) == "nebula-x2"

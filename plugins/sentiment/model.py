@@ -82,11 +82,16 @@ def _attention(encoder: nn.Module, implementation: str) -> Iterator[None]:
         config._attn_implementation = previous
 
 
-def _attend(states: torch.Tensor, mask: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
-    """Pool `states` (B, T, H) once per query (B, Q, H) -> (B, Q, H), ignoring padding."""
+def _weights(states: torch.Tensor, mask: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+    """Attention of each query (B, Q, H) over the tokens of `states` (B, T, H) -> (B, Q, T)."""
     scores = torch.einsum("bth,bqh->bqt", states, queries) / states.shape[-1] ** 0.5
     scores = scores.masked_fill(~mask.bool().unsqueeze(1), torch.finfo(scores.dtype).min)
-    return torch.einsum("bqt,bth->bqh", scores.softmax(-1), states)
+    return scores.softmax(-1)
+
+
+def _attend(states: torch.Tensor, mask: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+    """Pool `states` (B, T, H) once per query (B, Q, H) -> (B, Q, H), ignoring padding."""
+    return torch.einsum("bqt,bth->bqh", _weights(states, mask, queries), states)
 
 
 class Prediction(NamedTuple):
@@ -97,6 +102,10 @@ class Prediction(NamedTuple):
     pooled: tuple[torch.Tensor, torch.Tensor] | None = None
     """(texts, hidden) float32 base-model sentence vectors (mean-pooled, not normalised)
     and (texts,) token counts, when asked for."""
+    anchors: list[list[int | None]] | None = None
+    """Per text and slot, the character offset (in the text) of the word the slot's query
+    attends to most: where the aspect is spoken of, so a sentence that names two products
+    gives each opinion to the product it is said of (`targets.attach_targets`)."""
 
 
 class Heads(nn.Module):
@@ -120,9 +129,12 @@ class Heads(nn.Module):
         self.term_out = nn.Linear(3 * hidden, n_term_classes)
         self.dropout = nn.Dropout(0.1)
 
+    def aspect_queries(self, batch: int) -> torch.Tensor:
+        return self.query(self.descriptions).unsqueeze(0).expand(batch, -1, -1)
+
     def aspects(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Logits (B, slots, classes)."""
-        queries = self.query(self.descriptions).unsqueeze(0).expand(states.shape[0], -1, -1)
+        queries = self.aspect_queries(states.shape[0])
         pooled = self.dropout(_attend(states, mask, queries))
         described = self.descriptions.unsqueeze(0).expand_as(pooled)
         mixed = torch.nn.functional.gelu(self.mix(torch.cat([pooled, described], -1)))
@@ -289,6 +301,7 @@ class AbsaModel:
         vectors = torch.zeros(len(texts), hidden_size) if pooled else None
         counts = torch.zeros(len(texts)) if pooled else None
         base_top = self._bf16_base_top if encoder is self._bf16_encoder else self.base_top
+        anchors: list[list[int | None]] = [[None] * len(self.slots) for _ in texts]
         for start in range(0, len(order), batch_size):
             ids = order[start : start + batch_size]
             batch = self.tokenizer.pad(
@@ -306,6 +319,7 @@ class AbsaModel:
             last = states.last_hidden_state.float()
             if self.slots:
                 aspects[ids] = self.heads.aspects(last, mask).float().softmax(-1)
+                self._anchor(last, mask, [encoded["offset_mapping"][i] for i in ids], ids, anchors)
             spans = [
                 (row, *self.token_span(encoded["offset_mapping"][i], s, e))
                 for row, i in enumerate(ids)
@@ -318,7 +332,27 @@ class AbsaModel:
                     n = len(terms[i]) if terms else 0
                     per_text[i] = probs[cursor : cursor + n]
                     cursor += n
-        return Prediction(aspects, per_text, None if vectors is None else (vectors, counts))
+        pooled_out = None if vectors is None or counts is None else (vectors, counts)
+        return Prediction(aspects, per_text, pooled_out, anchors)
+
+    def _anchor(
+        self,
+        states: torch.Tensor,
+        mask: torch.Tensor,
+        offsets: list[list[tuple[int, int]]],
+        ids: list[int],
+        anchors: list[list[int | None]],
+    ) -> None:
+        """Fill `anchors[i]` for the batch's texts: per slot, the start of the (non-special)
+        token its aspect query weighs most."""
+        words = torch.tensor(
+            [[e > s for s, e in row] + [False] * (states.shape[1] - len(row)) for row in offsets]
+        )
+        weights = _weights(states, mask, self.heads.aspect_queries(states.shape[0]))
+        weights = weights.float().masked_fill(~words.unsqueeze(1), -1.0)
+        for row, best in enumerate(weights.argmax(-1).tolist()):
+            if words[row].any():
+                anchors[ids[row]] = [offsets[row][token][0] for token in best]
 
     def _predict_marked(
         self,

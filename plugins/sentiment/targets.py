@@ -2,7 +2,9 @@
 
 Rule (simple on purpose, and the same for every backend), for an opinion with no target:
 
-1. `same sentence`: the nearest PRODUCT entity in the sentence where it is expressed;
+1. `same sentence`: the PRODUCT entity of the sentence where it is expressed: the last
+   one named before the opinion's anchor (where the aspect is spoken of, when the backend
+   gives one), else the nearest one;
    `other brand`: else, when the sentence names a BRAND that does not make the product
    the rules below would pick (and names none that does), that brand: "the motorola has
    a horrible battery" in a Nokia review is about Motorola, not the Nokia;
@@ -109,6 +111,19 @@ def _other_brand(brands: list[Span], target: str) -> str | None:
     return _name(others[0])
 
 
+def _said_of(near: list[Span], opinion: Any) -> Span:
+    """The product of the sentence an opinion is said of: with an anchor (where the aspect
+    is spoken of), the last one named before it ("the Aurex wins on sound, the Buds 2 on
+    comfort"), else the first one after it; without, the one nearest the opinion's start."""
+    anchor = getattr(opinion, "anchor", None)
+    if anchor is None:
+        return min(near, key=lambda p: abs(p.start_char - opinion.start))
+    before = [p for p in near if p.start_char <= anchor]
+    if before:
+        return max(before, key=lambda p: p.start_char)
+    return min(near, key=lambda p: p.start_char)
+
+
 def _target(
     opinion: Any, products: list[Span], subject: str | None, sentence_of: Any
 ) -> tuple[str | None, str | None]:
@@ -117,8 +132,7 @@ def _target(
         lo, hi = sentence_of(opinion.start)
         near = [p for p in products if lo <= p.start_char < hi]
         if near:
-            nearest = min(near, key=lambda p: abs(p.start_char - opinion.start))
-            return _name(nearest), SAME_SENTENCE
+            return _name(_said_of(near, opinion)), SAME_SENTENCE
     if subject is not None:
         return subject, SUBJECT
     if lo is not None:

@@ -47,6 +47,12 @@ class Opinion(BaseModel):
     start: int | None = Field(None, ge=0, description="where it is said: term or sentence")
     end: int | None = Field(None, ge=0)
     confidence: float | None = None
+    anchor: int | None = Field(
+        None,
+        ge=0,
+        description="where in its sentence the opinion is spoken of (the nearest product "
+        "before it is its target), when the backend knows better than the span's start",
+    )
     method: str | None = Field(
         None, description="how the target was chosen: same sentence, document subject, …"
     )

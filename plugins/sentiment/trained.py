@@ -56,7 +56,9 @@ def predict_opinions(
     terms = [
         [(t["start"] - lo, t["end"] - lo) for t in given_terms(docs[i]) or []] for i, lo, _ in items
     ]
-    aspects, term_probs, pooled = model.predict(texts, terms, batch_size, pooled=sentence_vectors)
+    prediction = model.predict(texts, terms, batch_size, pooled=sentence_vectors)
+    aspects, term_probs, pooled = prediction.aspects, prediction.terms, prediction.pooled
+    anchors = prediction.anchors or [[None] * len(model.slots) for _ in texts]
     if pooled is not None:
         vectors, counts = pooled[0].numpy(), pooled[1].tolist()
         for doc in docs:
@@ -85,7 +87,9 @@ def predict_opinions(
         if not model.trained.get("aspects"):
             continue
         chosen = model.decide(aspects[row])
-        for slot, probs, best in zip(model.slots, aspects[row], chosen.tolist(), strict=True):
+        for slot, probs, best, anchor in zip(
+            model.slots, aspects[row], chosen.tolist(), anchors[row], strict=True
+        ):
             if model.aspect_classes[best] != NONE:
                 per_doc[i].append(
                     Opinion(
@@ -94,6 +98,7 @@ def predict_opinions(
                         start=lo,
                         end=hi,
                         confidence=round(float(probs[best]), 4),
+                        anchor=None if anchor is None else lo + anchor,
                     )
                 )
     results = [Opinions(opinions=o) for o in per_doc]
