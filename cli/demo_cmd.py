@@ -61,7 +61,8 @@ def demo(
     _print_runs(summaries, console)
     checker = evaluate_factcheck(trained_config)
     console.print(
-        f"answer fact-checker accuracy on {checker.n} held-out claims: {checker.value:.2f}",
+        f"answer fact-checker ({checker.model}) accuracy on {checker.n} held-out claims: "
+        f"{checker.value:.2f}",
         highlight=False,
     )
 

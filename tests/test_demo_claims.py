@@ -24,6 +24,7 @@ from distill.demo.run import (
     train_models,
 )
 from distill.doc import make_doc
+from distill.errors import DistillError
 from distill.plugins.factory import make_backend
 
 TRAIN_IDS = {review.id for review in load_reviews()} - HELD_OUT
@@ -100,12 +101,21 @@ def test_claim_docs_carry_claim_evidence_and_gold_verdict() -> None:
 # the demo's wiring
 
 
-def test_demo_trains_the_fact_checker_too(tmp_path: Path) -> None:
+def test_the_demo_guards_with_the_shipped_fact_checker(tmp_path: Path) -> None:
+    """The demo trains its three workers; the guardrail keeps the shipped cross-encoder
+    (better on the demo's claims than a checker trained on them), unless configured."""
     assert DEMO_TASKS == ("ner", "linker", "sentiment")
-    assert DEMO_MODELS == ("ner", "linker", "sentiment", "factcheck")
+    assert DEMO_MODELS == DEMO_TASKS
     config = demo_config(Config(), tmp_path)
-    assert config.task("factcheck").model == str(tmp_path / "models" / "factcheck")
+    assert config.task("factcheck").model is None
     assert config.index.path == str(tmp_path / "index")
+    mine = Config.model_validate({"tasks": {"factcheck": {"model": "my-checker"}}})
+    assert demo_config(mine, tmp_path).task("factcheck").model == "my-checker"
+
+
+def test_training_a_demo_model_needs_its_folder(tmp_path: Path) -> None:
+    with pytest.raises(DistillError, match="tasks.factcheck.model"):
+        train_models(demo_config(Config(), tmp_path), tasks=("factcheck",), log=lambda _: None)
 
 
 # the trained checker
@@ -113,7 +123,9 @@ def test_demo_trains_the_fact_checker_too(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Config:
-    config = demo_config(Config(), tmp_path_factory.mktemp("demo"))
+    folder = tmp_path_factory.mktemp("demo")
+    mine = Config.model_validate({"tasks": {"factcheck": {"model": str(folder / "factcheck")}}})
+    config = demo_config(mine, folder)
     seconds = train_models(config, tasks=("factcheck",), log=lambda _: None)
     assert set(seconds) == {"factcheck"}
     return config
