@@ -112,14 +112,21 @@ def test_a_term_with_quotes_is_not_a_grammar_constant() -> None:
     ]
 
 
+def with_products(text: str, products: dict[str, str]):  # type: ignore[no-untyped-def]
+    """A doc whose PRODUCT entities are the first occurrences of `products` (name -> id)."""
+    doc = make_doc(text, "r")
+    spans = [
+        doc.char_span(text.index(name), text.index(name) + len(name), "PRODUCT", kb_id=kb_id)
+        for name, kb_id in products.items()
+    ]
+    doc.ents = spans
+    return doc
+
+
 def test_an_anchored_opinion_goes_to_the_product_named_before_its_anchor() -> None:
     """One sentence, two products: each opinion goes to the product it is said of."""
     text = "The Aurex Pods 2 win on sound, the Buds 2 fit better."
-    doc = make_doc(text, "r")
-    doc.ents = [
-        doc.char_span(4, 16, label="PRODUCT", kb_id="aurex-pods-2"),
-        doc.char_span(35, 41, label="PRODUCT", kb_id="buds-2"),
-    ]
+    doc = with_products(text, {"Aurex Pods 2": "aurex-pods-2", "Buds 2": "buds-2"})
     end = len(text)
     opinions = [
         Opinion(aspect="sound", polarity="positive", start=0, end=end, anchor=text.index("sound")),
@@ -143,11 +150,7 @@ def test_the_trained_model_anchors_each_aspect_where_it_is_spoken_of() -> None:
     from distill.plugins.sentiment.trained import predict_opinions
 
     text = "The Orion 6 has a terrible battery, but the Nebula X2 has a gorgeous screen."
-    doc = make_doc(text, "r")
-    doc.ents = [
-        doc.char_span(4, 11, label="PRODUCT", kb_id="orion-6"),
-        doc.char_span(44, 53, label="PRODUCT", kb_id="nebula-x2"),
-    ]
+    doc = with_products(text, {"Orion 6": "orion-6", "Nebula X2": "nebula-x2"})
     [found] = predict_opinions(AbsaModel.load(general_model_path()), [doc])
     anchored = {o.aspect: text[o.anchor :].split()[0] for o in found.opinions if o.anchor}
     assert anchored.get("battery", "battery,").startswith("battery")

@@ -130,9 +130,10 @@ def train_models(
     gold = [doc for doc in gold_docs() if doc._.doc_id not in HELD_OUT]
     seconds: dict[str, float] = {}
     for task in tasks:
-        if not config.task(task).model:
+        model = config.task(task).model
+        if not model:
             raise DistillError(f"set tasks.{task}.model: where to train the demo {task} model")
-        out = Path(config.task(task).model or "")
+        out = Path(model)
         trainer = trainer_for(task)
         if (out / "distill-model.json").is_file() and not force:
             if getattr(trainer, "is_current", lambda _: True)(out):

@@ -94,6 +94,22 @@ def _attend(states: torch.Tensor, mask: torch.Tensor, queries: torch.Tensor) -> 
     return torch.einsum("bqt,bth->bqh", _weights(states, mask, queries), states)
 
 
+def _anchors(
+    attention: torch.Tensor, offsets: list[list[tuple[int, int]]]
+) -> list[list[int | None]]:
+    """Per text and slot, the character start of the (non-special) token the slot's
+    attention (B, slots, T) weighs most; `None`s for a text with no word tokens."""
+    words = torch.tensor(
+        [[e > s for s, e in row] + [False] * (attention.shape[-1] - len(row)) for row in offsets]
+    )
+    best = attention.float().masked_fill(~words.unsqueeze(1), -1.0).argmax(-1).tolist()
+    has_words = words.any(-1).tolist()
+    return [
+        [row[token][0] for token in tokens] if any_word else [None] * len(tokens)
+        for row, tokens, any_word in zip(offsets, best, has_words, strict=True)
+    ]
+
+
 class Prediction(NamedTuple):
     aspects: torch.Tensor
     """(texts, slots, aspect classes) probabilities."""
@@ -129,13 +145,19 @@ class Heads(nn.Module):
         self.term_out = nn.Linear(3 * hidden, n_term_classes)
         self.dropout = nn.Dropout(0.1)
 
-    def aspect_queries(self, batch: int) -> torch.Tensor:
-        return self.query(self.descriptions).unsqueeze(0).expand(batch, -1, -1)
+    def aspect_attention(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Each slot's attention over the tokens (B, slots, T)."""
+        queries = self.query(self.descriptions).unsqueeze(0).expand(states.shape[0], -1, -1)
+        return _weights(states, mask, queries)
 
-    def aspects(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Logits (B, slots, classes)."""
-        queries = self.aspect_queries(states.shape[0])
-        pooled = self.dropout(_attend(states, mask, queries))
+    def aspects(
+        self, states: torch.Tensor, mask: torch.Tensor, attention: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Logits (B, slots, classes); `attention` from `aspect_attention` when the caller
+        already has it."""
+        if attention is None:
+            attention = self.aspect_attention(states, mask)
+        pooled = self.dropout(torch.einsum("bqt,bth->bqh", attention, states))
         described = self.descriptions.unsqueeze(0).expand_as(pooled)
         mixed = torch.nn.functional.gelu(self.mix(torch.cat([pooled, described], -1)))
         return self.aspect_out(self.dropout(mixed)) + self.aspect_bias
@@ -318,8 +340,11 @@ class AbsaModel:
                 counts[ids] = mask.sum(1).float()
             last = states.last_hidden_state.float()
             if self.slots:
-                aspects[ids] = self.heads.aspects(last, mask).float().softmax(-1)
-                self._anchor(last, mask, [encoded["offset_mapping"][i] for i in ids], ids, anchors)
+                attention = self.heads.aspect_attention(last, mask)
+                aspects[ids] = self.heads.aspects(last, mask, attention).float().softmax(-1)
+                offsets = [encoded["offset_mapping"][i] for i in ids]
+                for i, anchor in zip(ids, _anchors(attention, offsets), strict=True):
+                    anchors[i] = anchor
             spans = [
                 (row, *self.token_span(encoded["offset_mapping"][i], s, e))
                 for row, i in enumerate(ids)
@@ -334,25 +359,6 @@ class AbsaModel:
                     cursor += n
         pooled_out = None if vectors is None or counts is None else (vectors, counts)
         return Prediction(aspects, per_text, pooled_out, anchors)
-
-    def _anchor(
-        self,
-        states: torch.Tensor,
-        mask: torch.Tensor,
-        offsets: list[list[tuple[int, int]]],
-        ids: list[int],
-        anchors: list[list[int | None]],
-    ) -> None:
-        """Fill `anchors[i]` for the batch's texts: per slot, the start of the (non-special)
-        token its aspect query weighs most."""
-        words = torch.tensor(
-            [[e > s for s, e in row] + [False] * (states.shape[1] - len(row)) for row in offsets]
-        )
-        weights = _weights(states, mask, self.heads.aspect_queries(states.shape[0]))
-        weights = weights.float().masked_fill(~words.unsqueeze(1), -1.0)
-        for row, best in enumerate(weights.argmax(-1).tolist()):
-            if words[row].any():
-                anchors[ids[row]] = [offsets[row][token][0] for token in best]
 
     def _predict_marked(
         self,

@@ -115,10 +115,9 @@ def _said_of(near: list[Span], opinion: Any) -> Span:
     """The product of the sentence an opinion is said of: with an anchor (where the aspect
     is spoken of), the last one named before it ("the Aurex wins on sound, the Buds 2 on
     comfort"), else the first one after it; without, the one nearest the opinion's start."""
-    anchor = getattr(opinion, "anchor", None)
-    if anchor is None:
+    if opinion.anchor is None:
         return min(near, key=lambda p: abs(p.start_char - opinion.start))
-    before = [p for p in near if p.start_char <= anchor]
+    before = [p for p in near if p.start_char <= opinion.anchor]
     if before:
         return max(before, key=lambda p: p.start_char)
     return min(near, key=lambda p: p.start_char)
