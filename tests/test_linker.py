@@ -305,7 +305,8 @@ def test_cli_train_and_evaluate_ditto_and_halueval(registered: None, tmp_path: P
     assert json.loads(result.stdout.strip().splitlines()[-1])["f1"] >= 0.8
     qa = str(FIXTURES / "factcheck_halueval_qa.jsonl")
     result = cli.invoke(app, ["train", "factcheck", "--data", qa, "--format", "halueval",
-                              "--out", str(tmp_path / "f"), "--set", "max_iter=5"])  # fmt: skip
+                              "--out", str(tmp_path / "f"), "--set", "model=lexical",
+                              "--set", "max_iter=5"])  # fmt: skip
     assert result.exit_code == 0, result.output
     result = cli.invoke(app, ["evaluate", "factcheck", "--data", qa, "--format", "halueval",
                               "--model", str(tmp_path / "f"), "--json"])  # fmt: skip

@@ -175,7 +175,7 @@ DEMO_SETTINGS: dict[str, dict[str, Any]] = {
         "none_weight": 0.3,
     },
     # lexical features only, trains in seconds: what tests train on the demo's claims
-    "factcheck": {"embeddings": False},
+    "factcheck": {"model": "lexical", "embeddings": False},
 }
 
 
