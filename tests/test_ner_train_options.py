@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -202,3 +203,47 @@ def test_bench_no_train_skips_a_missing_model_instead_of_training(
     monkeypatch.setattr(bench, "train_model", lambda *a: pytest.fail("trained under the lock"))
     conll = next(d for d in bench.DATASETS if d.key == "conll2003")
     assert bench.run(conll, _data_dir(tmp_path), 5, retrain=False, no_train=True) == []
+
+
+def test_bench_section_keeps_the_ner_rows_of_datasets_it_did_not_rerun(bench: ModuleType) -> None:
+    wnut = {
+        "dataset": "wnut17", "variant": None, "backend": "trained", "settings": {},
+        "split": "official dev emerging.dev.conll (all)", "n": 1009, "precision": 0.5,
+        "recall": 0.2, "f1": 0.3, "words_per_second": 20000.0, "model_size_mb": 6.6,
+        "llm_calls": 0,
+    }  # fmt: skip
+    conll = {**wnut, "dataset": "conll2003", "split": "official dev valid.txt (all)", "f1": 0.88}
+    old = bench.section([conll, wnut])
+    text = bench.section([{**wnut, "f1": 0.4}], old)
+    assert "| conll2003 | official dev valid.txt (all) |" in text  # kept as it was
+    assert text.count("| wnut17 |") == 1 and "| 0.400 |" in text  # replaced, not doubled
+    assert "Rows of wnut17: run " in text and "Other rows: " in text  # when each ran
+    again = bench.section([{**wnut, "f1": 0.5}], text)
+    assert again.count("Other rows: ") == 1  # the earlier run's line is not nested
+
+
+def test_bench_carves_semeval_dev_by_review_and_scores_cooking_out_of_fold(
+    bench: ModuleType, tmp_path: Path
+) -> None:
+    (tmp_path / "semeval2014_absa").mkdir()
+    shutil.copy(FIXTURES / "laptops14.xml", tmp_path / "semeval2014_absa" / "Laptop_Train_v2.xml")
+    laptops = next(d for d in bench.DATASETS if d.key == "semeval2014_laptops")
+    data = bench.splits(laptops, tmp_path)
+    ids = lambda docs: [int(d._.doc_id) for d in docs]  # noqa: E731
+    assert data.eval and max(ids(data.train)) < min(ids(data.eval))  # whole reviews
+    assert "by review" in data.described
+
+    cooking = next(d for d in bench.DATASETS if d.key == "reddit_cooking_ner")
+    assert cooking.gold_trains and dict(cooking.settings)["arch"] == "minilm"
+    folder = tmp_path / "reddit_cooking_ner"
+    folder.mkdir()
+    posts = [json.loads(line) for line in (FIXTURES / "cooking.jsonl").open()]
+    gold, silver = posts[: len(posts) // 2], posts
+    (folder / "hmwk-1-review.jsonl").write_text("".join(json.dumps(p) + "\n" for p in gold))
+    (folder / "gpt3-5-zeroshot.jsonl").write_text("".join(json.dumps(p) + "\n" for p in silver))
+    data = bench.splits(cooking, tmp_path)
+    texts = [d.text for d in data.train]
+    accepted = read_corpus(folder / "gpt3-5-zeroshot.jsonl", "prodigy", "ner")
+    assert len(texts) == len(set(texts)) == len(accepted) - len(data.stop)  # gold once
+    assert {d.text for d in data.stop} <= {p["text"] for p in gold}
+    assert "5 folds" in data.described
