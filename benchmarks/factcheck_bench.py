@@ -306,7 +306,8 @@ def table(rows: list[dict]) -> str:
         "product); *paraphrases*: 36 hand-written claims "
         "(`tests/fixtures/factcheck_paraphrases.jsonl`), 17 faithful, 19 altered. "
         "*supported vs. not* is what the guardrail acts on. The cross-encoder runs "
-        "bfloat16 where the CPU has it, else int8 (this CPU: int8).",
+        "bfloat16 where the CPU has it, else float32 (this CPU: float32; int8 only on "
+        "request).",
         "",
         "| set | split | backend | n | accuracy | supported vs. not | checks/s | model MB | load |",
         "|---|---|---|---|---|---|---|---|---|",

@@ -188,6 +188,19 @@ def test_evidence_window_keeps_the_sentences_that_matter() -> None:
     assert "The office is in Delhi." in glued
 
 
+def test_the_attention_kernel_is_switched_back_even_on_errors() -> None:
+    from types import SimpleNamespace
+
+    from distill.plugins.linker.embed import attention
+
+    encoder = SimpleNamespace(config=SimpleNamespace(_attn_implementation="eager"))
+    with attention(encoder, "sdpa"):
+        assert encoder.config._attn_implementation == "sdpa"
+    with pytest.raises(RuntimeError), attention(encoder, "sdpa"):
+        raise RuntimeError
+    assert encoder.config._attn_implementation == "eager"
+
+
 def test_the_question_goes_before_the_claim() -> None:
     from distill.plugins.factcheck.model import Check
     from distill.plugins.factcheck.nli import hypothesis

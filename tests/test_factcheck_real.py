@@ -228,6 +228,34 @@ def test_stacked_checker_trains_loads_and_checks(tmp_path: Path) -> None:
     assert {d._.verdicts[0].label for d in predicted} <= set(backend.task.labels)
 
 
+def test_inference_gives_the_eager_probabilities_of_one_padded_batch() -> None:
+    """`probabilities` (sdpa, short length-sorted batches) against the plain path it
+    replaced (eager attention, all pairs padded in one batch): float noise only."""
+    import json
+
+    import numpy as np
+    import torch
+
+    from distill.plugins.factcheck.general import general_model_path
+    from distill.plugins.factcheck.model import Check
+    from distill.plugins.factcheck.nli import NliModel
+
+    path = general_model_path()
+    if path is None or not (path / "layout.json").is_file():
+        pytest.skip("the shipped checker is not the cross-encoder")
+    model = NliModel.load(path)
+    model.train(False)
+    lines = (FIXTURES / "factcheck_paraphrases.jsonl").read_text(encoding="utf-8").splitlines()
+    items = [json.loads(line) for line in lines[:20]]
+    checks = [Check(item["claim"], item["evidence"]) for item in items]
+    with torch.inference_mode():
+        ids = model.tokenize(model.pairs(checks))
+        plain = model.logits(model.batch(ids)).softmax(-1).numpy()
+    assert len({len(i) for i in ids}) > 5  # lengths vary: padding is exercised
+    assert np.abs(model.probabilities(checks) - plain).max() < 1e-4
+    assert model.encoder.config._attn_implementation == "eager"  # training's kernel stays
+
+
 def test_the_claim_is_never_cut_only_the_evidence_and_the_question() -> None:
     from distill.plugins.factcheck.model import Check
     from distill.plugins.factcheck.nli import MAX_TOKENS, NliModel, hypothesis

@@ -44,7 +44,13 @@ from distill.plugins.factcheck.features import STOPWORDS
 from distill.plugins.factcheck.model import Check, best_evidence
 from distill.plugins.factcheck.task import Label, Verdict
 from distill.plugins.linker.catalog import normalize
-from distill.plugins.linker.embed import in_bf16, minilm_path, run_top_layers, use_bf16
+from distill.plugins.linker.embed import (
+    attention,
+    in_bf16,
+    minilm_path,
+    run_top_layers,
+    use_bf16,
+)
 
 LABELS: tuple[Label, ...] = ("supported", "contradicted", "not_enough_info")
 WEIGHTS = "weights.pt"
@@ -186,16 +192,21 @@ class NliModel:
         return self.pool(run_top_layers(self.top_layers, hidden, mask), mask)
 
     @torch.inference_mode()
-    def probabilities(self, checks: Sequence[Check], batch_size: int = 32) -> np.ndarray:
-        """(N, 3) probabilities in LABELS order; length-sorted batches (less padding)."""
+    def probabilities(self, checks: Sequence[Check], batch_size: int = 8) -> np.ndarray:
+        """(N, 3) probabilities in LABELS order, on the fused `sdpa` attention kernel.
+
+        The pass is compute-bound (the Linear layers are ~3/4 of it), so padding is what
+        can go: pairs are sorted by length and batched 8 at a time, where 32 spent 12-20%
+        of the tokens on padding; 8 pairs (~800 tokens) still keep the matmuls efficient."""
         self.train(False)
         ids = self.tokenize(self.pairs(checks))
         out = np.zeros((len(ids), len(LABELS)), dtype=np.float32)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            probs = self.logits(self.batch([ids[i] for i in rows])).softmax(-1)
-            out[rows] = probs.float().numpy()
+        with attention(self.encoder, "sdpa"):
+            for start in range(0, len(order), batch_size):
+                rows = order[start : start + batch_size]
+                probs = self.logits(self.batch([ids[i] for i in rows])).softmax(-1)
+                out[rows] = probs.float().numpy()
         return out
 
     def verdicts(self, checks: Sequence[Check]) -> list[Verdict]:

@@ -6,8 +6,9 @@ features and the fact-checker all embed with it, so they share one copy in memor
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,19 @@ def embed(
         list(texts), batch_size=batch_size, convert_to_tensor=True, show_progress_bar=False
     )
     return torch.nn.functional.normalize(vectors.float(), dim=-1).numpy()
+
+
+@contextlib.contextmanager
+def attention(encoder: Any, implementation: str) -> Iterator[None]:
+    """`encoder` on another attention kernel for a while: training keeps `eager`
+    (`run_top_layers` passes its own additive mask), inference can use the fused `sdpa`
+    (the same outputs to float noise, less time: no separate score matrix and softmax)."""
+    config = encoder.config
+    previous, config._attn_implementation = config._attn_implementation, implementation
+    try:
+        yield
+    finally:
+        config._attn_implementation = previous
 
 
 def run_top_layers(layers: Sequence[Any], hidden: Any, mask: Any) -> Any:
