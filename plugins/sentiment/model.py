@@ -26,17 +26,15 @@ training can cache the frozen layers' output once and make every epoch cheap.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 
-from distill.plugins.linker.embed import minilm_path, run_top_layers
+from distill.plugins.linker.embed import attention, minilm_path, run_top_layers
 
 NONE = "none"
 TEXT_MAX_TOKENS = 128
@@ -68,18 +66,6 @@ def mark_term(text: str, start: int, end: int) -> tuple[str, tuple[int, int]]:
     marked = f"{text[:start]}{TERM_MARK} {text[start:end]} {TERM_MARK}{text[end:]}"
     shift = len(TERM_MARK) + 1
     return marked, (start + shift, end + shift)
-
-
-@contextlib.contextmanager
-def _attention(encoder: nn.Module, implementation: str) -> Iterator[None]:
-    """Another attention kernel for a while: training keeps `eager` (`top` passes its own
-    additive mask), inference uses fused `sdpa` (same decisions, less time)."""
-    config = encoder.config
-    previous, config._attn_implementation = config._attn_implementation, implementation
-    try:
-        yield
-    finally:
-        config._attn_implementation = previous
 
 
 def _weights(states: torch.Tensor, mask: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
@@ -300,7 +286,7 @@ class AbsaModel:
         self.train(False)
         encoder = self._bf16_encoder or self.encoder
         encoder.train(False)
-        with _attention(encoder, "sdpa"):
+        with attention(encoder, "sdpa"):
             if self.term_marks and terms and any(terms):
                 return self._predict_marked(encoder, texts, terms, batch_size)
             return self._shared_pass(encoder, texts, terms, batch_size, pooled)
