@@ -191,12 +191,12 @@ def test_evidence_window_keeps_the_sentences_that_matter() -> None:
 def test_the_attention_kernel_is_switched_back_even_on_errors() -> None:
     from types import SimpleNamespace
 
-    from distill.plugins.linker.embed import attention
+    from distill.plugins.linker.embed import attention_kernel
 
     encoder = SimpleNamespace(config=SimpleNamespace(_attn_implementation="eager"))
-    with attention(encoder, "sdpa"):
+    with attention_kernel(encoder, "sdpa"):
         assert encoder.config._attn_implementation == "sdpa"
-    with pytest.raises(RuntimeError), attention(encoder, "sdpa"):
+    with pytest.raises(RuntimeError), attention_kernel(encoder, "sdpa"):
         raise RuntimeError
     assert encoder.config._attn_implementation == "eager"
 

@@ -45,7 +45,7 @@ from distill.plugins.factcheck.model import Check, best_evidence
 from distill.plugins.factcheck.task import Label, Verdict
 from distill.plugins.linker.catalog import normalize
 from distill.plugins.linker.embed import (
-    attention,
+    attention_kernel,
     in_bf16,
     minilm_path,
     run_top_layers,
@@ -202,7 +202,7 @@ class NliModel:
         ids = self.tokenize(self.pairs(checks))
         out = np.zeros((len(ids), len(LABELS)), dtype=np.float32)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        with attention(self.encoder, "sdpa"):
+        with attention_kernel(self.encoder, "sdpa"):
             for start in range(0, len(order), batch_size):
                 rows = order[start : start + batch_size]
                 probs = self.logits(self.batch([ids[i] for i in rows])).softmax(-1)

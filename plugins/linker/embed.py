@@ -109,7 +109,7 @@ def embed(
 
 
 @contextlib.contextmanager
-def attention(encoder: Any, implementation: str) -> Iterator[None]:
+def attention_kernel(encoder: Any, implementation: str) -> Iterator[None]:
     """`encoder` on another attention kernel for a while: training keeps `eager`
     (`run_top_layers` passes its own additive mask), inference can use the fused `sdpa`
     (the same outputs to float noise, less time: no separate score matrix and softmax)."""

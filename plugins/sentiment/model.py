@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from distill.plugins.linker.embed import attention, minilm_path, run_top_layers
+from distill.plugins.linker.embed import attention_kernel, minilm_path, run_top_layers
 
 NONE = "none"
 TEXT_MAX_TOKENS = 128
@@ -75,9 +75,9 @@ def _weights(states: torch.Tensor, mask: torch.Tensor, queries: torch.Tensor) ->
     return scores.softmax(-1)
 
 
-def _attend(states: torch.Tensor, mask: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
-    """Pool `states` (B, T, H) once per query (B, Q, H) -> (B, Q, H), ignoring padding."""
-    return torch.einsum("bqt,bth->bqh", _weights(states, mask, queries), states)
+def _pool(weights: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
+    """`states` (B, T, H) pooled once per query by its weights (B, Q, T) -> (B, Q, H)."""
+    return torch.einsum("bqt,bth->bqh", weights, states)
 
 
 def _anchors(
@@ -143,7 +143,7 @@ class Heads(nn.Module):
         already has it."""
         if attention is None:
             attention = self.aspect_attention(states, mask)
-        pooled = self.dropout(torch.einsum("bqt,bth->bqh", attention, states))
+        pooled = self.dropout(_pool(attention, states))
         described = self.descriptions.unsqueeze(0).expand_as(pooled)
         mixed = torch.nn.functional.gelu(self.mix(torch.cat([pooled, described], -1)))
         return self.aspect_out(self.dropout(mixed)) + self.aspect_bias
@@ -154,7 +154,8 @@ class Heads(nn.Module):
         positions = torch.arange(states.shape[1]).unsqueeze(0)
         inside = (positions >= spans[:, 1:2]) & (positions < spans[:, 2:3])
         term = (rows * inside.unsqueeze(-1)).sum(1) / inside.sum(1, keepdim=True).clamp(min=1)
-        context = _attend(rows, mask[spans[:, 0]], self.term_query(term).unsqueeze(1))[:, 0]
+        queries = self.term_query(term).unsqueeze(1)
+        context = _pool(_weights(rows, mask[spans[:, 0]], queries), rows)[:, 0]
         mean = (rows * mask[spans[:, 0]].unsqueeze(-1)).sum(1) / mask[spans[:, 0]].sum(
             1, keepdim=True
         )
@@ -286,7 +287,7 @@ class AbsaModel:
         self.train(False)
         encoder = self._bf16_encoder or self.encoder
         encoder.train(False)
-        with attention(encoder, "sdpa"):
+        with attention_kernel(encoder, "sdpa"):
             if self.term_marks and terms and any(terms):
                 return self._predict_marked(encoder, texts, terms, batch_size)
             return self._shared_pass(encoder, texts, terms, batch_size, pooled)
