@@ -149,9 +149,15 @@ def run_train(args: argparse.Namespace) -> None:
         },
         dev_info=data_info(None, "halueval+demo", dev)
         | {"parts": "qa length-matched, dialogue, demo"},
-        progress=lambda kind, info: print(kind, json.dumps(info), flush=True),
+        progress=_log,
     )
     print(f"dev {card.dev_scores}", flush=True)
+
+
+def _log(kind: str, info: dict) -> None:
+    """Training events on stdout; batches every 50th (an epoch has hundreds)."""
+    if kind != "batch" or info["done"] % 50 == 0:
+        print(kind, json.dumps(info), flush=True)
 
 
 # evaluate

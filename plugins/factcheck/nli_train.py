@@ -182,8 +182,10 @@ def fine_tune(
             optimizer.step()
             schedule.step()
             step += 1
-            if progress and step % 50 == 0:
-                progress("step", {"step": step, "of": total, "loss": round(loss.item(), 4)})
+            if progress:  # the same "batch" event as the other trainers: the CLI's bar
+                epoch, done_in_epoch = divmod(step - 1, steps_per_epoch)
+                batch = {"epoch": epoch + 1, "done": done_in_epoch + 1, "total": steps_per_epoch}
+                progress("batch", batch | {"loss": round(loss.item(), 4)})
             out_of_time = deadline is not None and time.perf_counter() > deadline
             done = step >= total or out_of_time
             if dev_docs and (step in evaluations or done):
