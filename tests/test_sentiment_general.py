@@ -185,6 +185,32 @@ def test_items_of_one_text_merge_and_the_frozen_states_are_kept_on_disk(tmp_path
     assert Fake.calls == 1 and [len(s) for s in again.states] == [1, 4]
 
 
+def test_aspect_words_match_whole_words_and_plurals() -> None:
+    from distill.plugins.sentiment.model import aspect_words, word_spans
+
+    text = "Great photos, the Lens is sharp; flashy menus and a cameraman aside."
+    assert [text[s:e] for _, s, e in word_spans(text, ["camera"])] == ["photos", "Lens"]
+    assert aspect_words("overall") is None  # the product itself: no words of its own
+    assert word_spans("the remote_control works", ["remote_control"]) == []
+    assert word_spans("the remote control works", ["remote_control"]) == [("remote_control", 4, 18)]
+
+
+def test_support_counts_opinions_per_slot_on_top_of_earlier_training() -> None:
+    from distill.plugins.sentiment.train import Item, support
+
+    slots, classes = ["battery", "camera"], ["none", "positive", "negative", "neutral"]
+    items = [
+        Item("a", [1, 0], []),
+        Item("b", [2, IGNORE], []),
+        Item("c", [0, 3], []),
+        Item("d", None, [(0, 1, 0)]),  # term-level: teaches no aspect
+    ]
+    assert support(items, slots, classes, {"camera": 5, "keyboard": 9}) == {
+        "battery": 2,
+        "camera": 6,
+    }
+
+
 def test_sentences_split_at_punctuation_and_line_breaks() -> None:
     text = "Great phone. Battery is weak!\nScreen ok"
     assert [text[a:b] for a, b in sentence_bounds(text)] == [
@@ -282,6 +308,20 @@ def test_real_general_model_finds_aspects_with_sentence_spans(general) -> None:
     for o in doc._.opinions:
         assert o.target == "acme-phone" and o.method == "document subject"
         assert text[o.start : o.end] in [text[a:b] for a, b in sentence_bounds(text)]
+
+
+@pytest.mark.real
+def test_real_rare_aspect_is_found_by_its_words(general) -> None:
+    """The shipped model saw 5 camera opinions: its head never reports camera, so the
+    camera's words are read by the term head from the same pass."""
+    assert general.model.rare_slots() == ["camera"]
+    text = "The pictures are sharp and vivid. The zoom is slow. I bought a case for it."
+    doc = make_doc(text, "d1", {"product": "acme-phone"})
+    general.predict([doc])
+    camera = [
+        (o.polarity, text[o.anchor :].split()[0]) for o in doc._.opinions if o.aspect == "camera"
+    ]
+    assert camera == [("positive", "pictures"), ("negative", "zoom")]
 
 
 @pytest.mark.real

@@ -27,7 +27,9 @@ training can cache the frozen layers' output once and make every epoch cheap.
 from __future__ import annotations
 
 import copy
+import functools
 import json
+import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -54,6 +56,30 @@ DESCRIPTIONS = {
 }
 """What each default aspect covers, embedded to make its query; other aspects use their name."""
 LAYOUT = "layout.json"
+RARE = 50
+"""An aspect with fewer training opinions than this is also found by its words (`word_spans`):
+its head has learnt little more than "none" (the shipped model saw 7 camera opinions)."""
+
+
+@functools.cache
+def aspect_words(slot: str) -> re.Pattern[str] | None:
+    """Whole words (plurals too) that name `slot`: its description's terms, else its name;
+    None for `overall`, which has no words of its own."""
+    if slot == "overall":
+        return None
+    terms = DESCRIPTIONS.get(slot, slot.replace("_", " ")).split(",")
+    alternatives = "|".join(re.escape(t.strip().removesuffix("s")) for t in terms if t.strip())
+    return re.compile(rf"\b(?:{alternatives})(?:s|es)?\b", re.IGNORECASE)
+
+
+def word_spans(text: str, slots: list[str]) -> list[tuple[str, int, int]]:
+    """(slot, start, end) of each word in `text` that names one of `slots`."""
+    spans = []
+    for slot in slots:
+        pattern = aspect_words(slot)
+        if pattern is not None:
+            spans += [(slot, m.start(), m.end()) for m in pattern.finditer(text)]
+    return spans
 
 
 TERM_MARK = "#"
@@ -108,6 +134,9 @@ class Prediction(NamedTuple):
     """Per text and slot, the character offset (in the text) of the word the slot's query
     attends to most: where the aspect is spoken of, so a sentence that names two products
     gives each opinion to the product it is said of (`targets.attach_targets`)."""
+    words: list[torch.Tensor] | None = None
+    """Per text, (its word spans, term classes) probabilities: the term head on the words
+    asked for (`predict(words=...)`), read from the same pass."""
 
 
 class Heads(nn.Module):
@@ -187,6 +216,9 @@ class AbsaModel:
         self.threshold = 0.5
         """An aspect is reported when its probability of not being `none` reaches this
         (tuned on dev at training: the `none` class dominates, argmax under-reports)."""
+        self.support: dict[str, int] = {}
+        """Training opinions (not `none`) seen per slot, over every training of this model;
+        empty for models trained before it was kept (then no slot counts as rare)."""
         self._bf16_encoder: nn.Module | None = None
         self.tokenizer = AutoTokenizer.from_pretrained(base)
         self.encoder = AutoModel.from_pretrained(base, attn_implementation="eager")
@@ -281,16 +313,18 @@ class AbsaModel:
         terms: list[list[tuple[int, int]]] | None = None,
         batch_size: int = 64,
         pooled: bool = False,
+        words: list[list[tuple[int, int]]] | None = None,
     ) -> Prediction:
-        """Aspect probabilities, term probabilities and (`pooled`) the base model's sentence
-        vectors of `texts` (only without term marks: ingest's plain sentences)."""
+        """Aspect probabilities, term probabilities, (`pooled`) the base model's sentence
+        vectors (only without term marks: ingest's plain sentences) and the term head's
+        probabilities of the `words` spans, from the shared pass (never marked)."""
         self.train(False)
         encoder = self._bf16_encoder or self.encoder
         encoder.train(False)
         with attention_kernel(encoder, "sdpa"):
             if self.term_marks and terms and any(terms):
                 return self._predict_marked(encoder, texts, terms, batch_size)
-            return self._shared_pass(encoder, texts, terms, batch_size, pooled)
+            return self._shared_pass(encoder, texts, terms, batch_size, pooled, words)
 
     def _shared_pass(
         self,
@@ -299,13 +333,15 @@ class AbsaModel:
         terms: list[list[tuple[int, int]]] | None,
         batch_size: int,
         pooled: bool = False,
+        words: list[list[tuple[int, int]]] | None = None,
     ) -> Prediction:
         """One encoder pass per text, shared by the aspect head, all the text's terms and
-        (`pooled`) the base model's top layers."""
+        words and (`pooled`) the base model's top layers."""
         encoded = self.tokenize(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encoded["input_ids"][i]))
         aspects = torch.zeros(len(texts), len(self.slots), len(self.aspect_classes))
         per_text: list[torch.Tensor] = [torch.empty(0, len(self.term_classes)) for _ in texts]
+        per_word: list[torch.Tensor] = [torch.empty(0, len(self.term_classes)) for _ in texts]
         hidden_size = self.encoder.config.hidden_size
         vectors = torch.zeros(len(texts), hidden_size) if pooled else None
         counts = torch.zeros(len(texts)) if pooled else None
@@ -332,20 +368,21 @@ class AbsaModel:
                 offsets = [encoded["offset_mapping"][i] for i in ids]
                 for i, anchor in zip(ids, _anchors(attention, offsets), strict=True):
                     anchors[i] = anchor
-            spans = [
-                (row, *self.token_span(encoded["offset_mapping"][i], s, e))
-                for row, i in enumerate(ids)
-                for s, e in (terms[i] if terms else [])
-            ]
-            if spans:
+            for asked, out in ((terms, per_text), (words, per_word)):
+                spans = [
+                    (row, *self.token_span(encoded["offset_mapping"][i], s, e))
+                    for row, i in enumerate(ids)
+                    for s, e in (asked[i] if asked else [])
+                ]
+                if not spans or not asked:
+                    continue
                 probs = self.heads.terms(last, mask, torch.tensor(spans)).float().softmax(-1)
                 cursor = 0
                 for i in ids:
-                    n = len(terms[i]) if terms else 0
-                    per_text[i] = probs[cursor : cursor + n]
-                    cursor += n
+                    out[i] = probs[cursor : cursor + len(asked[i])]
+                    cursor += len(asked[i])
         pooled_out = None if vectors is None or counts is None else (vectors, counts)
-        return Prediction(aspects, per_text, pooled_out, anchors)
+        return Prediction(aspects, per_text, pooled_out, anchors, per_word if words else None)
 
     def _predict_marked(
         self,
@@ -409,6 +446,7 @@ class AbsaModel:
             "trained": self.trained,
             "threshold": self.threshold,
             "term_marks": self.term_marks,
+            "support": self.support,
         }
 
     def save(self, path: Path) -> None:
@@ -442,4 +480,9 @@ class AbsaModel:
             term_marks=layout.get("term_marks", False),
         )
         model.threshold = float(layout.get("threshold", 0.5))
+        model.support = {k: int(v) for k, v in layout.get("support", {}).items()}
         return model
+
+    def rare_slots(self) -> list[str]:
+        """Slots with fewer than `RARE` training opinions (only where the counts are known)."""
+        return [s for s in self.slots if s in self.support and self.support[s] < RARE]

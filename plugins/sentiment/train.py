@@ -383,6 +383,20 @@ def selection_metric(scores: dict[str, Any]) -> float:
     return sum(parts) / len(parts) if parts else 0.0
 
 
+def support(
+    items: Sequence[Item], slots: list[str], classes: list[str], before: dict[str, int]
+) -> dict[str, int]:
+    """Opinions (not `none`) per slot in `items`, added to those of earlier trainings: what
+    `AbsaModel.rare_slots` reads to find aspects the head has barely seen by their words."""
+    counts = {slot: before.get(slot, 0) for slot in slots}
+    none = classes.index(NONE)
+    for item in items:
+        for slot, label in zip(slots, item.aspects or [], strict=False):
+            if label not in (none, IGNORE):
+                counts[slot] += 1
+    return counts
+
+
 def train(
     train_docs: Sequence[Doc],
     dev_docs: Sequence[Doc],
@@ -415,6 +429,7 @@ def train(
         "aspects": has_aspects or model.trained.get("aspects", False),
         "terms": has_terms or model.trained.get("terms", False),
     }
+    model.support = support(items, slots, classes, model.support)
     optimizer = torch.optim.AdamW(
         [
             {"params": list(model.top_layers.parameters()), "lr": config.learn_rate},

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
 from spacy.tokens import Doc
 
 from distill.backend import Backend, BackendOptions
@@ -22,7 +23,7 @@ from distill.errors import PluginError
 from distill.model_card import dir_size_mb, load_card
 from distill.plugins.linker.embed import use_bf16
 from distill.plugins.sentiment.general import general_model_path
-from distill.plugins.sentiment.model import NONE, AbsaModel
+from distill.plugins.sentiment.model import NONE, AbsaModel, word_spans
 from distill.plugins.sentiment.targets import sentence_bounds
 from distill.plugins.sentiment.task import Opinion, Opinions, given_terms
 from distill.registry import register_backend
@@ -56,7 +57,18 @@ def predict_opinions(
     terms = [
         [(t["start"] - lo, t["end"] - lo) for t in given_terms(docs[i]) or []] for i, lo, _ in items
     ]
-    prediction = model.predict(texts, terms, batch_size, pooled=sentence_vectors)
+    rare = model.rare_slots() if model.trained.get("aspects") else []
+    named = [
+        word_spans(text, rare) if given_terms(docs[i]) is None else []
+        for text, (i, _, _) in zip(texts, items, strict=True)
+    ]
+    prediction = model.predict(
+        texts,
+        terms,
+        batch_size,
+        pooled=sentence_vectors,
+        words=[[(s, e) for _, s, e in spans] for spans in named] if rare else None,
+    )
     aspects, term_probs, pooled = prediction.aspects, prediction.terms, prediction.pooled
     anchors = prediction.anchors or [[None] * len(model.slots) for _ in texts]
     if pooled is not None:
@@ -101,10 +113,42 @@ def predict_opinions(
                         anchor=None if anchor is None else lo + anchor,
                     )
                 )
+        if prediction.words is not None:
+            found = {o.aspect for o in per_doc[i] if o.start == lo}
+            per_doc[i] += _named(model, named[row], prediction.words[row], lo, hi, found)
     results = [Opinions(opinions=o) for o in per_doc]
     for doc, output in zip(docs, results, strict=True):
         doc._.opinions = list(output.opinions)
     return results
+
+
+def _named(
+    model: AbsaModel,
+    spans: list[tuple[str, int, int]],
+    probs: torch.Tensor,
+    lo: int,
+    hi: int,
+    found: set[str],
+) -> list[Opinion]:
+    """Opinions on rare aspects the aspect head missed, from the words that name them: the
+    term head's polarity of the word, kept when positive or negative (a neutral mention,
+    "I bought a case for the camera", is no opinion), the surest word per aspect."""
+    best: dict[str, Opinion] = {}
+    for (slot, start, _), p in zip(spans, probs, strict=True):
+        k = int(p.argmax())
+        polarity = model.term_classes[k]
+        if slot in found or polarity not in ("positive", "negative"):
+            continue
+        if slot not in best or float(p[k]) > (best[slot].confidence or 0.0):
+            best[slot] = Opinion(
+                aspect=slot,
+                polarity=polarity,  # type: ignore[arg-type]
+                start=lo,
+                end=hi,
+                confidence=round(float(p[k]), 4),
+                anchor=lo + start,
+            )
+    return list(best.values())
 
 
 @register_backend("sentiment", "trained")
