@@ -502,9 +502,9 @@ def ner_line(r: dict[str, Any]) -> str:
 
 
 SENTIMENT_HEADER = [
-    "| dataset | split | metric | backend | n | P | R | F1 | accuracy | words/s | model MB "
-    "| LLM calls | invalid LLM outputs |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| dataset | split | metric | backend | n | P | R | F1 | accuracy | macro-F1 | words/s "
+    "| model MB | LLM calls | invalid LLM outputs |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 
 
@@ -512,6 +512,7 @@ def sentiment_line(r: dict[str, Any]) -> str:
     return (
         f"| {r['dataset']} | {r['split']} | {r['metric']} | {r['backend']} | {r['n']} "
         f"| {fmt(r['precision'])} | {fmt(r['recall'])} | {fmt(r['f1'])} | {fmt(r['accuracy'])} "
+        f"| {fmt(r.get('macro_f1'))} "
         f"| {fmt(r['words_per_second'], 1)} | {fmt(r['model_size_mb'], 1)} | {r['llm_calls']} "
         f"| {r.get('invalid_llm_outputs', 0)} |"
     )

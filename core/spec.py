@@ -31,6 +31,9 @@ class Scores(BaseModel):
     recall: float | None = None
     f1: float | None = None
     accuracy: float | None = None
+    macro_f1: float | None = None
+    """Mean F1 over the classes (term polarity: a rare class such as neutral weighs as much
+    as the common ones, where accuracy hides it)."""
 
 
 class TaskSpec(ABC):

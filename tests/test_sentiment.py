@@ -31,6 +31,8 @@ def test_term_mode_scores_polarity_accuracy_over_gold_terms() -> None:
     scores = SentimentTask().score(gold, predicted)
     assert scores.n == 3 and scores.accuracy == pytest.approx(1 / 3)
     assert scores.f1 is None
+    # F1 positive 2/3 (1 right of 2 said, 1 gold), negative 0, neutral 0 (never said)
+    assert scores.macro_f1 == pytest.approx((2 / 3) / 3)
 
 
 def test_category_mode_scores_prf() -> None:

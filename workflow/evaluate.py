@@ -32,6 +32,7 @@ class EvaluationResult(BaseModel):
     recall: float | None
     f1: float | None
     accuracy: float | None
+    macro_f1: float | None = None
     words_per_second: float | None
     seconds: float
     model_size_mb: float | None
@@ -123,6 +124,7 @@ def evaluate_backend(
         recall=scores.recall,
         f1=scores.f1,
         accuracy=scores.accuracy,
+        macro_f1=scores.macro_f1,
         words_per_second=round(words / seconds, 1) if seconds > 0 else None,
         seconds=round(seconds, 3),
         model_size_mb=runner.size_mb(),

@@ -98,13 +98,24 @@ class SentimentTask(TaskSpec):
         return span_scores(tuples(gold), tuples(predicted), n=len(gold))
 
     def _term_accuracy(self, gold: Sequence[Doc], predicted: Sequence[Doc]) -> Scores:
-        total = correct = 0
+        """Accuracy over the gold terms, and macro-F1 over positive, negative and neutral
+        (SemEval-2014's three-class figure; conflict terms count in accuracy only)."""
+        pairs = []
         for g, p in zip(gold, predicted, strict=True):
             found = {(o.start, o.end): o.polarity for o in self.read(p).opinions}
-            for o in self.read(g).opinions:
-                total += 1
-                correct += found.get((o.start, o.end)) == o.polarity
-        return Scores(n=total, accuracy=correct / total if total else None)
+            pairs += [(o.polarity, found.get((o.start, o.end))) for o in self.read(g).opinions]
+        if not pairs:
+            return Scores(n=0)
+        f1s = []
+        for label in ("positive", "negative", "neutral"):
+            hits = sum(g == p == label for g, p in pairs)
+            gold_n = sum(g == label for g, _ in pairs)
+            predicted_n = sum(p == label for _, p in pairs)
+            if gold_n + predicted_n:  # a class absent on both sides has no F1
+                f1s.append(2 * hits / (gold_n + predicted_n))
+        correct = sum(g == p for g, p in pairs)
+        macro = sum(f1s) / len(f1s) if f1s else None
+        return Scores(n=len(pairs), accuracy=correct / len(pairs), macro_f1=macro)
 
     # the prompt backend's hooks
 
