@@ -312,8 +312,8 @@ def test_real_general_model_finds_aspects_with_sentence_spans(general) -> None:
 
 @pytest.mark.real
 def test_real_rare_aspect_is_found_by_its_words(general) -> None:
-    """The shipped model saw 5 camera opinions: its head never reports camera, so the
-    camera's words are read by the term head from the same pass."""
+    """The shipped model saw 5 camera opinions: its head never says camera, so a sentence
+    naming the camera gets the head's polarity for it; one without an opinion gets none."""
     assert general.model.rare_slots() == ["camera"]
     text = "The pictures are sharp and vivid. The zoom is slow. I bought a case for it."
     doc = make_doc(text, "d1", {"product": "acme-phone"})

@@ -57,8 +57,8 @@ DESCRIPTIONS = {
 """What each default aspect covers, embedded to make its query; other aspects use their name."""
 LAYOUT = "layout.json"
 RARE = 50
-"""An aspect with fewer training opinions than this is also found by its words (`word_spans`):
-its head has learnt little more than "none" (the shipped model saw 7 camera opinions)."""
+"""An aspect with fewer training opinions than this is also reported where a word names it
+(`word_spans`): its head learnt mostly "none" (the shipped model saw 5 camera opinions)."""
 
 
 @functools.cache
@@ -134,9 +134,6 @@ class Prediction(NamedTuple):
     """Per text and slot, the character offset (in the text) of the word the slot's query
     attends to most: where the aspect is spoken of, so a sentence that names two products
     gives each opinion to the product it is said of (`targets.attach_targets`)."""
-    words: list[torch.Tensor] | None = None
-    """Per text, (its word spans, term classes) probabilities: the term head on the words
-    asked for (`predict(words=...)`), read from the same pass."""
 
 
 class Heads(nn.Module):
@@ -313,18 +310,16 @@ class AbsaModel:
         terms: list[list[tuple[int, int]]] | None = None,
         batch_size: int = 64,
         pooled: bool = False,
-        words: list[list[tuple[int, int]]] | None = None,
     ) -> Prediction:
-        """Aspect probabilities, term probabilities, (`pooled`) the base model's sentence
-        vectors (only without term marks: ingest's plain sentences) and the term head's
-        probabilities of the `words` spans, from the shared pass (never marked)."""
+        """Aspect probabilities, term probabilities and (`pooled`) the base model's sentence
+        vectors of `texts` (only without term marks: ingest's plain sentences)."""
         self.train(False)
         encoder = self._bf16_encoder or self.encoder
         encoder.train(False)
         with attention_kernel(encoder, "sdpa"):
             if self.term_marks and terms and any(terms):
                 return self._predict_marked(encoder, texts, terms, batch_size)
-            return self._shared_pass(encoder, texts, terms, batch_size, pooled, words)
+            return self._shared_pass(encoder, texts, terms, batch_size, pooled)
 
     def _shared_pass(
         self,
@@ -333,15 +328,13 @@ class AbsaModel:
         terms: list[list[tuple[int, int]]] | None,
         batch_size: int,
         pooled: bool = False,
-        words: list[list[tuple[int, int]]] | None = None,
     ) -> Prediction:
         """One encoder pass per text, shared by the aspect head, all the text's terms and
-        words and (`pooled`) the base model's top layers."""
+        (`pooled`) the base model's top layers."""
         encoded = self.tokenize(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encoded["input_ids"][i]))
         aspects = torch.zeros(len(texts), len(self.slots), len(self.aspect_classes))
         per_text: list[torch.Tensor] = [torch.empty(0, len(self.term_classes)) for _ in texts]
-        per_word: list[torch.Tensor] = [torch.empty(0, len(self.term_classes)) for _ in texts]
         hidden_size = self.encoder.config.hidden_size
         vectors = torch.zeros(len(texts), hidden_size) if pooled else None
         counts = torch.zeros(len(texts)) if pooled else None
@@ -368,21 +361,20 @@ class AbsaModel:
                 offsets = [encoded["offset_mapping"][i] for i in ids]
                 for i, anchor in zip(ids, _anchors(attention, offsets), strict=True):
                     anchors[i] = anchor
-            for asked, out in ((terms, per_text), (words, per_word)):
-                spans = [
-                    (row, *self.token_span(encoded["offset_mapping"][i], s, e))
-                    for row, i in enumerate(ids)
-                    for s, e in (asked[i] if asked else [])
-                ]
-                if not spans or not asked:
-                    continue
+            spans = [
+                (row, *self.token_span(encoded["offset_mapping"][i], s, e))
+                for row, i in enumerate(ids)
+                for s, e in (terms[i] if terms else [])
+            ]
+            if spans:
                 probs = self.heads.terms(last, mask, torch.tensor(spans)).float().softmax(-1)
                 cursor = 0
                 for i in ids:
-                    out[i] = probs[cursor : cursor + len(asked[i])]
-                    cursor += len(asked[i])
+                    n = len(terms[i]) if terms else 0
+                    per_text[i] = probs[cursor : cursor + n]
+                    cursor += n
         pooled_out = None if vectors is None or counts is None else (vectors, counts)
-        return Prediction(aspects, per_text, pooled_out, anchors, per_word if words else None)
+        return Prediction(aspects, per_text, pooled_out, anchors)
 
     def _predict_marked(
         self,

@@ -57,18 +57,8 @@ def predict_opinions(
     terms = [
         [(t["start"] - lo, t["end"] - lo) for t in given_terms(docs[i]) or []] for i, lo, _ in items
     ]
+    prediction = model.predict(texts, terms, batch_size, pooled=sentence_vectors)
     rare = model.rare_slots() if model.trained.get("aspects") else []
-    named = [
-        word_spans(text, rare) if given_terms(docs[i]) is None else []
-        for text, (i, _, _) in zip(texts, items, strict=True)
-    ]
-    prediction = model.predict(
-        texts,
-        terms,
-        batch_size,
-        pooled=sentence_vectors,
-        words=[[(s, e) for _, s, e in spans] for spans in named] if rare else None,
-    )
     aspects, term_probs, pooled = prediction.aspects, prediction.terms, prediction.pooled
     anchors = prediction.anchors or [[None] * len(model.slots) for _ in texts]
     if pooled is not None:
@@ -113,9 +103,10 @@ def predict_opinions(
                         anchor=None if anchor is None else lo + anchor,
                     )
                 )
-        if prediction.words is not None:
+        if rare:
             found = {o.aspect for o in per_doc[i] if o.start == lo}
-            per_doc[i] += _named(model, named[row], prediction.words[row], lo, hi, found)
+            spans = word_spans(texts[row], [slot for slot in rare if slot not in found])
+            per_doc[i] += _named(model, spans, aspects[row], lo, hi)
     results = [Opinions(opinions=o) for o in per_doc]
     for doc, output in zip(docs, results, strict=True):
         doc._.opinions = list(output.opinions)
@@ -123,32 +114,33 @@ def predict_opinions(
 
 
 def _named(
-    model: AbsaModel,
-    spans: list[tuple[str, int, int]],
-    probs: torch.Tensor,
-    lo: int,
-    hi: int,
-    found: set[str],
+    model: AbsaModel, spans: list[tuple[str, int, int]], probs: torch.Tensor, lo: int, hi: int
 ) -> list[Opinion]:
-    """Opinions on rare aspects the aspect head missed, from the words that name them: the
-    term head's polarity of the word, kept when positive or negative (a neutral mention,
-    "I bought a case for the camera", is no opinion), the surest word per aspect."""
-    best: dict[str, Opinion] = {}
-    for (slot, start, _), p in zip(spans, probs, strict=True):
-        k = int(p.argmax())
-        polarity = model.term_classes[k]
-        if slot in found or polarity not in ("positive", "negative"):
+    """Opinions on rare aspects from the words that name them (`spans`, in the sentence at
+    `lo`): the head's `none` for a rare aspect is what its few examples taught it, but its
+    polarity comes from the classifier all aspects share, so the likeliest polarity is
+    kept when positive or negative (a neutral mention, "I bought a case for the camera",
+    is no opinion). One opinion per aspect, anchored at the aspect's first word."""
+    none = model.aspect_classes.index(NONE)
+    opinions: dict[str, Opinion] = {}
+    for slot, start, _ in spans:
+        if slot in opinions:
             continue
-        if slot not in best or float(p[k]) > (best[slot].confidence or 0.0):
-            best[slot] = Opinion(
+        polar = probs[model.slots.index(slot)].clone()
+        polar[none] = 0.0
+        polar /= polar.sum().clamp(min=1e-9)
+        best = int(polar.argmax())
+        polarity = model.aspect_classes[best]
+        if polarity in ("positive", "negative"):
+            opinions[slot] = Opinion(
                 aspect=slot,
                 polarity=polarity,  # type: ignore[arg-type]
                 start=lo,
                 end=hi,
-                confidence=round(float(p[k]), 4),
+                confidence=round(float(polar[best]), 4),
                 anchor=lo + start,
             )
-    return list(best.values())
+    return list(opinions.values())
 
 
 @register_backend("sentiment", "trained")
