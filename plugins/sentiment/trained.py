@@ -119,8 +119,8 @@ def _named(
     """Opinions on rare aspects from the words that name them (`spans`, in the sentence at
     `lo`): the head's `none` for a rare aspect is what its few examples taught it, but its
     polarity comes from the classifier all aspects share, so the likeliest polarity is
-    kept when positive or negative (a neutral mention, "I bought a case for the camera",
-    is no opinion). One opinion per aspect, anchored at the aspect's first word."""
+    kept when positive or negative (a neutral reading gives none). One opinion per
+    aspect, anchored at the aspect's first word."""
     none = model.aspect_classes.index(NONE)
     opinions: dict[str, Opinion] = {}
     for slot, start, _ in spans:
