@@ -195,6 +195,7 @@ def _print_comparison(console: Any, comparison: Any) -> None:
         ("recall", "recall"),
         ("f1", "F1"),
         ("accuracy", "accuracy"),
+        ("macro_f1", "macro-F1"),
         ("words_per_second", "words/s"),
         ("model_size_mb", "model MB"),
         ("seconds", "seconds"),

@@ -221,3 +221,17 @@ def test_reviewed_file_trains_compares_and_is_used(
     assert used.exit_code == 0, used.output
     settings = tomllib.loads((tmp_path / "distill.toml").read_text())
     assert settings["tasks"]["ner"] == {"backend": "trained", "model": "models/ner"}
+
+
+@pytest.mark.real
+def test_term_polarity_evaluation_reports_macro_f1_beside_accuracy() -> None:
+    """SemEval-2014 style terms with the shipped sentiment model: accuracy alone hides the
+    neutral class, so macro-F1 is in the JSON and in the table."""
+    app, runner = make_app(), CliRunner()
+    args = ["evaluate", "sentiment", "--data", str(FIXTURES / "laptops14.xml")]
+    result = runner.invoke(app, [*args, "--format", "semeval14", "--json"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout.strip().splitlines()[-1])
+    assert row["n"] == 3 and 0.0 <= row["macro_f1"] <= 1.0 and 0.0 <= row["accuracy"] <= 1.0
+    table = runner.invoke(app, [*args, "--format", "semeval14"], env={"COLUMNS": "120"})
+    assert table.exit_code == 0 and "macro_f1" in table.output
