@@ -14,7 +14,7 @@ from distill.cli.state import State
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEYS = {
-    "task", "backend", "model", "n", "precision", "recall", "f1", "accuracy",
+    "task", "backend", "model", "n", "precision", "recall", "f1", "accuracy", "macro_f1",
     "words_per_second", "seconds", "model_size_mb", "llm_calls",
 }  # fmt: skip
 
