@@ -314,10 +314,16 @@ def test_real_general_model_finds_aspects_with_sentence_spans(general) -> None:
 def test_real_rare_aspect_is_found_by_its_words(general) -> None:
     """The shipped model saw 5 camera opinions: its head never says camera, so a sentence
     naming the camera gets the head's polarity for it; one without an opinion gets none."""
+    from distill.plugins import BackendOptions
+    from distill.plugins.sentiment.trained import TrainedSentiment
+
     assert general.model.rare_slots() == ["camera"]
     text = "The pictures are sharp and vivid. The zoom is slow. I bought a case for it."
     doc = make_doc(text, "d1", {"product": "acme-phone"})
-    general.predict([doc])
+    general.predict([doc])  # off by default: the head alone never says camera
+    assert not [o for o in doc._.opinions if o.aspect == "camera"]
+    words = TrainedSentiment(SentimentTask(), BackendOptions(extra={"rare_aspect_words": True}))
+    words.predict([doc])
     camera = [
         (o.polarity, text[o.anchor :].split()[0]) for o in doc._.opinions if o.aspect == "camera"
     ]

@@ -48,17 +48,22 @@ def units(doc: Doc) -> list[tuple[int, int]]:
 
 
 def predict_opinions(
-    model: AbsaModel, docs: Sequence[Doc], batch_size: int = 64, sentence_vectors: bool = False
+    model: AbsaModel,
+    docs: Sequence[Doc],
+    batch_size: int = 64,
+    sentence_vectors: bool = False,
+    rare_aspect_words: bool = False,
 ) -> list[Opinions]:
     """Opinions per doc, also stored on `doc._.opinions` (used on dev splits too); with
-    `sentence_vectors`, each doc's `doc._.sentence_vectors` too, from the same pass."""
+    `sentence_vectors`, each doc's `doc._.sentence_vectors` too, from the same pass; with
+    `rare_aspect_words`, rare aspects also where a word names them (`_named`)."""
     items = [(i, lo, hi) for i, doc in enumerate(docs) for lo, hi in units(doc)]
     texts = [docs[i].text[lo:hi] for i, lo, hi in items]
     terms = [
         [(t["start"] - lo, t["end"] - lo) for t in given_terms(docs[i]) or []] for i, lo, _ in items
     ]
     prediction = model.predict(texts, terms, batch_size, pooled=sentence_vectors)
-    rare = model.rare_slots() if model.trained.get("aspects") else []
+    rare = model.rare_slots() if rare_aspect_words and model.trained.get("aspects") else []
     aspects, term_probs, pooled = prediction.aspects, prediction.terms, prediction.pooled
     anchors = prediction.anchors or [[None] * len(model.slots) for _ in texts]
     if pooled is not None:
@@ -120,7 +125,12 @@ def _named(
     `lo`): the head's `none` for a rare aspect is what its few examples taught it, but its
     polarity comes from the classifier all aspects share, so the likeliest polarity is
     kept when positive or negative (a neutral reading gives none). One opinion per
-    aspect, anchored at the aspect's first word."""
+    aspect, anchored at the aspect's first word.
+
+    Off unless asked for (`[tasks.sentiment] options = {rare_aspect_words = true}`): on
+    reviews of a product that has no camera (Nokia 6610) most hits were wrong ("nice mms
+    pictures", "the samsung flip camera phone"): the word names the aspect, the sentence's
+    polarity is not about it. Meant for reviews of products that have the aspect."""
     none = model.aspect_classes.index(NONE)
     opinions: dict[str, Opinion] = {}
     for slot, start, _ in spans:
@@ -191,6 +201,7 @@ class TrainedSentiment(Backend):
             docs,
             batch_size=min(64, self.options.batch_size),
             sentence_vectors=self.share_sentence_vectors,
+            rare_aspect_words=bool(self.options.extra.get("rare_aspect_words", False)),
         )
         for doc, output in zip(docs, outputs, strict=True):
             if given_terms(doc) is None:
