@@ -206,6 +206,29 @@ def test_real_model_parallel_decoding_answers_every_document_in_order() -> None:
 
 
 @pytest.mark.real
+def test_real_model_finds_opinions_in_a_sentence_that_names_no_product() -> None:
+    """Most reviews never name their product: the prompt without products must still get
+    opinions. The parallel decoder (two documents at once) only constrains the answer to
+    the schema, it does not show it to the model, so the prompt must show the format: with
+    none, the model began a JSON object where the schema wants pairs and every list closed
+    empty."""
+    from distill.config import LLMConfig
+    from distill.llm import lazy_chat_model
+
+    chat = lazy_chat_model(LLMConfig(cache=False))
+    runner = PromptBackend(SentimentTask(), BackendOptions(chat_model=chat))
+    docs = [
+        make_doc("The battery life is amazing but the screen is far too dim."),
+        make_doc("i love this phone , the speakerphone is loud and clear ."),
+    ]
+    runner.predict(docs)
+    assert runner.failures == []
+    found = {(o.aspect, o.polarity) for o in docs[0]._.opinions}
+    assert {("battery", "positive"), ("screen", "negative")} <= found
+    assert ("sound", "positive") in {(o.aspect, o.polarity) for o in docs[1]._.opinions}
+
+
+@pytest.mark.real
 def test_real_model_parallel_answers_are_cached(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A second run of the same batch is answered from the response cache, not decoded."""
     from distill.config import LLMConfig
