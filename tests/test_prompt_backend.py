@@ -206,12 +206,11 @@ def test_real_model_parallel_decoding_answers_every_document_in_order() -> None:
 
 
 @pytest.mark.real
-def test_real_model_finds_opinions_in_a_sentence_that_names_no_product() -> None:
-    """Most reviews never name their product: the prompt without products must still get
-    opinions. The parallel decoder (two documents at once) only constrains the answer to
-    the schema, it does not show it to the model, so the prompt must show the format: with
-    none, the model began a JSON object where the schema wants pairs and every list closed
-    empty."""
+def test_real_model_finds_opinions_when_decoding_several_reviews_at_once() -> None:
+    """The parallel decoder (several documents at once) constrains the answer to the schema
+    but does not show it to the model, so the prompt must show the format: without a worked
+    example the model began a JSON object where the schema wants arrays and every list
+    closed empty, for reviews that name no product and for those that do."""
     from distill.config import LLMConfig
     from distill.llm import lazy_chat_model
 
@@ -226,6 +225,24 @@ def test_real_model_finds_opinions_in_a_sentence_that_names_no_product() -> None
     found = {(o.aspect, o.polarity) for o in docs[0]._.opinions}
     assert {("battery", "positive"), ("screen", "negative")} <= found
     assert ("sound", "positive") in {(o.aspect, o.polarity) for o in docs[1]._.opinions}
+
+    # the same with the products NER found (the prompt that names them)
+    from spacy.tokens import Span
+
+    texts = ["The Orion 6 battery is dreadful.", "I love the Kestrel K5, its screen is superb."]
+    named = [make_doc(text) for text in texts]
+    for doc, name in zip(named, ("Orion 6", "Kestrel K5"), strict=True):
+        start = doc.text.index(name)
+        doc.ents = [doc.char_span(start, start + len(name), label="PRODUCT")]
+        assert isinstance(doc.ents[0], Span)
+    runner.predict(named)
+    assert runner.failures == []
+    assert ("Orion 6", "battery", "negative") in {
+        (o.target, o.aspect, o.polarity) for o in named[0]._.opinions
+    }
+    assert ("Kestrel K5", "screen", "positive") in {
+        (o.target, o.aspect, o.polarity) for o in named[1]._.opinions
+    }
 
 
 @pytest.mark.real
