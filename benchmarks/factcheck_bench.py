@@ -297,8 +297,9 @@ def table(rows: list[dict]) -> str:
         return "—" if value is None else f"{value:.3f}"
 
     lines = [
-        f"Machine: {machine()}. `load`: the 1-minute load average when the row started "
-        "(the 2 cores are shared, so checks/s are lower bounds).",
+        f"Machine of the newest rows: {machine()}; rows that name no CPU are from an AMD EPYC "
+        "with AVX2 only (float32), 2026-12-02. `load`: the 1-minute load average when the "
+        "row started (the 2 cores are shared, so checks/s are lower bounds).",
         "",
         "Reproduce: `python -m benchmarks.factcheck_bench train --model nli --init base "
         "--epochs 6 --learn-rate 1e-4 --max-minutes 12 --set frozen=2` (the shipped checker; "
@@ -312,8 +313,8 @@ def table(rows: list[dict]) -> str:
         "product); *paraphrases*: 36 hand-written claims "
         "(`tests/fixtures/factcheck_paraphrases.jsonl`), 17 faithful, 19 altered. "
         "*supported vs. not* is what the guardrail acts on. The cross-encoder runs "
-        "bfloat16 where the CPU has it, else float32 (this CPU: float32; int8 only on "
-        "request).",
+        "bfloat16 where the CPU multiplies it in hardware (AMX or AVX512-BF16), else "
+        "float32; int8 only on request. Each row's backend says its precision and CPU.",
         "",
         "| set | split | backend | n | accuracy | supported vs. not | checks/s | model MB | load |",
         "|---|---|---|---|---|---|---|---|---|",

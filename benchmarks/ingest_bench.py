@@ -21,7 +21,7 @@ the same texts:
   only) by writing each batch on the calling thread, torch threads left as they are: the
   code before the writer thread, to measure it at the same load;
 - `local-fp32`: the same with `DISTILL_BF16=0` (float32 MiniLM where `local` uses
-  bfloat16 on a CPU with AMX), to show what bf16 brings;
+  bfloat16 on a CPU with AMX or AVX512-BF16), to show what bf16 brings;
 - `ray1`, `ray2`: the same through `engine="ray"` on a local Ray with 1 or 2 CPUs (one
   actor per CPU; the driver writes graph and index). Actors load their models inside the
   timed run, as `distill ingest --engine ray` does;
@@ -52,6 +52,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.report import cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 # tracked in git: the BENCHMARKS.md section is rebuilt from it
@@ -494,47 +496,55 @@ def _rate(row: dict[str, Any], words: int) -> tuple[float, float]:
 
 def _table(results: dict[str, Any]) -> str:
     lines = [
-        "| reviews | engine | reviews/s | words/s | × spaCy | seconds | facts (mentions + "
-        "opinions) | failures | peak RSS | load (1-min, before → after) |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| reviews | CPU | engine | reviews/s | words/s | × spaCy (same CPU) | seconds | facts "
+        "(mentions + opinions) | failures | peak RSS | load (1-min, before → after) |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for size in sorted(results["sizes"], key=int):
         block = results["sizes"][size]
         words = block["dataset"]["words"]
-        spacy_rate = _rate(block["runs"]["spacy"], words)[0] if "spacy" in block["runs"] else None
-        for engine in ENGINES:
-            row = block["runs"].get(engine)
-            if row is None:
-                continue
-            rate, word_rate = _rate(row, words)
-            ratio = f"{rate / spacy_rate:.3f}" if spacy_rate and engine != "spacy" else "—"
-            facts = (
-                f"{row['mentions'] + row['opinions']:,} ({row['mentions']:,} + {row['opinions']:,})"
-                if "mentions" in row
-                else f"{row['entities']:,} entities"
-            )
-            memory = f"{row['peak_rss_mb']:,.0f} MB"
-            if engine.startswith("ray"):
-                memory = f"driver {memory}, Ray tree {row['peak_tree_rss_mb']:,.0f} MB"
-            if engine.startswith("local-w"):
-                memory = f"parent {memory}, with workers {row['peak_tree_rss_mb']:,.0f} MB"
-            actors = engine[3:].split("-")[0]
-            name = {
-                "spacy": "spaCy `nlp.pipe`",
-                "local": "distill ingest",
-                "local-fp32": "distill ingest, float32 (`DISTILL_BF16=0`)",
-                "local-serial": "distill ingest, no writer thread (2 torch threads, as before)",
-                "local-joint": "distill ingest, index embeds every passage whole (as before)",
-                "local-w2": "distill ingest --workers 2 (tools in 2 processes)",
-            }.get(engine, f"distill ingest --engine ray, {actors} actor(s)")
-            if engine.endswith("-falkordb"):
-                name += f", FalkorDB server, {actors} writer(s) (the actors)"
-            lines.append(
-                f"| {int(size):,} | {name} | {rate:,.1f} | {word_rate:,.0f} | {ratio} "
-                f"| {row['seconds']:,.1f} | {facts} | {row.get('failures', 0)} | {memory} "
-                f"| {row['load'][0]:.1f} → {row['load'][1]:.1f} |"
-            )
+        for runs in (block["runs"], *block.get("earlier", {}).values()):
+            lines += _rows(int(size), words, runs)
     return "\n".join(lines)
+
+
+def _rows(size: int, words: int, runs: dict[str, Any]) -> list[str]:
+    """One CPU's rows of one size, × spaCy against that CPU's spaCy run."""
+    lines = []
+    spacy_rate = _rate(runs["spacy"], words)[0] if "spacy" in runs else None
+    for engine in ENGINES:
+        row = runs.get(engine)
+        if row is None:
+            continue
+        rate, word_rate = _rate(row, words)
+        ratio = f"{rate / spacy_rate:.3f}" if spacy_rate and engine != "spacy" else "—"
+        facts = (
+            f"{row['mentions'] + row['opinions']:,} ({row['mentions']:,} + {row['opinions']:,})"
+            if "mentions" in row
+            else f"{row['entities']:,} entities"
+        )
+        memory = f"{row['peak_rss_mb']:,.0f} MB"
+        if engine.startswith("ray"):
+            memory = f"driver {memory}, Ray tree {row['peak_tree_rss_mb']:,.0f} MB"
+        if engine.startswith("local-w"):
+            memory = f"parent {memory}, with workers {row['peak_tree_rss_mb']:,.0f} MB"
+        actors = engine[3:].split("-")[0]
+        name = {
+            "spacy": "spaCy `nlp.pipe`",
+            "local": "distill ingest",
+            "local-fp32": "distill ingest, float32 (`DISTILL_BF16=0`)",
+            "local-serial": "distill ingest, no writer thread (2 torch threads, as before)",
+            "local-joint": "distill ingest, index embeds every passage whole (as before)",
+            "local-w2": "distill ingest --workers 2 (tools in 2 processes)",
+        }.get(engine, f"distill ingest --engine ray, {actors} actor(s)")
+        if engine.endswith("-falkordb"):
+            name += f", FalkorDB server, {actors} writer(s) (the actors)"
+        lines.append(
+            f"| {size:,} | {row.get('cpu', '?')} | {name} | {rate:,.1f} | {word_rate:,.0f} "
+            f"| {ratio} | {row['seconds']:,.1f} | {facts} | {row.get('failures', 0)} | {memory} "
+            f"| {row['load'][0]:.1f} → {row['load'][1]:.1f} |"
+        )
+    return lines
 
 
 def _stages(row: dict[str, Any], reviews: int) -> str:
@@ -690,6 +700,15 @@ def _steps(steps: list[dict[str, Any]]) -> str:
 # ---------------------------------------------------------------- main
 
 
+def _set_aside_other_cpus(block: dict[str, Any], current: str) -> None:
+    """Runs measured on another CPU move to `earlier` (by CPU): a size's `runs` always
+    compare engines on one CPU, and the other CPUs' rows stay in the table."""
+    for engine, row in list(block["runs"].items()):
+        if row.get("cpu", "?") != current:
+            block.setdefault("earlier", {}).setdefault(row.get("cpu", "?"), {})[engine] = row
+            del block["runs"][engine]
+
+
 def _dataset(seed: int, count: int) -> tuple[Path, dict[str, Any]]:
     folder = Path(tempfile.mkdtemp(prefix="distill-ingest-data-"))
     reviews_file = folder / f"reviews-{seed}-{count}.jsonl"
@@ -813,6 +832,8 @@ def main(argv: list[str] | None = None) -> None:
             env = {**os.environ, **(FP32 if engine == "local-fp32" else {})}
             subprocess.run(child, cwd=ROOT, check=True, env=env)
             row = json.loads(out.read_text())
+            row["cpu"] = cpu()
+            _set_aside_other_cpus(block, row["cpu"])
             block["runs"][engine] = row
             reviews_per_s, words_per_s = _rate(row, dataset["words"])
             print(

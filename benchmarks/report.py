@@ -15,20 +15,32 @@ HEADER = (
 )
 
 
-def machine() -> str:
-    """One line: CPU model, cores, memory, Python, date."""
-    cpu = "unknown CPU"
+def cpu() -> str:
+    """CPU model and its widest matrix instructions, e.g. "AMD EPYC, AVX512-BF16": what
+    decides MiniLM's speed (bfloat16 in hardware with AMX or AVX512-BF16, else float32)."""
+    name, flags = "unknown CPU", set()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        match = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
-        cpu = match.group(1).strip() if match else cpu
+        text = cpuinfo.read_text()
+        match = re.search(r"model name\s*:\s*(.+)", text)
+        name = match.group(1).strip() if match else name
+        match = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
+        flags = set(match.group(1).split()) if match else set()
+    for flag, label in (("amx_tile", "AMX"), ("avx512_bf16", "AVX512-BF16"), ("avx2", "AVX2")):
+        if flag in flags:
+            return f"{name}, {label}"
+    return name
+
+
+def machine() -> str:
+    """One line: CPU model, cores, memory, Python, date."""
     memory = ""
     meminfo = Path("/proc/meminfo")
     if meminfo.exists():
         match = re.search(r"MemTotal:\s*(\d+) kB", meminfo.read_text())
         memory = f", {int(match.group(1)) / 1024**2:.0f} GiB RAM" if match else ""
     return (
-        f"{cpu}, {os.cpu_count()} cores{memory}, no GPU; Python {platform.python_version()}; "
+        f"{cpu()}, {os.cpu_count()} cores{memory}, no GPU; Python {platform.python_version()}; "
         f"measured {date.today().isoformat()}"
     )
 

@@ -478,7 +478,7 @@ def render(results: dict[str, Any]) -> str:
         "",
         "Plain review text (sentence split, all 11 aspects per sentence, the ingest path): "
         f"{results['plain_fp32'][0]:,.0f} words/s wall, {results['plain_fp32'][1]:,.0f} "
-        "words per CPU-second as ingest runs it (bfloat16 on CPUs with AMX, else float32; "
+        "words per CPU-second as ingest runs it (bfloat16 with AMX or AVX512-BF16, else float32; "
         "best of 3); int8 (`[tasks.sentiment] options = {int8 = true}`) "
         f"{results['plain_int8'][0]:,.0f} / {results['plain_int8'][1]:,.0f}. "
         f"{results.get('load_note', '')}",

@@ -39,7 +39,7 @@ def ingest(
         str,
         typer.Option(
             help="processes running the tools: a number, or auto (one per core, at most 4, "
-            "for inputs of 1 MB or more, 0.25 MB on CPUs without fast bfloat16; each worker "
+            "for inputs of 0.25-1 MB or more, by how fast the CPU runs MiniLM; each worker "
             "loads the models: seconds, ~0.9 GB)",
         ),
     ] = "auto",

@@ -109,8 +109,9 @@ class Passage(BaseModel):
 def default_embedder(texts: Sequence[str]) -> np.ndarray:
     """The MiniLM shipped in a PyPI package, shared with the linker (one copy per process).
 
-    Looked up at call time, so tests can swap in a fast fake. bfloat16 on CPUs with AMX
-    (`use_bf16`): passages and queries alike, cosine ≥ 0.99 to the float32 vectors.
+    Looked up at call time, so tests can swap in a fast fake. bfloat16 on CPUs with
+    bfloat16 hardware (`use_bf16`): passages and queries alike, cosine ≥ 0.99 to the
+    float32 vectors.
     """
     from distill.plugins.linker.embed import embed, use_bf16
 

@@ -26,13 +26,12 @@ from distill.errors import DistillError
 from distill.ingest.pipeline import BatchResult, Pipeline
 from distill.ingest.readers import SourceDocument
 
-AUTO_BYTES = 1_000_000
-"""Input size from which `auto_workers` starts worker processes where MiniLM runs in
-bfloat16 (AMX CPUs): each worker loads the models (~10-20 s), which a small input would not
-win back (one process does ~90 reviews/s there, two workers ~160: even from ~3,000 reviews)."""
-AUTO_BYTES_FLOAT32 = 250_000
-"""The same where MiniLM runs in float32 (no AMX: AMD EPYC, older Xeons): one process does
-~17 reviews/s, two workers ~30, so the pool pays off from ~600 reviews (~0.2 MB)."""
+AUTO_BYTES = {"AMX": 1_000_000, "AVX512-BF16": 500_000, None: 250_000}
+"""Input size from which `auto_workers` starts worker processes, by the CPU's bfloat16
+hardware (`bf16_hardware()`). Each worker loads the models (~10-20 s), which a small input
+must win back: with AMX one process does ~90 reviews/s and two workers ~160 (from ~3,000
+reviews); with AVX512-BF16 ~43 and ~68 (from ~1,100-1,800 reviews for 9-15 s of loading);
+in float32 ~17 and ~30 (from ~600; BENCHMARKS.md, Ingest at scale)."""
 MAX_AUTO_WORKERS = 4
 """The single writer in the parent bounds what more workers can add (BENCHMARKS.md)."""
 
@@ -45,14 +44,14 @@ reads the cause instead of "a worker died" (an initializer that raises breaks th
 
 def auto_workers(paths: Iterable[str | os.PathLike[str]]) -> int:
     """One worker per core (at most `MAX_AUTO_WORKERS`) when the input files add up to
-    `AUTO_BYTES` (`AUTO_BYTES_FLOAT32` on CPUs without fast bfloat16) or more and there
-    are several cores; else 1 (the tools in this process)."""
-    from distill.plugins.linker.embed import bf16_is_fast
+    `AUTO_BYTES` of this CPU or more and there are several cores; else 1 (the tools in
+    this process)."""
+    from distill.plugins.linker.embed import bf16_hardware
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if not cores or cores < 2:
         return 1
-    threshold = AUTO_BYTES if bf16_is_fast() else AUTO_BYTES_FLOAT32
+    threshold = AUTO_BYTES[bf16_hardware()]
     size = 0
     for root in paths:
         files = [root] if not os.path.isdir(root) else _files(root)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from distill.plugins.linker.embed import BF16_ENV, bf16_is_fast, use_bf16
+from distill.plugins.linker.embed import BF16_ENV, bf16_hardware, bf16_is_fast, use_bf16
 
 
 def test_an_explicit_option_wins_then_the_environment_then_the_cpu(
@@ -18,6 +18,25 @@ def test_an_explicit_option_wins_then_the_environment_then_the_cpu(
     assert use_bf16() is False and use_bf16(True) is True
     monkeypatch.setenv(BF16_ENV, "1")
     assert use_bf16() is True and use_bf16(False) is False
+
+
+@pytest.mark.parametrize(
+    ("amx", "avx512_bf16", "fast"),
+    [(True, False, True), (False, True, True), (False, False, False)],
+)
+def test_bfloat16_is_fast_with_amx_or_avx512_bf16(
+    monkeypatch: pytest.MonkeyPatch, amx: bool, avx512_bf16: bool, fast: bool
+) -> None:
+    """Both kinds of bfloat16 hardware count (a Zen 4 EPYC has AVX512-BF16, no AMX)."""
+    import torch
+
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
+    bf16_hardware.cache_clear()
+    try:
+        assert bf16_is_fast() is fast
+    finally:
+        bf16_hardware.cache_clear()
 
 
 @pytest.mark.real

@@ -10,7 +10,7 @@ import typer
 
 from distill.cli.ingest_cmd import _workers
 from distill.ingest import processes
-from distill.ingest.processes import AUTO_BYTES, AUTO_BYTES_FLOAT32, auto_workers
+from distill.ingest.processes import AUTO_BYTES, auto_workers
 from distill.plugins.linker import embed
 
 
@@ -25,11 +25,11 @@ def cores(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
 def test_auto_starts_workers_only_for_big_inputs_on_several_cores(
     cores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(embed, "bf16_is_fast", lambda: True)
+    monkeypatch.setattr(embed, "bf16_hardware", lambda: "AMX")
     small, big = tmp_path / "small.jsonl", tmp_path / "folder" / "big.jsonl"
     small.write_text("x" * 100)
     big.parent.mkdir()
-    big.write_bytes(b"x" * AUTO_BYTES)
+    big.write_bytes(b"x" * AUTO_BYTES["AMX"])
     cores(2)
     assert auto_workers([small]) == 1
     assert auto_workers([small, big.parent]) == 2
@@ -40,17 +40,19 @@ def test_auto_starts_workers_only_for_big_inputs_on_several_cores(
     assert auto_workers([tmp_path / "missing"]) == 1  # the reader reports it, not this
 
 
-def test_auto_starts_workers_sooner_where_minilm_runs_in_float32(  # type: ignore[no-untyped-def]
+def test_auto_starts_workers_sooner_where_minilm_is_slower(  # type: ignore[no-untyped-def]
     cores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without fast bfloat16 the tools are slower, so a pool pays off on smaller inputs."""
-    medium = tmp_path / "medium.jsonl"
-    medium.write_bytes(b"x" * AUTO_BYTES_FLOAT32)
+    """The slower the tools (float32 < AVX512-BF16 < AMX), the smaller the input from
+    which a pool pays off."""
     cores(2)
-    monkeypatch.setattr(embed, "bf16_is_fast", lambda: False)
-    assert auto_workers([medium]) == 2
-    monkeypatch.setattr(embed, "bf16_is_fast", lambda: True)
-    assert auto_workers([medium]) == 1
+    for hardware, size in AUTO_BYTES.items():
+        medium = tmp_path / f"{hardware}.jsonl"
+        medium.write_bytes(b"x" * size)
+        for other, threshold in AUTO_BYTES.items():
+            monkeypatch.setattr(embed, "bf16_hardware", lambda other=other: other)
+            assert auto_workers([medium]) == (2 if size >= threshold else 1)
+    assert AUTO_BYTES[None] < AUTO_BYTES["AVX512-BF16"] < AUTO_BYTES["AMX"]
 
 
 def test_the_workers_option_takes_a_number_or_auto(cores, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

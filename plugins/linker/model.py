@@ -218,7 +218,7 @@ class LinkerModel:
 
     def pair_matrix(self, pairs: Sequence[tuple[Side, Side]]) -> np.ndarray:
         """Features of record pairs. Titles only are embedded, each text once (cached
-        across batches): by static vectors, or by MiniLM in bfloat16 where the CPU has AMX
+        across batches): by static vectors, or by MiniLM (bfloat16 where `use_bf16()`)
         (embedding is then most of the time). The whole-record cosine (`emb_all`, left 0)
         did not add to the title's on the Ditto sets (valid F1 within noise, twice the
         texts to embed)."""

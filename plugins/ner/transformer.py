@@ -166,7 +166,7 @@ class TokenNER:
 
     @bf16.setter
     def bf16(self, on: bool) -> None:
-        """On: `predict` runs a bfloat16 copy (fast where the CPU has AMX; `use_bf16()`)."""
+        """On: `predict` runs a bfloat16 copy (fast where `bf16_is_fast()`; `use_bf16()`)."""
         from distill.plugins.linker.embed import in_bf16
 
         self._bf16 = in_bf16(copy.deepcopy(self.tagger)).eval() if on else None

@@ -169,7 +169,7 @@ class TrainedSentiment(Backend):
         self.model = AbsaModel.load(self.path)
         if self.options.extra.get("int8", False):
             self.model.quantize()
-        else:  # `options = {bf16 = false}` (or $DISTILL_BF16=0) keeps float32 on AMX CPUs
+        else:  # `options = {bf16 = false}` (or $DISTILL_BF16=0) keeps float32 on bfloat16 CPUs
             self.model.bf16 = use_bf16(self.options.extra.get("bf16"))
         if not self.model.trained.get("aspects"):
             log.warning(
