@@ -16,8 +16,10 @@ HEADER = (
 
 
 def cpu() -> str:
-    """CPU model and its widest matrix instructions, e.g. "AMD EPYC, AVX512-BF16": what
-    decides MiniLM's speed (bfloat16 in hardware with AMX or AVX512-BF16, else float32)."""
+    """CPU model and what decides MiniLM's speed on it, e.g. "AMD EPYC, AVX512-BF16": its
+    bfloat16 hardware as the models see it (`bf16_hardware()`), else "AVX2" (float32)."""
+    from distill.plugins.linker.embed import bf16_hardware
+
     name, flags = "unknown CPU", set()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -26,10 +28,8 @@ def cpu() -> str:
         name = match.group(1).strip() if match else name
         match = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
         flags = set(match.group(1).split()) if match else set()
-    for flag, label in (("amx_tile", "AMX"), ("avx512_bf16", "AVX512-BF16"), ("avx2", "AVX2")):
-        if flag in flags:
-            return f"{name}, {label}"
-    return name
+    label = bf16_hardware() or ("AVX2" if "avx2" in flags else None)
+    return f"{name}, {label}" if label else name
 
 
 def machine() -> str:
