@@ -282,7 +282,56 @@ def demo_prompt_row(held: list[Any], task_config: Any) -> dict[str, Any]:
     }
 
 
-# 4. the Nokia 6610 reviews through the real pipeline
+# 4. camera sentences nobody trained on
+
+
+CAMERA_REVIEWS = ROOT / "benchmarks" / "data" / "camera_reviews_huliu.txt"
+
+
+def sentence_rows(model_dir: Path, path: Path = CAMERA_REVIEWS) -> dict[str, Any]:
+    """Sentence-level aspect opinions on a Hu & Liu file: P/R/F1 over (sentence, aspect,
+    polarity) for `camera` and for all default aspects (features mapped by `FEATURE_RULES`;
+    features no default aspect fits are left out of the gold)."""
+    from distill.corpora import huliu
+    from distill.plugins import BackendOptions
+    from distill.plugins.sentiment import SentimentTask
+    from distill.plugins.sentiment.general import DEFAULT_ASPECTS
+    from distill.plugins.sentiment.trained import TrainedSentiment
+
+    gold_docs = list(huliu.read(path))
+    task = SentimentTask(labels=list(DEFAULT_ASPECTS))
+    backend = TrainedSentiment(task, BackendOptions(model_path=str(model_dir)))
+    blank = [d.copy() for d in gold_docs]
+    for d in blank:
+        d._.opinions = []
+    predicted = backend.predict(blank)
+
+    def pairs(docs: list[Any]) -> set[tuple[int, str, str]]:
+        return {
+            (i, o.aspect, o.polarity)
+            for i, doc in enumerate(docs)
+            for o in doc._.opinions or []
+            if o.aspect in DEFAULT_ASPECTS
+        }
+
+    gold, found = pairs(gold_docs), pairs(predicted)
+    row: dict[str, Any] = {"sentences": len(gold_docs)}
+    for name, keep in (("camera", lambda p: p[1] == "camera"), ("all", lambda p: True)):
+        g, f = {p for p in gold if keep(p)}, {p for p in found if keep(p)}
+        hit = len(g & f)
+        precision, recall = hit / len(f) if f else 0.0, hit / len(g) if g else 0.0
+        row[name] = {
+            "gold": len(g),
+            "found": len(f),
+            "right": hit,
+            "p": precision,
+            "r": recall,
+            "f1": 2 * precision * recall / (precision + recall) if hit else 0.0,
+        }
+    return row
+
+
+# 5. the Nokia 6610 reviews through the real pipeline
 
 
 def nokia_jsonl(data: Path, work: Path) -> Path:

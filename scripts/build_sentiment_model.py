@@ -12,6 +12,9 @@ Training data, all train splits, labels mapped to the default aspects
   Laptop dev = every 10th review id.
 - Hu & Liu `Nokia 6610.txt` (the only Hu & Liu file used; `--no-nokia` leaves it out):
   sentences with their features as aspects and terms.
+- Sentences the LLM wrote and labelled for aspects the data above lacks (camera: 5
+  opinions in all of it), kept where its judge agreed (`scripts/teach_sentiment.py`,
+  `plugins/sentiment/general/taught.jsonl`; `--no-taught` leaves them out).
 
 The official test splits are never read. Prints the dev scores; writes the model and its
 card to --out (default: the package's general/ folder).
@@ -31,6 +34,7 @@ from distill.corpora import huliu, semeval
 from distill.doc import make_doc
 from distill.plugins.sentiment import Opinion
 from distill.plugins.sentiment.general import DEFAULT_ASPECTS, GENERAL_DIR
+from distill.plugins.sentiment.teach import TAUGHT, taught_docs
 from distill.plugins.sentiment.train import SentimentTrainConfig
 from distill.workflow.train import fit
 
@@ -98,7 +102,7 @@ def aspects_only(doc: Doc) -> Doc:
 
 
 def datasets(
-    data: Path, nokia: bool, nokia_terms: bool = True
+    data: Path, nokia: bool, nokia_terms: bool = True, taught: Path | None = None
 ) -> tuple[list[Doc], list[Doc], dict]:
     laptops14 = list(semeval.read_2014(data / "semeval2014_absa/Laptop_Train_v2.xml"))
     lap14_train, lap14_dev = semeval.dev_split_2014(laptops14)
@@ -117,7 +121,10 @@ def datasets(
     nokia_docs = [mapped(d) for d in huliu.read(data / NOKIA)] if nokia else []
     if not nokia_terms:
         nokia_docs = [aspects_only(d) for d in nokia_docs]
-    train = lap14_train + rest14 + category_docs(rest14) + lap16_train + rest16 + nokia_docs
+    taught_train = taught_docs(taught, DEFAULT_ASPECTS) if taught is not None else []
+    train = (
+        lap14_train + rest14 + category_docs(rest14) + lap16_train + rest16 + nokia_docs
+    ) + taught_train
     dev = lap14_dev + lap16_dev
     info = {
         "semeval14_laptops": f"{len(lap14_train)} sentences (dev: {len(lap14_dev)}, ids >= {cut})",
@@ -130,6 +137,7 @@ def datasets(
             if nokia
             else "not used"
         ),
+        "llm_taught": f"{len(taught_train)} sentences" if taught is not None else "not used",
     }
     return train, dev, info
 
@@ -145,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the Nokia 6610 file teaches aspects only, not term polarity",
     )
+    parser.add_argument("--no-taught", action="store_true", help="leave the LLM's sentences out")
     parser.add_argument("--set", action="append", default=[], help="training setting KEY=VALUE")
     args = parser.parse_args(argv)
     settings = dict(SETTINGS)
@@ -152,7 +161,10 @@ def main(argv: list[str] | None = None) -> int:
         key, _, value = item.partition("=")
         settings[key] = json.loads(value) if value[:1].isdigit() or value[:1] == "-" else value
     train, dev, info = datasets(
-        args.data, nokia=not args.no_nokia, nokia_terms=not args.no_nokia_terms
+        args.data,
+        nokia=not args.no_nokia,
+        nokia_terms=not args.no_nokia_terms,
+        taught=None if args.no_taught else TAUGHT,
     )
     print(json.dumps(info, indent=2), file=sys.stderr)
     started = time.perf_counter()

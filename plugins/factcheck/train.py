@@ -1,12 +1,12 @@
 """Train the fact-checker from gold `Doc`s (HaluEval answers, demo or taught claims).
 
-`model="lexical"` (the default: it trains in seconds, which `distill demo` relies on)
-fits a gradient-boosted classifier over lexical features: each gold verdict one example
-(weighted by `doc._.meta["weight"]`), label 1 unless `supported`, the threshold tuned on
-dev for the task's score. `model="nli"` fine-tunes the MiniLM cross-encoder
-(`nli_train.py`), starting from the shipped general model when there is one; the shipped
-general checker is one (`general.py`: `--set model=nli init=base frozen=2 epochs=6
-learn_rate=1e-4`). `model="stacked"` trains both and fits a logistic combiner of their
+`model="nli"` (the default) fine-tunes the MiniLM cross-encoder (`nli_train.py`),
+starting from the shipped general model when there is one; the shipped general checker
+is one (`general.py`: `--set model=nli init=base frozen=2 epochs=6
+learn_rate=1e-4`). `model="lexical"` (trains in seconds) fits a gradient-boosted
+classifier over lexical features: each gold verdict one example (weighted by
+`doc._.meta["weight"]`), label 1 unless `supported`, the threshold tuned on dev for the
+task's score. `model="stacked"` trains both and fits a logistic combiner of their
 outputs on dev (`stacked.py`; not shipped, and not among BENCHMARKS.md's "Fact-checking" rows).
 """
 
