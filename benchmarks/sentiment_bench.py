@@ -297,6 +297,7 @@ def sentence_rows(model_dir: Path, path: Path = CAMERA_REVIEWS) -> dict[str, Any
     from distill.plugins.sentiment import SentimentTask
     from distill.plugins.sentiment.general import DEFAULT_ASPECTS
     from distill.plugins.sentiment.trained import TrainedSentiment
+    from distill.spec import span_scores
 
     gold_docs = list(huliu.read(path))
     task = SentimentTask(labels=list(DEFAULT_ASPECTS))
@@ -318,15 +319,14 @@ def sentence_rows(model_dir: Path, path: Path = CAMERA_REVIEWS) -> dict[str, Any
     row: dict[str, Any] = {"sentences": len(gold_docs)}
     for name, keep in (("camera", lambda p: p[1] == "camera"), ("all", lambda p: True)):
         g, f = {p for p in gold if keep(p)}, {p for p in found if keep(p)}
-        hit = len(g & f)
-        precision, recall = hit / len(f) if f else 0.0, hit / len(g) if g else 0.0
+        scores = span_scores(g, f, n=len(gold_docs))
         row[name] = {
             "gold": len(g),
             "found": len(f),
-            "right": hit,
-            "p": precision,
-            "r": recall,
-            "f1": 2 * precision * recall / (precision + recall) if hit else 0.0,
+            "right": len(g & f),
+            "p": scores.precision,
+            "r": scores.recall,
+            "f1": scores.f1,
         }
     return row
 

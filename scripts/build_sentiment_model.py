@@ -126,9 +126,8 @@ def datasets(
     if not nokia_terms:
         nokia_docs = [aspects_only(d) for d in nokia_docs]
     taught_train = taught_docs(taught, DEFAULT_ASPECTS) if taught is not None else []
-    train = (
-        lap14_train + rest14 + category_docs(rest14) + lap16_train + rest16 + nokia_docs
-    ) + taught_train
+    train = lap14_train + rest14 + category_docs(rest14) + lap16_train + rest16 + nokia_docs
+    train += taught_train
     dev = lap14_dev + lap16_dev
     info = {
         "semeval14_laptops": f"{len(lap14_train)} sentences (dev: {len(lap14_dev)}, ids >= {cut})",

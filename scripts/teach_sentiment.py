@@ -5,8 +5,8 @@
 The writer is the configured chat model (the embedded LLM by default), the judge the
 sentiment task's `prompt` backend with every default aspect (`distill.plugins.sentiment.
 teach`). Appends to --out (default: plugins/sentiment/taught_camera.jsonl, committed, so
-`scripts/build_sentiment_model.py` rebuilds the shipped model without an LLM run); a rerun
-skips what is there. Prints written and kept counts per aspect and polarity.
+`scripts/build_sentiment_model.py --taught` rebuilds without an LLM run); a rerun skips
+what is there. Prints written and kept counts per aspect and polarity.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from distill.plugins.sentiment.general import DEFAULT_ASPECTS
 from distill.plugins.sentiment.teach import TAUGHT, requests, summary, teach
 
 
-def prompt_judge(batch_size: int = 8):
+def prompt_judge():
     """The sentiment `prompt` backend as `judge(sentences) -> [(aspect, polarity), ...]`."""
     config = load_config().config
     settings = config.task("sentiment").model_copy(update={"labels": list(DEFAULT_ASPECTS)})

@@ -13,7 +13,6 @@ are appended to a JSONL file as they come: an interrupted run keeps its work.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -79,7 +78,7 @@ def requests(
     """(aspect, kind, polarity, source id) for every combination, once per style (at most
     `rounds` styles)."""
     return [
-        (aspect, kind, polarity, f"{aspect}/{kind}/{polarity}/{n % len(STYLES)}")
+        (aspect, kind, polarity, f"{aspect}/{kind}/{polarity}/{n}")
         for n in range(min(rounds, len(STYLES)))
         for aspect in aspects
         for kind in KINDS.get(aspect, ("phone", "laptop"))
@@ -183,4 +182,4 @@ def summary(records: list[Taught]) -> dict[str, Any]:
         row = out.setdefault(f"{r.aspect}/{r.polarity}", {"written": 0, "kept": 0})
         row["written"] += 1
         row["kept"] += int(r.kept)
-    return json.loads(json.dumps(out))
+    return out
