@@ -22,8 +22,10 @@ Writes the "### Aspect sentiment on real reviews" subsection of BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
+import random
 import re
 import time
 from collections import Counter, defaultdict
@@ -331,6 +333,68 @@ def sentence_rows(model_dir: Path, path: Path = CAMERA_REVIEWS) -> dict[str, Any
     return row
 
 
+# 4b. two aspects, opposite polarities, one sentence
+
+SUBJECTS = {
+    "battery": ("the battery", "battery life"),
+    "screen": ("the screen", "the display"),
+    "camera": ("the camera", "the photos"),
+    "sound": ("the speakers", "the sound"),
+    "keyboard": ("the keyboard", "the keys"),
+    "price": ("the price",),
+    "software": ("the software", "the menus"),
+    "design": ("the design", "the build"),
+}
+VERDICTS = {
+    "positive": ("is great", "is excellent", "is fantastic", "really impressed me"),
+    "negative": ("is terrible", "is awful", "is disappointing", "let me down"),
+}
+PRICE_VERDICTS = {"positive": ("is very fair", "is a bargain"), "negative": ("is far too high",)}
+CONTRAST_FORMS = (
+    "{A} {p}, but {B} {q}.",
+    "{A} {p} while {B} {q}.",
+    "Although {A} {p}, {B} {q}.",
+    "{A} {p}; however, {B} {q}.",
+)
+
+
+def contrast_sentences(seed: int = 0) -> list[tuple[str, dict[str, str]]]:
+    """Template sentences (ours) that praise one aspect and criticise another: every
+    ordered pair of 8 aspects, both ways round (112)."""
+    rng = random.Random(seed)
+    items = []
+    for a, b in itertools.permutations(SUBJECTS, 2):
+        for pa, pb in (("positive", "negative"), ("negative", "positive")):
+            verdict = {
+                x: rng.choice((PRICE_VERDICTS if x == "price" else VERDICTS)[pol])
+                for x, pol in ((a, pa), (b, pb))
+            }
+            text = rng.choice(CONTRAST_FORMS).format(
+                A=rng.choice(SUBJECTS[a]), p=verdict[a], B=rng.choice(SUBJECTS[b]), q=verdict[b]
+            )
+            items.append((text[0].upper() + text[1:], {a: pa, b: pb}))
+    return items
+
+
+def contrast_rows(model_dir: Path) -> dict[str, Any]:
+    """How often each aspect of a two-verdict sentence gets its own polarity."""
+    from distill.doc import make_doc
+    from distill.plugins.sentiment.model import AbsaModel
+    from distill.plugins.sentiment.trained import predict_opinions
+
+    items = contrast_sentences()
+    docs = [make_doc(text, str(i)) for i, (text, _) in enumerate(items)]
+    outputs = predict_opinions(AbsaModel.load(model_dir), docs)
+    right = both = found = 0
+    for (_, gold), output in zip(items, outputs, strict=True):
+        said = {o.aspect: o.polarity for o in output.opinions}
+        hits = [said.get(aspect) == polarity for aspect, polarity in gold.items()]
+        right, both = right + sum(hits), both + all(hits)
+        found += sum(aspect in said for aspect in gold)
+    n = len(items)
+    return {"sentences": n, "right": right / (2 * n), "both": both / n, "found": found / (2 * n)}
+
+
 # 5. the Nokia 6610 reviews through the real pipeline
 
 
@@ -484,8 +548,9 @@ def render(results: dict[str, Any]) -> str:
         "`scripts/build_sentiment_model.py` from the train splits of SemEval-2014 laptops "
         "and restaurants, SemEval-2016 laptops and restaurants, Hu & Liu `Nokia 6610.txt` "
         "(mappings: `corpora/semeval.py` `category_aspect`, `corpora/huliu.py` "
-        "`FEATURE_RULES`). Official test splits and the other four Hu & Liu files are "
-        "never read.",
+        "`FEATURE_RULES`), and the 160 camera sentences the embedded LLM wrote and labelled "
+        "(`plugins/sentiment/taught_camera.jsonl`), four epochs. Official test splits and "
+        "the other four Hu & Liu files are never read.",
         "",
         "**SemEval-2014 laptops, term polarity** (dev = sentence ids ≥ the 90th percentile: "
         "consecutive ids are one review's sentences, so dev is carved by review; the general "
@@ -606,6 +671,21 @@ def render(results: dict[str, Any]) -> str:
                 f"{fmt(c['f1'])} | {a['gold']} | {a['found']} | {fmt(a['p'])} | "
                 f"{fmt(a['r'])} | {fmt(a['f1'])} |"
             )
+    if results.get("contrast"):
+        lines += [
+            "",
+            "**One sentence, two verdicts** (`contrast_sentences`: 112 template sentences of "
+            'ours that praise one aspect and criticise another, "the keyboard is great, but '
+            'the price is far too high"; the share of their aspects given their own polarity).',
+            "",
+            "| model | sentences | aspects found | aspects with their polarity | both right |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for name, r in results["contrast"].items():
+            lines.append(
+                f"| {name} | {r['sentences']} | {fmt(r['found'])} | {fmt(r['right'])} | "
+                f"{fmt(r['both'])} |"
+            )
     lines += ["", NOTES.read_text(encoding="utf-8").strip()]
     return "\n".join(lines).strip() + "\n"
 
@@ -698,9 +778,11 @@ def main(argv: list[str] | None = None) -> int:
         results["nokia"][name] = {**outcome, **scores, "rows": None}
         print(name, json.dumps({k: v for k, v in scores.items()}, default=str), flush=True)
     results["camera"] = {}
+    results["contrast"] = {}
     for name, path in models.items():
         results["camera"][name] = sentence_rows(path)
-        print(name, json.dumps(results["camera"][name]), flush=True)
+        results["contrast"][name] = contrast_rows(path)
+        print(name, json.dumps(results["camera"][name]), results["contrast"][name], flush=True)
     (args.work / "results.json").write_text(json.dumps(results, default=str), encoding="utf-8")
     return report(results, write=not args.no_write)
 

@@ -12,10 +12,12 @@ Training data, all train splits, labels mapped to the default aspects
   Laptop dev = every 10th review id.
 - Hu & Liu `Nokia 6610.txt` (the only Hu & Liu file used; `--no-nokia` leaves it out):
   sentences with their features as aspects and terms.
-- With `--taught`: sentences the LLM wrote and labelled for an aspect the data above lacks
-  (camera: 5 opinions in all of it), kept where its judge agreed (`scripts/teach_sentiment.py`,
-  `plugins/sentiment/taught_camera.jsonl`). The shipped model is built without them: with
-  them the demo's fine-tuned model misreads the Nebula X2's battery (BENCHMARKS.md).
+- Sentences the LLM wrote and labelled for an aspect the data above lacks (camera: 5
+  opinions in all of it), kept where its judge agreed (`scripts/teach_sentiment.py`,
+  `plugins/sentiment/taught_camera.jsonl`); `--no-taught` leaves them out.
+- 2,000 pairs of the one-opinion sentences above joined into one, half with opposite
+  polarities and a contrast word, half alike (`train.contrast_pairs`; `--pairs N`): most
+  training sentences have one polarity, reviews often have two.
 
 The official test splits are never read. Prints the dev scores; writes the model and its
 card to --out (default: the package's general/ folder).
@@ -36,7 +38,7 @@ from distill.doc import make_doc
 from distill.plugins.sentiment import Opinion
 from distill.plugins.sentiment.general import DEFAULT_ASPECTS, GENERAL_DIR
 from distill.plugins.sentiment.teach import TAUGHT, taught_docs
-from distill.plugins.sentiment.train import SentimentTrainConfig
+from distill.plugins.sentiment.train import SentimentTrainConfig, contrast_pairs
 from distill.workflow.train import fit
 
 NOKIA = "phone_catalog_reviews/hu_liu_customer_reviews/Nokia 6610.txt"
@@ -45,19 +47,18 @@ SETTINGS = {
     "frozen": 5,
     "max_epochs": 4,
     "patience": 2,
-    "max_minutes": 18.0,
+    "max_minutes": 90.0,
     "batch_size": 32,
     "learn_rate": 2e-4,
 }
-"""What built the shipped model (it stopped after one epoch on the 18-minute budget of a
-slower machine; on an AVX512-BF16 EPYC all 4 epochs run in 6 minutes with `--set
-cache_dir=DIR`: `--set max_epochs=1` is the shipped recipe there). Build D (`--set
-frozen=3 --set max_epochs=5 --set term_marks=true`) scores higher on SemEval-2014 laptops
-dev (0.765 / macro-F1 0.711 against 0.733 / 0.632), keeps the share of Nokia opinions
-captured when built without that file (65.4%) and the demo's sentiment F1 (0.553 against
-0.505), but the chat agent on the demo fell from 86% to 78% correct with it (as with build
-B, 89% to 78%, and with the LLM's camera sentences, `--taught`), so it is not shipped
-(BENCHMARKS "Aspect sentiment on real reviews")."""
+"""What builds the shipped model: four epochs (the time budget only guards a very slow
+machine; 1-2 minutes an epoch on an AVX512-BF16 EPYC once `--set cache_dir=DIR` holds the
+frozen layers' output). Until 2026-12-03 the shipped model was the first epoch of this
+recipe without the LLM's sentences and the pairs (an 18-minute budget on a slower
+machine): camera was never reported, and it captured 76 of 159 Nokia 6610 opinions when
+built without that file, against 99 now (BENCHMARKS "Aspect sentiment on real reviews").
+Build D (`--set frozen=3 --set max_epochs=5 --set term_marks=true`, no LLM sentences or
+pairs) scored higher on SemEval-2014 laptops dev (0.765 / macro-F1 0.711)."""
 
 
 def mapped(doc: Doc) -> Doc:
@@ -157,7 +158,14 @@ def main(argv: list[str] | None = None) -> int:
         help="the Nokia 6610 file teaches aspects only, not term polarity",
     )
     parser.add_argument(
-        "--taught", action="store_true", help="add the LLM's camera sentences (not shipped)"
+        "--no-taught", action="store_true", help="leave out the LLM's camera sentences"
+    )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=2000,
+        help="joined pairs of one-opinion training sentences to add, half contrasting, half "
+        "alike (`train.contrast_pairs`; 0: none)",
     )
     parser.add_argument("--set", action="append", default=[], help="training setting KEY=VALUE")
     args = parser.parse_args(argv)
@@ -169,8 +177,11 @@ def main(argv: list[str] | None = None) -> int:
         args.data,
         nokia=not args.no_nokia,
         nokia_terms=not args.no_nokia_terms,
-        taught=TAUGHT if args.taught else None,
+        taught=None if args.no_taught else TAUGHT,
     )
+    if args.pairs:
+        train += contrast_pairs(train, list(DEFAULT_ASPECTS), args.pairs)
+        info["contrast_pairs"] = f"{args.pairs} sentences (train.contrast_pairs, seed 0)"
     print(json.dumps(info, indent=2), file=sys.stderr)
     started = time.perf_counter()
 

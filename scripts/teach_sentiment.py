@@ -5,7 +5,7 @@
 The writer is the configured chat model (the embedded LLM by default), the judge the
 sentiment task's `prompt` backend with every default aspect (`distill.plugins.sentiment.
 teach`). Appends to --out (default: plugins/sentiment/taught_camera.jsonl, committed, so
-`scripts/build_sentiment_model.py --taught` rebuilds without an LLM run); a rerun skips
+`scripts/build_sentiment_model.py` rebuilds without an LLM run); a rerun skips
 what is there. Prints written and kept counts per aspect and polarity.
 """
 

@@ -128,6 +128,63 @@ def test_aspect_labels_mark_unknown_and_contradicting_slots() -> None:
     assert aspect_labels(terms, slots, CLASSES) is None  # term-level data teaches no aspect
 
 
+def test_a_slot_two_products_split_is_taught_by_each_products_stretch() -> None:
+    from distill.plugins.sentiment.train import items_of
+
+    text = (
+        "Moved from the Orbit 5 to the Comet 2 in May. Its screen is lovely. "
+        "But the battery is awful by noon. The Orbit 5 battery still lasts two days!"
+    )
+    doc = make_doc(text)
+    names = [("Orbit 5", 0, "orbit-5"), ("Comet 2", 0, "comet-2"), ("Orbit 5", 30, "orbit-5")]
+    starts = [(text.index(name, after), name, kb) for name, after, kb in names]
+    doc.ents = [doc.char_span(s, s + len(n), label="PRODUCT", kb_id=kb) for s, n, kb in starts]
+    doc._.opinions = [
+        Opinion(aspect="screen", polarity="positive", target="comet-2"),
+        Opinion(aspect="battery", polarity="negative", target="comet-2"),
+        Opinion(aspect="battery", polarity="positive", target="orbit-5"),
+    ]
+    slots = ["battery", "screen", "price"]
+    whole, *stretches = items_of([doc], slots, CLASSES)
+    assert whole.text == text and whole.aspects == [IGNORE, 1, 0]  # both ways: no answer
+    # the first sentence names both (no one's stretch); the Comet 2 is named last there,
+    # so the next two sentences are its stretch
+    assert [(s.text, s.aspects) for s in stretches] == [
+        ("Its screen is lovely. But the battery is awful by noon.", [2, IGNORE, IGNORE]),
+        ("The Orbit 5 battery still lasts two days!", [1, IGNORE, IGNORE]),
+    ]
+
+
+def test_contrast_pairs_join_one_opinion_sentences_half_contrasting_half_alike() -> None:
+    from distill.plugins.sentiment.train import contrast_pairs
+
+    said = [
+        ("The screen is gorgeous.", "screen", "positive"),
+        ("Battery died by noon.", "battery", "negative"),
+        ("Great keys.", "keyboard", "positive"),
+        ("Far too pricey.", "price", "negative"),
+    ]
+    docs = []
+    for text, aspect, polarity in said:
+        doc = make_doc(text, text, {"unlabelled_aspects": ["overall"]})
+        doc._.opinions = [Opinion(aspect=aspect, polarity=polarity)]
+        docs.append(doc)
+    two = make_doc("Nice screen, awful battery.")  # two opinions: never a half
+    two._.opinions = [
+        Opinion(aspect="screen", polarity="positive"),
+        Opinion(aspect="battery", polarity="negative"),
+    ]
+    slots = ["overall", "battery", "screen", "keyboard", "price"]
+    pairs = contrast_pairs([*docs, two], slots, 40)
+    assert len(pairs) == 40 and all("Nice screen" not in p.text for p in pairs)
+    for n, pair in enumerate(pairs):
+        first, second = pair._.opinions
+        assert first.aspect != second.aspect
+        assert (first.polarity != second.polarity) == (n % 2 == 0)  # contrast, alike, …
+        assert pair._.meta["unlabelled_aspects"] == ["overall"]
+        assert pair.text.count(".") == 1 and pair.text[0].isupper()
+
+
 def test_a_marked_term_keeps_its_text_and_gets_its_own_item() -> None:
     from distill.plugins.sentiment.model import mark_term
     from distill.plugins.sentiment.train import items_of
@@ -311,23 +368,36 @@ def test_real_general_model_finds_aspects_with_sentence_spans(general) -> None:
 
 
 @pytest.mark.real
-def test_real_rare_aspect_is_found_by_its_words(general) -> None:
-    """The shipped model saw 5 camera opinions: its head never says camera, so a sentence
-    naming the camera gets the head's polarity for it; one without an opinion gets none."""
+def test_real_general_model_reports_the_aspect_the_llm_taught(general) -> None:
+    """The allowed real data has 5 camera opinions; the LLM's sentences taught the rest."""
+    assert general.model.rare_slots() == []
+    text = "The lens is great. The zoom is slow. I bought a case for it."
+    doc = make_doc(text, "d1", {"product": "acme-phone"})
+    general.predict([doc])
+    found = [(o.aspect, o.polarity, text[o.start : o.end]) for o in doc._.opinions]
+    assert found == [
+        ("camera", "positive", "The lens is great."),
+        ("camera", "negative", "The zoom is slow."),
+    ]
+
+
+@pytest.mark.real
+def test_real_rare_aspect_is_found_by_its_words() -> None:
+    """An aspect with few training opinions (as camera had before the LLM taught it) is
+    also reported where a word names it, when asked for."""
     from distill.plugins import BackendOptions
     from distill.plugins.sentiment.trained import TrainedSentiment
 
-    assert general.model.rare_slots() == ["camera"]
-    text = "The pictures are sharp and vivid. The zoom is slow. I bought a case for it."
-    doc = make_doc(text, "d1", {"product": "acme-phone"})
-    general.predict([doc])  # off by default: the head alone never says camera
-    assert not [o for o in doc._.opinions if o.aspect == "camera"]
     words = TrainedSentiment(SentimentTask(), BackendOptions(extra={"rare_aspect_words": True}))
+    words.model.support = {**words.model.support, "camera": 5}
+    assert words.model.rare_slots() == ["camera"]
+    text = "The pictures are sharp and vivid. I bought a case for it."
+    doc = make_doc(text, "d1", {"product": "acme-phone"})
     words.predict([doc])
     camera = [
         (o.polarity, text[o.anchor :].split()[0]) for o in doc._.opinions if o.aspect == "camera"
     ]
-    assert camera == [("positive", "pictures"), ("negative", "zoom")]
+    assert camera == [("positive", "pictures")]
 
 
 @pytest.mark.real
@@ -369,7 +439,8 @@ def test_real_term_marked_model_reads_each_term_in_its_own_pass(tmp_path: Path) 
 
 @pytest.mark.real
 def test_real_int8_model_agrees_with_float32(general) -> None:
-    """Per-channel int8 (the backend's `int8` option) keeps the general model's decisions."""
+    """Per-channel int8 (the backend's `int8` option) keeps the general model's clear
+    decisions (it is opt-in because it changes borderline ones: BENCHMARKS.md)."""
     from distill.plugins.sentiment.general import general_model_path
     from distill.plugins.sentiment.model import AbsaModel
 
@@ -383,7 +454,10 @@ def test_real_int8_model_agrees_with_float32(general) -> None:
     int8.quantize()
     a = exact.predict(sentences).aspects
     b = int8.predict(sentences).aspects
-    assert (exact.decide(a) == int8.decide(b)).all()
+    clear = a.max(dim=-1).values > 0.9
+    assert (exact.decide(a) == int8.decide(b))[clear].all()
+    named = [exact.slots.index(s) for s in ("battery", "screen", "price")]
+    assert [int(exact.decide(b)[i, s]) for i, s in enumerate(named)] == [1, 2, 2]
 
 
 @pytest.mark.real

@@ -58,16 +58,17 @@ DESCRIPTIONS = {
 LAYOUT = "layout.json"
 RARE = 50
 """An aspect with fewer training opinions than this is also reported where a word names it
-(`word_spans`): its head learnt mostly "none" (the shipped model saw 5 camera opinions)."""
+(`word_spans`): its head learnt mostly "none" (the real data has 5 camera opinions; the
+shipped model also learnt from the LLM's camera sentences, so none of its aspects is rare)."""
 
 
 @functools.cache
 def aspect_words(slot: str) -> re.Pattern[str] | None:
-    """Whole words (plurals too) that name `slot`: its description's terms, else its name;
+    """Whole words (plurals too) that name `slot`: its name and its description's terms;
     None for `overall`, which has no words of its own."""
     if slot == "overall":
         return None
-    terms = DESCRIPTIONS.get(slot, slot.replace("_", " ")).split(",")
+    terms = [slot.replace("_", " "), *DESCRIPTIONS.get(slot, "").split(",")]
     alternatives = "|".join(re.escape(t.strip().removesuffix("s")) for t in terms if t.strip())
     return re.compile(rf"\b(?:{alternatives})(?:s|es)?\b", re.IGNORECASE)
 

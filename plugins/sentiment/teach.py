@@ -2,8 +2,8 @@
 backend labels them, and only sentences where both agree are kept.
 
 Why: the real data the general model may train on (SemEval laptops and restaurants, the
-one allowed phone review file) holds 5 camera opinions, so the trained head never
-reports `camera`, while reviews of phones and cameras talk about little else. For each
+one allowed phone review file) holds 5 camera opinions, so a head trained on it alone
+never reports `camera`, while reviews of phones and cameras talk about little else. For each
 aspect, product kind and polarity the chat model writes a few sentences (`Written`); the
 `prompt` sentiment backend then reads each sentence with every default aspect, without
 being told what was asked for. A sentence teaches the student only where the judge finds
@@ -52,8 +52,8 @@ KINDS: dict[str, tuple[str, ...]] = {
 
 TAUGHT = Path(__file__).resolve().parent / "taught_camera.jsonl"
 """The camera sentences the embedded LLM wrote and its judge kept (`scripts/teach_sentiment.py`
-writes them; `scripts/build_sentiment_model.py --taught` trains on them), committed so a
-rebuild needs no LLM run. The shipped model does not use them yet (BENCHMARKS.md)."""
+writes them; `scripts/build_sentiment_model.py` trains the shipped model on them), committed
+so a rebuild needs no LLM run."""
 
 
 class Written(BaseModel):

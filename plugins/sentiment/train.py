@@ -8,7 +8,9 @@ head or both:
 - **aspects**: opinions whose aspect is one of the model's slots train the aspect head; a
   doc without given terms is labelled for every slot (`none` where it has no opinion),
   except slots listed in `meta["unlabelled_aspects"]` (data that cannot say, e.g.
-  restaurant reviews about a phone's battery) and slots with opposite polarities.
+  restaurant reviews about a phone's battery) and slots with opposite polarities (for
+  two products of one review, each product's stretch of it then teaches its own:
+  `product_stretches`).
 
 Training starts from the shipped general model (`init="general"`) when there is one, so
 a model trained on term-level data alone still finds aspects at ingest. The frozen
@@ -34,9 +36,11 @@ from distill.plugins.sentiment.model import (
     TEXT_MAX_TOKENS,
     AbsaModel,
     Heads,
+    aspect_words,
     mark_term,
 )
-from distill.plugins.sentiment.task import given_terms
+from distill.plugins.sentiment.targets import PRODUCT_LABELS, sentence_bounds
+from distill.plugins.sentiment.task import Opinion, given_terms
 
 Progress = Callable[[str, dict[str, Any]], None]
 IGNORE = -100
@@ -142,7 +146,105 @@ def items_of(
             terms = []
         if terms or aspects is not None:
             items.append(Item(doc.text, aspects, terms))
+        if aspects is not None and IGNORE in aspects:
+            items += product_stretches(doc, slots, aspect_classes)
     return items
+
+
+def product_stretches(doc: Doc, slots: list[str], classes: list[str]) -> list[Item]:
+    """Review-level gold with products (opinions with targets, no spans) that gives one slot
+    both polarities ("the X2's battery is a joke, my old X1 lasted all day") teaches that
+    slot nothing as one unit. Each product's stretch of the review then is a unit of its
+    own: the sentences from one naming that product alone (or naming it last) up to the
+    next naming another, as the trained backend attaches an opinion to the product named
+    last. A stretch teaches its product's polarity for such a slot when it names the aspect
+    and is that product's only stretch; its other slots stay unknown."""
+    polarities: dict[str, dict[str, str]] = {}
+    for o in doc._.opinions or []:
+        if o.target and o.aspect in slots and o.polarity in classes:
+            polarities.setdefault(o.aspect, {})[o.target] = o.polarity
+    mixed = {a: by for a, by in polarities.items() if len(set(by.values())) > 1}
+    if not mixed:
+        return []
+    products = [e for e in doc.ents if e.label_ in PRODUCT_LABELS]
+    stretches: list[list] = []  # [product or "" (two named), start, end]
+    last = ""
+    for lo, hi in sentence_bounds(doc.text):
+        named = [e.kb_id_ or e.text for e in products if lo <= e.start_char < hi]
+        if named:
+            stretches.append([named[0] if len(set(named)) == 1 else "", lo, hi])
+            last = named[-1]
+        elif stretches and stretches[-1][0] == last:
+            stretches[-1][2] = hi
+        elif last:
+            stretches.append([last, lo, hi])
+    count: dict[str, int] = {}
+    for product, _, _ in stretches:
+        count[product] = count.get(product, 0) + 1
+    items = []
+    for product, lo, hi in stretches:
+        if not product or count[product] > 1:
+            continue
+        text = doc.text[lo:hi].strip()
+        labels = [IGNORE] * len(slots)
+        for aspect, by_target in mixed.items():
+            words = aspect_words(aspect)
+            if product in by_target and words is not None and words.search(text):
+                labels[slots.index(aspect)] = classes.index(by_target[product])
+        if any(label != IGNORE for label in labels):
+            items.append(Item(text, labels, []))
+    return items
+
+
+CONTRASTS = (", but ", "; however, ", ", while ", ", although ", ", whereas ")
+ALIKE = (", and ", "; also, ", ", and ", ", plus ")
+
+
+def contrast_pairs(docs: Sequence[Doc], slots: list[str], count: int, seed: int = 0) -> list[Doc]:
+    """`count` new training sentences, each two sentences of `docs` that teach one aspect
+    one way joined into one: half with opposite polarities and a contrast ("The screen is
+    gorgeous, but the battery died by noon."), half alike ("…, and …"). Reviews state
+    contrasts all the time while most training sentences have one polarity, so a model
+    trained on them alone gives every aspect of a sentence the sentence's polarity; the
+    alike half keeps it from learning that two halves always disagree. Each pair keeps
+    both opinions; the slots either half leaves unknown stay unknown."""
+    from distill.doc import make_doc
+
+    polar = ("positive", "negative")
+    singles: list[tuple[Doc, str, str, list[str]]] = []
+    for doc in docs:
+        labels = aspect_labels(doc, slots, ASPECT_CLASSES)
+        if labels is None or len(doc.text.split()) > 25:
+            continue
+        said = [(slots[i], ASPECT_CLASSES[c]) for i, c in enumerate(labels) if c not in (IGNORE, 0)]
+        if len(said) == 1 and said[0][1] in polar:
+            unknown = [slots[i] for i, c in enumerate(labels) if c == IGNORE]
+            singles.append((doc, said[0][0], said[0][1], unknown))
+    by_polarity = {p: [s for s in singles if s[2] == p] for p in polar}
+    if not all(by_polarity.values()):
+        return []
+    rng = random.Random(seed)
+    out: list[Doc] = []
+    while len(out) < count:
+        contrast = len(out) % 2 == 0
+        first = rng.choice(singles)
+        wanted = polar[(first[2] == "positive") == contrast]
+        second = rng.choice(by_polarity[wanted])
+        if first[1] == second[1]:
+            continue
+        head = first[0].text.strip().rstrip(".!?")
+        tail = second[0].text.strip()
+        if tail[:1].isupper() and tail[1:2].islower():
+            tail = tail[0].lower() + tail[1:]
+        text = head + rng.choice(CONTRASTS if contrast else ALIKE) + tail
+        unknown = sorted({*first[3], *second[3]})
+        doc = make_doc(text, f"pair:{len(out)}", {"unlabelled_aspects": unknown})
+        doc._.opinions = [
+            Opinion(aspect=first[1], polarity=first[2]),  # type: ignore[arg-type]
+            Opinion(aspect=second[1], polarity=second[2]),  # type: ignore[arg-type]
+        ]
+        out.append(doc)
+    return out
 
 
 def layout(docs: Sequence[Doc], labels: Sequence[str]) -> list[str]:
