@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,9 +179,7 @@ def product_stretches(doc: Doc, slots: list[str], classes: list[str]) -> list[It
             stretches[-1][2] = hi
         elif last:
             stretches.append([last, lo, hi])
-    count: dict[str, int] = {}
-    for product, _, _ in stretches:
-        count[product] = count.get(product, 0) + 1
+    count = Counter(product for product, _, _ in stretches)
     items = []
     for product, lo, hi in stretches:
         if not product or count[product] > 1:
