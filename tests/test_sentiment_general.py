@@ -418,7 +418,7 @@ def test_real_term_marked_model_reads_each_term_in_its_own_pass(tmp_path: Path) 
     one marked pass per given term; plain text still gets the aspect pass."""
     from distill.plugins import BackendOptions
     from distill.plugins.sentiment.model import AbsaModel
-    from distill.plugins.sentiment.train import SentimentTrainConfig
+    from distill.plugins.sentiment.train import SentimentTrainConfig, is_current
     from distill.plugins.sentiment.trained import TrainedSentiment
     from distill.workflow.train import fit
 
@@ -426,6 +426,16 @@ def test_real_term_marked_model_reads_each_term_in_its_own_pass(tmp_path: Path) 
     settings = SentimentTrainConfig(max_epochs=1, batch_size=4, term_marks=True)
     fit("sentiment", docs, docs, tmp_path, [], settings)
     assert AbsaModel.load(tmp_path).term_marks
+    # started from the shipped general model, and knows it: `distill demo` trains its
+    # model again once the general model changes
+    assert is_current(tmp_path)
+    card_file = tmp_path / "distill-model.json"
+    card = json.loads(card_file.read_text(encoding="utf-8"))
+    assert card["training"]["config"]["frozen"] == AbsaModel.load(tmp_path).frozen
+    card["training"]["started_from"] = "another-model"
+    card_file.write_text(json.dumps(card), encoding="utf-8")
+    assert not is_current(tmp_path)
+    assert not is_current(tmp_path / "missing")
     backend = TrainedSentiment(SentimentTask(), BackendOptions(model_path=str(tmp_path)))
     blank = [d.copy() for d in docs]
     for d in blank:

@@ -9,12 +9,13 @@ of it:
   term's own tokens plus an attention summary of the sentence it sits in, so all the
   targets of a sentence share its one pass. A model trained with `term_marks` instead
   reads each given term in a pass of its own, the term marked in its sentence (`# term #`):
-  the encoder then knows which target it speaks about (the shipped model: 0.744 vs 0.726
-  term accuracy on SemEval-2014 laptops dev, 1.6 passes per sentence there). Plain text
+  the encoder then knows which target it speaks about (the shipped model has them; 1.6
+  passes per sentence on SemEval-2014 laptops dev). Plain text
   (ingest) has no given terms and keeps one pass per sentence either way;
 - on request, the **sentence vectors** of the base MiniLM (`Prediction.pooled`): the
   frozen layers' output through the base model's own top layers, mean-pooled. That is
-  exactly what all-MiniLM-L6-v2 gives the sentence, for a sixth of a pass, so the
+  exactly what all-MiniLM-L6-v2 gives the sentence, for half a pass (the shipped
+  model keeps the bottom 3 of its 6 layers as shipped), so the
   document index reuses it instead of embedding every passage again (ingest ran two
   MiniLM passes per review; BENCHMARKS.md, Ingest at scale).
 

@@ -32,9 +32,11 @@ import torch
 from pydantic import BaseModel, Field
 from spacy.tokens import Doc
 
+from distill.errors import DistillError
 from distill.plugins.sentiment.model import (
     NONE,
     TEXT_MAX_TOKENS,
+    WEIGHTS,
     AbsaModel,
     Heads,
     aspect_words,
@@ -253,14 +255,42 @@ def layout(docs: Sequence[Doc], labels: Sequence[str]) -> list[str]:
     return list(labels) or sorted({o.aspect for d in aspect_docs for o in d._.opinions or []})
 
 
-def start_model(slots: list[str], classes: list[str], config: SentimentTrainConfig) -> AbsaModel:
-    """The general model, adapted to these slots, or plain MiniLM with new heads."""
+def start_path(config: SentimentTrainConfig) -> Path | None:
+    """The model directory training starts from; None for plain MiniLM."""
     from distill.plugins.sentiment.general import general_model_path
 
     if isinstance(config.init, Path):
-        general: Path | None = config.init
-    else:
-        general = general_model_path() if config.init == "general" else None
+        return config.init
+    return general_model_path() if config.init == "general" else None
+
+
+def weights_fingerprint(directory: Path | None) -> str | None:
+    """A short hash of a model directory's weights: which model a fine-tune started from."""
+    import hashlib
+
+    if directory is None or not (directory / WEIGHTS).is_file():
+        return None
+    return hashlib.sha256((directory / WEIGHTS).read_bytes()).hexdigest()[:16]
+
+
+def is_current(directory: str | Path) -> bool:
+    """Whether a model fine-tuned from the shipped general model started from the one
+    shipped now (`distill demo` trains its model again after the general model changed)."""
+    from distill.model_card import load_card
+    from distill.plugins.sentiment.general import general_model_path
+
+    try:
+        training = load_card(directory, "sentiment").training
+    except (OSError, ValueError, DistillError):
+        return False
+    if (training.get("config") or {}).get("init") != "general":
+        return True
+    return training.get("started_from") == weights_fingerprint(general_model_path())
+
+
+def start_model(slots: list[str], classes: list[str], config: SentimentTrainConfig) -> AbsaModel:
+    """The general model, adapted to these slots, or plain MiniLM with new heads."""
+    general = start_path(config)
     if general is None:
         return AbsaModel(
             slots, classes, TERM_CLASSES, frozen=config.frozen, term_marks=bool(config.term_marks)
@@ -516,8 +546,6 @@ def train(
     items = merge_items(items_of(train_docs, slots, classes, model.term_marks))
     dev_items = merge_items(items_of(dev_docs, slots, classes, model.term_marks))
     if not items:
-        from distill.errors import DistillError
-
         raise DistillError(
             "no sentiment training examples: the data has neither aspect terms with spans "
             f"nor opinions on the aspects {slots}; check --format and the labels"
@@ -546,7 +574,16 @@ def train(
     term_loss = torch.nn.CrossEntropyLoss(weight=term_weights)
     average = Average(model) if config.average_from else None
     out = Path(out)
-    best, stale, history, best_scores = -1.0, 0, [], {}
+    best, stale, history, best_scores, best_epoch = -1.0, 0, [], {}, 0
+    if dev_items and start_path(config) is not None:
+        # the model training starts from competes too (epoch 0): a fine-tune that only
+        # loses on dev keeps it, so training never hands back a worse model than it took
+        best_scores = dev_scores(model, cache, dev_items, 64, tune=True)
+        best = selection_metric(best_scores)
+        history.append(
+            {"epoch": 0, **{k: round(v, 4) for k, v in best_scores.items() if isinstance(v, float)}}
+        )
+        model.save(out)
     for epoch in range(1, config.max_epochs + 1):
         model.train(True)
         total = 0.0
@@ -587,7 +624,7 @@ def train(
         if progress:
             progress("epoch", row)
         if metric > best or not dev_items:
-            best, best_scores, stale = metric, scores, 0
+            best, best_scores, stale, best_epoch = metric, scores, 0, epoch
             model.save(out)
         else:
             stale += 1
@@ -598,9 +635,13 @@ def train(
     return {
         "kind": "minilm-absa",
         "labels": slots,
-        "config": config.model_dump(mode="json"),
+        # the layout the model has: one started from a model keeps that model's
+        "config": config.model_dump(mode="json")
+        | {"frozen": model.frozen, "term_marks": model.term_marks},
+        "started_from": weights_fingerprint(start_path(config)),
         "classes": classes,
         "history": history,
+        "best_epoch": best_epoch,
         "seconds": round(time.perf_counter() - started, 1),
         "dev_scores": best_scores,
     }
