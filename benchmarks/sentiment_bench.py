@@ -143,10 +143,10 @@ def experiment_row(data: Path, name: str, model_dir: Path) -> dict[str, Any]:
     return {
         **row,
         "settings": ", ".join(f"{k}={v}" for k, v in changed.items()),
-        "epochs": len(history),
-        "best_epoch": max(history, key=lambda h: h.get("term_accuracy", 0) + h.get("aspect_f1", 0))[
-            "epoch"
-        ]
+        "epochs": sum(1 for h in history if h.get("epoch")),  # epoch 0: the starting model
+        "best_epoch": training.get("best_epoch")
+        if "best_epoch" in training
+        else max(history, key=lambda h: h.get("term_accuracy", 0) + h.get("aspect_f1", 0))["epoch"]
         if history
         else None,
         "minutes": history[-1]["minutes"] if history else None,

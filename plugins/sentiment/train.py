@@ -580,9 +580,13 @@ def train(
         # loses on dev keeps it, so training never hands back a worse model than it took
         best_scores = dev_scores(model, cache, dev_items, 64, tune=True)
         best = selection_metric(best_scores)
-        history.append(
-            {"epoch": 0, **{k: round(v, 4) for k, v in best_scores.items() if isinstance(v, float)}}
-        )
+        start_row = {
+            "epoch": 0,
+            **{k: round(v, 4) for k, v in best_scores.items() if isinstance(v, float)},
+        }
+        history.append(start_row)
+        if progress:
+            progress("epoch", start_row)
         model.save(out)
     for epoch in range(1, config.max_epochs + 1):
         model.train(True)
