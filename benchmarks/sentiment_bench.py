@@ -140,15 +140,15 @@ def experiment_row(data: Path, name: str, model_dir: Path) -> dict[str, Any]:
     config = training.get("config", {})
     changed = {k: v for k, v in config.items() if default.get(k) != v and k != "cache_dir"}
     history = training.get("history", [])
+    best_epoch = training.get("best_epoch")
+    if best_epoch is None and history:  # cards written before training recorded it
+        best = max(history, key=lambda h: h.get("term_accuracy", 0) + h.get("aspect_f1", 0))
+        best_epoch = best["epoch"]
     return {
         **row,
         "settings": ", ".join(f"{k}={v}" for k, v in changed.items()),
         "epochs": sum(1 for h in history if h.get("epoch")),  # epoch 0: the starting model
-        "best_epoch": training.get("best_epoch")
-        if "best_epoch" in training
-        else max(history, key=lambda h: h.get("term_accuracy", 0) + h.get("aspect_f1", 0))["epoch"]
-        if history
-        else None,
+        "best_epoch": best_epoch,
         "minutes": history[-1]["minutes"] if history else None,
         "aspect_f1": card.get("dev_scores", {}).get("aspect_f1"),
     }

@@ -58,7 +58,7 @@ very slow machine; about 3 minutes an epoch on an AVX512-BF16 EPYC once `--set
 cache_dir=DIR` holds the frozen layers' output). Until 2026-12-03 (third session) only the
 top layer was fine-tuned (`--set frozen=5 --set term_marks=false`): SemEval-2014 laptops
 dev 0.722 / macro-F1 0.667 against 0.786 / 0.750 now, a sentence that praises one aspect
-and criticises another read right for both 0.21 of the time against 0.49 now, for about
+and criticises another read right for both 0.21 of the time against 0.53 now, for about
 15% more time at ingest (the document index's sentence vectors then run the base model's
 top three layers on the shared pass instead of one; BENCHMARKS "Aspect sentiment on real
 reviews")."""

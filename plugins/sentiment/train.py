@@ -639,8 +639,9 @@ def train(
     return {
         "kind": "minilm-absa",
         "labels": slots,
-        # the layout the model has: one started from a model keeps that model's
-        "config": config.model_dump(mode="json")
+        # the layout the model has (one started from a model keeps that model's); where
+        # this machine cached the frozen layers' output is no property of the model
+        "config": config.model_dump(mode="json", exclude={"cache_dir"})
         | {"frozen": model.frozen, "term_marks": model.term_marks},
         "started_from": weights_fingerprint(start_path(config)),
         "classes": classes,
