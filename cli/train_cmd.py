@@ -62,6 +62,15 @@ def train(
         list[str] | None, typer.Option("--set", help="one training setting: --set max_epochs=5")
     ] = None,
     limit: Annotated[int | None, typer.Option(help="use only the first N training docs")] = None,
+    teacher: Annotated[
+        Path | None,
+        typer.Option(
+            "--teacher",
+            help="ner: the teacher's unreviewed annotations, trained on too once the forms "
+            "reviewed in --data correct them (a form the reviewer labelled gets that label "
+            "wherever it occurs)",
+        ),
+    ] = None,
 ) -> None:
     """Train the trained backend of TASK and save a self-contained model directory."""
     from distill.cli import errors
@@ -81,6 +90,10 @@ def train(
         dev_docs, skipped = dev_data.docs, skipped + dev_data.skipped
     else:
         train_docs, dev_docs = split_dev(train_docs)
+    if teacher is not None:
+        train_docs, skipped = _with_teacher(
+            task, teacher, format, train_docs, dev_docs, allowed, skipped
+        )
     report_skipped(skipped)
     if not train_docs:
         raise ConfigError(f"{data}: no usable training records (see the skipped lines above)")
@@ -99,11 +112,40 @@ def train(
             chosen,
             settings,
             train_info=data_info(data, train_data.format, train_docs)
-            | ({"skipped": len(train_data.skipped)} if train_data.skipped else {}),
+            | ({"skipped": len(train_data.skipped)} if train_data.skipped else {})
+            | ({"teacher": str(teacher)} if teacher else {}),
             dev_info=data_info(dev, format, dev_docs) | ({} if dev else {"carved_from": str(data)}),
             progress=progress,
         )
     errors.print(f"saved {out} · dev {json.dumps(card.dev_scores)}", highlight=False)
+
+
+def _with_teacher(
+    task: str,
+    teacher: Path,
+    format: str | None,
+    reviewed: list,
+    dev: list,
+    allowed: Any,
+    skipped: list[str],
+) -> tuple[list, list[str]]:
+    """The reviewed docs plus the teacher's, corrected by the reviewed forms (not the dev
+    docs': dev stays unseen); teacher docs whose text is reviewed or in dev are dropped."""
+    from distill.cli import errors
+    from distill.plugins.ner.corrections import correct_teacher
+    from distill.workflow.train import read_data
+
+    if task != "ner":
+        raise ConfigError("--teacher corrects entity spans: it works with `distill train ner`")
+    found = read_data(teacher, task, format, labels=allowed)
+    dev_texts = {doc.text for doc in dev}
+    docs = correct_teacher([d for d in found.docs if d.text not in dev_texts], reviewed)
+    errors.print(
+        f"teacher: {len(docs) - len(reviewed)} of {len(found.docs)} docs of {teacher} "
+        "corrected by the reviewed forms and added",
+        highlight=False,
+    )
+    return docs, skipped + found.skipped
 
 
 def report_skipped(skipped: list[str]) -> None:

@@ -1,0 +1,123 @@
+"""The reviewer's corrections carried over to the teacher's unreviewed annotations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from distill.doc import make_doc
+from distill.plugins.ner.corrections import TeacherCorrector, correct_teacher, reviewed_lexicon
+from tests.test_ner_cli import make_app
+
+
+def labelled(text: str, *spans: tuple[str, str]) -> object:
+    """A Doc whose entities are the given (substring, label) pairs."""
+    doc = make_doc(text)
+    found = []
+    for part, label in spans:
+        start = text.index(part)
+        found.append(doc.char_span(start, start + len(part), label=label))
+    doc.ents = found
+    return doc
+
+
+REVIEWED = [
+    labelled("I rinse the rice in a blender jar", ("rice", "INGREDIENT"), ("blender", "EQUIPMENT")),
+    labelled(
+        "Olive oil and butter, never oil spray",
+        ("Olive oil", "INGREDIENT"),
+        ("butter", "INGREDIENT"),
+    ),
+]
+
+
+def ents(doc: object) -> list[tuple[str, str]]:
+    return [(e.text, e.label_) for e in doc.ents]  # type: ignore[attr-defined]
+
+
+def test_lexicon_keys_forms_in_lower_case_with_the_majority_label() -> None:
+    extra = labelled("A BLENDER is a dish", ("BLENDER", "DISH"))
+    lexicon = reviewed_lexicon(
+        [*REVIEWED, labelled("the blender", ("blender", "EQUIPMENT")), extra]
+    )
+    assert lexicon["blender"] == "EQUIPMENT"
+    assert lexicon["olive oil"] == "INGREDIENT"
+
+
+def test_teacher_labels_are_relabelled_and_missed_forms_added() -> None:
+    teacher = labelled(
+        "My Blender makes risotto with rice and olive oil", ("Blender", "DISH"), ("risotto", "DISH")
+    )
+    fixed = TeacherCorrector(reviewed_lexicon(REVIEWED))(teacher)
+    assert ents(fixed) == [
+        ("Blender", "EQUIPMENT"),  # the reviewer's label for the form, any case
+        ("risotto", "DISH"),  # a form nobody reviewed keeps the teacher's label
+        ("rice", "INGREDIENT"),  # missed by the teacher, added
+        ("olive oil", "INGREDIENT"),  # the longest reviewed form, not "oil"
+    ]
+    assert ents(teacher) == [("Blender", "DISH"), ("risotto", "DISH")]  # input untouched
+
+
+def test_additions_never_overlap_the_teachers_spans() -> None:
+    teacher = labelled("fry it in olive oil cake batter", ("olive oil cake", "DISH"))
+    assert ents(TeacherCorrector(reviewed_lexicon(REVIEWED))(teacher)) == [
+        ("olive oil cake", "DISH")
+    ]
+
+
+def test_reviewed_docs_win_over_the_teachers_copy_of_the_same_text() -> None:
+    stale = labelled(REVIEWED[0].text, ("blender", "DISH"))  # type: ignore[attr-defined]
+    other = labelled("butter on toast", ("toast", "DISH"))
+    docs = correct_teacher([stale, other], REVIEWED)
+    assert docs[:2] == REVIEWED and len(docs) == 3
+    assert ents(docs[2]) == [("butter", "INGREDIENT"), ("toast", "DISH")]
+
+
+def prodigy(path: Path, records: list[tuple[str, list[tuple[str, str]]]]) -> Path:
+    with path.open("w") as out:
+        for text, spans in records:
+            found = [
+                {"start": text.index(p), "end": text.index(p) + len(p), "label": label}
+                for p, label in spans
+            ]
+            out.write(json.dumps({"text": text, "spans": found, "answer": "accept"}) + "\n")
+    return path
+
+
+def test_train_with_teacher_needs_a_span_task(tmp_path: Path) -> None:
+    data = prodigy(tmp_path / "r.jsonl", [("rice", [("rice", "INGREDIENT")])])
+    result = CliRunner().invoke(
+        make_app(),
+        ["train", "sentiment", "--data", str(data), "--teacher", str(data),
+         "--out", str(tmp_path / "m")],
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "--teacher" in str(result.exception)
+
+
+@pytest.mark.real
+def test_train_ner_with_teacher_trains_on_corrected_teacher_docs(tmp_path: Path) -> None:
+    reviewed = prodigy(
+        tmp_path / "reviewed.jsonl",
+        [(f"I cook rice in the wok number {i}", [("rice", "INGREDIENT"), ("wok", "EQUIPMENT")])
+         for i in range(6)],
+    )  # fmt: skip
+    teacher = prodigy(
+        tmp_path / "teacher.jsonl",
+        [(f"the wok and rice again, day {i}", [("wok", "DISH")]) for i in range(8)],
+    )
+    dev = prodigy(tmp_path / "dev.jsonl", [("rice in a wok", [("rice", "INGREDIENT")])])
+    out = tmp_path / "model"
+    result = CliRunner().invoke(
+        make_app(),
+        ["train", "ner", "--data", str(reviewed), "--teacher", str(teacher), "--dev", str(dev),
+         "--out", str(out), "--set", "max_epochs=1"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "teacher: 8 of 8 docs" in result.output
+    card = json.loads((out / "distill-model.json").read_text())
+    assert card["train_data"]["docs"] == 14 and card["train_data"]["teacher"] == str(teacher)
+    assert sorted(card["labels"]) == ["EQUIPMENT", "INGREDIENT"]
