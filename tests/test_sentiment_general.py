@@ -375,10 +375,9 @@ def test_real_general_model_reports_the_aspect_the_llm_taught(general) -> None:
     doc = make_doc(text, "d1", {"product": "acme-phone"})
     general.predict([doc])
     found = [(o.aspect, o.polarity, text[o.start : o.end]) for o in doc._.opinions]
-    assert found == [
-        ("camera", "positive", "The lens is great."),
-        ("camera", "negative", "The zoom is slow."),
-    ]
+    assert ("camera", "positive", "The lens is great.") in found
+    assert ("camera", "negative", "The zoom is slow.") in found
+    assert not [f for f in found if f[2] == "I bought a case for it."]  # no opinion there
 
 
 @pytest.mark.real
@@ -593,3 +592,19 @@ def test_huliu_sentences_without_terms_still_teach_aspects() -> None:
     assert any(item.terms for item in with_terms)
     assert not any(item.terms for item in without)
     assert [i.aspects for i in without] == [i.aspects for i in with_terms]
+
+
+def test_sentiment_build_trains_on_no_sentence_a_dev_row_scores() -> None:
+    """The SemEval files repeat sentences across years (254 of the 2014 laptop dev
+    sentences are in the 2016 train file): the build drops every copy, case and spacing
+    aside."""
+    import importlib.util
+
+    script = Path(__file__).parent.parent / "scripts" / "build_sentiment_model.py"
+    spec = importlib.util.spec_from_file_location("build_sentiment_model", script)
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    dev = [make_doc("The screen is bright.")]
+    train = [make_doc("the screen  is BRIGHT."), make_doc("The screen is dim.")]
+    assert [d.text for d in build.without_copies(train, dev)] == ["The screen is dim."]
