@@ -29,8 +29,8 @@ partly in-sample). The committed model is still one of those (`--with-dev-copies
 rebuilds it): on SemEval-2014 laptops dev it scores 0.786 with the copies in its training
 data, while this recipe built without them scores 0.726 (macro-F1 0.673; the LLM teacher
 0.722 / 0.681), so only the clean build's figure estimates unseen data. The official test
-splits are never read. Prints the dev scores;
-writes the model and its card to --out (default: the package's general/ folder).
+splits are never read. Prints the dev scores; writes the model and its card to --out
+(default: the package's general/ folder).
 """
 
 from __future__ import annotations
@@ -70,9 +70,9 @@ top layer was fine-tuned (`--set frozen=5 --set term_marks=false`): SemEval-2014
 dev 0.722 / macro-F1 0.667 against 0.786 / 0.750 now (both built with the dev copies, so
 in part in-sample; the clean build of this recipe: 0.726 / 0.673), a sentence that praises
 one aspect and criticises another read right for both 0.21 of the time against 0.53 now,
-for about 15% more time at ingest (the document index's sentence vectors then run the base model's
-top three layers on the shared pass instead of one; BENCHMARKS "Aspect sentiment on real
-reviews")."""
+for about 15% more time at ingest (the document index's sentence vectors then run the base
+model's top three layers on the shared pass instead of one; BENCHMARKS "Aspect sentiment on
+real reviews")."""
 
 
 def mapped(doc: Doc) -> Doc:

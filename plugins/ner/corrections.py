@@ -71,7 +71,7 @@ class TeacherCorrector:
 
 def correct_teacher(teacher: Sequence[Doc], reviewed: Sequence[Doc]) -> list[Doc]:
     """The reviewed Docs, then the teacher's Docs not among them (same text), corrected by
-    the reviewed lexicon: what `distill train --reviewed` trains on."""
+    the reviewed lexicon: what `distill train ner --teacher` trains on."""
     texts = {doc.text for doc in reviewed}
     fix = TeacherCorrector(reviewed_lexicon(reviewed))
     return [*reviewed, *(fix(doc) for doc in teacher if doc.text not in texts)]
