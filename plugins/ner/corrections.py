@@ -48,15 +48,10 @@ class TeacherCorrector:
             self.matcher.add(label, [tokenizer().make_doc(form)])
 
     def __call__(self, doc: Doc) -> Doc:
-        fixed = Doc(
-            doc.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc]
-        )
-        fixed.user_data = dict(doc.user_data)
+        fixed = doc.copy()
         kept = [
-            Span(
-                fixed, e.start, e.end, label=self.lexicon.get(surface(e), e.label_), kb_id=e.kb_id_
-            )
-            for e in doc.ents
+            Span(fixed, e.start, e.end, label=self.lexicon.get(surface(e), e.label_), kb_id=e.kb_id)
+            for e in fixed.ents
         ]
         taken = {i for span in kept for i in range(span.start, span.end)}
         added = [
