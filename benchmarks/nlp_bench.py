@@ -759,6 +759,17 @@ NOTES = [
     "reviews*, the correction). The rows above "
     "stay as measured, with the committed model, until a model built without the copies "
     "is shipped.",
+    "",
+    "**SemEval rows since 2026-12-03, fifth session: the general model they start from "
+    "trained on none of the dev sentences** (in whichever file) **and on no SemEval-2016 "
+    "sentence the 2014 train files lack**: those 802 laptop sentences about match the 2014 "
+    "laptop test split's 800, so earlier models may have trained on test sentences "
+    "(*Aspect sentiment on real reviews*). Rerun with it (`--only 'semeval*' --retrain`): "
+    "SemEval-2014 laptops 0.772 / macro-F1 0.735 (fine-tuning on the laptops did not beat "
+    "the general model on dev, so training kept it: `best_epoch` 0), restaurants 0.777 / "
+    "0.736 (was 0.936 in-sample), SemEval-2016 laptops aspect F1 0.508 (was 0.525). The "
+    "prompt rows answered the same items identically from the LLM's response cache; they "
+    "keep their earlier, uncached words/s.",
 ]
 
 

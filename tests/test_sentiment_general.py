@@ -608,3 +608,18 @@ def test_sentiment_build_trains_on_no_sentence_a_dev_row_scores() -> None:
     dev = [make_doc("The screen is bright.")]
     train = [make_doc("the screen  is BRIGHT."), make_doc("The screen is dim.")]
     assert [d.text for d in build.without_copies(train, dev)] == ["The screen is dim."]
+
+
+def test_sentiment_build_keeps_only_2016_sentences_the_2014_train_file_has() -> None:
+    """The 2016 files hold sentences 2014 train lacks (about the 2014 test split's 800):
+    the build trains on none of them, so the official test is never seen."""
+    import importlib.util
+
+    script = Path(__file__).parent.parent / "scripts" / "build_sentiment_model.py"
+    spec = importlib.util.spec_from_file_location("build_sentiment_model", script)
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    train14 = [make_doc("The screen is bright.")]
+    docs16 = [make_doc("the screen  is BRIGHT."), make_doc("The keyboard is loud.")]
+    assert [d.text for d in build.also_in(docs16, train14)] == ["the screen  is BRIGHT."]
