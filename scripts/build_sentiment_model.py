@@ -26,12 +26,14 @@ sentences are in the 2016 laptop train file, 160 of the 2016 laptop dev sentence
 2014 file, 100 of the 2014 restaurant dev sentences in the 2016 restaurant file. And only
 the 2016 sentences the 2014 train file of their domain also has are trained on (`also_in`):
 the other 802 laptop sentences about match the 2014 laptop test split's 800, which is never
-read. Models built before 2026-12-03 (fifth session) trained on all of them, so their dev
-figures were partly in-sample and the 2014 test may have been too; `--with-dev-copies`
-rebuilds such a model. On SemEval-2014 laptops dev (float32) the committed model, built
-this way, scores 0.772 (macro-F1 0.737; the LLM teacher 0.722 / 0.681); the model built
-with every copy scored 0.786 / 0.750. Prints the dev scores; writes the model and its card
-to --out (default: the package's general/ folder).
+read (`--shared-only` also keeps only the 2014 sentences the 2016 train file has: the
+2016 test split may hold 2014 train sentences). Models built before 2026-12-03 (fifth
+session) trained on all of them, so their dev figures were partly in-sample and the 2014
+test may have been too; `--with-dev-copies` rebuilds such a model. On SemEval-2014
+laptops dev (float32) the committed model, built this way, scores 0.772 (macro-F1 0.737;
+the LLM teacher 0.722 / 0.681); the model built with every copy scored 0.786 / 0.750.
+Prints the dev scores; writes the model and its card to --out (default: the package's
+general/ folder).
 """
 
 from __future__ import annotations
@@ -128,6 +130,7 @@ def datasets(
     nokia_terms: bool = True,
     taught: Path | None = None,
     dev_copies: bool = False,
+    shared_only: bool = False,
 ) -> tuple[list[Doc], list[Doc], dict]:
     laptops14 = list(semeval.read_2014(data / "semeval2014_absa/Laptop_Train_v2.xml"))
     lap14_train, lap14_dev = semeval.dev_split_2014(laptops14)
@@ -152,6 +155,9 @@ def datasets(
     if not dev_copies:
         lap16_kept = also_in(lap16_train, laptops14)
         rest16_kept = also_in(rest16, rest14)
+    if shared_only:
+        lap14_train = also_in(lap14_train, lap16)
+        rest14_train = also_in(rest14_train, rest16)
     train = lap14_train + rest14_train + category_docs(rest14_train) + lap16_kept + rest16_kept
     train += nokia_docs + taught_train
     dev = lap14_dev + lap16_dev
@@ -179,15 +185,16 @@ def same_text(doc: Doc) -> str:
     return " ".join(doc.text.lower().split())
 
 
-def also_in(docs16: list[Doc], train14: list[Doc]) -> list[Doc]:
-    """The SemEval-2016 `docs16` whose sentence the 2014 train file of the same domain also
+def also_in(docs: list[Doc], other: list[Doc]) -> list[Doc]:
+    """The `docs` whose sentence the `other` train file (the other year, same domain) also
     has. The 2016 train files reuse the 2014 sentences: 1,698 of the 2,500 laptop sentences
     are in the 2014 laptop train file, and the other 802 about match the 800 sentences of
     the 2014 laptop test split (restaurants: 843 others, 800 test sentences). The test split
     is never read, so the only way to be sure none of its sentences is trained on is to keep
-    only the 2016 sentences 2014 train also has."""
-    texts = {same_text(d) for d in train14}
-    return [d for d in docs16 if same_text(d) in texts]
+    only the 2016 sentences 2014 train also has (and, with `--shared-only`, the other way
+    round for the 2016 test split)."""
+    texts = {same_text(d) for d in other}
+    return [d for d in docs if same_text(d) in texts]
 
 
 def without_copies(train: list[Doc], scored: list[Doc]) -> list[Doc]:
@@ -224,6 +231,12 @@ def main(argv: list[str] | None = None) -> int:
         "2016 sentences the 2014 train files lack (probably 2014 test sentences) in training: "
         "how models before 2026-12-03 were built (their dev figures are partly in-sample)",
     )
+    parser.add_argument(
+        "--shared-only",
+        action="store_true",
+        help="SemEval sentences only where both years' train files have them: the 2016 test "
+        "split may hold 2014 train sentences, as the 2014 test split 2016 train ones",
+    )
     parser.add_argument("--set", action="append", default=[], help="training setting KEY=VALUE")
     args = parser.parse_args(argv)
     settings = dict(SETTINGS)
@@ -236,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         nokia_terms=not args.no_nokia_terms,
         taught=None if args.no_taught else TAUGHT,
         dev_copies=args.with_dev_copies,
+        shared_only=args.shared_only,
     )
     if args.pairs:
         train += contrast_pairs(train, list(DEFAULT_ASPECTS), args.pairs)
