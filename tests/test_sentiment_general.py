@@ -623,3 +623,66 @@ def test_sentiment_build_keeps_only_2016_sentences_the_2014_train_file_has() -> 
     train14 = [make_doc("The screen is bright.")]
     docs16 = [make_doc("the screen  is BRIGHT."), make_doc("The keyboard is loud.")]
     assert [d.text for d in build.also_in(docs16, train14)] == ["the screen  is BRIGHT."]
+
+
+def _semeval_files(root: Path) -> None:
+    """Tiny SemEval files in the shared layout: 2014 sentences 1-10 (dev: 10), 2016 reviews
+    `a` (dev) and `b` (train: a 2014 train copy, a 2014 dev copy, a 2016-only sentence)."""
+
+    def xml14(kind: str) -> str:
+        rows = "".join(
+            f'<sentence id="{i}"><text>{kind} sentence {i} is good.</text><aspectTerms>'
+            f'<aspectTerm term="sentence" polarity="positive" from="{len(kind) + 1}" '
+            f'to="{len(kind) + 9}"/></aspectTerms></sentence>'
+            for i in range(1, 11)
+        )
+        return f'<?xml version="1.0"?><sentences>{rows}</sentences>'
+
+    def xml16(texts: dict[str, list[str]]) -> str:
+        reviews = "".join(
+            f'<Review rid="{rid}"><sentences>'
+            + "".join(
+                f'<sentence id="{rid}:{n}"><text>{t}</text><Opinions><Opinion '
+                'category="LAPTOP#GENERAL" polarity="positive"/></Opinions></sentence>'
+                for n, t in enumerate(ts)
+            )
+            + "</sentences></Review>"
+            for rid, ts in texts.items()
+        )
+        return f'<?xml version="1.0"?><Reviews>{reviews}</Reviews>'
+
+    (root / "semeval2014_absa").mkdir(parents=True)
+    (root / "semeval2016_absa").mkdir()
+    (root / "semeval2014_absa/Laptop_Train_v2.xml").write_text(xml14("Laptop"))
+    (root / "semeval2014_absa/Restaurants_Train_v2.xml").write_text(xml14("Dinner"))
+    laptops16 = {
+        "a": ["A dev review sentence."],
+        "b": ["Laptop sentence 2 is good.", "Laptop sentence 10 is good.", "A new laptop."],
+    }
+    (root / "semeval2016_absa/ABSA16_Laptops_Train_SB1_v2.xml").write_text(xml16(laptops16))
+    restaurants16 = {"r": ["Dinner sentence 3 is good.", "A new dinner."]}
+    (root / "semeval2016_absa/ABSA16_Restaurants_Train_SB1_v2.xml").write_text(xml16(restaurants16))
+
+
+@pytest.mark.parametrize("shared_only", [False, True])
+def test_sentiment_build_never_trains_on_dev_copies_or_2016_only_sentences(
+    tmp_path: Path, shared_only: bool
+) -> None:
+    """The build's real data path on tiny files: dev sentences (and their copies in the
+    other year's file) and 2016 sentences 2014 train lacks (possibly 2014 test ones) never
+    train; `--shared-only` also drops 2014 sentences the 2016 file lacks."""
+    import importlib.util
+
+    script = Path(__file__).parent.parent / "scripts" / "build_sentiment_model.py"
+    spec = importlib.util.spec_from_file_location("build_sentiment_model", script)
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    _semeval_files(tmp_path)
+    train, dev, _ = build.datasets(tmp_path, nokia=False, shared_only=shared_only)
+    texts = {d.text for d in train}
+    assert "Laptop sentence 10 is good." in {d.text for d in dev}
+    assert "Laptop sentence 10 is good." not in texts  # a dev sentence, in both files
+    assert not {"A new laptop.", "A new dinner.", "A dev review sentence."} & texts
+    assert "Laptop sentence 2 is good." in texts and "Dinner sentence 3 is good." in texts
+    assert ("Laptop sentence 3 is good." in texts) is not shared_only
