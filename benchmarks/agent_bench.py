@@ -265,7 +265,16 @@ By kind:
 
 How to read it:
 
-- **This run (2026-12-03, third session): a new shipped sentiment model** (its top three
+- **This run (2026-12-03, fifth session): the shipped sentiment model rebuilt without the
+  copies of dev sentences and the SemEval-2016 sentences 2014 train lacks** (*Aspect
+  sentiment on real reviews*): demo 86% → 81%, Nokia 92%, unchanged. Two demo questions
+  lost, both on the new model's readings of one sentence: q02 ("which phone's camera do
+  reviewers praise the most") names the Nebula X2 (5 positive) because the X2 Pro's
+  camera now reads 5 positive, 3 negative; q33 ("how good is the Lumen Tab 11's camera",
+  a question the data cannot answer) quotes "it chokes when I try to edit photos on it"
+  as a camera complaint, the demo's first shown hallucination in these runs. The Nebula
+  X2's battery reads 1 positive, 7 negative (was 2 / 8).
+- **The run before (2026-12-03, third session): a new shipped sentiment model** (its top three
   layers fine-tuned, not one; *Aspect sentiment on real reviews*): demo 89% → 86%, Nokia
   92%, unchanged. On the demo one question was won and two lost, each on one sentence:
   q10 ("how is the sound on the Aurex Pods 3") is right now; q11 ("the main complaint
