@@ -29,8 +29,8 @@ the other 802 laptop sentences about match the 2014 laptop test split's 800, whi
 read (`--shared-only` also keeps only the 2014 sentences the 2016 train file has: the
 2016 test split may hold 2014 train sentences). Models built before 2026-12-03 (fifth
 session) trained on all of them, so their dev figures were partly in-sample and the 2014
-test may have been too; `--with-dev-copies` rebuilds such a model. On SemEval-2014
-laptops dev (float32) the committed model, built this way, scores 0.772 (macro-F1 0.737;
+test may have been too; `--with-dev-copies` trains on them again. On SemEval-2014
+laptops dev (float32) the committed model, built this way, scores 0.779 (macro-F1 0.743;
 the LLM teacher 0.722 / 0.681); the model built with every copy scored 0.786 / 0.750.
 Prints the dev scores; writes the model and its card to --out (default: the package's
 general/ folder).
@@ -64,9 +64,13 @@ SETTINGS = {
     "max_minutes": 90.0,
     "batch_size": 32,
     "learn_rate": 2e-4,
+    "average_from": 2,
 }
 """What builds the shipped model: the top three of MiniLM's six layers fine-tuned, given
-terms read one marked pass each (`term_marks`), four epochs (the time budget only guards a
+terms read one marked pass each (`term_marks`), four epochs, the model kept the mean of the
+weights after epochs 2-4 (`average_from`: since 2026-12-03, fifth session; one epoch's
+weights moved SemEval-2014 laptops dev between 0.726 and 0.772 with the seed, their mean
+scores 0.779 with either seed) (the time budget only guards a
 very slow machine; about 3 minutes an epoch on an AVX512-BF16 EPYC once `--set
 cache_dir=DIR` holds the frozen layers' output). Until 2026-12-03 (third session) only the
 top layer was fine-tuned (`--set frozen=5 --set term_marks=false`): SemEval-2014 laptops
