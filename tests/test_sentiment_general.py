@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from spacy.tokens import Span
@@ -573,18 +574,24 @@ def test_real_subject_given_by_catalog_name_attaches_to_the_catalog_entry(
     assert {(r["product"], r["name"]) for r in found} == {("acme-1", "Acme One phone")}
 
 
-def test_huliu_sentences_without_terms_still_teach_aspects() -> None:
-    """`build_sentiment_model.py --no-nokia-terms`: Hu & Liu docs keep their aspect labels
-    but give the term head nothing (their features have no neutral class)."""
+def _build_script() -> Any:
+    """`scripts/build_sentiment_model.py` as a module (scripts are not a package)."""
     import importlib.util
-
-    from distill.plugins.sentiment.train import items_of
 
     script = Path(__file__).parent.parent / "scripts" / "build_sentiment_model.py"
     spec = importlib.util.spec_from_file_location("build_sentiment_model", script)
     assert spec is not None and spec.loader is not None
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)
+    return build
+
+
+def test_huliu_sentences_without_terms_still_teach_aspects() -> None:
+    """`build_sentiment_model.py --no-nokia-terms`: Hu & Liu docs keep their aspect labels
+    but give the term head nothing (their features have no neutral class)."""
+    from distill.plugins.sentiment.train import items_of
+
+    build = _build_script()
     docs = read_corpus(FIXTURES / "huliu_sample.txt", "huliu", "sentiment")
     slots = ["battery", "design", "overall"]
     with_terms = items_of(docs, slots, CLASSES)
@@ -598,13 +605,7 @@ def test_sentiment_build_trains_on_no_sentence_a_dev_row_scores() -> None:
     """The SemEval files repeat sentences across years (254 of the 2014 laptop dev
     sentences are in the 2016 train file): the build drops every copy, case and spacing
     aside."""
-    import importlib.util
-
-    script = Path(__file__).parent.parent / "scripts" / "build_sentiment_model.py"
-    spec = importlib.util.spec_from_file_location("build_sentiment_model", script)
-    assert spec is not None and spec.loader is not None
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
+    build = _build_script()
     dev = [make_doc("The screen is bright.")]
     train = [make_doc("the screen  is BRIGHT."), make_doc("The screen is dim.")]
     assert [d.text for d in build.without_copies(train, dev)] == ["The screen is dim."]
@@ -613,13 +614,7 @@ def test_sentiment_build_trains_on_no_sentence_a_dev_row_scores() -> None:
 def test_sentiment_build_keeps_only_2016_sentences_the_2014_train_file_has() -> None:
     """The 2016 files hold sentences 2014 train lacks (about the 2014 test split's 800):
     the build trains on none of them, so the official test is never seen."""
-    import importlib.util
-
-    script = Path(__file__).parent.parent / "scripts" / "build_sentiment_model.py"
-    spec = importlib.util.spec_from_file_location("build_sentiment_model", script)
-    assert spec is not None and spec.loader is not None
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
+    build = _build_script()
     train14 = [make_doc("The screen is bright.")]
     docs16 = [make_doc("the screen  is BRIGHT."), make_doc("The keyboard is loud.")]
     assert [d.text for d in build.also_in(docs16, train14)] == ["the screen  is BRIGHT."]
@@ -671,13 +666,7 @@ def test_sentiment_build_never_trains_on_dev_copies_or_2016_only_sentences(
     """The build's real data path on tiny files: dev sentences (and their copies in the
     other year's file) and 2016 sentences 2014 train lacks (possibly 2014 test ones) never
     train; `--shared-only` also drops 2014 sentences the 2016 file lacks."""
-    import importlib.util
-
-    script = Path(__file__).parent.parent / "scripts" / "build_sentiment_model.py"
-    spec = importlib.util.spec_from_file_location("build_sentiment_model", script)
-    assert spec is not None and spec.loader is not None
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
+    build = _build_script()
     _semeval_files(tmp_path)
     train, dev, _ = build.datasets(tmp_path, nokia=False, shared_only=shared_only)
     texts = {d.text for d in train}
