@@ -18,15 +18,14 @@ Not part of the product: it prints a table, BENCHMARKS.md (*Ingest at scale*) qu
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from distill.corpora import conll, halueval, huliu, prodigy, semeval
 from distill.plugins.linker.embed import attention_kernel, run_top_layers
 from distill.plugins.sentiment.general import GENERAL_DIR
 from distill.plugins.sentiment.model import AbsaModel
@@ -39,13 +38,10 @@ def sentences(texts: list[str]) -> list[str]:
     return [s for t in texts for s in SENTENCE_END.split(t.strip()) if s.strip()]
 
 
-def json_records(path: Path) -> list[dict]:
-    text = path.read_text(encoding="utf-8")
-    return (
-        json.loads(text)
-        if text.lstrip().startswith("[")
-        else [json.loads(line) for line in text.splitlines() if line.strip()]
-    )
+def halueval_records(path: Path) -> list[dict]:
+    """Each HaluEval record once (its right answer's doc): evidence and question."""
+    docs = halueval.read(path)
+    return [d._.meta for d in docs if d._.verdicts and d._.verdicts[0].label == "supported"]
 
 
 @torch.inference_mode()
@@ -86,20 +82,14 @@ def pooled_states(model: AbsaModel, texts: list[str]) -> tuple[dict[str, np.ndar
 def fit_texts(data: Path) -> list[str]:
     texts = []
     for name in ("Laptop_Train_v2.xml", "Restaurants_Train_v2.xml"):
-        texts += [e.text or "" for e in ET.parse(data / "semeval2014_absa" / name).iter("text")]
-    conll, words = [], []
-    for line in (data / "conll2003/train.txt").read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("-DOCSTART-"):
-            words.append(line.split()[0])
-        elif words:
-            conll.append(" ".join(words))
-            words = []
-    random.Random(0).shuffle(conll)
-    cooking = json_records(data / "reddit_cooking_ner/unlabeled.jsonl")
-    dialogue = json_records(data / "halueval/dialogue_data.first20pct.json")
-    texts += conll[:4000] + sentences([r["text"] for r in cooking])[:4000]
-    texts += sentences([r["knowledge"] for r in dialogue])[:2000]
-    texts += [r["dialogue_history"][-300:] for r in dialogue][:1000]
+        texts += [d.text for d in semeval.read_2014(data / "semeval2014_absa" / name)]
+    news = [d.text for d in conll.read(data / "conll2003/train.txt")]
+    random.Random(0).shuffle(news)
+    cooking = [d.text for d in prodigy.read(data / "reddit_cooking_ner/unlabeled.jsonl")]
+    dialogue = halueval_records(data / "halueval/dialogue_data.first20pct.json")
+    texts += news[:4000] + sentences(cooking)[:4000]
+    texts += sentences([r["evidence"][0] for r in dialogue])[:2000]
+    texts += [r["question"][-300:] for r in dialogue][:1000]
     return [t for t in texts if t.strip()]
 
 
@@ -125,15 +115,13 @@ def main(argv: list[str] | None = None) -> None:
     model.bf16 = True
     model.train(False)
     fit, _ = pooled_states(model, fit_texts(args.data))
-    qa = json_records(args.data / "halueval/qa_data.first20pct.json")
-    passage_sentences = [SENTENCE_END.split(r["knowledge"].strip()) for r in qa]
+    qa = halueval_records(args.data / "halueval/qa_data.first20pct.json")
+    passage_sentences = [SENTENCE_END.split(r["evidence"][0].strip()) for r in qa]
     owner = np.array([i for i, ss in enumerate(passage_sentences) for _ in ss])
     passages, counts = pooled_states(model, [s for ss in passage_sentences for s in ss])
     questions = pooled_states(model, [r["question"] for r in qa])[0]["base"]
-    nokia_file = args.data / "phone_catalog_reviews/hu_liu_customer_reviews/Nokia 6610.txt"
-    nokia_lines = nokia_file.read_text(encoding="utf-8", errors="replace").splitlines()
-    nokia_text = [line.split("##", 1)[1].strip() for line in nokia_lines if "##" in line]
-    nokia = pooled_states(model, [t for t in nokia_text if t])[0]
+    reviews = args.data / "phone_catalog_reviews/hu_liu_customer_reviews/Nokia 6610.txt"
+    nokia = pooled_states(model, [d.text for d in huliu.read(reviews) if d.text.strip()])[0]
 
     def recall(sentence_vectors: np.ndarray) -> list[float]:
         docs = np.zeros((len(qa), 384), np.float32)
