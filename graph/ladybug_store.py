@@ -72,13 +72,22 @@ class LadybugStore(CypherStore):
         try:
             if buffer_pool_size is None:
                 buffer_pool_size = QUERY_MEMORY_BYTES if read_only else 0
-            self._db = ladybug.Database(
-                str(file),
-                read_only=read_only,
-                max_num_threads=max_threads,
-                buffer_pool_size=buffer_pool_size,
+            options: dict[str, Any] = {
+                "read_only": read_only,
+                "max_num_threads": max_threads,
+                "buffer_pool_size": buffer_pool_size,
                 **({} if read_only else {"checkpoint_threshold": WRITER_CHECKPOINT_BYTES}),
-            )
+            }
+            try:
+                self._db = ladybug.Database(str(file), **options)
+            except RuntimeError:
+                if not file.with_name(file.name + ".wal").exists():
+                    raise
+                # A process killed while it wrote its write-ahead log leaves a torn last
+                # record: that transaction never committed. Replay what precedes it (what
+                # LadybugDB does without `throw_on_wal_replay_failure`); the torn
+                # transaction's documents are absent and `--resume` writes them again.
+                self._db = ladybug.Database(str(file), throw_on_wal_replay_failure=False, **options)
             self._conn = ladybug.Connection(self._db)
             if not read_only:
                 self._create_schema()
