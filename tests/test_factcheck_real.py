@@ -186,6 +186,20 @@ def test_nli_checker_trains_saves_and_loads(tmp_path: Path) -> None:
     assert {d._.verdicts[0].label for d in predicted} <= set(backend.task.labels)
 
 
+def test_nli_checker_averaging_scores_the_running_mean_beside_each_epoch(tmp_path: Path) -> None:
+    """With average_from=1 each epoch end is scored twice: its own weights, then the mean."""
+    from distill.plugins.factcheck.train import FactCheckTrainConfig, train
+
+    docs = list(halueval.read(FIXTURES / "factcheck_halueval_qa.jsonl"))
+    config = FactCheckTrainConfig(model="nli", init="base", epochs=2, batch_size=4, average_from=1)
+    events: list[dict] = []
+    result = train(docs, docs, tmp_path, [], config, lambda kind, info: events.append(info))
+    scored = [e for e in events if "dev" in e]
+    averaged = [e["dev"].get("averaged_epochs") for e in scored]
+    assert averaged == [None, None, 1, None, 2]  # start, epoch 1 own + mean, epoch 2 own + mean
+    assert result["steps"] == 2 and (tmp_path / "weights.pt").is_file()
+
+
 def test_the_shipped_checker_runs_with_nothing_configured() -> None:
     """A fresh machine: the guardrail's checker loads from the package, no training, no path."""
     from distill.config import Config

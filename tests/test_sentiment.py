@@ -96,14 +96,12 @@ def test_real_train_and_predict_tiny_sentiment(tmp_path: Path) -> None:
 
 def test_checkpoint_average_is_the_running_mean_and_swaps_back() -> None:
     """Averaging keeps the mean of the epoch-end weights; two swaps restore the model's own."""
-    from types import SimpleNamespace
-
     import torch
 
-    from distill.plugins.sentiment.train import Average
+    from distill.plugins.averaging import WeightAverage
 
     top, heads = torch.nn.Linear(2, 2), torch.nn.Linear(2, 1)
-    average = Average(SimpleNamespace(top_layers=top, heads=heads))
+    average = WeightAverage([top, heads])
     for value in (1.0, 2.0, 6.0):
         with torch.no_grad():
             top.weight.fill_(value)

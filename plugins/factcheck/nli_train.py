@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from spacy.tokens import Doc
 
+from distill.plugins.averaging import WeightAverage
 from distill.plugins.factcheck.claims import evidence_of, question_of
 from distill.plugins.factcheck.model import Check
 from distill.plugins.factcheck.nli import LABELS, NliModel, autocast
@@ -130,11 +131,14 @@ def fine_tune(
     seed: int,
     progress: Progress | None = None,
     max_minutes: float | None = None,
+    average_from: int | None = None,
 ) -> dict[str, Any]:
     """Train in place; keep the best dev state; return training facts and dev scores.
 
     `max_minutes` ends training early (after a last dev evaluation): on a shared CPU a
-    fixed time budget is what can be promised, not a number of epochs."""
+    fixed time budget is what can be promised, not a number of epochs. From epoch
+    `average_from` on, the running mean of the epoch-end weights (checkpoint averaging)
+    competes on dev beside the epoch's own weights; training goes on from its own."""
     torch.manual_seed(seed)
     rng = random.Random(seed)
     started = time.perf_counter()
@@ -162,6 +166,7 @@ def fine_tune(
         lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup + 1))),
     )
     evaluations = {min(total, int(steps_per_epoch * (e + 1))) for e in range(int(np.ceil(epochs)))}
+    average = WeightAverage([model.top_layers, model.head]) if average_from else None
     best: Best = (-1.0, model.state(), model.threshold, {})
     if dev_docs:
         threshold, scores = tune(model, dev_docs, cached_probabilities(model, dev_states))
@@ -190,6 +195,13 @@ def fine_tune(
             done = step >= total or out_of_time
             if dev_docs and (step in evaluations or done):
                 best = _evaluate(model, dev_docs, dev_states, step, best, progress)
+                if average is not None and -(-step // steps_per_epoch) >= (average_from or 0):
+                    average.add()
+                    average.swap()
+                    best = _evaluate(
+                        model, dev_docs, dev_states, step, best, progress, average.count
+                    )
+                    average.swap()
             if done:
                 break
     if dev_docs:
@@ -210,9 +222,13 @@ def _evaluate(
     step: int,
     best: Best,
     progress: Progress | None,
+    averaged: int = 0,
 ) -> Best:
-    """Score dev at this step; the new best (score, state, threshold, scores) or the old."""
+    """Score dev at this step; the new best (score, state, threshold, scores) or the old.
+    `averaged`: the model holds the mean of that many epoch-end weights."""
     threshold, scores = tune(model, dev_docs, cached_probabilities(model, dev_states))
+    if averaged:
+        scores = {**scores, "averaged_epochs": averaged}
     if progress:
         progress("epoch", {"step": step, "dev": scores, "threshold": threshold})
     return (
@@ -284,6 +300,7 @@ def train_nli(
     threads: int | None,
     progress: Progress | None = None,
     max_minutes: float | None = None,
+    average_from: int | None = None,
 ) -> dict[str, Any]:
     if threads:
         torch.set_num_threads(threads)
@@ -299,6 +316,7 @@ def train_nli(
         seed,
         progress,
         max_minutes,
+        average_from,
     )
     model.save(out)
     return {**facts, "threshold": model.threshold, "frozen": model.frozen}

@@ -52,6 +52,12 @@ class FactCheckTrainConfig(BaseModel):
     max_minutes: float | None = Field(
         None, gt=0, description="nli: stop training after this long (then the best dev state)"
     )
+    average_from: int | None = Field(
+        None,
+        ge=1,
+        description="nli: from this epoch on, the mean of the epoch-end weights (checkpoint "
+        "averaging) competes on dev with each epoch's own",
+    )
     # lexical
     embeddings: bool = Field(False, description="lexical: add MiniLM cosine features (slower)")
     bag_of_words: bool = Field(True, description="lexical: add a TF-IDF + logistic model")
@@ -184,6 +190,7 @@ def _train_nli(
         config.threads,
         progress,
         config.max_minutes,
+        config.average_from,
     )
     return {
         "kind": "factcheck-nli-minilm",

@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field
 from spacy.tokens import Doc
 
 from distill.errors import DistillError
+from distill.plugins.averaging import WeightAverage
 from distill.plugins.sentiment.model import (
     NONE,
     TEXT_MAX_TOKENS,
@@ -416,38 +417,6 @@ class Cached:
         }
 
 
-class Average:
-    """The running mean of the trained weights at epoch ends (checkpoint averaging: a flatter
-    point than any one epoch's, which is what unseen review styles need)."""
-
-    def __init__(self, model: AbsaModel) -> None:
-        self.modules = [model.top_layers, model.heads]
-        self.mean: list[dict[str, torch.Tensor]] | None = None
-        self.count = 0
-
-    def _states(self) -> list[dict[str, torch.Tensor]]:
-        return [{k: v.detach().clone() for k, v in m.state_dict().items()} for m in self.modules]
-
-    def add(self) -> None:
-        self.count += 1
-        current = self._states()
-        if self.mean is None:
-            self.mean = current
-            return
-        for mean, now in zip(self.mean, current, strict=True):
-            for key, value in now.items():
-                if value.is_floating_point():
-                    mean[key] += (value - mean[key]) / self.count
-
-    def swap(self) -> None:
-        """Exchange the model's weights with the mean (twice: back to the model's own)."""
-        assert self.mean is not None
-        own = self._states()
-        for module, mean in zip(self.modules, self.mean, strict=True):
-            module.load_state_dict(mean)
-        self.mean = own
-
-
 def forward(
     model: AbsaModel, batch: dict[str, torch.Tensor]
 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -572,7 +541,7 @@ def train(
     term_weights = torch.ones(len(TERM_CLASSES))
     term_weights[TERM_CLASSES.index("neutral")] = config.neutral_weight
     term_loss = torch.nn.CrossEntropyLoss(weight=term_weights)
-    average = Average(model) if config.average_from else None
+    average = WeightAverage([model.top_layers, model.heads]) if config.average_from else None
     out = Path(out)
     best, stale, history, best_scores, best_epoch = -1.0, 0, [], {}, 0
     if dev_items and start_path(config) is not None:
