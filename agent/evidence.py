@@ -28,6 +28,11 @@ class Evidence(BaseModel):
     tool: str = Field(description="the agent tool that found it")
     sources: list[Source] = Field(default_factory=list)
     score: float | None = Field(None, description="search similarity, for passages")
+    about: list[str] = Field(
+        default_factory=list,
+        description="products the passage's document is about, when a tool scoped its search "
+        'to products: a review says "the phone" where the question names the product',
+    )
 
     @property
     def doc_ids(self) -> list[str]:

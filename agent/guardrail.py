@@ -88,13 +88,19 @@ def _stem(word: str) -> str:
     return word
 
 
-def unsupported_terms(sentence: str, question: str, evidence: Sequence[str]) -> list[str]:
+def unsupported_terms(
+    sentence: str, question: str, evidence: Sequence[str], names: Sequence[str] = ()
+) -> list[str]:
     """Words the sentence takes from the question that no evidence uses: the answer
     carries a qualifier of the question the sources never state ("5-star", "in 2025",
     "waterproof", a product no review names). A checker that compares words and numbers
-    passes such a sentence when the rest of it is copied from the evidence."""
+    passes such a sentence when the rest of it is copied from the evidence.
+
+    `names`: the full names of the products the evidence names, often by a short form
+    (a review's "the K5 Max" is the question's "Kestrel K5 Max"): their words count as
+    used."""
     asked = _terms(question)
-    known = _terms(" ".join(evidence))
+    known = _terms(" ".join([*evidence, *names]))
     return [word for stem, word in _terms(sentence).items() if stem in asked and stem not in known]
 
 
@@ -166,12 +172,17 @@ def check_sentences(
     is cheap (a trained model), not when every check is an LLM call.
 
     `question`: a model sentence using a word of the question that no evidence uses is
-    not supported, whatever the checker says (`unsupported_terms`). Nor is one citing
+    not supported, whatever the checker says (`unsupported_terms`; the full names of the
+    products the evidence names (`products_in`) or is about (`Evidence.about`) count as
+    used). Nor is one citing
     only opinion counts that the graph checks cannot verify (`_reads_counts_only`); with
     `repair`, a passage that supports it becomes its citation.
     """
     checked = [CheckedSentence(text=text, citations=list(cites)) for text, cites in sentences]
     passages = _passage_trigrams(evidence)
+    named = [n for e in evidence for n in e.about]
+    if products_in is not None and question:
+        named += [n for e in evidence for n in products_in(e.text)]
     pending: list[tuple[int, str, list[str]]] = []
     reread: list[tuple[int, str]] = []
     for i, sentence in enumerate(checked):
@@ -187,7 +198,7 @@ def check_sentences(
                 evidence=f"stated from the {basis}: " + " | ".join(cited)[:500],
             )
             continue
-        unused = unsupported_terms(sentence.text, question, [e.text for e in evidence])
+        unused = unsupported_terms(sentence.text, question, [e.text for e in evidence], named)
         if unused:
             sentence.verdict = Verdict(
                 claim=sentence.text,

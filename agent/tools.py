@@ -16,7 +16,7 @@ import dataclasses
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Literal
 
@@ -303,17 +303,15 @@ class Toolbox:
     def _search_reviews(self, args: SearchReviews) -> ToolResult:
         result = ToolResult(name="search_reviews")
         doc_ids: set[str] | None = None
+        about: dict[str, set[str]] = {}
         if args.products:
             known, unknown = self._resolve(args.products)
             result.notes += [_unknown_note(name) for name in unknown]
             if not known:
                 return result
             with self.store() as store:
-                doc_ids = {
-                    row["id"]
-                    for p in known
-                    for row in store.documents_behind(p.label, p.product_id)
-                }
+                about = {p.display: self._documents_of(store, p) or set() for p in known}
+            doc_ids = set().union(*about.values())
             if not doc_ids:
                 result.notes.append(f"No review mentions {_names(known)}.")
                 return result
@@ -328,7 +326,9 @@ class Toolbox:
                 Statement(text=f"No review{where} mentions {words}.", basis="absence")
             )
             return result
-        result.evidence += self._passages(args.query, doc_ids, self.passages, "search_reviews")
+        result.evidence += self._passages(
+            args.query, doc_ids, self.passages, "search_reviews", about
+        )
         if not result.evidence:
             result.notes.append("No passage matches.")
         return result
@@ -416,7 +416,8 @@ class Toolbox:
         if behind:
             query = f"{product.display} {aspect or ''}".strip()
             k = 3 if aspect else 2
-            result.evidence += self._passages(query, set(behind), k, "product_opinions")
+            about = {product.display: set(behind)}
+            result.evidence += self._passages(query, set(behind), k, "product_opinions", about)
 
     def _opinion_documents(
         self, store: Any, product_id: str, aspect: str | None
@@ -525,6 +526,7 @@ class Toolbox:
                 product = ProductName(main, names.get(main, main))
                 rows = [row for row in rows if row.product == main]
             scope = self._documents_of(store, product)
+        about = {product.display: scope} if product is not None and scope else {}
         parts = aspect_words(aspect) - {aspect}
         features = [t for t in terms if set(t.split()) <= parts]
         others = [t for t in terms if t not in features]
@@ -535,7 +537,7 @@ class Toolbox:
             """The graph cannot answer but the reviews talk about it: the model reads."""
             found = self._documents_with(words, scope) if words else scope
             query = " ".join(w for w in [*features, aspect or "", *others, hint] if w)
-            result.evidence += self._passages(query or subject, found, 5, "review_summary")
+            result.evidence += self._passages(query or subject, found, 5, "review_summary", about)
             result.open_question = True
             result.notes.append(f"{why}; the passages are what the reviews say.")
             return result
@@ -553,7 +555,9 @@ class Toolbox:
                 return read_instead(others, f"The graph has no counts on {', '.join(others)}")
             else:
                 result.open_question = True
-                result.evidence += self._passages(" ".join(others), scope, 3, "review_summary")
+                result.evidence += self._passages(
+                    " ".join(others), scope, 3, "review_summary", about
+                )
         feature = topic = None
         if features and aspect:
             mention = self._mentioning(rows, aspect, features)
@@ -887,8 +891,18 @@ class Toolbox:
 
     # helpers
 
-    def _passages(self, query: str, doc_ids: set[str] | None, k: int, tool: str) -> list[Evidence]:
-        """Index passages as evidence (none when the index is not built)."""
+    def _passages(
+        self,
+        query: str,
+        doc_ids: set[str] | None,
+        k: int,
+        tool: str,
+        about: Mapping[str, set[str]] | None = None,
+    ) -> list[Evidence]:
+        """Index passages as evidence (none when the index is not built). `about`: product
+        name -> the documents behind it, where the search was scoped to products: each
+        passage says which of them its document is about."""
+        about = about or {}
         index = self.index()
         if index is None:
             return []
@@ -906,6 +920,7 @@ class Toolbox:
                     )
                 ],
                 score=passage.score,
+                about=[name for name, docs in about.items() if passage.doc_id in docs],
             )
             for passage in found
         ]

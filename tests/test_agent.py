@@ -202,6 +202,15 @@ def test_search_is_restricted_to_the_products_documents_with_exact_spans(world: 
     assert {e.doc_ids[0] for e in result.evidence} == {"d3"}
     source = result.evidence[0].sources[0]
     assert REVIEWS["d3"][source.char_start : source.char_end] == result.evidence[0].text
+    # each passage says which of the asked products its document is about
+    assert {tuple(e.about) for e in result.evidence} == {("Aster A2",)}
+    both = make_agent(world).toolbox.run(
+        "search_reviews", {"query": "battery", "products": ["Aster A1", "Aster A2"]}
+    )
+    assert {(e.doc_ids[0], tuple(e.about)) for e in both.evidence} >= {
+        ("d1", ("Aster A1",)),
+        ("d3", ("Aster A2",)),
+    }
 
 
 def test_a_tool_failure_is_a_result_not_an_exception(world: Config) -> None:

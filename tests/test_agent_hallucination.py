@@ -115,6 +115,35 @@ def test_a_question_word_no_source_uses_is_not_supported_whatever_the_checker_sa
     ) == []  # fmt: skip
 
 
+def test_a_product_the_evidence_names_by_a_short_form_may_be_named_in_full() -> None:
+    """A review says "the K5 Max"; the question and the answer say "Kestrel K5 Max"."""
+    evidence = [Evidence(kind="passage", text="The K5 Max is a brick in my pocket.", tool="t")]
+    question = "What do people think of the Kestrel K5 Max's size?"
+    sentence = "The Kestrel K5 Max is a brick in the pocket."
+    assert unsupported_terms(sentence, question, [evidence[0].text]) == ["kestrel"]
+    full_names = {"k5 max": "Kestrel K5 Max", "k7": "Kestrel K7"}
+
+    def products_in(text: str) -> list[str]:
+        return [name for form, name in full_names.items() if form in text.lower()]
+
+    for asked, label in (
+        (question, "supported"),
+        ("Is the Kestrel K7 a brick?", "not_enough_info"),
+    ):
+        [checked] = check_sentences(
+            [(sentence.replace("K5 Max", "K7") if "K7" in asked else sentence, [1])],
+            evidence,
+            passes_anything,
+            products_in=products_in,
+            question=asked,
+        )
+        assert checked.verdict.label == label  # type: ignore[union-attr]
+    # a passage a tool found among the product's documents is about it, named or not
+    about = Evidence(kind="passage", text="It is a brick.", tool="t", about=["Kestrel K5 Max"])
+    [checked] = check_sentences([(sentence, [1])], [about], passes_anything, question=question)
+    assert checked.verdict.label == "supported"  # type: ignore[union-attr]
+
+
 def test_a_drafted_sentence_applying_a_qualifier_no_source_states_is_removed(
     world: Config,
 ) -> None:
