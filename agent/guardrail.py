@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from distill.agent.evidence import Evidence
 from distill.agent.router import ASPECT_WORDS, INTENT_WORDS
 from distill.agent.tools import Ranking
+from distill.plugins.factcheck.features import STOPWORDS
 from distill.plugins.factcheck.graph import Aggregates, graph_check
 from distill.plugins.factcheck.task import Verdict
 
@@ -104,6 +105,37 @@ def unsupported_terms(
     return [word for stem, word in _terms(sentence).items() if stem in asked and stem not in known]
 
 
+_SILENCE_WORDS = frozenset(
+    re.findall(
+        r"\S+",
+        """review reviews reviewer reviewers document documents data source sources graph
+        mention mentions mentioned say says said information info specific details detail
+        product products find found nothing enough any provided given regarding anything
+        could cannot can't don't doesn't not none there""",
+    )
+)
+
+
+def false_silence(sentence: str, passages: Sequence[str], names: Sequence[str] = ()) -> str | None:
+    """The thing a sentence says the sources are silent on, when a passage uses it: "the
+    reviews do not mention any software updates" beside a review saying "zero updates
+    since launch" is a false statement about the sources, not a harmless abstention.
+    The thing is the last content word (English noun phrases end in their head: "the
+    camera's zoom" is about zoom, not camera); `names`, product names, are the subject."""
+    named = {_stem(w) for n in names for w in re.findall(r"[a-z0-9]+", n.lower())}
+    words = re.findall(r"[a-z0-9]+", re.sub(r"['’]s\b", "", sentence.lower()))
+    topic = [
+        w
+        for w in words
+        if len(w) > 2 and w not in STOPWORDS and w not in _SILENCE_WORDS
+        if _stem(w) not in named
+    ]
+    if not topic:
+        return None
+    used = {_stem(w) for text in passages for w in re.findall(r"[a-z0-9]+", text.lower())}
+    return topic[-1] if _stem(topic[-1]) in used else None
+
+
 def claim_of(sentence: str) -> str:
     """The sentence without its attribution, which the evidence never contains."""
     stripped = ATTRIBUTION.sub("", sentence.strip(), count=1)
@@ -176,10 +208,13 @@ def check_sentences(
     products the evidence names (`products_in`) or is about (`Evidence.about`) count as
     used). Nor is one citing
     only opinion counts that the graph checks cannot verify (`_reads_counts_only`); with
-    `repair`, a passage that supports it becomes its citation.
+    `repair`, a passage that supports it becomes its citation. A model sentence saying
+    the sources are silent on something a passage mentions is contradicted
+    (`false_silence`).
     """
     checked = [CheckedSentence(text=text, citations=list(cites)) for text, cites in sentences]
     passages = _passage_trigrams(evidence)
+    passage_texts = [e.text for e in evidence if e.kind == "passage"]
     named = [n for e in evidence for n in e.about]
     if products_in is not None and question:
         named += [n for e in evidence for n in products_in(e.text)]
@@ -187,7 +222,17 @@ def check_sentences(
     reread: list[tuple[int, str]] = []
     for i, sentence in enumerate(checked):
         basis = bases[i] if i < len(bases) else None
-        if basis == "absence" or is_abstention(sentence.text):
+        if basis == "absence":
+            continue
+        if is_abstention(sentence.text):
+            said = false_silence(sentence.text, passage_texts, named) if basis is None else None
+            if said:
+                sentence.verdict = Verdict(
+                    claim=sentence.text,
+                    label="contradicted",
+                    confidence=1.0,
+                    evidence=f'a source mentions "{said}"',
+                )
             continue
         if basis is not None:
             cited = [evidence[n - 1].text for n in sentence.citations if 0 < n <= len(evidence)]

@@ -277,7 +277,12 @@ How to read it:
   cross-encoder, which rejects it: the review never names the phone; telling the
   checker "A review of the Nokia 6610:" before the passage made it accept that sentence,
   p 0.07 → 0.98, but also "The Nokia 6610 has excellent Bluetooth", 0.003 → 0.98, so
-  the checker still reads the passage alone). The same code
+  the checker still reads the passage alone). And a drafted sentence saying the sources
+  are silent on what a passage mentions (the last content word of "the reviews do not
+  mention any software updates", beside "zero updates since launch") is now dropped as
+  contradicted, where it was shown as a harmless abstention: q12's answer loses that
+  false sentence, the only answer of either set that changed with it (q12 stays wrong
+  by its key, which wants "no updates"). The same code
   before the change, rerun first on this machine: demo 86%, Nokia 92%, as below.
   Nothing else ran (load ~1).
 - **The run before (2026-12-03, sixth session): the same model with checkpoint averaging** (the

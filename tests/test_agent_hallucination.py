@@ -144,6 +144,30 @@ def test_a_product_the_evidence_names_by_a_short_form_may_be_named_in_full() -> 
     assert checked.verdict.label == "supported"  # type: ignore[union-attr]
 
 
+def test_a_drafted_silence_a_passage_contradicts_is_not_shown() -> None:
+    """ "The reviews do not mention updates" beside a review about updates is false."""
+    from distill.agent.guardrail import apply_policy, false_silence
+
+    passage = Evidence(kind="passage", text="Kestrel has pushed zero updates.", tool="t")
+    silent = "The reviews do not mention any software updates for the Kestrel K7."
+    assert false_silence(silent, [passage.text], ["Kestrel K7"]) == "updates"
+    # what is said to be missing is the phrase's last word: the zoom, not the camera
+    assert false_silence("No review mentions the camera zoom.", ["Great camera."]) is None
+    checked = check_sentences(
+        [(silent, []), ("No review mentions the camera zoom.", [])],
+        [passage],
+        passes_anything,
+        question="Does the Kestrel K7 get updates?",
+    )
+    assert checked[0].verdict.label == "contradicted"  # type: ignore[union-attr]
+    assert checked[1].verdict is None  # an abstention the passages do not contradict
+    text, removed, _ = apply_policy(checked, "flag")
+    assert silent not in text and removed == 1
+    # the code's own "no review mentions" (basis "absence") is never second-guessed
+    [code] = check_sentences([(silent, [])], [passage], passes_anything, bases=["absence"])
+    assert code.verdict is None
+
+
 def test_a_drafted_sentence_applying_a_qualifier_no_source_states_is_removed(
     world: Config,
 ) -> None:
