@@ -198,6 +198,11 @@ def test_nli_checker_averaging_scores_the_running_mean_beside_each_epoch(tmp_pat
     averaged = [e["dev"].get("averaged_epochs") for e in scored]
     assert averaged == [None, None, 1, None, 2]  # start, epoch 1 own + mean, epoch 2 own + mean
     assert result["steps"] == 2 and (tmp_path / "weights.pt").is_file()
+    # max_steps stops a run where a time budget stopped it, on any machine (dev scored last)
+    config = config.model_copy(update={"average_from": None, "max_steps": 1})
+    events.clear()
+    assert train(docs, docs, tmp_path, [], config, lambda k, i: events.append(i))["steps"] == 1
+    assert [e["step"] for e in events if "dev" in e] == [0, 1]
 
 
 def test_the_shipped_checker_runs_with_nothing_configured() -> None:

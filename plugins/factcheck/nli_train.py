@@ -132,11 +132,14 @@ def fine_tune(
     progress: Progress | None = None,
     max_minutes: float | None = None,
     average_from: int | None = None,
+    max_steps: int | None = None,
 ) -> dict[str, Any]:
     """Train in place; keep the best dev state; return training facts and dev scores.
 
     `max_minutes` ends training early (after a last dev evaluation): on a shared CPU a
-    fixed time budget is what can be promised, not a number of epochs. From epoch
+    fixed time budget is what can be promised, not a number of epochs. `max_steps` ends
+    it after that many batches, the learning-rate schedule still planned for `epochs`:
+    what a time-bounded run did, repeatable on any machine. From epoch
     `average_from` on, the running mean of the epoch-end weights (checkpoint averaging)
     competes on dev beside the epoch's own weights; training goes on from its own."""
     torch.manual_seed(seed)
@@ -192,7 +195,7 @@ def fine_tune(
                 batch = {"epoch": epoch + 1, "done": done_in_epoch + 1, "total": steps_per_epoch}
                 progress("batch", batch | {"loss": round(loss.item(), 4)})
             out_of_time = deadline is not None and time.perf_counter() > deadline
-            done = step >= total or out_of_time
+            done = step >= total or out_of_time or step == max_steps
             if dev_docs and (step in evaluations or done):
                 best = _evaluate(model, dev_docs, dev_states, step, best, progress)
                 if average is not None and -(-step // steps_per_epoch) >= (average_from or 0):
@@ -301,6 +304,7 @@ def train_nli(
     progress: Progress | None = None,
     max_minutes: float | None = None,
     average_from: int | None = None,
+    max_steps: int | None = None,
 ) -> dict[str, Any]:
     if threads:
         torch.set_num_threads(threads)
@@ -317,6 +321,7 @@ def train_nli(
         progress,
         max_minutes,
         average_from,
+        max_steps,
     )
     model.save(out)
     return {**facts, "threshold": model.threshold, "frozen": model.frozen}

@@ -52,6 +52,12 @@ class FactCheckTrainConfig(BaseModel):
     max_minutes: float | None = Field(
         None, gt=0, description="nli: stop training after this long (then the best dev state)"
     )
+    max_steps: int | None = Field(
+        None,
+        gt=0,
+        description="nli: stop after this many batches (the learning-rate schedule still "
+        "planned for `epochs`): a run that max_minutes stopped, repeated on any machine",
+    )
     average_from: int | None = Field(
         None,
         ge=1,
@@ -191,6 +197,7 @@ def _train_nli(
         progress,
         config.max_minutes,
         config.average_from,
+        config.max_steps,
     )
     return {
         "kind": "factcheck-nli-minilm",
