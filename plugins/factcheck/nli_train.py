@@ -308,6 +308,7 @@ def train_nli(
 ) -> dict[str, Any]:
     if threads:
         torch.set_num_threads(threads)
+    torch.manual_seed(seed)  # the head's initial weights too: a rerun is the same model
     model = NliModel.load(init) if init is not None else NliModel(frozen=frozen)
     facts = fine_tune(
         model,
