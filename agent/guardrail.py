@@ -205,12 +205,11 @@ def check_sentences(
 
     `question`: a model sentence using a word of the question that no evidence uses is
     not supported, whatever the checker says (`unsupported_terms`; the full names of the
-    products the evidence names (`products_in`) or is about (`Evidence.about`) count as
-    used). Nor is one citing
-    only opinion counts that the graph checks cannot verify (`_reads_counts_only`); with
-    `repair`, a passage that supports it becomes its citation. A model sentence saying
-    the sources are silent on something a passage mentions is contradicted
-    (`false_silence`).
+    products the evidence names, `products_in`, or is about, `Evidence.about`, count as
+    used). Nor is one citing only opinion counts that the graph checks cannot verify
+    (`_reads_counts_only`); with `repair`, a passage that supports it becomes its
+    citation. A model sentence saying the sources are silent on something a passage
+    mentions is contradicted (`false_silence`).
     """
     checked = [CheckedSentence(text=text, citations=list(cites)) for text, cites in sentences]
     passages = _passage_trigrams(evidence)
