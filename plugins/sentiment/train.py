@@ -34,6 +34,7 @@ from spacy.tokens import Doc
 
 from distill.errors import DistillError
 from distill.plugins.averaging import WeightAverage
+from distill.plugins.linker.embed import run_top_layers
 from distill.plugins.sentiment.model import (
     NONE,
     TEXT_MAX_TOKENS,
@@ -87,6 +88,14 @@ class SentimentTrainConfig(BaseModel):
         description="loss weight of the neutral term class (rarer than positive and negative, "
         "and the class a model learns last)",
     )
+    vector_weight: float | None = Field(
+        None,
+        ge=0,
+        description="weight of a loss keeping the fine-tuned top's mean-pooled output the base "
+        "model's sentence vector, so the document index reads it off the sentiment pass instead "
+        "of running the base model's top layers (default: 1 when the model it starts from does "
+        "so, else 0)",
+    )
     average_from: int | None = Field(
         None,
         ge=1,
@@ -96,6 +105,11 @@ class SentimentTrainConfig(BaseModel):
 
 
 CONFIG = SentimentTrainConfig
+OWN_VECTORS_MIN = 0.9
+"""The mean cosine (model's own pooled output against the base sentence vector, on dev) from
+which ingest's document index takes the model's own vectors; below it, the base model's top
+layers run as before. On HaluEval qa retrieval a model at 0.92 ranks passages as well as the
+base vectors (BENCHMARKS.md, Ingest at scale)."""
 
 
 @dataclass
@@ -297,6 +311,8 @@ def start_model(slots: list[str], classes: list[str], config: SentimentTrainConf
             slots, classes, TERM_CLASSES, frozen=config.frozen, term_marks=bool(config.term_marks)
         )
     model = AbsaModel.load(general)
+    if config.vector_weight is not None:
+        model.own_vectors = config.vector_weight > 0
     if config.term_marks is not None:
         model.term_marks = config.term_marks
     if not slots or model.slots == slots:
@@ -418,9 +434,10 @@ class Cached:
 
 
 def forward(
-    model: AbsaModel, batch: dict[str, torch.Tensor]
+    model: AbsaModel, batch: dict[str, torch.Tensor], states: torch.Tensor | None = None
 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    states = model.top(batch["hidden"], batch["mask"])
+    if states is None:
+        states = model.top(batch["hidden"], batch["mask"])
     aspects = terms = None
     if len(batch["aspect_rows"]) and model.slots:
         rows = batch["aspect_rows"]
@@ -461,6 +478,32 @@ def dev_scores(
             aspect_precision=p, aspect_recall=r, aspect_f1=f, aspect_threshold=model.threshold
         )
     return scores
+
+
+def vector_cosine(
+    model: AbsaModel, batch: dict[str, torch.Tensor], states: torch.Tensor
+) -> torch.Tensor:
+    """Per text, the cosine between the fine-tuned top's mean-pooled output (`states`) and
+    the base model's sentence vector (its own top layers over the same frozen states)."""
+    weights = batch["mask"].unsqueeze(-1).to(states.dtype)
+    with torch.no_grad():
+        base = run_top_layers(model.base_top, batch["hidden"], batch["mask"])
+        target = (base * weights).sum(1) / weights.sum(1)
+    pooled = (states * weights).sum(1) / weights.sum(1)
+    return torch.nn.functional.cosine_similarity(pooled, target, dim=-1)
+
+
+@torch.inference_mode()
+def vector_agreement(model: AbsaModel, cache: Cached, items: list[Item]) -> float:
+    """Mean `vector_cosine` over (up to 1,000 of) `items`: how well the model's own pooled
+    output stands in for the base model's sentence vector."""
+    model.train(False)
+    sample = items[:: max(1, len(items) // 1000)]
+    cosines = []
+    for start in range(0, len(sample), 64):
+        batch = cache.batch(model, sample[start : start + 64])
+        cosines.append(vector_cosine(model, batch, model.top(batch["hidden"], batch["mask"])))
+    return float(torch.cat(cosines).mean()) if cosines else 0.0
 
 
 def _aspect_prf(
@@ -541,6 +584,9 @@ def train(
     term_weights = torch.ones(len(TERM_CLASSES))
     term_weights[TERM_CLASSES.index("neutral")] = config.neutral_weight
     term_loss = torch.nn.CrossEntropyLoss(weight=term_weights)
+    vector_weight = 1.0 if config.vector_weight is None and model.own_vectors else 0.0
+    if config.vector_weight is not None:
+        vector_weight = config.vector_weight
     average = WeightAverage([model.top_layers, model.heads]) if config.average_from else None
     out = Path(out)
     best, stale, history, best_scores, best_epoch = -1.0, 0, [], {}, 0
@@ -563,8 +609,12 @@ def train(
         batches = cache.batches(items, config.batch_size)
         for i, chunk in enumerate(batches):
             batch = cache.batch(model, chunk)
-            aspects, terms = forward(model, batch)
+            states = model.top(batch["hidden"], batch["mask"])
+            aspects, terms = forward(model, batch, states)
             loss = torch.zeros(())
+            if vector_weight:
+                cosine = vector_cosine(model, batch, states)
+                loss = loss + vector_weight * (1 - cosine).mean()
             if aspects is not None and (batch["aspect_labels"] != IGNORE).any():
                 loss = loss + aspect_loss(
                     aspects.reshape(-1, len(classes)), batch["aspect_labels"].reshape(-1)
@@ -586,6 +636,9 @@ def train(
             average.swap()
         scores = dev_scores(model, cache, dev_items, 64, tune=True) if dev_items else {}
         metric = selection_metric(scores)
+        if vector_weight:
+            scores["vector_cosine"] = vector_agreement(model, cache, dev_items or items)
+            model.own_vectors = scores["vector_cosine"] >= OWN_VECTORS_MIN
         row = {
             "epoch": epoch,
             "loss": round(total / max(1, len(batches)), 4),
@@ -611,7 +664,12 @@ def train(
         # the layout the model has (one started from a model keeps that model's); where
         # this machine cached the frozen layers' output is no property of the model
         "config": config.model_dump(mode="json", exclude={"cache_dir"})
-        | {"frozen": model.frozen, "term_marks": model.term_marks},
+        | {
+            "frozen": model.frozen,
+            "term_marks": model.term_marks,
+            "vector_weight": vector_weight,
+            "own_vectors": model.own_vectors,
+        },
         "started_from": weights_fingerprint(start_path(config)),
         "classes": classes,
         "history": history,
