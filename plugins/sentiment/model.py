@@ -105,6 +105,13 @@ def _weights(states: torch.Tensor, mask: torch.Tensor, queries: torch.Tensor) ->
     return scores.softmax(-1)
 
 
+def mean_pool(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of each text's token states (B, T, H) over its unpadded tokens -> (B, H): how
+    all-MiniLM-L6-v2 makes a sentence vector."""
+    weights = mask.unsqueeze(-1).to(states.dtype)
+    return (states * weights).sum(1) / weights.sum(1)
+
+
 def _pool(weights: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
     """`states` (B, T, H) pooled once per query by its weights (B, Q, T) -> (B, Q, H)."""
     return torch.einsum("bqt,bth->bqh", weights, states)
@@ -365,8 +372,7 @@ class AbsaModel:
                     if self.own_vectors
                     else run_top_layers(base_top, states.hidden_states[self.frozen], mask)
                 )
-                weights = mask.unsqueeze(-1).to(base.dtype)
-                vectors[ids] = ((base * weights).sum(1) / weights.sum(1)).float()
+                vectors[ids] = mean_pool(base, mask).float()
                 counts[ids] = mask.sum(1).float()
             last = states.last_hidden_state.float()
             if self.slots:

@@ -43,6 +43,7 @@ from distill.plugins.sentiment.model import (
     Heads,
     aspect_words,
     mark_term,
+    mean_pool,
 )
 from distill.plugins.sentiment.targets import PRODUCT_LABELS, sentence_bounds
 from distill.plugins.sentiment.task import Opinion, given_terms
@@ -485,12 +486,11 @@ def vector_cosine(
 ) -> torch.Tensor:
     """Per text, the cosine between the fine-tuned top's mean-pooled output (`states`) and
     the base model's sentence vector (its own top layers over the same frozen states)."""
-    weights = batch["mask"].unsqueeze(-1).to(states.dtype)
     with torch.no_grad():
         base = run_top_layers(model.base_top, batch["hidden"], batch["mask"])
-        target = (base * weights).sum(1) / weights.sum(1)
-    pooled = (states * weights).sum(1) / weights.sum(1)
-    return torch.nn.functional.cosine_similarity(pooled, target, dim=-1)
+    return torch.nn.functional.cosine_similarity(
+        mean_pool(states, batch["mask"]), mean_pool(base, batch["mask"]), dim=-1
+    )
 
 
 @torch.inference_mode()
@@ -584,9 +584,9 @@ def train(
     term_weights = torch.ones(len(TERM_CLASSES))
     term_weights[TERM_CLASSES.index("neutral")] = config.neutral_weight
     term_loss = torch.nn.CrossEntropyLoss(weight=term_weights)
-    vector_weight = 1.0 if config.vector_weight is None and model.own_vectors else 0.0
-    if config.vector_weight is not None:
-        vector_weight = config.vector_weight
+    vector_weight = config.vector_weight
+    if vector_weight is None:  # inherited: keep the vectors a model started from keeps
+        vector_weight = 1.0 if model.own_vectors else 0.0
     average = WeightAverage([model.top_layers, model.heads]) if config.average_from else None
     out = Path(out)
     best, stale, history, best_scores, best_epoch = -1.0, 0, [], {}, 0
