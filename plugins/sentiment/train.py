@@ -590,6 +590,7 @@ def train(
     average = WeightAverage([model.top_layers, model.heads]) if config.average_from else None
     out = Path(out)
     best, stale, history, best_scores, best_epoch = -1.0, 0, [], {}, 0
+    saved_own_vectors = model.own_vectors
     if dev_items and start_path(config) is not None:
         # the model training starts from competes too (epoch 0): a fine-tune that only
         # loses on dev keeps it, so training never hands back a worse model than it took
@@ -603,6 +604,7 @@ def train(
         if progress:
             progress("epoch", start_row)
         model.save(out)
+        saved_own_vectors = model.own_vectors
     for epoch in range(1, config.max_epochs + 1):
         model.train(True)
         total = 0.0
@@ -652,6 +654,7 @@ def train(
         if metric > best or not dev_items:
             best, best_scores, stale, best_epoch = metric, scores, 0, epoch
             model.save(out)
+            saved_own_vectors = model.own_vectors
         else:
             stale += 1
         if averaged:
@@ -668,7 +671,7 @@ def train(
             "frozen": model.frozen,
             "term_marks": model.term_marks,
             "vector_weight": vector_weight,
-            "own_vectors": model.own_vectors,
+            "own_vectors": saved_own_vectors,  # of the epoch kept, not the last
         },
         "started_from": weights_fingerprint(start_path(config)),
         "classes": classes,
