@@ -140,7 +140,12 @@ def test_real_training_keeps_the_base_sentence_vectors_when_asked(tmp_path: Path
     base model's sentence vector, measures how close it stays, and the model says it can
     stand in for the base vector only when it does; without it, the model never says so."""
     from distill.plugins.sentiment.model import AbsaModel
-    from distill.plugins.sentiment.train import OWN_VECTORS_MIN, SentimentTrainConfig, train
+    from distill.plugins.sentiment.train import (
+        OWN_VECTORS_MIN,
+        SentimentTrainConfig,
+        start_model,
+        train,
+    )
 
     docs = read_corpus(FIXTURES / "laptops14.xml", "semeval14")
     kept = SentimentTrainConfig(max_epochs=1, batch_size=4, init="base", frozen=5)
@@ -155,6 +160,10 @@ def test_real_training_keeps_the_base_sentence_vectors_when_asked(tmp_path: Path
     plain = train(docs, docs, tmp_path / "plain", [], kept.model_copy(update={"vector_weight": 0}))
     assert "vector_cosine" not in plain["history"][-1]
     assert not AbsaModel.load(tmp_path / "plain").own_vectors
+    # asking for the loss does not make a start model that lacks them claim them (its
+    # epoch 0 can be the one kept)
+    asked_of_plain = kept.model_copy(update={"vector_weight": 1.0, "init": tmp_path / "plain"})
+    assert not start_model([], [], asked_of_plain).own_vectors
     # a fine-tune from a model that keeps them keeps them too (the loss is inherited)
     again = SentimentTrainConfig(max_epochs=1, batch_size=4, init=tmp_path / "kept")
     assert train(docs, docs, tmp_path / "again", [], again)["config"]["vector_weight"] == 1.0

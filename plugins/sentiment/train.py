@@ -312,8 +312,6 @@ def start_model(slots: list[str], classes: list[str], config: SentimentTrainConf
             slots, classes, TERM_CLASSES, frozen=config.frozen, term_marks=bool(config.term_marks)
         )
     model = AbsaModel.load(general)
-    if config.vector_weight is not None:
-        model.own_vectors = config.vector_weight > 0
     if config.term_marks is not None:
         model.term_marks = config.term_marks
     if not slots or model.slots == slots:
@@ -638,6 +636,9 @@ def train(
             average.swap()
         scores = dev_scores(model, cache, dev_items, 64, tune=True) if dev_items else {}
         metric = selection_metric(scores)
+        # a measured property of these weights: the start model (epoch 0) keeps its own
+        # flag, an epoch trained without the loss never claims it
+        model.own_vectors = False
         if vector_weight:
             scores["vector_cosine"] = vector_agreement(model, cache, dev_items or items)
             model.own_vectors = scores["vector_cosine"] >= OWN_VECTORS_MIN
