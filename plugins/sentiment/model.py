@@ -16,9 +16,9 @@ of it:
   document index reuses them instead of embedding every passage again (ingest ran two
   MiniLM passes per review; BENCHMARKS.md, Ingest at scale). A model trained to keep
   them (`own_vectors`: a loss holds its fine-tuned top's mean-pooled output to the base
-  model's sentence vector: `--set vector_weight=1`; the shipped one does not yet, see
-  BENCHMARKS.md, Ingest at scale) gives them for free, from the pass it
-  makes anyway; otherwise the frozen layers' output goes through the base model's own top
+  model's sentence vector: `--set vector_weight=1`; the shipped one does not, as the
+  loss cost it 1-2 points of term accuracy: BENCHMARKS.md, Ingest at scale) gives them for
+  free, from the pass it makes anyway; otherwise the frozen layers' output goes through the base model's own top
   layers, which is exactly all-MiniLM-L6-v2's vector for half a pass.
 
 Only the top `layers - frozen` transformer layers are fine-tuned; the bottom layers and
