@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import warnings
@@ -99,7 +100,35 @@ def _register_commands() -> None:
     app.add_typer(graph_cmd.app, name="graph")
 
 
+def reflow(text: str | None) -> str | None:
+    """Help text with each prose paragraph on one line, so the terminal wraps it at its own
+    width (rich markup mode keeps a docstring's line breaks: at 80 columns every line of a
+    100-column docstring wrapped raggedly). Paragraphs with indented or bulleted lines
+    (examples, lists) keep their lines."""
+    if not text:
+        return text
+
+    def block(paragraph: str) -> bool:
+        lines = paragraph.splitlines()[1:]
+        return any(line[:1].isspace() or line.lstrip().startswith(("- ", "* ")) for line in lines)
+
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(p if block(p) else " ".join(p.split("\n")) for p in paragraphs)
+
+
+def _reflow_help(typer_app: typer.Typer) -> None:
+    """`reflow` every command's help, in sub-apps too."""
+    for command in typer_app.registered_commands:
+        command.help = reflow(command.help or inspect.getdoc(command.callback))
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            info = group.typer_instance.info
+            info.help = reflow(info.help if isinstance(info.help, str) else None)
+            _reflow_help(group.typer_instance)
+
+
 _register_commands()
+_reflow_help(app)
 
 
 def main() -> None:

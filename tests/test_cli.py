@@ -33,6 +33,37 @@ def test_help_teaches_the_first_commands() -> None:
         assert text in result.output
 
 
+def test_help_prose_wraps_at_the_terminal_width_and_examples_keep_their_lines() -> None:
+    """A docstring's line breaks would wrap raggedly on an 80-column terminal: prose
+    paragraphs are reflowed to one line each, example and list paragraphs are kept."""
+    from distill.cli import reflow
+
+    text = """Summary line.
+
+    A long paragraph that was
+    broken for the source file.
+
+    Examples:
+      distill ingest a.jsonl
+      distill ingest b.csv
+
+    - one item
+    - another item
+    """
+    assert reflow(text) == (
+        "Summary line.\n\nA long paragraph that was broken for the source file.\n\n"
+        "Examples:\n  distill ingest a.jsonl\n  distill ingest b.csv\n\n"
+        "- one item\n- another item"
+    )
+    result = runner.invoke(app, ["ingest", "--help"], terminal_width=80)
+    assert result.exit_code == 0
+    lines = [line.strip() for line in result.output.splitlines()]
+    # the prose reads as one wrapped paragraph: no line of it ends after a word or two
+    at = lines.index(next(line for line in lines if line.startswith("Each document")))
+    assert all(len(line) > 60 for line in lines[at : at + 3]), lines[at : at + 4]
+    assert "distill ingest big.jsonl --workers 2" in lines
+
+
 def test_tools_lists_builtin_tasks_and_the_example_plugin(tmp_path: Path) -> None:
     result = distill("tools", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
