@@ -199,3 +199,19 @@ def test_own_sentence_vectors_stand_in_for_minilms(tmp_path: Path) -> None:
         vectors = pooled[0].numpy()
         cosines = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True) * reference).sum(1)
         assert cosines.min() > floor, (own, cosines)
+
+
+@pytest.mark.real
+def test_a_dev_set_of_a_few_opinions_keeps_the_models_aspect_threshold(tmp_path: Path) -> None:
+    """A threshold picked from a handful of dev opinions is one or two of them: training on
+    such a dev set keeps the threshold of the model it starts from (the shipped one here)."""
+    from distill.plugins.sentiment.general import GENERAL_DIR
+    from distill.plugins.sentiment.model import AbsaModel
+    from distill.plugins.sentiment.train import MIN_TUNING_OPINIONS, SentimentTrainConfig, train
+
+    docs = read_corpus(FIXTURES / "laptops16.xml", "semeval16")
+    assert 0 < sum(len(d._.opinions) for d in docs) < MIN_TUNING_OPINIONS
+    shipped = AbsaModel.load(GENERAL_DIR).threshold
+    result = train(docs, docs, tmp_path, [], SentimentTrainConfig(max_epochs=1, batch_size=4))
+    assert [row["aspect_threshold"] for row in result["history"]] == [shipped, shipped]
+    assert AbsaModel.load(tmp_path).threshold == shipped

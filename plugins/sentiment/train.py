@@ -106,6 +106,10 @@ class SentimentTrainConfig(BaseModel):
 
 
 CONFIG = SentimentTrainConfig
+MIN_TUNING_OPINIONS = 50
+"""Dev opinions (aspects with a polarity) below which training keeps the model's aspect
+threshold instead of choosing one on dev: picked from a dozen opinions, one or two of them
+decide it (`distill demo`'s 6 dev reviews, 12 opinions, moved it from 0.4 to 0.7)."""
 OWN_VECTORS_MIN = 0.9
 """The mean cosine (model's own pooled output against the base sentence vector, on dev) from
 which ingest's document index takes the model's own vectors; below it, the base model's top
@@ -451,7 +455,8 @@ def dev_scores(
     model: AbsaModel, cache: Cached, items: list[Item], batch_size: int, tune: bool = False
 ) -> dict:
     """Term accuracy and aspect micro P/R/F1 (over slot, polarity pairs) on dev items. With
-    `tune`, first set `model.threshold` to the value (0.1-0.7) with the best aspect F1."""
+    `tune`, first set `model.threshold` to the value (0.1-0.7) with the best aspect F1, when
+    dev has enough opinions to choose one (`MIN_TUNING_OPINIONS`)."""
     model.train(False)
     correct = total = 0
     probs, golds = [], []
@@ -469,7 +474,9 @@ def dev_scores(
         scores.update(term_accuracy=correct / total, terms=total)
     if probs:
         prob, gold = torch.cat(probs), torch.cat(golds)
-        if tune:
+        none = model.aspect_classes.index(NONE)
+        opinions = int(((gold != IGNORE) & (gold != none)).sum())
+        if tune and opinions >= MIN_TUNING_OPINIONS:
             grid = [round(0.1 * k, 1) for k in range(1, 8)]
             model.threshold = max(grid, key=lambda t: _aspect_prf(model, prob, gold, t)[2])
         p, r, f = _aspect_prf(model, prob, gold, model.threshold)
