@@ -66,19 +66,19 @@ SETTINGS = {
     "learn_rate": 2e-4,
     "average_from": 2,
 }
-"""What builds the shipped model: the top three of MiniLM's six layers fine-tuned, given
-terms read one marked pass each (`term_marks`), six epochs, the model kept the mean of the
-weights after epochs 2-6 (`average_from`: since 2026-12-03, fifth session; one epoch's
-weights moved SemEval-2014 laptops dev between 0.726 and 0.772 with the seed, their mean
-scores 0.779 with either seed). Six epochs since 2026-12-04 (ninth session): the same run
-goes on from four (epochs 1-4 are the same weights), laptops dev 0.785 -> 0.792 and the
-held-out SemEval-2014 restaurants dev, never used to pick anything, 0.763 -> 0.783 (macro-F1
-0.736 -> 0.761). The time budget only guards a very slow machine; about 2 minutes an epoch on
-an AVX512-BF16 EPYC once `--set cache_dir=DIR` holds the frozen layers' output. Until 2026-12-03 (third session) only the
-top layer was fine-tuned (`--set frozen=5 --set term_marks=false`): SemEval-2014 laptops
-dev 0.722 / macro-F1 0.667 against 0.786 / 0.750 for this recipe (both built with the dev
-copies, so in part in-sample; built without them, the previous recipe 0.730 / 0.685 and
-this one 0.726 / 0.673, so the gain on unseen sentences is not that), a sentence that
+"""What builds the shipped model: the top three of MiniLM's six layers fine-tuned, given terms
+read one marked pass each (`term_marks`), six epochs, the model kept the mean of the weights
+after epochs 2-6 (`average_from`: since 2026-12-03, fifth session; one epoch's weights moved
+SemEval-2014 laptops dev between 0.726 and 0.772 with the seed, their mean scores 0.779 with
+either seed). Six epochs since 2026-12-04 (ninth session): the same run goes on from four
+(epochs 1-4 are the same weights), laptops dev 0.785 -> 0.792 and the held-out SemEval-2014
+restaurants dev, never used to pick anything, 0.763 -> 0.783 (macro-F1 0.736 -> 0.761). The
+time budget only guards a very slow machine; about 2 minutes an epoch on an AVX512-BF16 EPYC
+once `--set cache_dir=DIR` holds the frozen layers' output. Until 2026-12-03 (third session)
+only the top layer was fine-tuned (`--set frozen=5 --set term_marks=false`): SemEval-2014
+laptops dev 0.722 / macro-F1 0.667 against 0.786 / 0.750 for this recipe (both built with
+the dev copies, so in part in-sample; built without them, the previous recipe 0.730 / 0.685
+and this one 0.726 / 0.673, so the gain on unseen sentences is not that), a sentence that
 praises one aspect and criticises another read right for both 0.21 of the time against 0.53,
 for about 15% more time at ingest (the document index's sentence vectors then run the base
 model's top three layers on the shared pass instead of one; BENCHMARKS "Aspect sentiment on
