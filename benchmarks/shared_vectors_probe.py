@@ -28,7 +28,7 @@ import torch
 from distill.corpora import conll, halueval, huliu, prodigy, semeval
 from distill.plugins.linker.embed import attention_kernel, run_top_layers
 from distill.plugins.sentiment.general import GENERAL_DIR
-from distill.plugins.sentiment.model import AbsaModel
+from distill.plugins.sentiment.model import AbsaModel, mean_pool
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 FEATURES = ("frozen", "sentiment", "base4", "base5", "base")
@@ -63,10 +63,9 @@ def pooled_states(model: AbsaModel, texts: list[str]) -> tuple[dict[str, np.ndar
             states = encoder(
                 input_ids=batch["input_ids"], attention_mask=mask, output_hidden_states=True
             )
-            weights = mask.unsqueeze(-1).to(states.last_hidden_state.dtype)
 
-            def mean(hidden: torch.Tensor, w: torch.Tensor = weights) -> np.ndarray:
-                return ((hidden * w).sum(1) / w.sum(1)).float().numpy()
+            def mean(hidden: torch.Tensor, mask: torch.Tensor = mask) -> np.ndarray:
+                return mean_pool(hidden, mask).float().numpy()
 
             frozen = states.hidden_states[model.frozen]
             base4 = run_top_layers(base_top[:1], frozen, mask)

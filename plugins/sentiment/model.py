@@ -194,9 +194,7 @@ class Heads(nn.Module):
         term = (rows * inside.unsqueeze(-1)).sum(1) / inside.sum(1, keepdim=True).clamp(min=1)
         queries = self.term_query(term).unsqueeze(1)
         context = _pool(_weights(rows, mask[spans[:, 0]], queries), rows)[:, 0]
-        mean = (rows * mask[spans[:, 0]].unsqueeze(-1)).sum(1) / mask[spans[:, 0]].sum(
-            1, keepdim=True
-        )
+        mean = mean_pool(rows, mask[spans[:, 0]])
         return self.term_out(self.dropout(torch.cat([term, context, mean], -1)))
 
 
@@ -277,8 +275,7 @@ class AbsaModel:
         texts = [DESCRIPTIONS.get(slot, slot.replace("_", " ").replace("#", " ")) for slot in slots]
         batch = self.tokenizer(texts, padding=True, return_tensors="pt")
         states = self.encoder(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).float()
-        pooled = (states * mask).sum(1) / mask.sum(1)
+        pooled = mean_pool(states, batch["attention_mask"])
         return torch.nn.functional.normalize(pooled, dim=-1) * 4.0
 
     @property
