@@ -105,12 +105,17 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """The candidates the linker sees for QUERY, with their scores, and its decision."""
-    from distill.cli import console
-    from distill.plugins.linker.match import THRESHOLD, link, open_index
+    import contextlib
+
+    from distill.cli import console, errors
+    from distill.plugins.linker.catalog import Catalog
+    from distill.plugins.linker.match import THRESHOLD, index_note, link, open_index
 
     state, settings = _settings(ctx, file)
     threshold = float(state.config.task("linker").options.get("threshold", THRESHOLD))
-    index = open_index(settings, semantic=semantic)
+    note = index_note(settings, semantic, Catalog.from_config(settings))
+    with errors.status(f"{note}…") if note and not as_json else contextlib.nullcontext():
+        index = open_index(settings, semantic=semantic)
     kb_id, confidence, ranked = link(index, [query], threshold, k=max(top, 10))[0]
     entries = index.catalog.entries
     rows = [

@@ -50,3 +50,13 @@ class Backend(ABC):
     def size_mb(self) -> float | None:
         """On-disk size of the model, when it has one."""
         return None
+
+    def pending_setup(self) -> str | None:
+        """The one-time work this backend's first batch would do (building and caching an
+        index), in words, or None. A command says it while `warm_up` does the work, so the
+        user knows why it waits and that minute stays out of the documents/s figure."""
+        return None
+
+    def warm_up(self) -> None:
+        """Load models and build caches now instead of inside the first batch."""
+        return None

@@ -215,6 +215,50 @@ def test_factory_passes_the_configured_catalog_to_backends(tmp_path: Path) -> No
     assert backend.model_name().startswith("match:phones.jsonl@")
 
 
+def test_the_match_linker_names_its_one_time_index_build_until_it_is_cached(
+    tmp_path: Path,
+) -> None:
+    options = BackendOptions(extra={"catalog": settings(tmp_path), "semantic": False})
+    backend = MatchLinker(LinkerTask(), options)
+    products = len(Catalog.from_config(settings(tmp_path)).entries)
+    assert backend.pending_setup() == (
+        f"indexing {products} catalog products for the linker (once per catalog version)"
+    )
+    backend.warm_up()
+    assert backend.pending_setup() is None
+    assert MatchLinker(LinkerTask(), options).pending_setup() is None  # on disk now
+    assert make_backend("linker", Config()).pending_setup() is None  # no catalog: nothing
+
+
+def test_ingest_builds_what_a_backend_names_before_the_bar_and_says_so() -> None:
+    import io
+
+    from rich.console import Console
+
+    from distill.cli.ingest_cmd import set_up
+
+    class Slow:
+        built = 0
+
+        def pending_setup(self) -> str | None:
+            return None if self.built else "indexing 3 catalog products"
+
+        def warm_up(self) -> None:
+            self.built += 1
+
+    class Ready(Slow):
+        built = 1
+
+    slow, ready, out = Slow(), Ready(), io.StringIO()
+    pipeline = type("P", (), {"backends": {"linker": slow, "sentiment": ready}})()
+    set_up(pipeline, Console(file=out, width=200))
+    assert (slow.built, ready.built) == (1, 1)
+    assert out.getvalue().startswith("indexing 3 catalog products: ")
+    quiet = Slow()
+    set_up(type("P", (), {"backends": {"linker": quiet}})(), Console(file=out), quiet=True)
+    assert quiet.built == 1 and out.getvalue().count("indexing") == 1
+
+
 # the gazetteer and the junk filter
 
 

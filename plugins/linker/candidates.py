@@ -59,6 +59,13 @@ def index_dir(catalog: Catalog, cache: str | Path | None = None) -> Path:
     return root / catalog.digest
 
 
+def index_built(catalog: Catalog, semantic: bool = True, cache: str | Path | None = None) -> bool:
+    """Whether the catalog's index files are cached already (building the semantic half
+    embeds every name: about a minute for 12,000 names on 2 cores)."""
+    folder = index_dir(catalog, cache)
+    return (folder / LEXICAL_FILE).is_file() and (not semantic or (folder / FAISS_FILE).is_file())
+
+
 class CandidateIndex:
     def __init__(
         self, catalog: Catalog, semantic: bool = True, cache: str | Path | None = None
