@@ -77,6 +77,7 @@ SPECIFIC_INTENTS = {
     "summary",
     "attributes",
     "facts",
+    "mentioned_with",
 }
 
 

@@ -138,6 +138,18 @@ _NEEDS_PLAN = re.compile(
 )
 """Questions a passage search cannot answer: counting, listing, running a tool."""
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
+_ALONGSIDE = re.compile(
+    r"\b(?:which|what)\b.{0,60}\bcompar\w*\b.{0,40}\b(?:with|to|against)\b"
+    r"|\bcompar\w* (?:it |them )?(?:with|to|against) (?:what|which)\b"
+    r"|\b(?:other|competing|rival)\s+(?:products?|phones?|brands?|models?|devices?|laptops?|"
+    r"tablets?)\b.{0,40}\b(?:mention\w*|nam\w+|compar\w*|come up|talk\w*)"
+    r"|\b(?:alternatives?|competitors?|rivals?)\b"
+    r"|\bswitch\w* (?:from|to)\b|\b(?:upgrad\w*|mov\w+ up|came|coming) from\b"
+    r"|\b(?:mentioned|named) (?:with|alongside|together with)\b|\balongside\b",
+    re.I,
+)
+"""Questions about the other products and brands a product's reviews name ("which phones
+do reviewers compare the 6610 with?", "what did people switch from?")."""
 """A year in a question is something the reviews must say ("reviewed most in 2025")."""
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 UNRECORDED: list[tuple[str, re.Pattern[str], bool]] = [
@@ -249,7 +261,9 @@ class Intent:
     needs_plan: bool = False
 
 
-STATED_INTENTS = frozenset({"summary", "rank", "compare", "count", "attributes", "facts"})
+STATED_INTENTS = frozenset(
+    {"summary", "rank", "compare", "count", "attributes", "facts", "mentioned_with"}
+)
 
 
 class ProductResolver:
@@ -513,6 +527,9 @@ def route(
     elif products and _ATTRIBUTE.search(question) and not _OPINION_WORDS.search(question):
         intent = Intent("attributes", products[:3], unknown, aspect, terms=terms)
         intent.calls = [("catalog_attributes", {"products": names[:3], "question": question})]
+    elif len(products) == 1 and _ALONGSIDE.search(question):
+        intent = Intent("mentioned_with", products, unknown, aspect, terms=terms)
+        intent.calls = [("mentioned_with", {"products": names[:1]})]
     elif len(products) >= 2:
         intent = Intent("compare", products[:3], unknown, aspect, terms=terms)
         intent.calls = [

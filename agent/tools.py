@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from distill.agent.aggregates import (
+    MAX_QUOTE_CHARS,
     Composer,
     OpinionRow,
     Statement,
@@ -36,6 +37,7 @@ from distill.agent.aggregates import (
 )
 from distill.agent.evidence import Evidence, Source, opinion_fact_text
 from distill.agent.router import ProductName, ProductResolver, aspect_words
+from distill.plugins.linker.catalog import normalize
 
 PRODUCT_DOCUMENTS = (
     "MATCH (d:Document)-[:MENTIONS]->(e:Entity) WHERE e.label = 'PRODUCT' RETURN d.id AS id",
@@ -56,6 +58,14 @@ PLANNER_TOOLS = (
 )
 """What the model may choose for the questions the router leaves to it (counting, listing,
 running a tool); the aggregate tools are the router's, so the plan prompt stays short."""
+NAMED_IN = (
+    "MATCH (d:Document)-[m:MENTIONS]->(e:Entity) WHERE d.id IN $docs "
+    "RETURN d.id AS doc, e.id AS entity, e.label AS label, e.name AS name, "
+    "m.product_id AS product, m.char_start AS char_start, m.char_end AS char_end"
+)
+"""Every name the documents `$docs` mention, with the product it links to (if any)."""
+MAX_SCOPE = 5000
+"""Reviews of one product read for the names they mention (the first, by id)."""
 OPINION_ROWS = (
     "RETURN d.id AS doc, p.id AS product, o.aspect AS aspect, o.polarity AS polarity, "
     "o.char_start AS char_start, o.char_end AS char_end, o.confidence AS confidence"
@@ -132,6 +142,13 @@ class CountReviews(BaseModel):
     no_product: bool = Field(
         False, description="count the reviews that name no product and state no opinion on one"
     )
+
+
+class MentionedWith(BaseModel):
+    """List the other products and brands the reviews of a product name, with how many
+    reviews name each: what reviewers compare it with, switched from or to."""
+
+    products: list[str] = Field(min_length=1, max_length=1, description="the product")
 
 
 class CatalogAttributes(BaseModel):
@@ -218,6 +235,7 @@ class Toolbox:
             "review_summary": ReviewSummary,
             "search_reviews": SearchReviews,
             "count_reviews": CountReviews,
+            "mentioned_with": MentionedWith,
             "list_products": ListProducts,
         }
         if catalog is not None:
@@ -233,6 +251,7 @@ class Toolbox:
             "product_opinions": self._product_opinions,
             "review_summary": self._review_summary,
             "count_reviews": self._count_reviews,
+            "mentioned_with": self._mentioned_with,
             "catalog_attributes": self._catalog_attributes,
             "plugin_facts": self._plugin_facts,
             "query_graph": self._query_graph,
@@ -697,6 +716,76 @@ class Toolbox:
         self._attach(result, composer)
         return result
 
+    def _mentioned_with(self, args: MentionedWith) -> ToolResult:
+        """The other names in a product's reviews, by how many reviews name each (a
+        linked mention counts as its catalog product), with a sentence naming each of the
+        first three. The product's own brand is left out: a Nokia review says "nokia"."""
+        result = ToolResult(name="mentioned_with")
+        composer = self._composer("mentioned_with")
+        with self.store() as store:
+            known, unknown = self._resolve(args.products)
+            result.notes += [_unknown_note(name) for name in unknown]
+            if not known:
+                return result
+            product = known[0]
+            docs = sorted(self._documents_of(store, product) or ())[:MAX_SCOPE]
+            rows = store.query(NAMED_IN, {"docs": docs}, isolated=False) if docs else []
+            names = self._display_names(store)
+        own = {product.product_id, normalize(product.display)}
+        brand = normalize(product.display).split(" ")[0]
+        others: dict[str, tuple[str, dict[str, tuple[int | None, int | None]]]] = {}
+        for row in sorted(rows, key=lambda r: (r["doc"], r.get("char_start") or 0)):
+            key = row.get("product") or row["entity"]
+            name = normalize(row.get("name") or "")
+            if key in own or name in own or (row.get("label") == "BRAND" and name == brand):
+                continue
+            linked = names.get(row.get("product") or "")
+            display = f"the {linked}" if linked else _named(row.get("name") or key)
+            where = others.setdefault(key, (display, {}))[1]
+            where.setdefault(row["doc"], (row.get("char_start"), row.get("char_end")))
+        subject = f"the {product.display}"
+        if not others:
+            verb = "names" if len(docs) == 1 else "name"
+            composer.say(
+                f"The {reviews(len(docs))} of {subject} {verb} no other product or brand.",
+                basis="absence",
+            )
+            self._attach(result, composer)
+            return result
+        ranked = sorted(
+            others.values(), key=lambda item: (-len(item[1]), item[0].removeprefix("the ").lower())
+        )
+        counts = [f"{display} ({len(found)})" for display, found in ranked]
+        cite = composer.fact(
+            f"named in reviews of the {product.display}: " + ", ".join(counts),
+            {doc for _, found in ranked for doc in found},
+        )
+        shown = [f"{display} ({reviews(len(found))})" for display, found in ranked[:8]]
+        rest = ranked[len(shown) :]
+        once = all(len(found) == 1 for _, found in rest)
+        tail = [f"{len(rest)} more{' in one review each' if once else ''}"] if rest else []
+        listed = join_names([*shown, *tail])
+        composer.say(
+            f"Besides {subject}, its {reviews(len(docs))} name {listed}.", [cite], basis="graph"
+        )
+        for display, found in ranked[:3]:
+            doc, (start, end) = next(iter(found.items()))
+            snippet = composer.snippet(doc, start, end) if composer.snippet else None
+            if snippet is None:
+                continue
+            source, text = snippet
+            composer.evidence.append(
+                Evidence(kind="passage", text=text, tool="mentioned_with", sources=[source])
+            )
+            clipped = text if len(text) <= MAX_QUOTE_CHARS else text[: MAX_QUOTE_CHARS - 1] + "…"
+            composer.say(
+                f'A review ({doc}) names {display}: "{clipped}"',
+                [len(composer.evidence) - 1],
+                basis="quote",
+            )
+        self._attach(result, composer)
+        return result
+
     def _without_products(self, result: ToolResult, composer: Composer) -> ToolResult:
         """Reviews that name no product and hold no opinion on one (a delivery complaint,
         a question), each quoted once: what they are about is in their text."""
@@ -1119,6 +1208,11 @@ def _main_subject(rows: Sequence[OpinionRow]) -> str | None:
         counts[row.product] = counts.get(row.product, 0) + 1
     top = max(counts, key=lambda p: counts[p])
     return top if counts[top] >= SUBJECT_SHARE * len(rows) else None
+
+
+def _named(name: str) -> str:
+    """A name as the graph stores it (lower case), capitalised for an answer."""
+    return " ".join(word[:1].upper() + word[1:] for word in name.split())
 
 
 def _unknown_note(name: str) -> str:

@@ -89,6 +89,27 @@ def test_router_recognises_the_common_intents(resolver: ProductResolver) -> None
 
 
 @pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("Which phones do reviewers compare the Aster A1 with?", "mentioned_with"),
+        ("What do people compare the A1 to?", "mentioned_with"),
+        ("What did reviewers switch to the Aster A1 from?", "mentioned_with"),
+        ("What are the alternatives to the Aster A1?", "mentioned_with"),
+        ("Which other phones come up in reviews of the A1?", "mentioned_with"),
+        ("How does the Aster A1 compare with the Aster A2?", "compare"),
+        ("How does the Aster A1's battery compare?", "summary"),
+    ],
+)
+def test_the_names_a_products_reviews_mention_alongside_it(
+    resolver: ProductResolver, question: str, intent: str
+) -> None:
+    routed = route(question, resolver)
+    assert routed.name == intent
+    if intent == "mentioned_with":
+        assert routed.calls == [("mentioned_with", {"products": ["Aster A1"]})]
+
+
+@pytest.mark.parametrize(
     ("question", "intent", "focus", "aspect"),
     [
         ("Overall, how do reviewers feel about the Aster A1?", "summary", "overall", None),
@@ -168,6 +189,7 @@ def test_tools_are_few_read_only_and_include_registered_text_tasks(world: Config
         "review_summary",
         "search_reviews",
         "count_reviews",
+        "mentioned_with",
         "catalog_attributes",
         "list_products",
         "run_tool",

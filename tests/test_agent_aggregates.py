@@ -16,7 +16,7 @@ from distill.agent.chat import Agent, ChatResponse, Citation, shown_documents
 from distill.agent.evidence import Source
 from distill.config import Config
 from distill.graph import open_store
-from distill.graph.schema import DocumentFacts, DocumentNode
+from distill.graph.schema import DocumentFacts, DocumentNode, MentionFact, Provenance
 from distill.ingest.index import DocumentIndex, IndexedDocument
 
 
@@ -315,3 +315,55 @@ def test_reviews_that_name_no_product(world: Config) -> None:
         "1 review names no product and states no opinion on one (d9)."
     )
     assert "courier" in response.answer and response.documents == ["d9"]
+
+
+def _mention(doc: str, text: str, name: str, label: str, product: str | None) -> MentionFact:
+    start = text.index(name)
+    span = Provenance(doc_id=doc, char_start=start, char_end=start + len(name), tool="ner")
+    return MentionFact(text=name, label=label, product_id=product, provenance=span)
+
+
+REVIEWS_WITH_OTHERS = {
+    "d5": "I moved to the Aster A1 from a Brio Book 14. Aster support was kind.",
+    "d6": "Before the Aster A1 I had a Zeta Z9 and a Brio Book 14, both slower.",
+}
+
+
+def test_the_other_products_and_brands_a_products_reviews_name(world: Config) -> None:
+    with open_store(world.graph) as store:
+        for doc, text in REVIEWS_WITH_OTHERS.items():
+            mentions = [
+                _mention(doc, text, "Aster A1", "PRODUCT", "aster-a1"),
+                _mention(doc, text, "Brio Book 14", "PRODUCT", "brio-14"),
+                *([_mention(doc, text, "Aster", "BRAND", None)] if doc == "d5" else []),
+                *([_mention(doc, text, "Zeta Z9", "PRODUCT", None)] if doc == "d6" else []),
+            ]
+            store.write_document(
+                DocumentFacts(
+                    document=DocumentNode(id=doc, n_chars=len(text)),
+                    products={"aster-a1": "Aster A1", "brio-14": "Brio Book 14"},
+                    mentions=mentions,
+                )
+            )
+    with DocumentIndex(world.index.path, embedder=fake_embed) as index:
+        index.add([IndexedDocument(id=d, text=t) for d, t in REVIEWS_WITH_OTHERS.items()])
+    response = ask(world, "Which phones do reviewers compare the Aster A1 with?")
+    assert response.sentences[0].text == (
+        "Besides the Aster A1, its 4 reviews name the Brio Book 14 (2 reviews) and "
+        "Zeta Z9 (1 review)."
+    )  # its own brand ("Aster support was kind") is not another name
+    assert response.sentences[1].text == (
+        'A review (d5) names the Brio Book 14: "I moved to the Aster A1 from a Brio Book 14."'
+    )
+    assert response.citations[0].kind == "graph"
+    assert sorted(s.doc_id for s in response.citations[0].sources) == ["d5", "d6"]
+    quoted_exactly_in(response, REVIEWS_WITH_OTHERS)
+    alone = ask(world, "What do reviewers compare the Aster A2 to?")
+    assert alone.answer == "The 1 review of the Aster A2 names no other product or brand."
+
+
+def quoted_exactly_in(response: ChatResponse, texts: dict[str, str]) -> None:
+    for citation in response.citations:
+        if citation.kind == "passage":
+            source = citation.sources[0]
+            assert texts[source.doc_id][source.char_start : source.char_end] == citation.text

@@ -114,3 +114,44 @@ def test_a_review_added_in_the_chat_goes_through_the_real_tools(
             {"id": doc_id},
         )
     assert any(r["aspect"] == "battery" and r["tool"] == "sentiment" for r in rows), rows
+
+
+def test_the_names_alongside_a_product_come_from_a_real_ingest(
+    world: Config, tmp_path: Path
+) -> None:
+    """Reviews we wrote, through the shipped NER, the catalog linker and the general
+    sentiment model into an on-disk LadybugDB graph; the router's answer is stated from it
+    and passes the trained fact-checker."""
+    import json
+
+    from distill.config import GraphConfig, IndexConfig
+    from distill.ingest.pipeline import ingest
+
+    reviews = {
+        "n1": "I switched to the Aster A1 from a Brio Book 14. The battery is great.",
+        "n2": "My Aster A1 replaced an old Aster A2, and the camera is much better.",
+        "n3": "The Aster A1 screen is bright. My friend prefers her Brio Book 14.",
+    }
+    data = tmp_path / "reviews.jsonl"
+    data.write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in reviews.items()))
+    config = world.model_copy(
+        update={
+            "graph": GraphConfig(store="ladybug", path=str(tmp_path / "graph")),
+            "index": IndexConfig(path=str(tmp_path / "index")),
+            "agent": world.agent.model_copy(update={"checkpoints": str(tmp_path / "c.db")}),
+        }
+    )
+    report = ingest([data], config)
+    assert report.ok and report.written == 3, report
+    with Agent(config) as agent:
+        response = agent.chat("Which products do reviewers compare the Aster A1 with?", "alongside")
+    assert response.llm_calls == []
+    assert response.sentences[0].text.startswith(
+        "Besides the Aster A1, its 3 reviews name the Brio Book 14 (2 reviews) and the Aster A2"
+    ), response.answer
+    assert all(s.supported for s in response.sentences), response.answer
+    quoted = [c for c in response.citations if c.kind == "passage"]
+    assert quoted and all(
+        reviews[c.sources[0].doc_id][c.sources[0].char_start : c.sources[0].char_end] == c.text
+        for c in quoted
+    )
