@@ -284,6 +284,27 @@ def test_gazetteer_names_brands_and_safe_brandless_forms() -> None:
     assert spans("Apple makes it") == [("Apple", "BRAND")]
 
 
+def test_a_one_word_product_name_inside_a_hyphenated_compound_is_no_mention(
+    tmp_path: Path,
+) -> None:
+    catalog = tmp_path / "catalog.jsonl"
+    catalog.write_text(
+        '{"id": "coolpad-mega", "name": "Coolpad Mega", "brand": "Coolpad"}\n'
+        '{"id": "nokia-6610", "name": "Nokia 6610", "brand": "Nokia"}\n'
+    )
+    gazetteer = Gazetteer(Catalog.load(catalog))
+
+    def spans(text: str) -> list[tuple[str, str]]:
+        return [(s.text, s.label_) for s in gazetteer.spans(make_doc(text))]
+
+    assert spans("i get mega-static on calls , and my mega is fine") == [("mega", "PRODUCT")]
+    assert spans("super-mega deals") == []
+    assert spans("an ex-nokia fan with a 6610-style case") == [
+        ("nokia", "BRAND"),
+        ("6610", "PRODUCT"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("form", "ok"),
     [("6610", True), ("2004", False), ("5000", False), ("610", False), ("N95", True),

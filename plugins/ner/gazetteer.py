@@ -111,8 +111,22 @@ class Gazetteer:
             Span(doc, start, end, label=self.vocab.strings[match_id])
             for matcher in (self.caseless, self.cased)
             for match_id, start, end in matcher(doc)
+            if self.vocab.strings[match_id] != PRODUCT or not _in_compound(doc, start, end)
         ]
         return filter_spans(found)
+
+
+def _in_compound(doc: Doc, start: int, end: int) -> bool:
+    """A one-word product name without digits glued by a hyphen to another word is part
+    of a compound, not the product: "mega-static" in a Nokia review is no Coolpad Mega (a
+    brand stays a brand: "ex-Nokia")."""
+    if end - start != 1 or not doc[start].is_alpha:
+        return False
+    before = start >= 2 and doc[start - 1].text == "-" and not doc[start - 2].whitespace_
+    before = before and not doc[start - 1].whitespace_ and doc[start - 2].is_alpha
+    after = end + 1 < len(doc) and doc[end].text == "-" and not doc[start].whitespace_
+    after = after and not doc[end].whitespace_ and doc[end + 1].is_alpha
+    return before or after
 
 
 def clean(spans: Iterable[Span], names: Collection[str] = NAMES) -> list[Span]:
