@@ -108,12 +108,13 @@ def show(
     import contextlib
 
     from distill.cli import console, errors
+    from distill.plugins.linker.candidates import index_note
     from distill.plugins.linker.catalog import Catalog
-    from distill.plugins.linker.match import THRESHOLD, index_note, link, open_index
+    from distill.plugins.linker.match import THRESHOLD, link, open_index
 
     state, settings = _settings(ctx, file)
     threshold = float(state.config.task("linker").options.get("threshold", THRESHOLD))
-    note = index_note(settings, semantic, Catalog.from_config(settings))
+    note = index_note(Catalog.from_config(settings), semantic, settings.cache)
     with errors.status(f"{note}…") if note and not as_json else contextlib.nullcontext():
         index = open_index(settings, semantic=semantic)
     kb_id, confidence, ranked = link(index, [query], threshold, k=max(top, 10))[0]

@@ -371,7 +371,13 @@ def test_trained_linker_learns_against_the_configured_catalog(
     settings = LinkerTrainConfig(embeddings=False)
     card = fit("linker", docs, docs, tmp_path / "model", ["PRODUCT"], settings)
     assert card.training["mode"] == "link"
+    monkeypatch.setenv("DISTILL_LINKER_INDEX_DIR", str(tmp_path / "fresh-index"))
     backend = TrainedLinker(LinkerTask(), BackendOptions(model_path=str(tmp_path / "model")))
     assert backend.model.catalog_path == str(PHONES)
+    assert backend.pending_setup() == (
+        "indexing 11 catalog products for the linker (once per catalog version)"
+    )
+    backend.warm_up()
+    assert backend.pending_setup() is None
     found = linked(backend, "a nokia 6610 here", [("nokia 6610", "PRODUCT")])  # type: ignore[arg-type]
     assert found == {"nokia 6610": "nokia-6610"}

@@ -66,6 +66,18 @@ def index_built(catalog: Catalog, semantic: bool = True, cache: str | Path | Non
     return (folder / LEXICAL_FILE).is_file() and (not semantic or (folder / FAISS_FILE).is_file())
 
 
+def index_note(
+    catalog: Catalog, semantic: bool = True, cache: str | Path | None = None
+) -> str | None:
+    """What building this catalog's index means, for a status line; None when cached."""
+    if index_built(catalog, semantic, cache):
+        return None
+    return (
+        f"indexing {len(catalog.entries):,} catalog products for the linker "
+        "(once per catalog version)"
+    )
+
+
 class CandidateIndex:
     def __init__(
         self, catalog: Catalog, semantic: bool = True, cache: str | Path | None = None

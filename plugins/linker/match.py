@@ -24,7 +24,7 @@ from spacy.tokens import Doc
 
 from distill.backend import Backend, BackendOptions
 from distill.config import CatalogConfig
-from distill.plugins.linker.candidates import Candidate, CandidateIndex, index_built
+from distill.plugins.linker.candidates import Candidate, CandidateIndex, index_note
 from distill.plugins.linker.catalog import (
     Catalog,
     CatalogEntry,
@@ -153,16 +153,6 @@ def open_index(settings: CatalogConfig, semantic: bool = True) -> CandidateIndex
     return CandidateIndex(Catalog.from_config(settings), semantic=semantic, cache=settings.cache)
 
 
-def index_note(settings: CatalogConfig, semantic: bool, catalog: Catalog) -> str | None:
-    """What building this catalog's index means, when it is not cached yet."""
-    if index_built(catalog, semantic, settings.cache):
-        return None
-    return (
-        f"indexing {len(catalog.entries):,} catalog products for the linker "
-        "(once per catalog version)"
-    )
-
-
 @register_backend("linker", "match")
 class MatchLinker(Backend):
     """Alias > fuzzy > embedding match against the configured catalog; NIL under a threshold."""
@@ -184,7 +174,8 @@ class MatchLinker(Backend):
     def pending_setup(self) -> str | None:
         if self._index is not None or self.settings is None:
             return None
-        return index_note(self.settings, self.semantic, Catalog.from_config(self.settings))
+        catalog = Catalog.from_config(self.settings)
+        return index_note(catalog, self.semantic, self.settings.cache)
 
     def predict(self, docs: Sequence[Doc]) -> list[Doc]:
         index = self.index()

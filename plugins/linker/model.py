@@ -20,7 +20,7 @@ import numpy as np
 from spacy.tokens import Doc
 
 from distill.config import CatalogConfig
-from distill.plugins.linker.candidates import Candidate, CandidateIndex
+from distill.plugins.linker.candidates import Candidate, CandidateIndex, index_note
 from distill.plugins.linker.catalog import (
     Catalog,
     CatalogEntry,
@@ -191,6 +191,26 @@ class LinkerModel:
     def index(self, catalog: str | CatalogConfig | None = None) -> CandidateIndex:
         """The candidate index of `catalog` (the configured one, or a path), else the
         catalog the model was trained with."""
+        settings, cache = self.catalog_settings(catalog)
+        key = settings.model_dump_json()
+        if self._index is None or self._sides_info.get("key") != key:
+            loaded = Catalog.from_config(settings)
+            self._index = CandidateIndex(loaded, semantic=self.embeddings, cache=cache)
+            self._sides, self._sides_info = {}, {"key": key}
+        return self._index
+
+    def pending_index(self, catalog: str | CatalogConfig | None = None) -> str | None:
+        """What `index(catalog)` would build first (for a status line), or None."""
+        settings, cache = self.catalog_settings(catalog)
+        if self._index is not None and self._sides_info.get("key") == settings.model_dump_json():
+            return None
+        return index_note(Catalog.from_config(settings), self.embeddings, cache)
+
+    def catalog_settings(
+        self, catalog: str | CatalogConfig | None = None
+    ) -> tuple[CatalogConfig, str | None]:
+        """The catalog to link against and where its index is cached (a configured
+        catalog's `cache`; the user cache for a path)."""
         if isinstance(catalog, CatalogConfig):
             settings: CatalogConfig | None = catalog
         elif catalog or self.catalog_path:
@@ -206,13 +226,7 @@ class LinkerModel:
                 'the linker needs a catalog: set [catalog] path = "products.jsonl" in '
                 'distill.toml (training: --set catalog=FILE, or a "catalog" field in the data)'
             )
-        key = settings.model_dump_json()
-        if self._index is None or self._sides_info.get("key") != key:
-            loaded = Catalog.from_config(settings)
-            cache = settings.cache if isinstance(catalog, CatalogConfig) else None
-            self._index = CandidateIndex(loaded, semantic=self.embeddings, cache=cache)
-            self._sides, self._sides_info = {}, {"key": key}
-        return self._index
+        return settings, settings.cache if isinstance(catalog, CatalogConfig) else None
 
     # features
 

@@ -88,6 +88,11 @@ class TrainedLinker(Backend):
             self.task.write(doc, output)
         return list(docs)
 
+    def pending_setup(self) -> str | None:
+        if self.model.mode != "link" or not (self.catalog or self.model.catalog_path):
+            return None
+        return self.model.pending_index(self.catalog)
+
     def warm_up(self) -> None:
         """Load the catalog and its candidate index (link mode) or the title vectors (pair
         mode: the static table, or the MiniLM encoder) now, so benchmarks time linking only."""
