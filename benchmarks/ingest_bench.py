@@ -460,7 +460,7 @@ def _serial_writes() -> None:
             return None
 
     @contextlib.contextmanager
-    def untouched(parts: int) -> Any:
+    def untouched(split: bool) -> Any:
         yield 0
 
     pipeline.Writer = Inline  # type: ignore[assignment,misc]

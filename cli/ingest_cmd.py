@@ -39,7 +39,7 @@ def ingest(
         str,
         typer.Option(
             help="processes running the tools: a number, or auto (one per core, at most 4, "
-            "for inputs of 0.25-1 MB or more, by how fast the CPU runs MiniLM; each worker "
+            "for inputs of 0.75-2 MB or more, by what a pool adds on this CPU; each worker "
             "loads the models: seconds, ~0.9 GB)",
         ),
     ] = "auto",

@@ -156,6 +156,12 @@ class Pipeline:
                     backend.share_sentence_vectors = True
         self.graph = self._compile()
 
+    @property
+    def shares_sentence_vectors(self) -> bool:
+        """A tool leaves each sentence's index vector (the sentiment pass), so the index
+        embeds only what it lacks (a long document's chunks)."""
+        return any(getattr(b, "share_sentence_vectors", False) for b in self.backends.values())
+
     def describe(self) -> dict[str, str]:
         """Task -> backend name: goes into provenance and the resume fingerprint."""
         return {task: backend.name for task, backend in self.backends.items()}
@@ -518,7 +524,10 @@ def ingest(
             )
         else:
             results = (pipeline.run_batch(batch) for batch in batches)
-        with _shared_cores(2) as threads, Writer(write, threads=threads) as writer:
+        local_tools = pool is None and engine != "ray"
+        writer_embeds = index is not None and not pipeline.shares_sentence_vectors
+        split = not local_tools or writer_embeds
+        with _shared_cores(split) as threads, Writer(write, threads=threads) as writer:
             for result in results:
                 writer.put(result)
     finally:
@@ -600,18 +609,21 @@ class Writer:
 
 
 @contextlib.contextmanager
-def _shared_cores(parts: int) -> Iterator[int]:
-    """Torch's intra-op threads split between the tools and the writer, which both run
-    MiniLM at once: two sides of 2 threads each oversubscribe 2 cores (on a busy 2-core
-    machine MiniLM did 3.8x more per CPU-second on 1 thread than on 2: BENCHMARKS.md,
-    Ingest at scale). Yields the thread count."""
+def _shared_cores(split: bool) -> Iterator[int]:
+    """Torch's intra-op threads for the tools (this thread) and the writer; yields the
+    writer's. `split`: half each, for when both run MiniLM at once (the writer embeds for
+    the index): two sides of 2 threads each oversubscribe 2 cores (on a busy 2-core
+    machine MiniLM did 3.8x more per CPU-second on 1 thread than on 2). Otherwise the
+    tools keep every core and the writer gets one: with the index's vectors taken from the
+    sentiment pass, it only writes (1,000 reviews in one process: 57 reviews/s against
+    37-41 with the cores split; BENCHMARKS.md, Ingest at scale)."""
     import torch
 
     before = torch.get_num_threads()
-    threads = max(1, before // parts)
-    torch.set_num_threads(threads)
+    writer = max(1, before // 2) if split else 1
+    torch.set_num_threads(writer if split else before)
     try:
-        yield threads
+        yield writer
     finally:
         torch.set_num_threads(before)
 

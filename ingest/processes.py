@@ -26,12 +26,15 @@ from distill.errors import DistillError
 from distill.ingest.pipeline import BatchResult, Pipeline
 from distill.ingest.readers import SourceDocument
 
-AUTO_BYTES = {"AMX": 1_000_000, "AVX512-BF16": 500_000, None: 250_000}
+AUTO_BYTES = {"AMX": 2_000_000, "AVX512-BF16": 750_000, None: 1_500_000}
 """Input size from which `auto_workers` starts worker processes, by the CPU's bfloat16
-hardware (`bf16_hardware()`). Each worker loads the models (~10-20 s), which a small input
-must win back: with AMX one process does ~90 reviews/s and two workers ~160 (from ~3,000
-reviews); with AVX512-BF16 ~43 and ~68 (from ~1,100-1,800 reviews for 9-15 s of loading);
-in float32 ~17 and ~30 (from ~600; BENCHMARKS.md, Ingest at scale)."""
+hardware (`bf16_hardware()`). Each worker loads the models (~10-15 s), which a small input
+must win back, and one process already runs the tools on every core. Measured 2026-12-04
+on 1,000 generated reviews (280 KB): with AVX512-BF16 one process 50-54 reviews/s, two
+workers 62-75 (from ~1,600-2,700 reviews, 0.5-0.75 MB); float32 on the same CPU 37 and 41
+(from ~4,000-6,000 reviews, 1.2-1.7 MB). AMX is not measured since one process got every
+core; scaled from its earlier rates (one process ~90 reviews/s on one core, two workers
+~160), about 2 MB. BENCHMARKS.md, Ingest at scale."""
 MAX_AUTO_WORKERS = 4
 """The single writer in the parent bounds what more workers can add (BENCHMARKS.md)."""
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -59,6 +62,42 @@ def test_an_error_in_the_caller_drops_the_queued_batches() -> None:
 def test_the_cores_are_shared_and_restored() -> None:
     torch = pytest.importorskip("torch")
     before = torch.get_num_threads()
-    with _shared_cores(2) as threads:
+    with _shared_cores(split=True) as threads:
         assert threads == max(1, before // 2) == torch.get_num_threads()
     assert torch.get_num_threads() == before
+    with _shared_cores(split=False) as threads:  # the writer does not run MiniLM
+        assert (threads, torch.get_num_threads()) == (1, before)
+    assert torch.get_num_threads() == before
+
+
+def test_the_tools_keep_every_core_when_the_index_takes_the_sentiment_vectors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One process, the default tools: the writer only writes (the index's vectors come
+    from the sentiment pass), so the tools run on all of torch's threads; with the
+    index's own embedding the cores are split."""
+    torch = pytest.importorskip("torch")
+    from distill.config import Config, GraphConfig, IndexConfig
+    from distill.ingest import pipeline as module
+
+    seen: list[tuple[bool, int]] = []
+    real = module._shared_cores
+
+    @contextlib.contextmanager
+    def spy(split: bool) -> Iterator[int]:
+        with real(split) as threads:
+            seen.append((split, torch.get_num_threads()))
+            yield threads
+
+    monkeypatch.setattr(module, "_shared_cores", spy)
+    data = tmp_path / "reviews.jsonl"
+    data.write_text('{"id": "a", "text": "The battery lasts two days."}\n')
+    for reuse in (True, False):
+        config = Config(
+            graph=GraphConfig(store="networkx", path=str(tmp_path / f"graph-{reuse}")),
+            index=IndexConfig(path=str(tmp_path / f"index-{reuse}"), reuse_sentence_vectors=reuse),
+        )
+        tools = module.Pipeline(config, tasks=["sentiment"])
+        assert module.ingest([data], config, pipeline=tools).written == 1
+    before = torch.get_num_threads()
+    assert seen == [(False, before), (True, max(1, before // 2))]
