@@ -616,7 +616,9 @@ def _shared_cores(split: bool) -> Iterator[int]:
     machine MiniLM did 3.8x more per CPU-second on 1 thread than on 2). Otherwise the
     tools keep every core and the writer gets one: with the index's vectors taken from the
     sentiment pass, it only writes (1,000 reviews in one process: 57 reviews/s against
-    37-41 with the cores split; BENCHMARKS.md, Ingest at scale)."""
+    37-41 with the cores split), or embeds a long document's chunks now and then (30
+    documents of 14,600 characters: 51-54 s against 68-74 s split; BENCHMARKS.md, Ingest
+    at scale)."""
     import torch
 
     before = torch.get_num_threads()
