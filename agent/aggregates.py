@@ -143,6 +143,11 @@ def reviews(n: int) -> str:
     return f"{n} review{'s' * (n != 1)}"
 
 
+def clip_quote(text: str) -> str:
+    """A quoted sentence as an answer shows it: at most `MAX_QUOTE_CHARS` characters."""
+    return text if len(text) <= MAX_QUOTE_CHARS else text[: MAX_QUOTE_CHARS - 1] + "…"
+
+
 def join_names(names: Sequence[str]) -> str:
     names = list(names)
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -221,7 +226,7 @@ class Composer:
         _, row, source, text = scored[0]
         self._quoted |= {(row.doc, source.char_start), (row.doc, None)}
         self.evidence.append(Evidence(kind="passage", text=text, tool=self.tool, sources=[source]))
-        shown = text if len(text) <= MAX_QUOTE_CHARS else text[: MAX_QUOTE_CHARS - 1] + "…"
+        shown = clip_quote(text)
         verb = {"positive": "praises", "negative": "criticises"}.get(polarity, "mentions")
         self.say(
             f'{lead or "A review"} ({row.doc}) {verb} the {topic or row.aspect}: "{shown}"',

@@ -23,10 +23,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from distill.agent.aggregates import (
-    MAX_QUOTE_CHARS,
     Composer,
     OpinionRow,
     Statement,
+    clip_quote,
     compare,
     criticised,
     join_names,
@@ -768,21 +768,23 @@ class Toolbox:
         composer.say(
             f"Besides {subject}, its {reviews(len(docs))} name {listed}.", [cite], basis="graph"
         )
-        for display, found in ranked[:3]:
-            doc, (start, end) = next(iter(found.items()))
-            snippet = composer.snippet(doc, start, end) if composer.snippet else None
-            if snippet is None:
-                continue
-            source, text = snippet
-            composer.evidence.append(
-                Evidence(kind="passage", text=text, tool="mentioned_with", sources=[source])
-            )
-            clipped = text if len(text) <= MAX_QUOTE_CHARS else text[: MAX_QUOTE_CHARS - 1] + "…"
-            composer.say(
-                f'A review ({doc}) names {display}: "{clipped}"',
-                [len(composer.evidence) - 1],
-                basis="quote",
-            )
+        quoted: set[tuple[str, int | None]] = set()
+        for display, found in ranked[:3]:  # a sentence each, one not quoted for another
+            for doc, (start, end) in found.items():
+                snippet = composer.snippet(doc, start, end) if composer.snippet else None
+                if snippet is None or (doc, snippet[0].char_start) in quoted:
+                    continue
+                source, text = snippet
+                quoted.add((doc, source.char_start))
+                composer.evidence.append(
+                    Evidence(kind="passage", text=text, tool="mentioned_with", sources=[source])
+                )
+                composer.say(
+                    f'A review ({doc}) names {display}: "{clip_quote(text)}"',
+                    [len(composer.evidence) - 1],
+                    basis="quote",
+                )
+                break
         self._attach(result, composer)
         return result
 

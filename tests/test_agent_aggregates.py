@@ -324,8 +324,8 @@ def _mention(doc: str, text: str, name: str, label: str, product: str | None) ->
 
 
 REVIEWS_WITH_OTHERS = {
-    "d5": "I moved to the Aster A1 from a Brio Book 14. Aster support was kind.",
-    "d6": "Before the Aster A1 I had a Zeta Z9 and a Brio Book 14, both slower.",
+    "d5": "Before the Aster A1 I had a Zeta Z9 and a Brio Book 14, both slower.",
+    "d6": "I moved to the Aster A1 from a Brio Book 14. Aster support was kind.",
 }
 
 
@@ -335,8 +335,8 @@ def test_the_other_products_and_brands_a_products_reviews_name(world: Config) ->
             mentions = [
                 _mention(doc, text, "Aster A1", "PRODUCT", "aster-a1"),
                 _mention(doc, text, "Brio Book 14", "PRODUCT", "brio-14"),
-                *([_mention(doc, text, "Aster", "BRAND", None)] if doc == "d5" else []),
-                *([_mention(doc, text, "Zeta Z9", "PRODUCT", None)] if doc == "d6" else []),
+                *([_mention(doc, text, "Aster", "BRAND", None)] if doc == "d6" else []),
+                *([_mention(doc, text, "Zeta Z9", "PRODUCT", None)] if doc == "d5" else []),
             ]
             store.write_document(
                 DocumentFacts(
@@ -352,9 +352,10 @@ def test_the_other_products_and_brands_a_products_reviews_name(world: Config) ->
         "Besides the Aster A1, its 4 reviews name the Brio Book 14 (2 reviews) and "
         "Zeta Z9 (1 review)."
     )  # its own brand ("Aster support was kind") is not another name
-    assert response.sentences[1].text == (
-        'A review (d5) names the Brio Book 14: "I moved to the Aster A1 from a Brio Book 14."'
-    )
+    assert [s.text for s in response.sentences[1:]] == [
+        'A review (d5) names the Brio Book 14: "Before the Aster A1 I had a Zeta Z9 and a '
+        'Brio Book 14, both slower."'
+    ]  # the Zeta Z9's only sentence is quoted already
     assert response.citations[0].kind == "graph"
     assert sorted(s.doc_id for s in response.citations[0].sources) == ["d5", "d6"]
     quoted_exactly_in(response, REVIEWS_WITH_OTHERS)
