@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from distill.cli.state import State
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from distill.ingest.pipeline import Pipeline
 
 
 def ingest(
@@ -107,7 +112,7 @@ def ingest(
         raise typer.Exit(1)
 
 
-def set_up(pipeline, errors, quiet: bool = False) -> None:  # type: ignore[no-untyped-def]
+def set_up(pipeline: Pipeline, errors: Console, quiet: bool = False) -> None:
     """Do the backends' one-time builds (a new catalog's index) before the progress bar
     starts, saying what is being built: otherwise the first batch waits a minute in
     silence and the bar's documents/s counts that minute."""

@@ -504,6 +504,7 @@ def ingest(
         if config.index.enabled and not dry_run:
             index = DocumentIndex.from_config(config.index)
         batches = batched(documents(), batch_size)
+        tools_here = False  # the tools run in this process, not in workers or Ray actors
         if not isinstance(workers, int) or workers > 1:
             from distill.ingest.processes import WorkerPool
 
@@ -524,9 +525,9 @@ def ingest(
             )
         else:
             results = (pipeline.run_batch(batch) for batch in batches)
-        local_tools = pool is None and engine != "ray"
+            tools_here = True
         writer_embeds = index is not None and not pipeline.shares_sentence_vectors
-        split = not local_tools or writer_embeds
+        split = not tools_here or writer_embeds
         with _shared_cores(split) as threads, Writer(write, threads=threads) as writer:
             for result in results:
                 writer.put(result)
