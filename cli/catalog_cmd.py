@@ -4,6 +4,7 @@ linker does."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -50,7 +51,6 @@ def check(
     """Read the whole catalog and list every problem with file, line and column: missing
     columns, empty names, duplicate ids (errors); names or aliases shared by products
     (warnings). Exits 1 on errors. Writes nothing."""
-    from collections import Counter
 
     from distill.cli import console
     from distill.plugins.linker.catalog import check as check_catalog
@@ -76,7 +76,12 @@ def check(
     aliases = sum(len(e.aliases) for e in entries)
     summary = [
         f"{len(entries)} products from {escape(settings.path or '')}",
-        f"{len(brands)} brands" + (" (first word of the name)" if settings.brand_from_name else ""),
+        f"{len(brands)} brands"
+        + (
+            " (from the names' first word" + _joint(brands) + ")"
+            if settings.brand_from_name
+            else ""
+        ),
         f"{aliases} aliases",
         "categories: "
         + (", ".join(f"{escape(str(c))} {n}" for c, n in categories.most_common(5)) or "none"),
@@ -147,3 +152,9 @@ def show(
     else:
         best = rows[0]["score"] if rows else 0.0
         console.print(f"→ NIL: not in the catalog (best score {best:.2f} < threshold {threshold})")
+
+
+def _joint(brands: Counter[str]) -> str:
+    """The two-word brands the names gave ("; two words: Sony Ericsson 188")."""
+    joint = [f"{b} {n}" for b, n in brands.most_common() if " " in b]
+    return f"; two words: {', '.join(joint[:3])}" if joint else ""

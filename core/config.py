@@ -134,7 +134,9 @@ class CatalogConfig(_Strict):
         default_factory=CatalogColumns, description='field -> column, e.g. {name = "Model"}'
     )
     brand_from_name: bool = Field(
-        False, description="no brand column: the name's first word is the brand ('Nokia 6610')"
+        False,
+        description="no brand column: the name's first word is the brand ('Nokia 6610'), "
+        "its first two where they are a line of their own ('Sony Ericsson T610')",
     )
     cache: str = Field(
         ".distill/catalog", description="folder of the candidate index, per catalog version"

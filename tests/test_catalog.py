@@ -25,6 +25,7 @@ from distill.plugins.linker.catalog import (
     settings_for,
 )
 from distill.plugins.linker.match import MatchLinker
+from distill.plugins.linker.model import first_brand
 from distill.plugins.linker.task import LinkerTask
 from distill.plugins.ner.gazetteer import Gazetteer, brandless_ok, clean
 
@@ -303,6 +304,34 @@ def test_a_one_word_product_name_inside_a_hyphenated_compound_is_no_mention(
         ("nokia", "BRAND"),
         ("6610", "PRODUCT"),
     ]
+
+
+def test_a_brand_taken_from_names_is_two_words_where_the_catalog_has_a_joint_line(
+    tmp_path: Path,
+) -> None:
+    names = ["Sony Xperia 1", "Sony Ericsson T610", "Sony Ericsson K750", "Ericsson T68",
+             "Samsung Galaxy S5", "Samsung Galaxy S6", "Samsung Google Nexus S", "Google Pixel 7",
+             *(f"Samsung E{n}" for n in range(20))]  # fmt: skip
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text("Model\n" + "\n".join(names) + "\n")
+    loaded = Catalog.load(catalog, {"name": "Model"}, brand_from_name=True)
+    brand = {e.name: e.brand for e in loaded.entries}
+    assert brand["Sony Ericsson T610"] == "Sony Ericsson"  # "Ericsson" is a brand itself
+    assert brand["Sony Xperia 1"] == "Sony"
+    assert brand["Samsung Galaxy S5"] == "Samsung"  # "Galaxy" is no brand
+    assert brand["Samsung Google Nexus S"] == "Samsung"  # 1 of 23 Samsung names: a partner
+    assert loaded["sony-ericsson-t610"].brandless() == "T610"
+    gazetteer = Gazetteer(loaded)
+    spans = [(s.text, s.label_) for s in gazetteer.spans(make_doc("my old sony ericsson phone"))]
+    assert spans == [("sony ericsson", "BRAND")]
+
+
+def test_the_linker_reads_a_two_word_brand_in_the_context_before_its_first_word() -> None:
+    brands = {"sony": "Sony", "ericsson": "Ericsson", "sony ericsson": "Sony Ericsson"}
+    assert first_brand("my sony ericsson t610", brands) == "Sony Ericsson"
+    assert first_brand("a sony tv and an ericsson", brands) == "Sony"
+    assert first_brand("the ericsson t68", brands) == "Ericsson"
+    assert first_brand("no maker here", brands) is None
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ import json
 import re
 import unicodedata
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -403,7 +404,35 @@ def read(settings: CatalogConfig) -> tuple[list[CatalogEntry], list[Issue], dict
         issues.append(Issue(level="error", message=f"malformed CSV: {exc}"))
     if not entries and not any(i.level == "error" for i in issues):
         issues.append(Issue(level="error", message="the catalog has no entries"))
+    if settings.brand_from_name:
+        join_brands(entries)
     return entries, issues, first_line
+
+
+JOINT_BRAND_SHARE = 0.1
+"""A two-word prefix is a joint brand when it covers at least this share of its first
+word's products (Sony Ericsson: 188 of 345 "Sony ..." names in GSMArena; Samsung Google,
+the Nexus S: 5 of 1,358, a partner's name, not a brand)."""
+
+
+def join_brands(entries: list[CatalogEntry]) -> None:
+    """Brands taken from the name's first word, made two words where the second is itself a
+    brand of the catalog and the pair is a line of its own ("Sony Ericsson T610": brand
+    Sony Ericsson, not Sony, so "sony ericsson" in a review is one brand, not two)."""
+    derived = [e for e in entries if e.brand and e.name.split()[0] == e.brand]
+    firsts = Counter(e.brand for e in derived)
+    pairs = Counter(
+        (words[0], words[1])
+        for words in (e.name.split() for e in derived)
+        if len(words) > 2 and words[1] != words[0] and words[1] in firsts
+    )
+    joint = {
+        pair for pair, n in pairs.items() if n >= 2 and n >= JOINT_BRAND_SHARE * firsts[pair[0]]
+    }
+    for entry in derived:
+        words = entry.name.split()
+        if tuple(words[:2]) in joint:
+            entry.brand = f"{words[0]} {words[1]}"
 
 
 def has_column(settings: CatalogConfig, column: str) -> bool:

@@ -61,8 +61,20 @@ def mention_side(doc: Doc, start: int, end: int, brands: dict[str, str]) -> Side
     """The mention and its sentence; a catalog brand named in the mention or context."""
     text = doc.text[start:end]
     context = doc.text[max(0, start - 100) : end + 100]
-    brand = next((brands[t] for t in normalize(context).split() if t in brands), None)
-    return Side(title=text, text=context, brand=brand)
+    return Side(title=text, text=context, brand=first_brand(normalize(context), brands))
+
+
+def first_brand(normalized: str, brands: dict[str, str]) -> str | None:
+    """The first catalog brand named in normalized text, a two-word one ("sony ericsson")
+    before the one-word brand it starts or ends with."""
+    words = normalized.split()
+    for i, word in enumerate(words):
+        pair = f"{word} {words[i + 1]}" if i + 1 < len(words) else None
+        if pair in brands:
+            return brands[pair]
+        if word in brands:
+            return brands[word]
+    return None
 
 
 @dataclass
