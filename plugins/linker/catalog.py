@@ -43,6 +43,11 @@ GENERIC_SUFFIXES = (
 
 CATEGORY_OF_SUFFIX = {"smartphone": "phone", "smartwatch": "watch"}
 
+READING = "joint-brands"
+"""Part of a catalog's digest beside its bytes and mapping: change it when the way entries
+are read changes (derived brands, say), so index files cached under the old reading are
+not used for the new one."""
+
 
 class CatalogError(DistillError):
     """A catalog is missing, malformed, lacks a mapped column or repeats an id."""
@@ -248,7 +253,7 @@ class Catalog:
             raise CatalogError(settings.path or "", first.message + more, first.line, first.column)
         file = Path(settings.path or "")
         mapping = settings.model_dump_json(exclude={"cache", "path"}, exclude_unset=True)
-        key = file.read_bytes() + mapping.encode()
+        key = file.read_bytes() + mapping.encode() + READING.encode()
         return cls(entries, file, hashlib.sha1(key).hexdigest()[:16], lines)
 
     @classmethod
