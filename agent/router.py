@@ -592,8 +592,20 @@ def _is_summary(question: str, focus: str | None, aspect: str | None) -> bool:
 
 
 def _no_ranking(question: str) -> bool:
-    """ "Which phone did the reviewer keep?" names no order: not a ranking."""
+    """ "Which phone did the reviewer keep?" names no order, and "what do people like most
+    about this phone?" asks what is liked, not which product: not rankings."""
+    if _ABOUT_LIKING.search(question):
+        return True
     return not re.search(r"\b(best|worst|most|least|top|better|worse|well|badly)\b", question, re.I)
+
+
+_ABOUT_LIKING = re.compile(
+    r"^\s*what (?:do|did|does) (?:people|reviewers?|users?|owners?|customers?|buyers?|they|you)"
+    r" (?:\w+ )?(?:like|love|enjoy|hate|dislike|complain|praise|critici[sz]e|appreciate)\b",
+    re.I,
+)
+"""Questions whose answer is the things liked or criticised ("what do people like most
+about this phone?", "what do reviewers complain about most?"), whatever order they ask."""
 
 
 def _summary_args(
