@@ -135,6 +135,36 @@ def test_real_training_with_averaging_and_neutral_weight(tmp_path: Path) -> None
 
 
 @pytest.mark.real
+def test_order_seed_changes_the_run_but_not_the_start(tmp_path: Path) -> None:
+    """Same `seed`, another `order_seed`: the heads start alike, training differs."""
+    import torch
+
+    from distill.plugins.sentiment.model import WEIGHTS
+    from distill.plugins.sentiment.train import SentimentTrainConfig, train
+
+    docs = read_corpus(FIXTURES / "laptops14.xml", "semeval14")
+    heads = {}
+    for order in (None, 1):
+        base = dict(max_epochs=1, batch_size=2, init="base", frozen=5, order_seed=order)
+        start = tmp_path / f"start-{order}"
+        train(
+            docs,
+            docs,
+            start,
+            [],
+            SentimentTrainConfig(**base, learn_rate=1e-12, head_learn_rate=1e-12),
+        )
+        run = tmp_path / f"run-{order}"
+        train(docs, docs, run, [], SentimentTrainConfig(**base))
+        heads[order] = [torch.load(d / WEIGHTS)["heads"] for d in (start, run)]
+    for key, value in heads[None][0].items():  # the start: equal
+        assert torch.allclose(value.float(), heads[1][0][key].float(), atol=1e-3), key
+    assert any(  # the run: not equal
+        not torch.equal(value, heads[1][1][key]) for key, value in heads[None][1].items()
+    )
+
+
+@pytest.mark.real
 def test_real_training_keeps_the_base_sentence_vectors_when_asked(tmp_path: Path) -> None:
     """With `vector_weight`, training holds the fine-tuned top's mean-pooled output to the
     base model's sentence vector, measures how close it stays, and the model says it can

@@ -63,6 +63,12 @@ class SentimentTrainConfig(BaseModel):
     learn_rate: float = Field(1e-4, gt=0, description="of the fine-tuned top encoder layers")
     head_learn_rate: float = Field(2e-3, gt=0)
     seed: int = 0
+    order_seed: int | None = Field(
+        None,
+        description="seed of the batch order and dropout, when it should differ from `seed` "
+        "(which then only starts the heads): reruns of one recipe that differ in order "
+        "alone (BENCHMARKS.md: the weight soup tried with them)",
+    )
     threads: int | None = Field(None, description="torch CPU threads (default: torch's)")
     none_weight: float = Field(
         1.0, gt=0, description="loss weight of the 'no opinion' class (lower it for small data)"
@@ -559,6 +565,9 @@ def train(
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     model = start_model(layout(train_docs, labels), ASPECT_CLASSES, config)
+    if config.order_seed is not None:
+        random.seed(config.order_seed)
+        torch.manual_seed(config.order_seed)
     slots, classes = model.slots, model.aspect_classes
     items = merge_items(items_of(train_docs, slots, classes, model.term_marks))
     dev_items = merge_items(items_of(dev_docs, slots, classes, model.term_marks))
