@@ -44,15 +44,16 @@ brand_from_name = true
 
 
 def nokia_reviews(path: Path) -> list[dict[str, Any]]:
-    """One document per review: the [t] title line, then its sentences (annotations cut)."""
-    reviews: list[dict[str, Any]] = []
-    for line in path.read_text(encoding="latin-1").splitlines():
-        if line.startswith("[t]"):
-            reviews.append({"id": f"nokia-{len(reviews) + 1:02d}", "lines": [line[3:].strip()]})
-        elif "##" in line and reviews:
-            reviews[-1]["lines"].append(line.split("##", 1)[1].strip())
+    """One document per review: its title, then its sentences (annotations cut)."""
+    from distill.corpora import huliu
+
     return [
-        {"id": r["id"], "text": " ".join(x for x in r["lines"] if x), "meta": {}} for r in reviews
+        {
+            "id": f"nokia-{n:02d}",
+            "text": " ".join(x for x in [review.title, *(s.text for s in review.sentences)] if x),
+            "meta": {},
+        }
+        for n, review in enumerate(huliu.reviews(path), start=1)
     ]
 
 

@@ -5,7 +5,8 @@ one opinion per annotated feature: aspect = the default aspect the feature maps 
 (`feature_aspect`; unmapped features keep their own text), polarity from the sign, the
 feature as the term and, when the feature's words occur in the sentence, their span.
 `reviews(path)` groups the sentences by review (`[t]` starts one) for whole-review
-benchmarks. Lines are read as Latin-1 (the files are ASCII with a few stray bytes).
+benchmarks. Lines are read as Latin-1 (the files are ASCII with a few stray bytes), and
+HTML entities the crawl left in them ("at &#38; t") are decoded.
 
 Feature → aspect (`FEATURE_RULES`, first match wins, whole words; written for product
 reviews in general, not for one file): e.g. "battery life" → battery, "speakerphone",
@@ -16,6 +17,7 @@ reviews in general, not for one file): e.g. "battery life" → battery, "speaker
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -144,7 +146,7 @@ def reviews(path: Path) -> list[Review]:
             head, text = line.split("##", 1)
             if not found:
                 found.append(Review(f"{path.stem}#1", ""))
-            text = text.strip()
+            text = html.unescape(text.strip())  # the crawl kept entities: "at &#38; t"
             if text:
                 found[-1].sentences.append(
                     Sentence(number, text, parse_features(path, number, head))

@@ -104,6 +104,7 @@ def test_huliu_reader_groups_reviews_and_keeps_spans() -> None:
     size = docs[4]._.opinions[0]  # [u]: the feature is not in the sentence
     assert (size.aspect, size.start) == ("design", None)
     assert docs[2]._.opinions == []
+    assert reviews[1].sentences[-1].text == "switching from at & t was easy & cheap ."
 
 
 def test_semeval_dev_splits_keep_reviews_whole() -> None:
