@@ -25,6 +25,28 @@ def test_every_package_folder_is_installed_under_distill() -> None:
     assert found <= declared, f"add to pyproject packages: {sorted(found - declared)}"
 
 
+@pytest.mark.real
+def test_a_built_wheel_carries_the_shipped_models_and_the_web_files(tmp_path: Path) -> None:
+    """`pip install .` (not editable) gets the committed models: the data folders are
+    packages of their own, so setuptools neither warns about nor drops them."""
+    import zipfile
+
+    build = [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation"]
+    out = subprocess.run([*build, "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "is absent from the `packages` configuration" not in out.stdout + out.stderr
+    names = set(zipfile.ZipFile(next(tmp_path.glob("distill-*.whl"))).namelist())
+    for shipped in (
+        "distill/plugins/sentiment/general/weights.pt",
+        "distill/plugins/factcheck/general/weights.pt",
+        "distill/plugins/ner/general/pipeline/ner/model",
+        "distill/plugins/ner/general/pipeline/vocab/strings.json",
+        "distill/web/static/chat.js",
+        "distill/prompts/ner.jinja",
+    ):
+        assert shipped in names, shipped
+
+
 def test_no_bare_top_level_agent_or_graph_is_installed() -> None:
     code = "import importlib.util as u; print(u.find_spec('agent'), u.find_spec('graph'))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
