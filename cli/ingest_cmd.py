@@ -19,7 +19,11 @@ if TYPE_CHECKING:
 def ingest(
     ctx: typer.Context,
     paths: Annotated[
-        list[Path], typer.Argument(help="files (.txt .md .jsonl .csv) or folders of them")
+        list[Path],
+        typer.Argument(
+            help="files (.txt .md .jsonl .csv) or folders of them; a Hu & Liu annotated "
+            "review file (.txt) is read as one document per review"
+        ),
     ],
     limit: Annotated[int | None, typer.Option(help="ingest at most N documents")] = None,
     resume: Annotated[

@@ -138,6 +138,11 @@ def reviews(path: Path) -> list[Review]:
         lines = path.read_text(encoding="latin-1").splitlines()
     except OSError as exc:
         raise CorpusError(path, f"cannot read: {exc.strerror}") from None
+    return parse(lines, path)
+
+
+def parse(lines: list[str], path: Path) -> list[Review]:
+    """Reviews from the lines of a file at `path` (named in ids and errors)."""
     found: list[Review] = []
     for number, line in enumerate(lines, start=1):
         if line.startswith("[t]"):
@@ -154,6 +159,21 @@ def reviews(path: Path) -> list[Review]:
     if not found:
         raise CorpusError(path, "no review ([t]) or sentence (##) lines: not a Hu & Liu file")
     return found
+
+
+_TITLE_LINE = re.compile(r"^\[t\]", re.M)
+_SENTENCE_LINE = re.compile(r"^[^#\n]*##[^#\s]", re.M)
+
+
+def looks_like(text: str) -> bool:
+    """Whether `text` is a Hu & Liu file: review titles (`[t]`) and sentence lines
+    (`##`) make at least half of its lines but the `*` header ("## Heading" in Markdown
+    has a space and no `[t]` line)."""
+    if not _TITLE_LINE.search(text):
+        return False
+    lines = [x for x in text.splitlines() if x.strip() and not x.startswith("*")]
+    marked = len(_TITLE_LINE.findall(text)) + len(_SENTENCE_LINE.findall(text))
+    return marked * 2 >= len(lines)
 
 
 def read(path: Path) -> Iterator[Doc]:

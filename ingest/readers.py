@@ -11,6 +11,9 @@ to the folder given (`sub/a.txt`), or its name when the file itself is given; a 
 line or CSV row without an id gets `<file>#<hash of its text>`, so inserting a line
 does not rename the others. A second document with an id already seen in the run is a
 failure naming where the first one came from (the first is kept).
+
+A `.txt` file in Hu & Liu's annotated review format (`[t]` titles, `##` sentences) is read
+as one document per review (`<file>#<n>`), about the product the file is named after.
 """
 
 from __future__ import annotations
@@ -283,11 +286,39 @@ def _text_file(file: _File, max_chars: int) -> Iterator[SourceDocument | LoadFai
     if not data:
         yield LoadFailure(source=file.source, doc_id=file.name, reason="empty file")
         return
+    from distill.corpora import huliu  # here: the corpora load spaCy
+
     text = _decode(data)
+    if not isinstance(text, str) and huliu.looks_like(data.decode("latin-1")):
+        text = data.decode("latin-1")  # the format's files are ASCII with a few stray bytes
     if not isinstance(text, str):
         yield LoadFailure(source=file.source, doc_id=file.name, reason=text.reason)
         return
+    if huliu.looks_like(text):
+        yield from _huliu_reviews(file, text)
+        return
     yield SourceDocument(id=file.name, text=text, meta={"path": file.source}, source=file.source)
+
+
+def _huliu_reviews(file: _File, text: str) -> Iterator[SourceDocument | LoadFailure]:
+    """A Hu & Liu annotated review file ("Nokia 6610.txt": `[t]` titles, `##` sentences):
+    one document per review, the annotations cut, about the product the file is named
+    after (its stem: the opinions of sentences that name no product attach to it)."""
+    from distill.corpora import huliu
+
+    try:
+        found = huliu.parse(text.splitlines(), file.path)
+    except DistillError as exc:
+        yield LoadFailure(source=file.source, doc_id=file.name, reason=str(exc))
+        return
+    for n, review in enumerate(found, start=1):
+        if not review.sentences:
+            continue  # a title alone: nothing to read
+        line = review.sentences[0].line
+        meta = {"path": file.source, "product": file.path.stem, "title": review.title}
+        yield SourceDocument(
+            id=f"{file.name}#{n}", text=review.text, meta=meta, source=f"{file.source}:{line}"
+        )
 
 
 class _Problem(BaseModel):

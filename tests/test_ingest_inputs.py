@@ -36,6 +36,28 @@ def test_every_format_and_folders(tmp_path: Path) -> None:
     assert failures["d.csv"].startswith("no column 'text' (columns: id, body)")
 
 
+def test_a_hu_and_liu_review_file_is_read_as_its_reviews(tmp_path: Path) -> None:
+    """`[t]` titles and `##` sentences: one document per review, annotations cut, about
+    the product the file is named after; a stray byte does not refuse the file."""
+    sample = (Path(__file__).parent / "fixtures" / "huliu_sample.txt").read_bytes()
+    path = tmp_path / "Aster A1.txt"
+    path.write_bytes(sample.replace(b"bought it", b"bought it \xe9"))  # not UTF-8
+    found = list(read_documents([path]))
+    assert all(isinstance(d, SourceDocument) for d in found), found
+    assert [d.id for d in found] == ["Aster A1.txt#1", "Aster A1.txt#2"]
+    first, second = found
+    assert first.text.startswith("this phone is great , i love it . the battery life is long")
+    assert "[+" not in first.text and "##" not in second.text
+    assert first.meta["product"] == "Aster A1" and first.meta["title"] == "great little phone"
+    assert "at & t" in second.text  # an HTML entity of the crawl, decoded
+    assert second.source.endswith("Aster A1.txt:10")  # the review's first sentence line
+
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n\n## Battery\n[t]ime to charge\n## Screen\nbright\n")
+    (plain,) = read_documents([notes])
+    assert isinstance(plain, SourceDocument) and plain.id == "notes.md"
+
+
 def test_csv_column_is_chosen_by_flag(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     path.write_text('id,body\nx1,"Great, really."\n')

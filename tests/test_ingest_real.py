@@ -55,6 +55,29 @@ def test_trained_pipeline_writes_linked_products_once(config: Config, first_revi
         assert store.stats() == first  # re-ingesting replaces, never duplicates
 
 
+def test_a_hu_and_liu_file_is_ingested_as_reviews_of_the_product_it_is_named_after(
+    config: Config, tmp_path: Path
+) -> None:
+    path = tmp_path / "Nebula X2.txt"
+    path.write_text(
+        "[t]love it\r\ncamera[+2]##the camera takes lovely photos .\r\n"
+        "battery[-2]##but the battery dies by lunch every day .\r\n"
+        "[t]meh\r\n##returned it after a week .\r\nscreen[+1]##the screen was nice though .\r\n"
+    )
+    graph = config.graph.model_copy(update={"path": str(tmp_path / "graph")})
+    here = with_general_sentiment(config).model_copy(update={"graph": graph})
+    report = ingest([path], here, pipeline=Pipeline(here))
+    assert report.ok and report.written == 2
+    with open_store(here.graph, read_only=True) as store:
+        rows = store.query(
+            "MATCH (o:Opinion)-[:ABOUT]->(p:Product) RETURN p.id AS p, o.aspect AS a, "
+            "o.polarity AS pol ORDER BY a"
+        )
+    about = {(r["p"], r["a"], r["pol"]) for r in rows}
+    assert ("nebula-x2", "camera", "positive") in about
+    assert ("nebula-x2", "battery", "negative") in about
+
+
 def test_ray_engine_gives_the_same_facts(config: Config, first_reviews: Path) -> None:
     pytest.importorskip("ray")
     pipeline = Pipeline(config, tasks=["ner", "linker"])
