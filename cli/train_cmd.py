@@ -45,7 +45,12 @@ def train(
         typer.Option("--format", help="data format (default: detected from the file)"),
     ] = None,
     dev: Annotated[
-        Path | None, typer.Option("--dev", help="dev data (default: 10% carved from --data)")
+        Path | None,
+        typer.Option(
+            "--dev",
+            help="dev data (default: 10% carved from --data, whole documents where the "
+            "format has them: CoNLL -DOCSTART- documents, reviews)",
+        ),
     ] = None,
     labels: Annotated[
         str | None,

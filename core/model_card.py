@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,24 @@ def data_info(path: str | Path | None, format: str | None, docs: list[Doc]) -> d
 
 
 def split_dev(docs: list[Doc], fraction: float = 0.1, seed: int = 0) -> tuple[list[Doc], list[Doc]]:
-    """Carve a deterministic dev split from train when no dev file is given."""
+    """Carve a deterministic dev split from train when no dev file is given: whole
+    documents when the corpus says which one each item belongs to (`meta["document"]`:
+    CoNLL's `-DOCSTART-` documents, a review's sentences), so no document has sentences
+    on both sides; else items at random."""
+    groups = [(doc._.meta or {}).get("document") for doc in docs]
+    if None not in groups and len(set(groups)) > 1:
+        keys = sorted(set(groups), key=str)
+        random.Random(seed).shuffle(keys)
+        size = Counter(groups)
+        chosen, taken = set(), 0
+        for key in keys:
+            if taken >= len(docs) * fraction:
+                break
+            chosen.add(key)
+            taken += size[key]
+        return [d for d, g in zip(docs, groups, strict=True) if g not in chosen], [
+            d for d, g in zip(docs, groups, strict=True) if g in chosen
+        ]
     order = list(range(len(docs)))
     random.Random(seed).shuffle(order)
     n_dev = max(1, int(len(docs) * fraction)) if len(docs) > 1 else 0

@@ -197,7 +197,12 @@ def read(path: Path) -> Iterator[Doc]:
             doc = make_doc(
                 sentence.text,
                 doc_id=f"{review.id}:{sentence.line}",
-                meta={"source": str(path), "line": sentence.line, "review": review.id},
+                meta={
+                    "source": str(path),
+                    "line": sentence.line,
+                    "review": review.id,
+                    "document": review.id,
+                },
             )
             doc._.opinions = opinions
             yield doc

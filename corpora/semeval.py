@@ -195,6 +195,7 @@ def read_2016(path: Path) -> Iterator[Doc]:
                 )
             )
         doc = _make(path, sentence, text)
+        doc._.meta["document"] = review_id(doc)  # dev splits keep a review whole
         doc._.opinions = _unique(opinions)
         yield doc
 

@@ -135,4 +135,17 @@ def test_limit_and_dev_split_are_deterministic() -> None:
     assert len(docs) == 2
     train, dev = split_dev(read_corpus(FIXTURES / "iob2.conll", "conll"), fraction=0.34)
     _, dev2 = split_dev(read_corpus(FIXTURES / "iob2.conll", "conll"), fraction=0.34)
-    assert [d.text for d in dev] == [d.text for d in dev2] and len(dev) == 1 and len(train) == 2
+    assert [d.text for d in dev] == [d.text for d in dev2] and dev and train
+    # by -DOCSTART- document, never by sentence: no document on both sides
+    documents = [{d._.meta["document"] for d in part} for part in (train, dev)]
+    assert documents[0].isdisjoint(documents[1])
+
+
+def test_the_dev_split_keeps_a_review_whole_and_items_without_documents_are_drawn() -> None:
+    docs = read_corpus(FIXTURES / "huliu_sample.txt", "huliu", "sentiment")
+    train, dev = split_dev(docs, fraction=0.3)
+    reviews = [{d._.meta["review"] for d in part} for part in (train, dev)]
+    assert dev and train and reviews[0].isdisjoint(reviews[1])
+    records = read_corpus(FIXTURES / "laptops14.xml", "semeval14")  # no document: sentences
+    _, drawn = split_dev(records, fraction=0.34)
+    assert len(drawn) == max(1, int(len(records) * 0.34))
