@@ -29,10 +29,18 @@ def test_every_package_folder_is_installed_under_distill() -> None:
 def test_a_built_wheel_carries_the_shipped_models_and_the_web_files(tmp_path: Path) -> None:
     """`pip install .` (not editable) gets the committed models: the data folders are
     packages of their own, so setuptools neither warns about nor drops them."""
+    import shutil
     import zipfile
 
     build = [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation"]
-    out = subprocess.run([*build, "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
+    leftover = not (ROOT / "build").exists()  # setuptools builds in the tree: tidy up after
+    try:
+        out = subprocess.run(
+            [*build, "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True
+        )
+    finally:
+        if leftover:
+            shutil.rmtree(ROOT / "build", ignore_errors=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "is absent from the `packages` configuration" not in out.stdout + out.stderr
     names = set(zipfile.ZipFile(next(tmp_path.glob("distill-*.whl"))).namelist())
