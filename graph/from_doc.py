@@ -98,7 +98,9 @@ def facts_from_doc(
             # the document says which product it is about (meta.product): a product by fiat
             product_id, target = target, None
             name = meta.get("product_name") or meta.get("product")
-            products.setdefault(product_id, name if name and name != product_id else None)
+            # a name no catalog entry took (`product_id` unset) names its own node
+            named = name and (name != product_id or not meta.get("product_id"))
+            products.setdefault(product_id, name if named else None)
         elif target:
             label, product_id = by_text.get(normalize(target), ("PRODUCT", None))
             target = None if product_id else target

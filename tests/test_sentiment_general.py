@@ -341,6 +341,15 @@ def test_subject_opinions_reach_the_graph_with_method_and_span() -> None:
     assert about[0].dst_label == "Product" and about[0].dst == "nokia-6610-phone"
 
 
+def test_a_subject_no_catalog_entry_took_names_its_own_product_node() -> None:
+    doc = make_doc("Great camera. The battery died after a day.", "d", {"product": "Zentro Z5"})
+    opinions = [Opinion(aspect="battery", polarity="negative", start=14, end=44)]
+    SentimentTask().write(doc, Opinions(opinions=opinions))
+    facts = facts_from_doc(doc, {"sentiment": "trained"})
+    assert facts.opinions[0].product_id == "Zentro Z5"
+    assert facts.products["Zentro Z5"] == "Zentro Z5"  # not a nameless node
+
+
 # real path: the shipped general model, real training, a real graph store
 
 
