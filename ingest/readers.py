@@ -289,8 +289,9 @@ def _text_file(file: _File, max_chars: int) -> Iterator[SourceDocument | LoadFai
     from distill.corpora import huliu  # here: the corpora load spaCy
 
     text = _decode(data)
-    if not isinstance(text, str) and huliu.looks_like(data.decode("latin-1")):
-        text = data.decode("latin-1")  # the format's files are ASCII with a few stray bytes
+    if not isinstance(text, str):
+        latin = data.decode("latin-1")  # the format's files are ASCII with a few stray bytes
+        text = latin if huliu.looks_like(latin) else text
     if not isinstance(text, str):
         yield LoadFailure(source=file.source, doc_id=file.name, reason=text.reason)
         return

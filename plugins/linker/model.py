@@ -204,17 +204,23 @@ class LinkerModel:
         """The candidate index of `catalog` (the configured one, or a path), else the
         catalog the model was trained with."""
         settings, cache = self.catalog_settings(catalog)
-        key = settings.model_dump_json()
-        if self._index is None or self._sides_info.get("key") != key:
+        if not self._has_index(settings):
             loaded = Catalog.from_config(settings)
             self._index = CandidateIndex(loaded, semantic=self.embeddings, cache=cache)
-            self._sides, self._sides_info = {}, {"key": key}
+            self._sides, self._sides_info = {}, {"key": settings.model_dump_json()}
+        assert self._index is not None
         return self._index
+
+    def _has_index(self, settings: CatalogConfig) -> bool:
+        """Whether the loaded index is `settings`' catalog's."""
+        return self._index is not None and self._sides_info.get("key") == (
+            settings.model_dump_json()
+        )
 
     def pending_index(self, catalog: str | CatalogConfig | None = None) -> str | None:
         """What `index(catalog)` would build first (for a status line), or None."""
         settings, cache = self.catalog_settings(catalog)
-        if self._index is not None and self._sides_info.get("key") == settings.model_dump_json():
+        if self._has_index(settings):
             return None
         return index_note(Catalog.from_config(settings), self.embeddings, cache)
 
