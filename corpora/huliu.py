@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import html
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from spacy.tokens import Doc
 
-from distill.corpora.errors import CorpusError
+from distill.corpora.errors import CorpusError, CorpusWarning
 from distill.doc import make_doc
 
 _FEATURE = re.compile(r"([^,\[\]]+?)\s*((?:\[[^\]]*\])+)")
@@ -116,19 +117,33 @@ class Review:
 
 
 def parse_features(path: Path, line: int, raw: str) -> list[Feature]:
+    """The opinions annotated before a sentence's `##`. The files are hand-tagged and say
+    "errors and inconsistencies are inevitable": an annotation that cannot be read
+    ("zoom[+2", "[+2]" with no feature, "lens[+]") is skipped with a `CorpusWarning`
+    (it costs that opinion, never the file); flags alone ("[cs]", "[s]") carry none."""
     features = []
     for match in _FEATURE.finditer(raw):
         tags = match.group(2)
         polarity = _POLARITY.search(tags)
         if polarity is None:
+            if re.search(r"[+-]", tags):
+                _skip(path, line, match.group(0), "a sign without a strength 1-3")
             continue  # [u]/[p]/[s] flags alone carry no opinion
         flags = [t for t in re.findall(r"\[([a-z]+)\]", tags)]
         features.append(
             Feature(match.group(1).strip(), polarity.group(1), int(polarity.group(2)), flags)
         )
-    if raw.strip() and not features and "[" in raw:
-        raise CorpusError(path, f"cannot read the feature annotations {raw.strip()!r}", line)
+    rest = _FEATURE.sub("", raw)
+    if _POLARITY.search(rest):
+        _skip(path, line, raw.strip(), "an opinion with no feature before it")
+    elif re.search(r"\[[+-]", rest):
+        _skip(path, line, raw.strip(), "an unclosed bracket")
     return features
+
+
+def _skip(path: Path, line: int, annotation: str, why: str) -> None:
+    message = f"skipped the annotation {annotation!r} ({why}); the sentence is kept"
+    warnings.warn(CorpusWarning(path, message, line), stacklevel=3)
 
 
 def reviews(path: Path) -> list[Review]:

@@ -25,6 +25,7 @@ import io
 import json
 import os
 import stat
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -306,9 +307,12 @@ def _huliu_reviews(file: _File, text: str) -> Iterator[SourceDocument | LoadFail
     one document per review, the annotations cut, about the product the file is named
     after (its stem: the opinions of sentences that name no product attach to it)."""
     from distill.corpora import huliu
+    from distill.corpora.errors import CorpusWarning
 
     try:
-        found = huliu.parse(text.splitlines(), file.path)
+        with warnings.catch_warnings():  # an unreadable annotation: cut like the others
+            warnings.simplefilter("ignore", CorpusWarning)
+            found = huliu.parse(text.splitlines(), file.path)
     except DistillError as exc:
         yield LoadFailure(source=file.source, doc_id=file.name, reason=str(exc))
         return

@@ -149,3 +149,32 @@ def test_the_dev_split_keeps_a_review_whole_and_items_without_documents_are_draw
     records = read_corpus(FIXTURES / "laptops14.xml", "semeval14")  # no document: sentences
     _, drawn = split_dev(records, fraction=0.34)
     assert len(drawn) == max(1, int(len(records) * 0.34))
+
+
+HAND_TAGGED = """[t]good camera , some quirks
+camera[+2]##this camera takes lovely pictures .
+[cs]##my older vela was slower to start .
+zoom[+2##the zoom is smooth .
+[+2]##i would buy it again .
+lens[+]##the lens cap falls off .
+size[+1][u], weight[-1]##it fits in a coat pocket but it is heavy .
+"""
+
+
+def test_a_hu_and_liu_annotation_that_cannot_be_read_costs_that_opinion_only(
+    tmp_path: Path,
+) -> None:
+    """The files are hand-tagged ("errors and inconsistencies are inevitable", their
+    Readme): an unclosed bracket, a sign with no strength or an opinion with no feature
+    is skipped with a warning naming the line; the sentences and other opinions stay."""
+    from distill.corpora.errors import CorpusWarning
+
+    path = tmp_path / "Vela V3 camera.txt"
+    path.write_text(HAND_TAGGED)
+    with pytest.warns(CorpusWarning) as caught:
+        docs = read_corpus(path, "huliu", "sentiment")
+    assert sorted(str(w.message).split(":")[1] for w in caught) == ["4", "5", "6"]
+    assert "unclosed bracket" in str(caught[0].message)
+    assert len(docs) == 6  # every sentence kept
+    found = [(o.term, o.polarity) for d in docs for o in d._.opinions]
+    assert found == [("camera", "positive"), ("size", "positive"), ("weight", "negative")]

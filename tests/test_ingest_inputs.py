@@ -58,6 +58,24 @@ def test_a_hu_and_liu_review_file_is_read_as_its_reviews(tmp_path: Path) -> None
     assert isinstance(plain, SourceDocument) and plain.id == "notes.md"
 
 
+def test_a_hu_and_liu_file_with_annotations_that_cannot_be_read_is_still_ingested(
+    tmp_path: Path,
+) -> None:
+    """Ingest cuts the annotations, so a hand-tagging slip ("zoom[+2", "[+2]") never
+    refuses the file (it did: one odd line failed every review of it)."""
+    from tests.test_corpora import HAND_TAGGED
+
+    path = tmp_path / "Vela V3 camera.txt"
+    path.write_text(HAND_TAGGED + "[t]second thoughts\n##it is fine .\n")
+    found = list(read_documents([path]))
+    assert [d.id for d in found if isinstance(d, SourceDocument)] == [
+        "Vela V3 camera.txt#1",
+        "Vela V3 camera.txt#2",
+    ]
+    assert "the zoom is smooth . i would buy it again ." in found[0].text
+    assert "[" not in found[0].text
+
+
 def test_csv_column_is_chosen_by_flag(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     path.write_text('id,body\nx1,"Great, really."\n')
