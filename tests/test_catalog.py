@@ -354,6 +354,21 @@ def test_clean_drops_spans_without_a_name() -> None:
     assert [(s.text, s.label_) for s in clean(spans)] == [("iPhone", "PRODUCT")]
 
 
+def test_clean_drops_quantities_and_lower_case_products_without_a_model_number() -> None:
+    """A model's product needs a capital or a digit: "mms technology" in a lower-cased
+    review would take the sentence's opinions; "4x zoom" is a quantity. Brands are
+    kept as they are ("nokia")."""
+    doc = make_doc("the mms technology , the 4x zoom , the sanyo 5500 , nokia , Zen Xtra")
+    spans = [
+        Span(doc, 1, 3, label="PRODUCT"),  # mms technology
+        Span(doc, 5, 7, label="PRODUCT"),  # 4x zoom
+        Span(doc, 9, 11, label="PRODUCT"),  # sanyo 5500
+        Span(doc, 12, 13, label="BRAND"),  # nokia
+        Span(doc, 14, 16, label="PRODUCT"),  # Zen Xtra
+    ]
+    assert [s.text for s in clean(spans)] == ["sanyo 5500", "nokia", "Zen Xtra"]
+
+
 def test_clean_keeps_spans_of_labels_that_are_not_names() -> None:
     """The name filter is for PRODUCT/BRAND: "garlic" and "cast iron pan" are right as
     INGREDIENT and EQUIPMENT; a task that declares them names gets them filtered."""

@@ -341,6 +341,24 @@ def test_subject_opinions_reach_the_graph_with_method_and_span() -> None:
     assert about[0].dst_label == "Product" and about[0].dst == "nokia-6610-phone"
 
 
+def test_a_mention_that_names_the_subject_is_the_subject() -> None:
+    """ "the v3" in a review of the "Vela V3" (no catalog entry, so no link) is the
+    review's product, not a second product beside it; "canon s30" is another one."""
+    text = "the v3 is the best camera i have owned . i moved up from a canon s30 ."
+    doc = make_doc(text, "Vela V3.txt#1", {"product": "Vela V3"})
+    doc.ents = [Span(doc, 1, 2, label="PRODUCT"), Span(doc, 15, 17, label="PRODUCT")]
+    lo, hi = sentence_bounds(text)
+    opinions = [
+        Opinion(aspect="camera", polarity="positive", start=lo[0], end=lo[1]),
+        Opinion(aspect="overall", polarity="neutral", start=hi[0], end=hi[1]),
+    ]
+    SentimentTask().write(doc, Opinions(opinions=opinions))
+    got = [(o.target, o.method) for o in doc._.opinions]
+    assert got == [("Vela V3", "document subject"), ("canon s30", "same sentence")]
+    facts = facts_from_doc(doc, {"sentiment": "trained"})
+    assert facts.opinions[0].product_id == "Vela V3" and facts.products["Vela V3"] == "Vela V3"
+
+
 def test_a_subject_no_catalog_entry_took_names_its_own_product_node() -> None:
     doc = make_doc("Great camera. The battery died after a day.", "d", {"product": "Zentro Z5"})
     opinions = [Opinion(aspect="battery", polarity="negative", start=14, end=44)]

@@ -131,8 +131,9 @@ def _in_compound(doc: Doc, start: int, end: int) -> bool:
 
 def clean(spans: Iterable[Span], names: Collection[str] = NAMES) -> list[Span]:
     """Statistical spans of the `names` labels trimmed of edge punctuation and lower-case
-    function words; those left without a letter or made of plain words are dropped ("#38",
-    "3.5 )", "last 8", "zones"). Spans of other labels are kept as the model found them."""
+    function words; those left without a letter, made of plain words or a quantity, and
+    products with neither a capital nor a digit are dropped ("#38", "3.5 )", "last 8",
+    "zones", "4x zoom", "mms technology"). Spans of other labels are kept as found."""
     kept = []
     for span in spans:
         if span.label_ not in names:
@@ -146,15 +147,37 @@ def clean(spans: Iterable[Span], names: Collection[str] = NAMES) -> list[Span]:
             end -= 1
         if end > start and re.search(r"[^\W\d_]", doc[start:end].text):
             trimmed = Span(doc, start, end, label=span.label_)
-            if not _plain_words(trimmed):
+            if not _plain_words(trimmed) and not _quantity(trimmed) and _named(trimmed):
                 kept.append(trimmed)
     return kept
+
+
+def _named(span: Span) -> bool:
+    """A product a model finds is written with a capital or a model number ("Zen Xtra",
+    "s105", "sanyo 5500"); a lower-case run of words is not trusted as one ("mms
+    technology", "fav c-phone" in lower-cased reviews): it would take the sentence's
+    opinions from the product the review is about. Catalog names come from the gazetteer."""
+    return span.label_ != "PRODUCT" or bool(re.search(r"[\dA-Z]", span.text))
+
+
+def _plain_word(token) -> bool:  # type: ignore[no-untyped-def]
+    return token.is_punct or token.like_num or (token.is_lower and english(token.text))
+
+
+def _quantity(span: Span) -> bool:
+    """A number with its unit or a plain word ("4x zoom", "16gb", "2 mp"): no name."""
+    return bool(_QUANTITY.match(span.text)) and _plain_words(span[1:])
 
 
 def _plain_words(span: Span) -> bool:
     """Only lower-case English words and numbers ("zones", "flip phones", "last 8"): in
     lower-cased reviews that is no name; a real one is capitalised or not a word."""
-    return all(t.is_punct or t.like_num or (t.is_lower and english(t.text)) for t in span)
+    return all(_plain_word(t) for t in span)
+
+
+_QUANTITY = re.compile(
+    r"^\d+(\.\d+)?\s?(x|gb|mb|tb|mp|mpx|megapixels?|mah|ghz|mhz|hz|mm|in|inch)\b", re.I
+)
 
 
 def _edge_junk(token) -> bool:  # type: ignore[no-untyped-def]

@@ -17,8 +17,10 @@ Rule (simple on purpose, and the same for every backend), for an opinion with no
 4. `only product`: else the document's only product.
 
 The target is the entity's catalog id (`kb_id_`, set by the linker) when there is one,
-else its text. The rule used is kept in `Opinion.method` and reaches the graph's
-provenance. Opinions that already have a target keep it.
+else its text; a mention whose words are all in the subject's name ("the v3" in a review
+of the "Vela V3", "6610" in one of the Nokia 6610) is the subject. The rule used is
+kept in `Opinion.method` and reaches the graph's provenance. Opinions that already have
+a target keep it.
 """
 
 from __future__ import annotations
@@ -82,10 +84,19 @@ def attach_targets(doc: Doc, opinions: list) -> list:
     def sentence_of(offset: int) -> tuple[int, int]:
         return next((b for b in bounds if b[0] <= offset < max(b[1], b[0] + 1)), bounds[-1])
 
+    named = _words(" ".join(_subject_names(doc, subject)))
+
+    def name_of(ent: Span) -> str:
+        """The subject when the mention names it ("the v3" in a review of the "Vela V3":
+        its words are all in the subject's name), else the entity's id or text."""
+        if subject is not None and _words(ent.text) and _words(ent.text) <= named:
+            return subject
+        return _name(ent)
+
     attached = []
     for opinion in opinions:
         if opinion.target is None:
-            target, method = _target(opinion, products, subject, sentence_of)
+            target, method = _target(opinion, products, subject, sentence_of, name_of)
             if target is not None and method != SAME_SENTENCE and opinion.start is not None:
                 lo, hi = sentence_of(opinion.start)
                 other = _other_brand([b for b in brands if lo <= b.start_char < hi], target)
@@ -123,21 +134,32 @@ def _said_of(near: list[Span], opinion: Any) -> Span:
     return min(near, key=lambda p: p.start_char)
 
 
+def _subject_names(doc: Doc, subject: str | None) -> list[str]:
+    meta: dict[str, Any] = doc._.meta or {}
+    if subject is None:
+        return []
+    return [subject, *(str(meta[key]) for key in ("product", "product_name") if meta.get(key))]
+
+
 def _target(
-    opinion: Any, products: list[Span], subject: str | None, sentence_of: Any
+    opinion: Any, products: list[Span], subject: str | None, sentence_of: Any, name_of: Any
 ) -> tuple[str | None, str | None]:
     lo = None
     if opinion.start is not None:
         lo, hi = sentence_of(opinion.start)
         near = [p for p in products if lo <= p.start_char < hi]
         if near:
-            return _name(_said_of(near, opinion)), SAME_SENTENCE
+            said_of = _said_of(near, opinion)
+            target = name_of(said_of)
+            if target == subject and not said_of.kb_id_:  # "the v3" of the "Vela V3"
+                return target, SUBJECT
+            return target, SAME_SENTENCE
     if subject is not None:
         return subject, SUBJECT
     if lo is not None:
         before = [p for p in products if p.start_char < lo]
         if before:
-            return _name(before[-1]), CONTEXT
-    if len({_name(p) for p in products}) == 1:
-        return _name(products[0]), ONLY_PRODUCT
+            return name_of(before[-1]), CONTEXT
+    if len({name_of(p) for p in products}) == 1:
+        return name_of(products[0]), ONLY_PRODUCT
     return None, None
