@@ -308,3 +308,35 @@ def test_the_demo_retrains_a_linker_model_this_version_cannot_load(tmp_path: Pat
     assert any("older distill" in line for line in said)
     assert LinkerModel.is_current(folder)
     assert not train_models(config, tasks=("linker",), settings=FAST, log=lambda _: None)
+
+
+def test_with_no_catalog_the_general_model_finds_products_and_the_subject_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    """No catalog and no trained NER: the shipped general model finds the products a
+    lower-cased review names ("canon s30"), and "the v3" in a review of the "Vela V3"
+    is that product, not another one beside it."""
+    path = tmp_path / "Vela V3.txt"
+    path.write_text(
+        "[t]a big step up\ncamera[+2]##the v3 takes lovely pictures in low light .\n"
+        "##i moved up from a canon s30 and before that a nikon 880 .\n"
+        "battery[-2]##the battery of the v3 dies after an afternoon .\n"
+    )
+    graph = Config().graph.model_copy(update={"path": str(tmp_path / "graph")})
+    config = Config().model_copy(update={"graph": graph})
+    report = ingest([path], config, pipeline=Pipeline(config))
+    assert report.ok and report.written == 1
+    with open_store(config.graph, read_only=True) as store:
+        mentioned = {
+            r["m"] for r in store.query("MATCH (:Document)-[:MENTIONS]->(e) RETURN e.name AS m")
+        }
+        about = {
+            (r["p"], r["a"], r["pol"])
+            for r in store.query(
+                "MATCH (o:Opinion)-[:ABOUT]->(p) RETURN p.name AS p, o.aspect AS a, "
+                "o.polarity AS pol"
+            )
+        }
+    assert {"canon s30", "nikon 880"} <= mentioned
+    assert ("Vela V3", "camera", "positive") in about
+    assert ("Vela V3", "battery", "negative") in about
