@@ -287,8 +287,8 @@ def table(reviews: dict[str, Any], linking_rows: dict[str, Any]) -> str:
         "products on these reviews, and a fresh `distill ingest` could not run at all. The junk "
         "count uses the same English word list as the filter that removes such spans, so read "
         "the unlinked mentions too: since the general NER model of 2026-12-04 (below) they hold "
-        'products the catalog spells otherwise ("motorolla t722i", "sanyo 5500/vm4500", '
-        'the catalog\'s "Samsung SGH-S105" as "s105") and a few technical terms the model '
+        'phones the catalog lacks or spells otherwise ("motorolla t722i", "sanyo 5500", '
+        '"samsung x105") and a few technical terms the model '
         'takes for model names ("gsm900", "usb 1.0"); the rest are real brands. '
         "Since 2026-12-04 (eleventh session) "
         "a brand taken from the names is two words where the catalog has a line of them "

@@ -371,3 +371,27 @@ def test_a_linker_model_from_before_the_new_features_asks_to_be_retrained(
     assert not LinkerModel.is_current(tmp_path)  # so `distill demo` trains it again
     with pytest.raises(PluginError, match="trained on 27 pair features.*train it again"):
         LinkerModel.load(tmp_path)
+
+
+def test_a_short_form_of_a_product_linked_in_the_same_document_takes_its_link() -> None:
+    """ "the X2" beside "the Nebula X2" is that entry, before or after it; a brand alone
+    ("Nebula") or a NIL mention with no linked long form stays unlinked."""
+    from distill.doc import get_confidence
+
+    doc = make_doc("I love the X2 . The Nebula X2 beats the Nebula and the K5 .")
+    doc.ents = [
+        Span(doc, 3, 4, label="PRODUCT"),  # X2
+        Span(doc, 6, 8, label="PRODUCT"),  # Nebula X2
+        Span(doc, 10, 11, label="PRODUCT"),  # Nebula
+        Span(doc, 13, 14, label="PRODUCT"),  # K5
+    ]
+    links = [Link(text=e.text, start=e.start_char, end=e.end_char, kb_id=None) for e in doc.ents]
+    links[1] = links[1].model_copy(update={"kb_id": "nebula-x2", "confidence": 0.9})
+    LinkerTask().write(doc, Links(links=links))
+    assert [(e.text, e.kb_id_) for e in doc.ents] == [
+        ("X2", "nebula-x2"),
+        ("Nebula X2", "nebula-x2"),
+        ("Nebula", ""),
+        ("K5", ""),
+    ]
+    assert get_confidence(doc, "linker", 11, 13) == 0.9

@@ -8,6 +8,7 @@ the entity's `kb_id_` is `MATCH` or NIL. The scorer sees which kind it has.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from functools import cache
 from typing import Any, Literal
@@ -80,15 +81,23 @@ class LinkerTask(TaskSpec):
         )
 
     def write(self, doc: Doc, output: BaseModel) -> None:
-        """Replace the links: a mention `output` does not mention is left unlinked (NIL)."""
+        """Replace the links: a mention `output` does not mention is left unlinked (NIL),
+        and so is one it leaves NIL, unless it is a short form of a product linked in the
+        same document: "the X2" beside "the Nebula X2" (its words all in that mention's,
+        one a model number) is the same entry, whatever the backend made of "X2" alone."""
         assert isinstance(output, Links)
         by_offsets = {(link.start, link.end): link for link in output.links}
-        ents = []
-        for ent in doc.ents:
-            link = by_offsets.get((ent.start_char, ent.end_char))
-            kb_id = (link.kb_id or "") if link else ""
-            ents.append(Span(doc, ent.start, ent.end, label=ent.label_, kb_id=kb_id))
-            if link and link.confidence is not None:
+        links = [by_offsets.get((ent.start_char, ent.end_char)) for ent in doc.ents]
+        ents = [
+            Span(doc, e.start, e.end, label=e.label_, kb_id=(link.kb_id or "") if link else "")
+            for e, link in zip(doc.ents, links, strict=True)
+        ]
+        for i, (ent, link) in enumerate(zip(ents, links, strict=True)):
+            same = _same_product(ents, i) if link is not None and not ent.kb_id_ else None
+            if same is not None:
+                ents[i] = Span(doc, ent.start, ent.end, label=ent.label_, kb_id=same.kb_id_)
+                link = links[ents.index(same)]
+            if link is not None and link.confidence is not None:
                 set_confidence(doc, self.name, ent.start_char, ent.end_char, link.confidence)
         doc.ents = ents
 
@@ -157,3 +166,18 @@ def _candidates(doc: Doc, ent: Span) -> list[dict[str, str]]:
 def render(record: dict[str, str]) -> str:
     """A catalog record as text: `name: … | price: …`, empty attributes left out."""
     return " | ".join(f"{k}: {v}" for k, v in record.items() if v)
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def _same_product(ents: Sequence[Span], i: int) -> Span | None:
+    """The linked mention nearest before `ents[i]` (else the first after it) whose words
+    include all of its words, when one of them is a model number ("x2" in "Nebula X2";
+    never a brand alone)."""
+    words = _words(ents[i].text)
+    if not any(any(c.isdigit() for c in w) for w in words):
+        return None
+    before, after = list(reversed(ents[:i])), list(ents[i + 1 :])
+    return next((e for e in [*before, *after] if e.kb_id_ and words <= _words(e.text)), None)
