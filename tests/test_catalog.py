@@ -369,6 +369,29 @@ def test_clean_drops_quantities_and_lower_case_products_without_a_model_number()
     assert [s.text for s in clean(spans)] == ["sanyo 5500", "nokia", "Zen Xtra"]
 
 
+def test_a_model_product_holding_a_catalog_brand_replaces_the_brand() -> None:
+    """The gazetteer knows the brand "sony" but not the camera; the model's "sony f717"
+    is the more precise reading. Where the model only overlaps, the gazetteer wins."""
+    from distill.plugins.ner.gazetteer import merge
+
+    doc = make_doc("the sony f717 and the nokia 6610 , said nokia")
+    gazetteer = [
+        Span(doc, 1, 2, label="BRAND"),  # sony
+        Span(doc, 5, 7, label="PRODUCT"),  # nokia 6610
+        Span(doc, 9, 10, label="BRAND"),  # nokia
+    ]
+    model = [
+        Span(doc, 1, 3, label="PRODUCT"),  # sony f717
+        Span(doc, 6, 7, label="PRODUCT"),  # 6610, inside a catalog product
+        Span(doc, 8, 10, label="BRAND"),  # said nokia: a brand never replaces one
+    ]
+    assert [(s.text, s.label_) for s in merge(gazetteer, model)] == [
+        ("sony f717", "PRODUCT"),
+        ("nokia 6610", "PRODUCT"),
+        ("nokia", "BRAND"),
+    ]
+
+
 def test_clean_keeps_spans_of_labels_that_are_not_names() -> None:
     """The name filter is for PRODUCT/BRAND: "garlic" and "cast iron pan" are right as
     INGREDIENT and EQUIPMENT; a task that declares them names gets them filtered."""

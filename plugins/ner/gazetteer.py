@@ -185,7 +185,16 @@ def _edge_junk(token) -> bool:  # type: ignore[no-untyped-def]
 
 
 def merge(preferred: Sequence[Span], others: Sequence[Span]) -> list[Span]:
-    """`preferred` spans (the gazetteer's) plus the `others` that overlap none of them."""
+    """`preferred` spans (the gazetteer's) plus the `others` that overlap none of them; a
+    product of `others` that holds a preferred brand and more ("sony f717" over the
+    catalog's brand "sony") is the more precise reading and replaces it."""
+    products = [s for s in others if s.label_ == "PRODUCT"]
+    preferred = [
+        s
+        for s in preferred
+        if s.label_ != "BRAND"
+        or not any(o.start <= s.start and s.end <= o.end and len(o) > len(s) for o in products)
+    ]
     taken = [(s.start, s.end) for s in preferred]
     extra = [s for s in others if all(s.end <= a or s.start >= b for a, b in taken)]
     return sorted([*preferred, *filter_spans(extra)], key=lambda s: s.start)
