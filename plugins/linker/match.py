@@ -203,7 +203,10 @@ class MatchLinker(Backend):
         return list(docs)
 
     def warm_up(self) -> None:
-        self.index()
+        """The index, and the encoder its semantic candidates need (loaded on first use)."""
+        index = self.index()
+        if index is not None and self.semantic:
+            index.generate(["warm up"], k=1, semantic_after_alias=False)
 
     def model_name(self) -> str:
         if self.settings is None:
