@@ -288,8 +288,8 @@ def table(reviews: dict[str, Any], linking_rows: dict[str, Any]) -> str:
         "count uses the same English word list as the filter that removes such spans, so read "
         "the unlinked mentions too: since the general NER model of 2026-12-04 (below) they hold "
         'phones the catalog lacks or spells otherwise ("motorolla t722i", "sanyo 5500", '
-        '"samsung x105") and a few technical terms the model '
-        'takes for model names ("gsm900", "usb 1.0"); the rest are real brands. '
+        '"samsung x105"; standards with a number, "gsm900", "usb 1.0", are no names: '
+        "`gazetteer.STANDARDS`); the rest are real brands. "
         "Since 2026-12-04 (eleventh session) "
         "a brand taken from the names is two words where the catalog has a line of them "
         '("Sony Ericsson T610"; `plugins/linker/catalog.py`, `join_brands`): "sony ericsson" '

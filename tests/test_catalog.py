@@ -367,6 +367,10 @@ def test_clean_drops_quantities_and_lower_case_products_without_a_model_number()
         Span(doc, 14, 16, label="PRODUCT"),  # Zen Xtra
     ]
     assert [s.text for s in clean(spans)] == ["sanyo 5500", "nokia", "Zen Xtra"]
+    standards = make_doc("gsm900 , usb 1.0 , tri-band gsm850 , samsung x105")
+    found = [Span(standards, 0, 1, label="PRODUCT"), Span(standards, 2, 4, label="PRODUCT")]
+    found += [Span(standards, 5, 9, label="PRODUCT"), Span(standards, 10, 12, label="PRODUCT")]
+    assert [s.text for s in clean(found)] == ["samsung x105"]  # standards are no products
 
 
 def test_a_model_product_holding_a_catalog_brand_replaces_the_brand() -> None:

@@ -152,12 +152,31 @@ def clean(spans: Iterable[Span], names: Collection[str] = NAMES) -> list[Span]:
     return kept
 
 
+STANDARDS = frozenset(
+    (  # noqa: SIM905 (a word list reads best as words)
+        "gsm gprs edge cdma tdma umts lte wcdma hsdpa usb wifi wlan bluetooth irda mp aac wav "
+        "jpeg jpg gif png lcd tft oled amoled hd sd sdhc ram rom cpu gpu ghz mhz mah tri dual "
+        "quad band sim dvd cd vcd mpeg divx hdmi vga dvi ntsc pal"
+    ).split()
+)
+"""Standards, formats and parts: words of spans that are no product ("gsm900", "usb 1.0",
+"tri-band gsm850"), though they carry a number as model names do."""
+
+
+def _standard(span: Span) -> bool:
+    """Only standards, English words and numbers, one standard at least."""
+    chunks = re.findall(r"[a-z]+", span.text.lower())
+    return any(c in STANDARDS for c in chunks) and all(c in STANDARDS or english(c) for c in chunks)
+
+
 def _named(span: Span) -> bool:
     """A product a model finds is written with a capital or a model number ("Zen Xtra",
     "s105", "sanyo 5500"); a lower-case run of words is not trusted as one ("mms
     technology", "fav c-phone" in lower-cased reviews): it would take the sentence's
     opinions from the product the review is about. Catalog names come from the gazetteer."""
-    return span.label_ != "PRODUCT" or bool(re.search(r"[\dA-Z]", span.text))
+    if span.label_ != "PRODUCT":
+        return True
+    return bool(re.search(r"[\dA-Z]", span.text)) and not _standard(span)
 
 
 def _plain_word(token) -> bool:  # type: ignore[no-untyped-def]
