@@ -371,6 +371,9 @@ def test_clean_drops_quantities_and_lower_case_products_without_a_model_number()
     found = [Span(standards, 0, 1, label="PRODUCT"), Span(standards, 2, 4, label="PRODUCT")]
     found += [Span(standards, 5, 9, label="PRODUCT"), Span(standards, 10, 12, label="PRODUCT")]
     assert [s.text for s in clean(found)] == ["samsung x105"]  # standards are no products
+    described = make_doc("the very expensive sanyo 5500 and my old canon s30")
+    found = [Span(described, 1, 5, label="PRODUCT"), Span(described, 7, 10, label="PRODUCT")]
+    assert [s.text for s in clean(found)] == ["sanyo 5500", "canon s30"]  # adjectives cut
 
 
 def test_a_model_product_holding_a_catalog_brand_replaces_the_brand() -> None:

@@ -145,6 +145,8 @@ def clean(spans: Iterable[Span], names: Collection[str] = NAMES) -> list[Span]:
             start += 1
         while end > start and _edge_junk(doc[end - 1]):
             end -= 1
+        while end - start > 1 and _describing(doc[start]):
+            start += 1  # "expensive sanyo 5500", "old motorola l7089"
         if end > start and re.search(r"[^\W\d_]", doc[start:end].text):
             trimmed = Span(doc, start, end, label=span.label_)
             if not _plain_words(trimmed) and not _quantity(trimmed) and _named(trimmed):
@@ -177,6 +179,17 @@ def _named(span: Span) -> bool:
     if span.label_ != "PRODUCT":
         return True
     return bool(re.search(r"[\dA-Z]", span.text)) and not _standard(span)
+
+
+_DESCRIBING = re.compile(
+    r"^(new|old|brand-new|cheap|great|good|nice|best|better|bad|worst|little|big|small|"
+    r"[a-z]+(ive|ous|ful|able|ible|less|ish))$"
+)
+
+
+def _describing(token) -> bool:  # type: ignore[no-untyped-def]
+    """A lower-case adjective that describes a product rather than names it."""
+    return token.is_lower and bool(_DESCRIBING.match(token.text)) and english(token.text)
 
 
 def _plain_word(token) -> bool:  # type: ignore[no-untyped-def]
