@@ -374,6 +374,8 @@ def test_clean_drops_quantities_and_lower_case_products_without_a_model_number()
     described = make_doc("the very expensive sanyo 5500 and my old canon s30")
     found = [Span(described, 1, 5, label="PRODUCT"), Span(described, 7, 10, label="PRODUCT")]
     assert [s.text for s in clean(found)] == ["sanyo 5500", "canon s30"]  # adjectives cut
+    brands = make_doc("my sony phones")
+    assert [s.text for s in clean([Span(brands, 1, 3, label="BRAND")])] == ["sony"]
 
 
 def test_a_model_product_holding_a_catalog_brand_replaces_the_brand() -> None:

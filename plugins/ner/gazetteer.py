@@ -147,6 +147,8 @@ def clean(spans: Iterable[Span], names: Collection[str] = NAMES) -> list[Span]:
             end -= 1
         while end - start > 1 and _describing(doc[start]):
             start += 1  # "expensive sanyo 5500", "old motorola l7089"
+        while span.label_ == "BRAND" and end - start > 1 and _plain_word(doc[end - 1]):
+            end -= 1  # "sony phones": the brand is what comes before
         if end > start and re.search(r"[^\W\d_]", doc[start:end].text):
             trimmed = Span(doc, start, end, label=span.label_)
             if not _plain_words(trimmed) and not _quantity(trimmed) and _named(trimmed):
