@@ -359,6 +359,21 @@ def test_a_mention_that_names_the_subject_is_the_subject() -> None:
     assert facts.opinions[0].product_id == "Vela V3" and facts.products["Vela V3"] == "Vela V3"
 
 
+def test_a_mention_with_the_subject_s_model_number_and_one_more_word_is_the_subject() -> None:
+    """ "the vela pro v3" in a review of the "Vela V3" (a line name the file's name leaves
+    out) is the subject; "the nova v3 max" (two words it lacks) is another product."""
+    text = "the vela pro v3 is great . the nova v3 max is bad ."
+    doc = make_doc(text, "Vela V3.txt#2", {"product": "Vela V3"})
+    doc.ents = [Span(doc, 1, 4, label="PRODUCT"), Span(doc, 8, 11, label="PRODUCT")]
+    first, second = sentence_bounds(text)
+    opinions = [
+        Opinion(aspect="overall", polarity="positive", start=first[0], end=first[1]),
+        Opinion(aspect="overall", polarity="negative", start=second[0], end=second[1]),
+    ]
+    SentimentTask().write(doc, Opinions(opinions=opinions))
+    assert [o.target for o in doc._.opinions] == ["Vela V3", "nova v3 max"]
+
+
 def test_a_subject_no_catalog_entry_took_names_its_own_product_node() -> None:
     doc = make_doc("Great camera. The battery died after a day.", "d", {"product": "Zentro Z5"})
     opinions = [Opinion(aspect="battery", polarity="negative", start=14, end=44)]

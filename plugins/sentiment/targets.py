@@ -87,9 +87,15 @@ def attach_targets(doc: Doc, opinions: list) -> list:
     named = _words(" ".join(_subject_names(doc, subject)))
 
     def name_of(ent: Span) -> str:
-        """The subject when the mention names it ("the v3" in a review of the "Vela V3":
-        its words are all in the subject's name), else the entity's id or text."""
-        if subject is not None and _words(ent.text) and _words(ent.text) <= named:
+        """The subject when the mention names it, else the entity's id or text. It names
+        it when its words are all in the subject's name ("the v3" in a review of the "Vela
+        V3") or its model numbers are ("the vela pro v3": a line name the file's name
+        leaves out); "the v2" or "the nova v3 max" (a word not in it, no number) do not."""
+        words = _words(ent.text)
+        if subject is None or not words:
+            return _name(ent)
+        numbers = {w for w in words if any(c.isdigit() for c in w)}
+        if words <= named or (numbers and numbers <= named and len(words - named) == 1):
             return subject
         return _name(ent)
 
