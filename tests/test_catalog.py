@@ -384,6 +384,11 @@ def test_a_model_product_holding_a_catalog_brand_replaces_the_brand() -> None:
     from distill.plugins.ner.gazetteer import merge
 
     doc = make_doc("the sony f717 and the nokia 6610 , said nokia")
+    pair = make_doc("the Aurex pair wins")  # a brand and a word: the brand stays
+    assert [
+        s.text
+        for s in merge([Span(pair, 1, 2, label="BRAND")], [Span(pair, 1, 3, label="PRODUCT")])
+    ] == ["Aurex"]
     gazetteer = [
         Span(doc, 1, 2, label="BRAND"),  # sony
         Span(doc, 5, 7, label="PRODUCT"),  # nokia 6610

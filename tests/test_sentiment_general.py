@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -344,13 +345,13 @@ def test_subject_opinions_reach_the_graph_with_method_and_span() -> None:
 def test_a_mention_that_names_the_subject_is_the_subject() -> None:
     """ "the v3" in a review of the "Vela V3" (no catalog entry, so no link) is the
     review's product, not a second product beside it; "canon s30" is another one."""
-    text = "the v3 is the best camera i have owned . i moved up from a canon s30 ."
+    text = "the v3 is the best camera i have owned . the canon s30 of my brother is slow ."
     doc = make_doc(text, "Vela V3.txt#1", {"product": "Vela V3"})
-    doc.ents = [Span(doc, 1, 2, label="PRODUCT"), Span(doc, 15, 17, label="PRODUCT")]
+    doc.ents = [Span(doc, 1, 2, label="PRODUCT"), Span(doc, 11, 13, label="PRODUCT")]
     lo, hi = sentence_bounds(text)
     opinions = [
         Opinion(aspect="camera", polarity="positive", start=lo[0], end=lo[1]),
-        Opinion(aspect="overall", polarity="neutral", start=hi[0], end=hi[1]),
+        Opinion(aspect="performance", polarity="negative", start=hi[0], end=hi[1]),
     ]
     SentimentTask().write(doc, Opinions(opinions=opinions))
     got = [(o.target, o.method) for o in doc._.opinions]
@@ -372,6 +373,30 @@ def test_a_mention_with_the_subject_s_model_number_and_one_more_word_is_the_subj
     ]
     SentimentTask().write(doc, Opinions(opinions=opinions))
     assert [o.target for o in doc._.opinions] == ["Vela V3", "nova v3 max"]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "the speakerphone works well , unlike the nokia 3650 .",
+        "it is going back today , being replaced with the new samsung x105 .",
+        "the sound is slightly better than my samsung s105 .",
+        "the vela v3 beats my old nova z4 on sound .",
+    ],
+)
+def test_a_product_named_as_what_is_compared_with_does_not_take_the_opinion(
+    sentence: str,
+) -> None:
+    """ "better than the X", "unlike the X", "replaced with the X": the sentence's opinion
+    is about the other product (here the review's subject), not X."""
+    doc = make_doc(sentence, "Vela V3.txt#3", {"product": "Vela V3"})
+    doc.ents = [
+        doc.char_span(m.start(), m.end(), label="PRODUCT")
+        for m in re.finditer(r"(nokia 3650|samsung x105|samsung s105|vela v3|nova z4)", sentence)
+    ]
+    opinion = Opinion(aspect="sound", polarity="positive", start=0, end=len(sentence))
+    SentimentTask().write(doc, Opinions(opinions=[opinion]))
+    assert doc._.opinions[0].target == "Vela V3"
 
 
 def test_a_subject_no_catalog_entry_took_names_its_own_product_node() -> None:

@@ -194,6 +194,10 @@ def _describing(token) -> bool:  # type: ignore[no-untyped-def]
     return token.is_lower and bool(_DESCRIBING.match(token.text)) and english(token.text)
 
 
+def _number(token) -> bool:  # type: ignore[no-untyped-def]
+    return any(c.isdigit() for c in token.text)
+
+
 def _plain_word(token) -> bool:  # type: ignore[no-untyped-def]
     return token.is_punct or token.like_num or (token.is_lower and english(token.text))
 
@@ -220,9 +224,10 @@ def _edge_junk(token) -> bool:  # type: ignore[no-untyped-def]
 
 def merge(preferred: Sequence[Span], others: Sequence[Span]) -> list[Span]:
     """`preferred` spans (the gazetteer's) plus the `others` that overlap none of them; a
-    product of `others` that holds a preferred brand and more ("sony f717" over the
-    catalog's brand "sony") is the more precise reading and replaces it."""
-    products = [s for s in others if s.label_ == "PRODUCT"]
+    product of `others` that holds a preferred brand and a model number ("sony f717" over
+    the catalog's brand "sony"; not "Aurex pair") is the more precise reading and
+    replaces it."""
+    products = [s for s in others if s.label_ == "PRODUCT" and any(_number(t) for t in s)]
     preferred = [
         s
         for s in preferred

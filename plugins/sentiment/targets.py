@@ -123,9 +123,27 @@ def _other_brand(brands: list[Span], target: str) -> str | None:
     words = _words(target)
     makers = [b for b in brands if _words(b.text) and _words(b.text) <= words]
     others = [b for b in brands if _words(b.text) and not _words(b.text) <= words]
+    others = [b for b in others if not _compared(b)]  # "better than my samsung"
     if makers or not others:
         return None
     return _name(others[0])
+
+
+_COMPARED = re.compile(
+    r"\b(than|unlike|compared (to|with)|vs\.?|versus|instead of|rather than|replaced (it )?"
+    r"(with|by)|beats?|over|(switched|upgraded|moved( up)?|switching|upgrading) from)\s+"
+    r"((the|a|an|my|our|his|her|their|that|this|old|older|previous|last|new|newer)\s+){0,3}$",
+    re.I,
+)
+
+
+def _compared(ent: Span) -> bool:
+    """Whether `ent` is named as what something else is compared with or replaces ("better
+    than the nokia 3650", "unlike my samsung", "replaced with the x105", "beats my old z4"):
+    the sentence's opinion is then about the other product, not this one."""
+    before = ent.doc.text[max(0, ent.start_char - 60) : ent.start_char]
+    before = re.split(r"[.!?;]", before)[-1]
+    return bool(_COMPARED.search(before))
 
 
 def _said_of(near: list[Span], opinion: Any) -> Span:
@@ -153,7 +171,7 @@ def _target(
     lo = None
     if opinion.start is not None:
         lo, hi = sentence_of(opinion.start)
-        near = [p for p in products if lo <= p.start_char < hi]
+        near = [p for p in products if lo <= p.start_char < hi and not _compared(p)]
         if near:
             said_of = _said_of(near, opinion)
             target = name_of(said_of)
