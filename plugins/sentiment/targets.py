@@ -4,7 +4,8 @@ Rule (simple on purpose, and the same for every backend), for an opinion with no
 
 1. `same sentence`: the PRODUCT entity of the sentence where it is expressed: the last
    one named before the opinion's anchor (where the aspect is spoken of, when the backend
-   gives one), else the nearest one;
+   gives one), else the nearest one; never one named as what is compared with or
+   replaced ("better than the nokia 3650", "replaced with the x105": `_compared`);
    `other brand`: else, when the sentence names a BRAND that does not make the product
    the rules below would pick (and names none that does), that brand: "the motorola has
    a horrible battery" in a Nokia review is about Motorola, not the Nokia;
