@@ -91,7 +91,8 @@ def attach_targets(doc: Doc, opinions: list) -> list:
         """The subject when the mention names it, else the entity's id or text. It names
         it when its words are all in the subject's name ("the v3" in a review of the "Vela
         V3") or its model numbers are ("the vela pro v3": a line name the file's name
-        leaves out); "the v2" or "the nova v3 max" (a word not in it, no number) do not."""
+        leaves out); "the v2" (another number) or "the nova v3 max" (two words it lacks)
+        do not."""
         words = _words(ent.text)
         if subject is None or not words:
             return _name(ent)
