@@ -180,11 +180,15 @@ _TITLE_LINE = re.compile(r"^\[t\]", re.M)
 _SENTENCE_LINE = re.compile(r"^[^#\n]*##[^#\s]", re.M)
 
 
+_ANNOTATED_LINE = re.compile(r"^[^#\n]*\[[+-]\d\][^#\n]*##", re.M)
+
+
 def looks_like(text: str) -> bool:
     """Whether `text` is a Hu & Liu file: review titles (`[t]`) and sentence lines
     (`##`) make at least half of its lines but the `*` header ("## Heading" in Markdown
-    has a space and no `[t]` line)."""
-    if not _TITLE_LINE.search(text):
+    has a space and no `[t]` line). A file without titles counts when it has annotated
+    sentences ("battery[+2]##..."): its sentences are then one review."""
+    if not _TITLE_LINE.search(text) and not _ANNOTATED_LINE.search(text):
         return False
     lines = [x for x in text.splitlines() if x.strip() and not x.startswith("*")]
     marked = len(_TITLE_LINE.findall(text)) + len(_SENTENCE_LINE.findall(text))

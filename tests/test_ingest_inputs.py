@@ -76,6 +76,16 @@ def test_a_hu_and_liu_file_with_annotations_that_cannot_be_read_is_still_ingeste
     assert "[" not in found[0].text
 
 
+def test_a_hu_and_liu_file_without_titles_is_one_review(tmp_path: Path) -> None:
+    """No `[t]` line but annotated `##` sentences: still the format (annotations cut),
+    its sentences one review."""
+    path = tmp_path / "Vela V3.txt"
+    path.write_text("battery[+2]##the battery lasts .\n##it is fine .\nscreen[-1]##dim screen .\n")
+    (found,) = read_documents([path])
+    assert isinstance(found, SourceDocument) and found.id == "Vela V3.txt#1"
+    assert found.text == "the battery lasts . it is fine . dim screen ."
+
+
 def test_csv_column_is_chosen_by_flag(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     path.write_text('id,body\nx1,"Great, really."\n')
