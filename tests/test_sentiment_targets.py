@@ -40,7 +40,7 @@ def test_context_carries_over_until_another_product_is_named() -> None:
     ]
     SentimentTask().write(doc, Opinions(opinions=opinions))
     assert [(o.target, o.method) for o in doc._.opinions] == [
-        ("nebula-x1", "same sentence"),
+        ("orion-5", "same sentence"),  # moved *from* the X1: the opinion is the Orion's
         ("orion-5", "context"),
         ("orion-5", "context"),
         ("nebula-x1", "same sentence"),
