@@ -6,7 +6,8 @@ bfloat16 where `use_bf16()` says it is fast, `options.bf16` overrides), else spa
 
 The pipeline is the one `distill train ner` saved (`tasks.ner.model`), or, when no
 model is configured, the general product/brand model that ships in
-`plugins/ner/general/` (built by `scripts/build_ner_model.py` from WNUT-17). When a
+`plugins/ner/general/` (built by `scripts/build_ner_model.py` from WNUT-17 and review
+sentences filled with product names from product tables). When a
 catalog is configured (`[catalog] path`) and the task's labels include PRODUCT or
 BRAND, the gazetteer's matches come first and the model adds what they do not cover:
 names the catalog knows are found whatever the model learnt, and the model finds the
@@ -46,7 +47,8 @@ from distill.registry import register_backend
 from distill.spec import TaskSpec
 
 GENERAL_MODEL = Path(__file__).resolve().parent / "general"
-"""The shipped general product/brand model (WNUT-17 product/corporation, cased and lower-cased)."""
+"""The shipped general product/brand model (WNUT-17, CoNLL ORG, template reviews with product
+names; cased and lower-cased)."""
 
 
 def catalog_gazetteer(options: BackendOptions, labels: Sequence[str]) -> Gazetteer | None:
