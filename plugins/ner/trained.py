@@ -11,7 +11,9 @@ sentences filled with product names from product tables). When a
 catalog is configured (`[catalog] path`) and the task's labels include PRODUCT or
 BRAND, the gazetteer's matches come first and the model adds what they do not cover:
 names the catalog knows are found whatever the model learnt, and the model finds the
-products and brands the catalog lacks. `options.gazetteer = false` turns it off.
+products and brands the catalog lacks (a product of the model that holds a catalog brand
+and a model number, "sony f717", replaces the brand). `options.gazetteer = false` turns
+it off.
 
 The model's spans of name labels (PRODUCT and BRAND; `options.names = [...]` declares
 others, `[]` none) are cleaned of junk the way names need (`gazetteer.clean`: no
