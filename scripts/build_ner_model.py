@@ -70,21 +70,22 @@ def product_names(data_dir: Path) -> list[tuple[str, str, str]]:
     found = set()
     tables = data_dir / "magellan_er"
     for name in ("tableA.csv", "tableB.csv"):
-        path = tables / "Walmart-Amazon" / "source_tables" / name
-        with path.open(encoding="utf-8", errors="replace", newline="") as rows:
-            for row in csv.DictReader(rows):
-                brand = (row.get("brand") or "").strip()
-                named = short_name(brand, row["title"]) if 0 < len(brand) <= 20 else None
-                if named:
-                    found.add((brand, *named))
-        path = tables / "Abt-Buy" / "source_tables" / name
-        with path.open(encoding="utf-8", errors="replace", newline="") as rows:
-            for row in csv.DictReader(rows):
-                brand = row["name"].split()[0] if row["name"].split() else ""
-                named = short_name(brand, row["name"]) if brand.isalpha() else None
-                if named:
-                    found.add((brand, *named))
+        for row in _rows(tables / "Walmart-Amazon" / "source_tables" / name):
+            brand = (row.get("brand") or "").strip()
+            named = short_name(brand, row["title"]) if 0 < len(brand) <= 20 else None
+            if named:
+                found.add((brand, *named))
+        for row in _rows(tables / "Abt-Buy" / "source_tables" / name):
+            brand = row["name"].split()[0] if row["name"].split() else ""
+            named = short_name(brand, row["name"]) if brand.isalpha() else None
+            if named:
+                found.add((brand, *named))
     return sorted(found)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", errors="replace", newline="") as rows:
+        return list(csv.DictReader(rows))
 
 
 def product_sentences(data_dir: Path, count: int, seed: int = 0) -> list[Doc]:
@@ -104,9 +105,10 @@ def product_sentences(data_dir: Path, count: int, seed: int = 0) -> list[Doc]:
             kind = slot.group(1)
             if kind in "PQ" and rng.random() < 0.2:
                 kind = "M"
-            value, label = {"P": (name, "PRODUCT"), "Q": (name, "PRODUCT")}.get(
-                kind, (code, "PRODUCT") if kind == "M" else (brand, "BRAND")
-            )
+            if kind == "B":
+                value, label = brand, "BRAND"
+            else:
+                value, label = (code if kind == "M" else name), "PRODUCT"
             text += template[cursor : slot.start()]
             spans.append((len(text), len(text) + len(value), label))
             text += value

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from spacy.tokens import Span
+from spacy.tokens import Doc, Span
 
 from distill.corpora import huliu, read_corpus, semeval
 from distill.doc import make_doc
@@ -342,18 +342,29 @@ def test_subject_opinions_reach_the_graph_with_method_and_span() -> None:
     assert about[0].dst_label == "Product" and about[0].dst == "nokia-6610-phone"
 
 
+def _vela_review(
+    text: str, products: list[tuple[int, int]], verdicts: list[tuple[str, str]]
+) -> Doc:
+    """A review of the "Vela V3" with these product mentions (token ranges) and one
+    opinion per sentence, targets attached."""
+    doc = make_doc(text, "Vela V3.txt#1", {"product": "Vela V3"})
+    doc.ents = [Span(doc, a, b, label="PRODUCT") for a, b in products]
+    opinions = [
+        Opinion(aspect=aspect, polarity=polarity, start=lo, end=hi)
+        for (aspect, polarity), (lo, hi) in zip(verdicts, sentence_bounds(text), strict=True)
+    ]
+    SentimentTask().write(doc, Opinions(opinions=opinions))
+    return doc
+
+
 def test_a_mention_that_names_the_subject_is_the_subject() -> None:
     """ "the v3" in a review of the "Vela V3" (no catalog entry, so no link) is the
     review's product, not a second product beside it; "canon s30" is another one."""
-    text = "the v3 is the best camera i have owned . the canon s30 of my brother is slow ."
-    doc = make_doc(text, "Vela V3.txt#1", {"product": "Vela V3"})
-    doc.ents = [Span(doc, 1, 2, label="PRODUCT"), Span(doc, 11, 13, label="PRODUCT")]
-    lo, hi = sentence_bounds(text)
-    opinions = [
-        Opinion(aspect="camera", polarity="positive", start=lo[0], end=lo[1]),
-        Opinion(aspect="performance", polarity="negative", start=hi[0], end=hi[1]),
-    ]
-    SentimentTask().write(doc, Opinions(opinions=opinions))
+    doc = _vela_review(
+        "the v3 is the best camera i have owned . the canon s30 of my brother is slow .",
+        [(1, 2), (11, 13)],
+        [("camera", "positive"), ("performance", "negative")],
+    )
     got = [(o.target, o.method) for o in doc._.opinions]
     assert got == [("Vela V3", "document subject"), ("canon s30", "same sentence")]
     facts = facts_from_doc(doc, {"sentiment": "trained"})
@@ -363,15 +374,11 @@ def test_a_mention_that_names_the_subject_is_the_subject() -> None:
 def test_a_mention_with_the_subject_s_model_number_and_one_more_word_is_the_subject() -> None:
     """ "the vela pro v3" in a review of the "Vela V3" (a line name the file's name leaves
     out) is the subject; "the nova v3 max" (two words it lacks) is another product."""
-    text = "the vela pro v3 is great . the nova v3 max is bad ."
-    doc = make_doc(text, "Vela V3.txt#2", {"product": "Vela V3"})
-    doc.ents = [Span(doc, 1, 4, label="PRODUCT"), Span(doc, 8, 11, label="PRODUCT")]
-    first, second = sentence_bounds(text)
-    opinions = [
-        Opinion(aspect="overall", polarity="positive", start=first[0], end=first[1]),
-        Opinion(aspect="overall", polarity="negative", start=second[0], end=second[1]),
-    ]
-    SentimentTask().write(doc, Opinions(opinions=opinions))
+    doc = _vela_review(
+        "the vela pro v3 is great . the nova v3 max is bad .",
+        [(1, 4), (8, 11)],
+        [("overall", "positive"), ("overall", "negative")],
+    )
     assert [o.target for o in doc._.opinions] == ["Vela V3", "nova v3 max"]
 
 

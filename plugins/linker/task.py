@@ -95,8 +95,8 @@ class LinkerTask(TaskSpec):
         for i, (ent, link) in enumerate(zip(ents, links, strict=True)):
             same = _same_product(ents, i) if link is not None and not ent.kb_id_ else None
             if same is not None:
-                ents[i] = Span(doc, ent.start, ent.end, label=ent.label_, kb_id=same.kb_id_)
-                link = links[ents.index(same)]
+                ents[i] = Span(doc, ent.start, ent.end, label=ent.label_, kb_id=ents[same].kb_id_)
+                link = links[same]
             if link is not None and link.confidence is not None:
                 set_confidence(doc, self.name, ent.start_char, ent.end_char, link.confidence)
         doc.ents = ents
@@ -172,12 +172,12 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z0-9]+", text.lower()))
 
 
-def _same_product(ents: Sequence[Span], i: int) -> Span | None:
-    """The linked mention nearest before `ents[i]` (else the first after it) whose words
-    include all of its words, when one of them is a model number ("x2" in "Nebula X2";
-    never a brand alone)."""
+def _same_product(ents: Sequence[Span], i: int) -> int | None:
+    """The index of the linked mention nearest before `ents[i]` (else the first after it)
+    whose words include all of its words, when one of them is a model number ("x2" in
+    "Nebula X2"; never a brand alone)."""
     words = _words(ents[i].text)
     if not any(any(c.isdigit() for c in w) for w in words):
         return None
-    before, after = list(reversed(ents[:i])), list(ents[i + 1 :])
-    return next((e for e in [*before, *after] if e.kb_id_ and words <= _words(e.text)), None)
+    order = [*range(i - 1, -1, -1), *range(i + 1, len(ents))]
+    return next((j for j in order if ents[j].kb_id_ and words <= _words(ents[j].text)), None)

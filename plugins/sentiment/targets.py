@@ -124,8 +124,9 @@ def _other_brand(brands: list[Span], target: str) -> str | None:
     makes a product when all its words are in the product's id or name)."""
     words = _words(target)
     makers = [b for b in brands if _words(b.text) and _words(b.text) <= words]
-    others = [b for b in brands if _words(b.text) and not _words(b.text) <= words]
-    others = [b for b in others if not _compared(b)]  # "better than my samsung"
+    others = [  # not one compared with: "better than my samsung"
+        b for b in brands if _words(b.text) and not _words(b.text) <= words and not _compared(b)
+    ]
     if makers or not others:
         return None
     return _name(others[0])
