@@ -55,6 +55,7 @@ def facts_from_doc(
     if not doc_id:
         raise GraphError("the document has no id (doc._.doc_id); give every document an id")
     models, versions = dict(models or {}), dict(model_versions or {})
+    text, ents = doc.text, doc.ents  # spaCy builds both from the tokens on every access
 
     def prov(tool: str, start: int | None, end: int | None, confidence: float | None) -> Provenance:
         return Provenance(
@@ -70,7 +71,7 @@ def facts_from_doc(
 
     mentions = []
     by_text: dict[str, tuple[str, str | None]] = {}
-    for ent in doc.ents:
+    for ent in ents:
         s, e = ent.start_char, ent.end_char
         kb_id = ent.kb_id_ or None
         link = prov("linker", s, e, get_confidence(doc, "linker", s, e)) if kb_id else None
@@ -85,7 +86,7 @@ def facts_from_doc(
         )
         by_text.setdefault(normalize(ent.text), (ent.label_, kb_id))
     products = dict(products or {})
-    kb_ids = {ent.kb_id_ for ent in doc.ents if ent.kb_id_} | set(products)
+    kb_ids = {ent.kb_id_ for ent in ents if ent.kb_id_} | set(products)
     meta = doc._.meta or {}
 
     opinions = []
@@ -120,20 +121,20 @@ def facts_from_doc(
         PluginFact(
             task=task,
             payload=payload,
-            text=doc.text[start:end] if start is not None and end is not None else None,
+            text=text[start:end] if start is not None and end is not None else None,
             provenance=prov(task, start, end, confidence),
         )
         for task, output in (doc._.results or {}).items()
         if task in tool_backends  # what this run's tools wrote, not leftovers
-        for payload, start, end, confidence in plugin_items(output, len(doc.text))
+        for payload, start, end, confidence in plugin_items(output, len(text))
     ]
     return DocumentFacts(
         document=DocumentNode(
             id=doc_id,
-            content_hash=content_hash(doc.text),
+            content_hash=content_hash(text),
             source=meta.get("source"),
             title=meta.get("title"),
-            n_chars=len(doc.text),
+            n_chars=len(text),
         ),
         products={k: v for k, v in products.items() if v},
         mentions=mentions,

@@ -111,6 +111,7 @@ class CatalogEntry(BaseModel):
         return f"{self.name}{date}" + (f": {extra}" if extra else "")
 
 
+@lru_cache(maxsize=1 << 16)  # linking compares the same catalog names over and over
 def normalize(text: str) -> str:
     """Lower case, accents folded, punctuation to spaces: how aliases are compared."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()

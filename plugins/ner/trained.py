@@ -36,6 +36,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
+from spacy.vocab import Vocab
 
 from distill.backend import Backend, BackendOptions
 from distill.errors import ConfigError, PluginError
@@ -118,10 +119,7 @@ class TrainedNER(Backend):
                 yield transformer.char_spans(doc, spans)
             return
         assert self.nlp is not None
-        copies = (
-            Doc(self.nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d])
-            for d in docs
-        )
+        copies = (_copy(doc, self.nlp.vocab) for doc in docs)
         for doc, annotated in zip(
             docs, self.nlp.pipe(copies, batch_size=self.options.batch_size), strict=True
         ):
@@ -170,3 +168,9 @@ class GazetteerNER(Backend):
 
     def model_name(self) -> str:
         return f"gazetteer@{self.gazetteer.catalog.digest[:8]}"
+
+
+def _copy(doc: Doc, vocab: Vocab) -> Doc:
+    """`doc`'s tokens in the model's vocab; one pass, as spaCy makes a Token per access."""
+    pairs = [(token.text, bool(token.whitespace_)) for token in doc]
+    return Doc(vocab, words=[word for word, _ in pairs], spaces=[space for _, space in pairs])

@@ -144,7 +144,8 @@ def _compared(ent: Span) -> bool:
     """Whether `ent` is named as what something else is compared with or replaces ("better
     than the nokia 3650", "unlike my samsung", "replaced with the x105", "beats my old z4"):
     the sentence's opinion is then about the other product, not this one."""
-    before = ent.doc.text[max(0, ent.start_char - 60) : ent.start_char]
+    # the dozen tokens before it, not `doc.text` (spaCy joins every token on each access)
+    before = ent.doc[max(0, ent.start - 12) : ent.start].text_with_ws[-60:]
     before = re.split(r"[.!?;]", before)[-1]
     return bool(_COMPARED.search(before))
 

@@ -35,11 +35,12 @@ log = logging.getLogger(__name__)
 def units(doc: Doc) -> list[tuple[int, int]]:
     """The character spans the model reads: the whole text for term-level docs, else sentences
     (surrounding whitespace trimmed)."""
+    text = doc.text  # spaCy joins the tokens on every `doc.text`: once per doc
     if given_terms(doc) is not None:
-        return [(0, len(doc.text))]
+        return [(0, len(text))]
     spans = []
-    for lo, hi in sentence_bounds(doc.text):
-        piece = doc.text[lo:hi]
+    for lo, hi in sentence_bounds(text):
+        piece = text[lo:hi]
         if piece.strip():
             lo += len(piece) - len(piece.lstrip())
             hi -= len(piece) - len(piece.rstrip())
@@ -58,7 +59,8 @@ def predict_opinions(
     `sentence_vectors`, each doc's `doc._.sentence_vectors` too, from the same pass; with
     `rare_aspect_words`, rare aspects also where a word names them (`_named`)."""
     items = [(i, lo, hi) for i, doc in enumerate(docs) for lo, hi in units(doc)]
-    texts = [docs[i].text[lo:hi] for i, lo, hi in items]
+    whole = [doc.text for doc in docs]
+    texts = [whole[i][lo:hi] for i, lo, hi in items]
     terms = [
         [(t["start"] - lo, t["end"] - lo) for t in given_terms(docs[i]) or []] for i, lo, _ in items
     ]
