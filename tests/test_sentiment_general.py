@@ -389,6 +389,9 @@ def test_a_mention_with_the_subject_s_model_number_and_one_more_word_is_the_subj
         "it is going back today , being replaced with the new samsung x105 .",
         "the sound is slightly better than my samsung s105 .",
         "the vela v3 beats my old nova z4 on sound .",
+        "the speaker is not as loud as the nokia 3650 .",
+        "the sound is superior to my samsung s105 .",
+        "great speakerphone , just like my old nova z4 .",
     ],
 )
 def test_a_product_named_as_what_is_compared_with_does_not_take_the_opinion(
@@ -404,6 +407,18 @@ def test_a_product_named_as_what_is_compared_with_does_not_take_the_opinion(
     opinion = Opinion(aspect="sound", polarity="positive", start=0, end=len(sentence))
     SentimentTask().write(doc, Opinions(opinions=[opinion]))
     assert doc._.opinions[0].target == "Vela V3"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["i like the nova z4 for its sound .", "the vela v3 as well as the nova z4 sound great ."],
+)
+def test_liking_a_product_or_listing_it_is_no_comparison(sentence: str) -> None:
+    doc = make_doc(sentence, "Vela V3.txt#4", {"product": "Vela V3"})
+    doc.ents = [doc.char_span(sentence.index("nova z4"), sentence.index("nova z4") + 7, "PRODUCT")]
+    opinion = Opinion(aspect="sound", polarity="positive", start=0, end=len(sentence))
+    SentimentTask().write(doc, Opinions(opinions=[opinion]))
+    assert doc._.opinions[0].target == "nova z4"
 
 
 def test_a_subject_no_catalog_entry_took_names_its_own_product_node() -> None:

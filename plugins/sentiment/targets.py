@@ -134,16 +134,20 @@ def _other_brand(brands: list[Span], target: str) -> str | None:
 
 _COMPARED = re.compile(
     r"\b(than|unlike|compared (to|with)|vs\.?|versus|instead of|rather than|replaced (it )?"
-    r"(with|by)|beats?|over|(switched|upgraded|moved( up)?|switching|upgrading) from)\s+"
+    r"(with|by)|beats?|over|(switched|upgraded|moved( up)?|switching|upgrading) from|"
+    r"(superior|inferior|similar|next) to|same as|(just|much|more|looks?|feels?) like|"
+    r"as (?!well\b)\w+( \w+)? as)\s+"
     r"((the|a|an|my|our|his|her|their|that|this|old|older|previous|last|new|newer)\s+){0,3}$",
     re.I,
 )
 
 
 def _compared(ent: Span) -> bool:
-    """Whether `ent` is named as what something else is compared with or replaces ("better
-    than the nokia 3650", "unlike my samsung", "replaced with the x105", "beats my old z4"):
-    the sentence's opinion is then about the other product, not this one."""
+    """Whether `ent` is named as what something else is compared with, likened to or
+    replaces ("better than the nokia 3650", "unlike my samsung", "not as loud as the t610",
+    "just like my old z4", "replaced with the x105", "beats my old z4"): the sentence's
+    opinion is then about the other product, not this one. "I like the X" and "as well
+    as the X" name X itself."""
     # the dozen tokens before it, not `doc.text` (spaCy joins every token on each access)
     before = ent.doc[max(0, ent.start - 12) : ent.start].text_with_ws[-60:]
     before = re.split(r"[.!?;]", before)[-1]
