@@ -68,6 +68,12 @@ class Dataset:
     corrected: bool = False
     """With `gold_trains`: the reviewed gold corrects the silver before it trains
     (`plugins/ner/corrections.py`, `distill train ner --teacher`)."""
+    final_with_dev: bool = False
+    """The model kept (`MODELS/key`, what a test split is scored with) trains on train and
+    dev together for the epochs early stopping chose on dev, without a dev set (the last
+    epoch is kept); the row scores the train-only model (`MODELS/key.train-only`) on dev,
+    so its figure stays out of sample. More labelled data for the same recipe, as CoNLL
+    systems are commonly trained for the test split."""
 
     @property
     def key(self) -> str:
@@ -97,6 +103,7 @@ def _conll(variant: str | None, settings: tuple[tuple[str, Any], ...]) -> Datase
         dev="conll2003/valid.txt",
         settings=CONLL_BUDGET + settings,
         variant=variant,
+        final_with_dev=variant is None,
     )
 
 
@@ -251,12 +258,20 @@ def splits(ds: Dataset, data_dir: Path) -> Splits:
     )
 
 
+def scored_model(ds: Dataset) -> Path:
+    """The model the dataset's row scores: the train-only one where the kept model also
+    learns the dev split (`final_with_dev`)."""
+    return MODELS / (f"{ds.key}.train-only" if ds.final_with_dev else ds.key)
+
+
 def train_model(ds: Dataset, data: Splits, retrain: bool) -> Path:
-    """The dataset's model directory, trained first when missing (or --retrain)."""
+    """The model the row scores (`scored_model`), trained first when missing (or
+    --retrain); with `final_with_dev`, the kept model too."""
     from distill.corpora import labels_of
+    from distill.model_card import load_card
     from distill.workflow.train import fit, training_settings
 
-    out = MODELS / ds.key
+    out = scored_model(ds)
     if retrain or not (out / "distill-model.json").is_file():
         print(f"[{ds.key}] training on {len(data.train)} docs, dev {len(data.stop)}", flush=True)
         fit(
@@ -268,6 +283,22 @@ def train_model(ds: Dataset, data: Splits, retrain: bool) -> Path:
             training_settings(ds.task, dict(ds.settings)),
             train_info={"path": ds.train, "docs": len(data.train)},
             dev_info={"split": data.described, "docs": len(data.stop)},
+            progress=_epochs(ds.key),
+        )
+    final = MODELS / ds.key
+    if ds.final_with_dev and (retrain or not (final / "distill-model.json").is_file()):
+        epochs = load_card(out, ds.task).training["best_epoch"]
+        settings = dict(ds.settings) | {"max_epochs": epochs, "max_minutes": 10 * epochs}
+        print(f"[{ds.key}] training on train + dev for {epochs} epochs (the kept model)")
+        fit(
+            ds.task,
+            data.train + data.stop,
+            [],
+            final,
+            labels_of(data.train, ds.task),
+            training_settings(ds.task, settings),
+            train_info={"path": f"{ds.train} + {ds.dev}", "docs": len(data.train + data.stop)},
+            dev_info={"split": f"none: {epochs} epochs, the dev run's best ({out.name})"},
             progress=_epochs(ds.key),
         )
     return out
@@ -417,7 +448,7 @@ def run(
     from distill.workflow.evaluate import evaluate_backend
 
     data = splits(ds, data_dir)
-    if no_train and not (MODELS / ds.key / "distill-model.json").is_file():
+    if no_train and not (scored_model(ds) / "distill-model.json").is_file():
         print(f"[{ds.key}] no model yet: skipped (--no-train)", flush=True)
         return []
     out = train_model(ds, data, retrain)
