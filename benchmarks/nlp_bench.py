@@ -476,6 +476,7 @@ def run(
         words = sum(len(d) for d in docs)
         row = result | {
             "dataset": ds.name,
+            "ran": f"{date.today().isoformat()} on {machine()}",
             "variant": ds.variant,
             "settings": card.training.get("config", {}) if backend == "trained" else {},
             "best_epoch": card.training.get("best_epoch") if backend == "trained" else None,
@@ -841,14 +842,20 @@ NOTES = [
 
 
 def run_line(rows: list[dict[str, Any]], old: str, kept: list[str]) -> str:
-    """When and where the rows ran; rows kept from earlier runs keep the earlier line."""
+    """When and where the rows ran, from what each stored row records (`ran`); rows kept
+    from the earlier text (no stored row) keep the earlier line's "Other rows" words."""
     now = f"{date.today().isoformat()} on {machine()}"
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        names = groups.setdefault(row.get("ran") or now, [])
+        if row["dataset"] not in names:
+            names.append(row["dataset"])
     previous = next((x for x in old.splitlines() if x.startswith(("Run ", "Rows of "))), "")
-    if not kept or not previous:
-        return f"Run {now}."
-    earlier = previous.split("Other rows: ", 1)[-1].removeprefix("Run ")
-    rerun = ", ".join(sorted({r["dataset"] for r in rows}))
-    return f"Rows of {rerun}: run {now}. Other rows: {earlier}"
+    earlier = previous.split("Other rows: ", 1)[-1].removeprefix("Run ") if previous else ""
+    if len(groups) == 1 and not (kept and earlier):
+        return f"Run {next(iter(groups), now)}."
+    line = " ".join(f"Rows of {', '.join(names)}: run {ran}." for ran, names in groups.items())
+    return f"{line} Other rows: {earlier}" if kept and earlier else line
 
 
 def section(rows: list[dict[str, Any]], old: str = "") -> str:

@@ -222,6 +222,48 @@ def test_bench_section_keeps_the_ner_rows_of_datasets_it_did_not_rerun(bench: Mo
     assert again.count("Other rows: ") == 1  # the earlier run's line is not nested
 
 
+def test_bench_says_when_each_stored_row_ran(bench: ModuleType) -> None:
+    """Rows record when and where they ran, so a rewrite of the section does not date every
+    stored row today."""
+    base = {
+        "variant": None, "backend": "trained", "settings": {}, "split": "dev", "n": 10,
+        "precision": 0.5, "recall": 0.5, "f1": 0.5, "words_per_second": 1.0, "llm_calls": 0,
+    }  # fmt: skip
+    rows = [
+        {**base, "dataset": "conll2003", "ran": "2026-12-04 on machine A"},
+        {**base, "dataset": "semeval2014_laptops", "ran": "2026-12-03 on machine B"},
+    ]
+    line = bench.run_line(rows, "", [])
+    assert line == (
+        "Rows of conll2003: run 2026-12-04 on machine A. "
+        "Rows of semeval2014_laptops: run 2026-12-03 on machine B."
+    )
+    assert bench.run_line(rows[:1], "", []) == "Run 2026-12-04 on machine A."
+
+
+def test_bench_keeps_a_conll_model_trained_on_train_and_dev_for_the_test_split(
+    bench: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The row scores the train-only model on dev; the kept model learns dev too, for the
+    epochs early stopping chose."""
+    from dataclasses import replace
+
+    from distill.model_card import load_card
+
+    monkeypatch.setattr(bench, "MODELS", tmp_path / "models")
+    conll = next(d for d in bench.DATASETS if d.key == "conll2003")
+    assert conll.final_with_dev
+    tiny = replace(conll, settings=(("max_epochs", 2), ("patience", 2)))
+    data = bench.splits(tiny, _data_dir(tmp_path))
+    scored = bench.train_model(tiny, data, retrain=False)
+    assert scored == tmp_path / "models" / "conll2003.train-only"
+    kept = load_card(tmp_path / "models" / "conll2003", "ner")
+    epochs = load_card(scored, "ner").training["best_epoch"]
+    assert kept.train_data["docs"] == len(data.train) + len(data.stop)
+    assert kept.training["best_epoch"] == epochs  # the last of the dev run's epochs
+    assert kept.dev_data["split"].startswith("none")
+
+
 def test_bench_carves_semeval_dev_by_review_and_scores_cooking_out_of_fold(
     bench: ModuleType, tmp_path: Path
 ) -> None:
