@@ -338,43 +338,31 @@ def cooking_folds(
     posts = shuffled(gold)
     parts = [posts[f::k] for f in range(k)]
     more: list = []
-    if extra in ("silver", "corrected"):
+    if extra in ("silver", "corrected", "self"):
         texts = {d.text for d in gold}
         silver = read_corpus(folder / "gpt3-5-zeroshot.jsonl", "prodigy", "ner")
         more = [d for d in silver if d.text not in texts]
     elif extra == "teacher":
         teacher = read_corpus(TEACHER, "prodigy", "ner")
         more = [d for d in teacher if str((d._.meta or {}).get("id", "")).startswith("u")]
-    if extra == "self":  # the corrected silver, then the student's own labels on top
-        texts = {d.text for d in gold}
-        silver = read_corpus(folder / "gpt3-5-zeroshot.jsonl", "prodigy", "ner")
-        more = [d for d in silver if d.text not in texts]
-        raw = read_corpus(folder / "unlabeled.jsonl", "prodigy", "ner")
     rows = []
     for f in folds:
         test, stop = parts[f], parts[(f + 1) % k]
         reviewed = [d for g in range(k) if g not in (f, (f + 1) % k) for d in parts[g]]
-        # corrected: the silver relabelled by what the training folds' reviews say
+        # corrected (and self): the silver relabelled by what the training folds' reviews say
         fixed = extra in ("corrected", "self")
         train = correct_teacher(more, reviewed) if fixed else reviewed + more
         key = f"reddit_cooking_ner.folds.{extra}.{f}"
         out = Path("/tmp") / "distill-nlp-bench" / key
-        rounds = 2 if extra == "self" else 1
-        for round_ in range(rounds):
-            if round_:  # the first student labels the raw posts; the review corrects them
-                labelled = evaluate_backend("ner", raw, "trained", model=out).predicted
-                train = train + correct_teacher(labelled, reviewed)[len(reviewed) :]
-                first = evaluate_backend("ner", test, "trained", model=out).result.f1
-                print(json.dumps({"fold": f, "first_round_f1": first}), flush=True)
-            fit(
-                "ner",
-                train,
-                stop,
-                out,
-                labels_of(gold, "ner"),
-                training_settings("ner", settings),
-                progress=_epochs(key),
-            )
+        learn = training_settings("ner", settings)
+        fit("ner", train, stop, out, labels_of(gold, "ner"), learn, progress=_epochs(key))
+        if extra == "self":  # the first student labels the raw posts; the review corrects them
+            raw = read_corpus(folder / "unlabeled.jsonl", "prodigy", "ner")
+            labelled = evaluate_backend("ner", raw, "trained", model=out).predicted
+            train = train + correct_teacher(labelled, reviewed)[len(reviewed) :]
+            first = evaluate_backend("ner", test, "trained", model=out).result.f1
+            print(json.dumps({"fold": f, "first_round_f1": first}), flush=True)
+            fit("ner", train, stop, out, labels_of(gold, "ner"), learn, progress=_epochs(key))
         run = evaluate_backend("ner", test, "trained", model=out)
         row = {"fold": f, "extra": extra, "train_docs": len(train), "settings": settings}
         row |= {"words": sum(len(d) for d in test), "cpu_seconds": run.cpu_seconds}
