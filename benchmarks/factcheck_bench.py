@@ -271,7 +271,7 @@ def run_evaluate(args: argparse.Namespace) -> None:
                 rows.append(score_row(name, few, small, "prompt", None))
         merged = merge(results, rows)  # after every set: a long run keeps its rows so far
         if not args.no_write:
-            write_section(TITLE, table(merged))
+            write_section(TITLE, section(merged))
     print(table(merge(results, [])))
 
 
@@ -290,6 +290,12 @@ def merge(path: Path, rows: list[dict]) -> list[dict]:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(merged, indent=1))
     return merged
+
+
+def section(rows: list[dict]) -> str:
+    """The table, then the note of what was tried (`NOTE`), which every rewrite keeps."""
+    note = NOTE.read_text(encoding="utf-8").strip() if NOTE.is_file() else ""
+    return table(rows) + (f"\n\n{note}" if note else "")
 
 
 def table(rows: list[dict]) -> str:
@@ -375,11 +381,9 @@ def main() -> None:
         rows: list[dict] = []
         for extra in args.merge or []:
             rows += json.loads(Path(extra).read_text())
-        body = table(merge(RESULTS, rows))
         if args.note:
             NOTE.write_text(args.note + "\n", encoding="utf-8")
-        note = NOTE.read_text(encoding="utf-8").strip() if NOTE.is_file() else ""
-        write_section(TITLE, body + (f"\n\n{note}" if note else ""))
+        write_section(TITLE, section(merge(RESULTS, rows)))
 
 
 if __name__ == "__main__":

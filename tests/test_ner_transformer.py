@@ -163,6 +163,34 @@ def test_train_save_and_load_through_the_trained_backend(tiny_base: Path, tmp_pa
         assert NERTask(labels=LABELS).score(docs, predicted).f1 > 0.8  # memorises 4 sentences
 
 
+def test_encoder_setting_fine_tunes_another_encoder_folder_in_autocast(
+    tiny_base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`encoder=DIR` trains from that folder, not the bundled MiniLM; the saved model is
+    self-contained (encoder and tokenizer copied), so loading needs neither."""
+    from distill.plugins import BackendOptions
+    from distill.plugins.ner import NERTask
+    from distill.plugins.ner.trained import TrainedNER
+    from distill.workflow.train import fit, training_settings
+
+    monkeypatch.setattr(transformer, "base_model_path", lambda: tmp_path / "no-such-model")
+    docs = _docs()
+    out = tmp_path / "model"
+    settings = {"arch": "minilm", "max_epochs": 40, "patience": 40, "learn_rate": 0.01}
+    settings |= {"batch_size": 4, "dropout": 0.0, "threads": 1, "autocast": True}
+    fit(
+        "ner",
+        docs,
+        docs,
+        out,
+        LABELS,
+        training_settings("ner", settings | {"encoder": str(tiny_base)}),
+    )
+    runner = TrainedNER(NERTask(labels=LABELS), BackendOptions(model_path=str(out)))
+    predicted = runner.predict([make_doc(d.text) for d in docs])
+    assert NERTask(labels=LABELS).score(docs, predicted).f1 > 0.8
+
+
 @pytest.mark.real
 def test_real_minilm_trains_and_predicts_through_the_trained_backend(tmp_path: Path) -> None:
     """A few steps of the bundled MiniLM on the test's sentences; spans come back on tokens."""

@@ -86,6 +86,14 @@ class NERTrainConfig(BaseModel):
     )
     batch_size: int = Field(16, gt=0, description="arch=minilm: text windows per update")
     threads: int | None = Field(None, gt=0, description="arch=minilm: torch threads (default all)")
+    encoder: str | None = Field(
+        None,
+        description="arch=minilm: a Hugging Face encoder folder to fine-tune instead of the "
+        "bundled all-MiniLM-L6-v2 (e.g. all-mpnet-base-v2, from `distill models encoder`)",
+    )
+    autocast: bool = Field(
+        False, description="arch=minilm: train in bfloat16 autocast (fast where the CPU has it)"
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -145,15 +145,24 @@ def char_spans(doc: Doc, spans: Sequence[CharSpan]) -> list[Span]:
 class TokenNER:
     """Tokenizer, tagger and tag layout: trained, saved to and loaded from one directory."""
 
-    def __init__(self, labels: Sequence[str], path: Path | None = None, dropout: float = 0.1):
+    def __init__(
+        self,
+        labels: Sequence[str],
+        path: Path | None = None,
+        dropout: float = 0.1,
+        encoder_path: str | Path | None = None,
+    ):
         minilm_path()  # offline, quiet
         from transformers import AutoModel, AutoTokenizer
 
-        source = path if path is not None else base_model_path()
+        source = path if path is not None else (encoder_path or base_model_path())
         self.labels = list(labels)
         self.tags = ["O"] + [f"{p}-{label}" for label in self.labels for p in ("B", "I")]
         self.tokenizer = AutoTokenizer.from_pretrained(source)
-        encoder = AutoModel.from_pretrained(source, attn_implementation="sdpa")
+        try:
+            encoder = AutoModel.from_pretrained(source, attn_implementation="sdpa")
+        except ValueError:  # an architecture without the fused kernel (MPNet)
+            encoder = AutoModel.from_pretrained(source, attn_implementation="eager")
         self.tagger = Tagger(encoder, len(self.tags), dropout)
         if path is not None:
             head = torch.load(path / "head.pt", map_location="cpu", weights_only=True)
@@ -275,7 +284,7 @@ def train(
         torch.set_num_threads(config.threads)
     random.seed(config.seed)
     torch.manual_seed(config.seed)
-    model = TokenNER(labels, dropout=config.dropout)
+    model = TokenNER(labels, dropout=config.dropout, encoder_path=config.encoder)
     tagger = model.tagger
     frozen = [tagger.encoder.embeddings, *tagger.encoder.encoder.layer[: config.frozen_layers]]
     for module in frozen if config.frozen_layers else []:
@@ -305,7 +314,8 @@ def train(
         for step, batch in enumerate(batches(items, config.batch_size)):
             ids, mask = pad([i for i, _ in batch])
             gold, _ = pad([t for _, t in batch], value=-100)
-            logits = tagger(ids, mask)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.autocast):
+                logits = tagger(ids, mask).float()
             loss = loss_fn(logits.reshape(-1, logits.shape[-1]), gold.reshape(-1))
             loss.backward()
             nn.utils.clip_grad_norm_(tagger.parameters(), 1.0)
