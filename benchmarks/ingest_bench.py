@@ -50,6 +50,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -583,7 +584,7 @@ def write_markdown(results: dict[str, Any]) -> None:
         (r for s in sizes for e, r in results["sizes"][s]["runs"].items() if e == "spacy"), None
     )
     parts = [
-        f"Machine: {machine()}. Reproduce (under the machine-wide lock): "
+        f"Machine: {machine(results.get('measured'))}. Reproduce (under the machine-wide lock): "
         + "; ".join(
             f"`python -m benchmarks.ingest_bench --reviews {size} --engines "
             f"{','.join(e for e in ENGINES if e in results['sizes'][size]['runs'])}`"
@@ -845,6 +846,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         if args.note:
             results["notes"] = args.note
+        results["measured"] = date.today().isoformat()
         RESULTS.write_text(json.dumps(results, indent=2))
     if not args.no_markdown:
         write_markdown(results)

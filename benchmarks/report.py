@@ -32,8 +32,9 @@ def cpu() -> str:
     return f"{name}, {label}" if label else name
 
 
-def machine() -> str:
-    """One line: CPU model, cores, memory, Python, date."""
+def machine(measured: str | None = None) -> str:
+    """One line: CPU model, cores, memory, Python, date (`measured`, else today: a section
+    rebuilt from stored rows keeps the date they were measured)."""
     memory = ""
     meminfo = Path("/proc/meminfo")
     if meminfo.exists():
@@ -41,7 +42,7 @@ def machine() -> str:
         memory = f", {int(match.group(1)) / 1024**2:.0f} GiB RAM" if match else ""
     return (
         f"{cpu()}, {os.cpu_count()} cores{memory}, no GPU; Python {platform.python_version()}; "
-        f"measured {date.today().isoformat()}"
+        f"measured {measured or date.today().isoformat()}"
     )
 
 
