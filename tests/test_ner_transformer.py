@@ -83,6 +83,10 @@ def test_arch_setting_defaults_to_spacy_and_minilm_gets_its_own_defaults() -> No
         training_settings("ner", {"arch": "minilm", "preset": "accurate"})
     with pytest.raises(ConfigError, match="arch"):
         training_settings("ner", {"arch": "bert"})
+    with pytest.raises(ConfigError, match="no config.json"):
+        training_settings("ner", {"arch": "minilm", "encoder": "/no/such/encoder"})
+    with pytest.raises(ConfigError, match="arch=minilm only"):
+        training_settings("ner", {"autocast": True})
 
 
 @pytest.fixture

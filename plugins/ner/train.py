@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import spacy
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.training import Example
@@ -104,12 +104,26 @@ class NERTrainConfig(BaseModel):
             values = ARCH_DEFAULTS[values["arch"]] | values
         return values
 
+    @field_validator("encoder")
+    @classmethod
+    def _encoder_folder(cls, value: str | None) -> str | None:
+        """A folder `transformers` can load offline, checked before any training starts."""
+        if value is not None and not (Path(value) / "config.json").is_file():
+            raise ValueError(
+                f"encoder={value}: not a Hugging Face model folder (no config.json there); "
+                "give the folder that holds the encoder's config.json and weights"
+            )
+        return value
+
     @model_validator(mode="after")
     def _spacy_only(self) -> NERTrainConfig:
         spacy_only = ("base", "vectors", "width", "depth", "window")
         given = [k for k in spacy_only if getattr(self, k)] + (["average"] if self.average else [])
         if self.arch == "minilm" and given:
             raise ValueError(f"{', '.join(given)} apply to arch=spacy only, not arch=minilm")
+        transformer_only = [k for k in ("encoder", "autocast") if getattr(self, k)]
+        if self.arch == "spacy" and transformer_only:
+            raise ValueError(f"{', '.join(transformer_only)} apply to arch=minilm only")
         return self
 
 
