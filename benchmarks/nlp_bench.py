@@ -646,6 +646,11 @@ NOTES = [
     "added, the OntoNotes ones learnt away and filtered out): 0.911; dropout 0.25 instead of "
     "0.1: 0.912 (no real change); scoring and saving the weights' running average (spaCy "
     "`use_averages`, `average=true`): **0.915**, the `accurate` preset.",
+    "- **One label per name within a document** (2026-12-05, the `accurate` model retrained "
+    "on this machine, valid 0.9133): the predictions of each valid.txt document's sentences "
+    "(`-DOCSTART-` groups) given the label most of that name's mentions have (0.9136), "
+    "unlabelled repeats of a predicted capitalised name labelled too (0.9138), both "
+    "(0.9141): +0.1 point, within noise; not kept.",
     "- Not tried: a transformer encoder (the MiniLM-L6 sentiment model on this machine "
     "predicts under 1,000 words/s, an order of magnitude under the 10,000 floor); the "
     "teacher's labels on extra raw text (no unlabelled news text here, and the prompt "
