@@ -88,8 +88,8 @@ class NERTrainConfig(BaseModel):
     threads: int | None = Field(None, gt=0, description="arch=minilm: torch threads (default all)")
     encoder: str | None = Field(
         None,
-        description="arch=minilm: a Hugging Face encoder folder to fine-tune instead of the "
-        "bundled all-MiniLM-L6-v2 (e.g. all-mpnet-base-v2, from `distill models encoder`)",
+        description="arch=minilm: a Hugging Face encoder folder (config.json, weights, "
+        "tokenizer) to fine-tune instead of the bundled all-MiniLM-L6-v2",
     )
     autocast: bool = Field(
         False, description="arch=minilm: train in bfloat16 autocast (fast where the CPU has it)"

@@ -10,6 +10,9 @@ tokenizer's offsets turn predicted words back into character spans, which the ba
 snaps to the Doc's tokens. Texts longer than one window are read in overlapping windows;
 a piece read twice averages its logits.
 
+`--set encoder=DIR` fine-tunes another Hugging Face encoder folder the same way (measured:
+all-mpnet-base-v2 did not beat MiniLM on r/cooking; BENCHMARKS.md, *NER*).
+
 `train` is called by `plugins/ner/train.py` when `arch=minilm`; the saved directory
 (`transformer/`: encoder, tokenizer, head and tag layout) is loaded by `TokenNER.load`.
 """
