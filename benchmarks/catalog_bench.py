@@ -176,22 +176,8 @@ def run_linking(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from distill.plugins.linker.train import LinkerTrainConfig
     from distill.workflow.evaluate import run_evaluation
 
-    reviews = args.data_dir / "phone_catalog_reviews" / "hu_liu_customer_reviews"
-    only_nokia = work / "nokia_only"
-    only_nokia.mkdir(parents=True, exist_ok=True)
-    link = only_nokia / "Nokia 6610.txt"
-    if not link.exists():
-        link.symlink_to(reviews / "Nokia 6610.txt")
     data = args.data_dir
-    shadow = work / "data"
-    (shadow / "phone_catalog_reviews").mkdir(parents=True, exist_ok=True)
-    for name, target in (
-        ("gsmarena_catalog", data / "phone_catalog_reviews" / "gsmarena_catalog"),
-        ("hu_liu_customer_reviews", only_nokia),
-    ):
-        if not (shadow / "phone_catalog_reviews" / name).exists():
-            (shadow / "phone_catalog_reviews" / name).symlink_to(target)
-    paths = mb.build_gsmarena(shadow, work / "linking")
+    paths = mb.build_gsmarena(data, work / "linking")  # the Nokia file's sentences only
     train, dev, test = (list(linking.read(paths[s])) for s in ("train", "dev", "test"))
     catalog_path = str(data / "phone_catalog_reviews" / "gsmarena_catalog" / "gsmarena_dataset.csv")
     catalog = CatalogConfig.model_validate(

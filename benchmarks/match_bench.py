@@ -10,9 +10,10 @@
   Match F1 of the positive class, as Ditto reports.
 - gsmarena_linking: a mention-to-catalog set built here from the GSMArena catalog
   (12,261 devices) and review sentences (Hu & Liu), with NIL mentions; catalog
-  entries are disjoint between train, dev and test. Real review mentions (Nokia
-  6610, and the Canon G3 / Nikon / Creative / Apex products the catalog lacks) are
-  added to test. Accuracy@1 with NIL, candidate recall@k, mentions/second.
+  entries are disjoint between train, dev and test. Real review mentions of the Nokia
+  6610 are added to test. Only `Nokia 6610.txt` is read: the other four Hu & Liu files
+  are held out for independent evaluation. Accuracy@1 with NIL, candidate recall@k,
+  mentions/second.
 - HaluEval qa and dialogue: the shared first 20% of each file, split by record
   (last 20% of records test, 10% of the rest dev); both answers of every record.
 
@@ -226,13 +227,11 @@ def run_halueval(args: argparse.Namespace, name: str, rows: list[dict[str, Any]]
 
 # GSMArena linking
 
+NOKIA = Path("phone_catalog_reviews/hu_liu_customer_reviews/Nokia 6610.txt")
+"""The one Hu & Liu file development may read (the other four are held out)."""
 REVIEW_PRODUCTS = {
-    # regex over Hu & Liu review sentences -> gold catalog id (None: not in the catalog)
+    # regex over the Nokia 6610 review sentences -> gold catalog id
     r"\b(?:nokia )?6610\b": "nokia-6610-phone",
-    r"\b(?:canon )?(?:powershot )?g3\b": None,
-    r"\b(?:nikon )?coolpix(?: 4300)?\b": None,
-    r"\b(?:creative )?(?:labs )?(?:nomad )?jukebox(?: zen)?(?: xtra)?\b": None,
-    r"\b(?:apex )?ad ?-?2600\b": None,
 }
 TEMPLATES = (
     "I bought the {m} last month and {s}",
@@ -245,15 +244,14 @@ TEMPLATES = (
 FAKE_BRANDS = ("Nebula", "Zentro", "Quorra", "Vexa", "Lumio", "Orbix")
 
 
-def review_sentences(folder: Path) -> list[str]:
-    sentences = []
-    for path in sorted(folder.glob("*.txt")):
-        for line in path.read_text(encoding="latin-1").splitlines():
-            if "##" in line:
-                text = line.split("##", 1)[1].strip()
-                if 30 <= len(text) <= 160:
-                    sentences.append(text)
-    return sentences
+def review_lines(path: Path) -> list[str]:
+    """The annotated sentences of a Hu & Liu file (the text after `##`)."""
+    lines = path.read_text(encoding="latin-1").splitlines()
+    return [line.split("##", 1)[1].strip() for line in lines if "##" in line]
+
+
+def review_sentences(path: Path) -> list[str]:
+    return [text for text in review_lines(path) if 30 <= len(text) <= 160]
 
 
 def surface(rng: random.Random, entry: Any) -> str:
@@ -321,7 +319,7 @@ def build_gsmarena(data_dir: Path, work: Path, seed: int = 0) -> dict[str, Path]
     from distill.plugins.linker.catalog import GSMARENA_COLUMNS, Catalog, normalize
 
     catalog_path = data_dir / "phone_catalog_reviews" / "gsmarena_catalog" / "gsmarena_dataset.csv"
-    reviews = data_dir / "phone_catalog_reviews" / "hu_liu_customer_reviews"
+    reviews = data_dir / NOKIA
     catalog = Catalog.load(catalog_path, GSMARENA_COLUMNS)
     known = {normalize(form) for e in catalog.entries for form in e.names()}
     sentences = review_sentences(reviews)
@@ -350,27 +348,22 @@ def build_gsmarena(data_dir: Path, work: Path, seed: int = 0) -> dict[str, Path]
     return out
 
 
-def review_mentions(folder: Path, catalog_path: Path) -> list[dict[str, Any]]:
-    """Real mentions in review text: the Nokia 6610 (in the catalog) and four products
-    that are not (a Canon camera, a Nikon camera, an MP3 player, a DVD player)."""
+def review_mentions(path: Path, catalog_path: Path) -> list[dict[str, Any]]:
+    """Real mentions of the Nokia 6610 (in the catalog) in its reviews."""
     records = []
-    for path in sorted(folder.glob("*.txt")):
-        for line in path.read_text(encoding="latin-1").splitlines():
-            if "##" not in line:
-                continue
-            text = line.split("##", 1)[1].strip()
-            for pattern, kb_id in REVIEW_PRODUCTS.items():
-                match = re.search(pattern, text)
-                if match:
-                    records.append(
-                        {
-                            "text": text,
-                            "span": [match.start(), match.end()],
-                            "kb_id": kb_id,
-                            "catalog": str(catalog_path),
-                        }
-                    )
-                    break
+    for text in review_lines(path):
+        for pattern, kb_id in REVIEW_PRODUCTS.items():
+            match = re.search(pattern, text)
+            if match:
+                records.append(
+                    {
+                        "text": text,
+                        "span": [match.start(), match.end()],
+                        "kb_id": kb_id,
+                        "catalog": str(catalog_path),
+                    }
+                )
+                break
     return records[:200]
 
 
@@ -517,7 +510,15 @@ same features): 97.6, was 96.6. With the new features the NIL threshold tuned on
 fell to 0.1 (dev 298/300 there, 296 at 0.5; the dev mentions are synthetic) and 61 bare \
 "g3" mentions of the Canon G3 reviews went to the LG G3 or an IceMobile G3: 92.6. The \
 threshold is now the middle of the dev plateau within a point of the best \
-(`train.PLATEAU`). Valid F1 moves by 1-1.5 points between equivalent settings (the same \
+(`train.PLATEAU`). **Correction (2026-12-05):** until then this benchmark built the \
+GSMArena set from all five Hu & Liu files, so its train and dev templates and its test \
+mentions included sentences of the four files held out for independent evaluation (the \
+Canon G3 above among them), and the plateau rule was chosen after seeing those test \
+mentions. It now reads `Nokia 6610.txt` only, as the later benchmarks do; the rule stays \
+(it is the dev plateau's middle, whatever the test set), and the row above is rerun on \
+the Nokia-only set: 98.7 on 826 mentions, 144 of them NIL (all synthetic now; the `subset 20` rows \
+of 2026-11-23 come from the old set). Valid F1 moves by 1-1.5 points between equivalent \
+settings (the same \
 model with its features fit on 90% or 100% of train.txt: AG 73.4 vs 72.0; the same code \
 in two runs of this session: AG 73.5 and 72.8), so differences under that are noise.
 
