@@ -93,6 +93,16 @@ class TrainedFactCheck(Backend):
         elif mode:
             nli.fast()
 
+    def warm_up(self) -> None:
+        """One small batch through the cross-encoder now: the first pass sets up torch's
+        thread pool and the kernels of the model's precision, which would otherwise land
+        in the first batch a benchmark times."""
+        if isinstance(self.model, FactCheckModel):
+            return
+        claim = "The battery lasts two days."
+        evidence = ["I charge it every other night; the battery easily lasts two days."]
+        self.model.verdicts([Check(claim, evidence)] * 2)
+
     def predict(self, docs: Sequence[Doc]) -> list[Doc]:
         for doc, output in zip(docs, check_docs(self.model, docs, self.aggregates), strict=True):
             self.task.write(doc, output)
