@@ -39,18 +39,16 @@ Engine = Callable[[dict[str, torch.Tensor]], np.ndarray]
 
 
 class Logits(nn.Module):
-    """The checker's forward pass as one module, for the exporter."""
+    """The checker's forward pass (`NliModel.logits`) as one module, for the exporter."""
 
     def __init__(self, model: NliModel) -> None:
         super().__init__()
-        self.encoder, self.head = model.encoder, model.head
+        self.encoder, self.head = model.encoder, model.head  # registered: exported weights
+        self.model = [model]  # in a list: not a second registration of the same modules
 
     def forward(self, input_ids, attention_mask, token_type_ids):
-        states = self.encoder(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-        ).last_hidden_state
-        weights = attention_mask.unsqueeze(-1).to(states.dtype)
-        return self.head((states * weights).sum(1) / weights.sum(1).clamp(min=1))
+        batch = {"input_ids": input_ids, "attention_mask": attention_mask}
+        return self.model[0].logits(batch | {"token_type_ids": token_type_ids})
 
 
 def export(model: NliModel, folder: Path) -> tuple[Path, Path]:
