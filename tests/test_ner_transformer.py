@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from distill.doc import make_doc
 from distill.errors import ConfigError
 from distill.plugins.ner import transformer
-from distill.plugins.ner.transformer import CharSpan, char_spans, decode, word_tags
+from distill.plugins.ner.transformer import CharSpan, best_tags, char_spans, decode, word_tags
 
 LABELS = ["DISH", "INGREDIENT", "EQUIPMENT"]
 
@@ -57,6 +58,25 @@ def test_decode_turns_bio_words_into_character_spans() -> None:
         (19, 23, "DISH"),
         (24, 28, "DISH"),
     ]
+
+
+def test_best_tags_keep_a_span_whole_where_word_by_word_argmax_splits_it() -> None:
+    tags = ["O", "B-EQUIPMENT", "I-EQUIPMENT", "B-DISH", "I-DISH"]
+    logits = np.log(
+        np.array(
+            [
+                [0.1, 0.8, 0.0, 0.1, 0.0],  # "immersion": B-EQUIPMENT
+                [0.1, 0.0, 0.4, 0.05, 0.45],  # "blender": argmax I-DISH, invalid after B-EQ
+                [0.9, 0.0, 0.05, 0.0, 0.05],  # "works": O
+            ]
+        )
+        + 1e-9
+    )
+    assert [tags[int(row.argmax())] for row in logits] == ["B-EQUIPMENT", "I-DISH", "O"]
+    assert best_tags(logits, tags) == ["B-EQUIPMENT", "I-EQUIPMENT", "O"]
+    # a text never starts inside a span, and an empty text has no tags
+    assert best_tags(np.log(np.array([[0.2, 0.1, 0.7, 0.0, 0.0]]) + 1e-9), tags) == ["O"]
+    assert best_tags(np.zeros((0, 5)), tags) == []
 
 
 def test_word_tags_mark_the_first_word_of_each_span() -> None:
