@@ -73,7 +73,8 @@ def train(
             "--teacher",
             help="ner: the teacher's unreviewed annotations, trained on too once the forms "
             "reviewed in --data correct them (a form the reviewer labelled gets that label "
-            "wherever it occurs)",
+            "wherever it occurs); the model keeps those forms and applies them to its own "
+            "predictions too",
         ),
     ] = None,
 ) -> None:
@@ -95,7 +96,11 @@ def train(
         dev_docs, skipped = dev_data.docs, skipped + dev_data.skipped
     else:
         train_docs, dev_docs = split_dev(train_docs)
+    forms: dict[str, str] = {}
     if teacher is not None:
+        from distill.plugins.ner.corrections import reviewed_lexicon
+
+        forms = reviewed_lexicon(train_docs)
         train_docs, skipped = _with_teacher(
             task, teacher, format, train_docs, dev_docs, allowed, skipped
         )
@@ -118,10 +123,14 @@ def train(
             settings,
             train_info=data_info(data, train_data.format, train_docs)
             | ({"skipped": len(train_data.skipped)} if train_data.skipped else {})
-            | ({"teacher": str(teacher)} if teacher else {}),
+            | ({"teacher": str(teacher), "reviewed_forms": len(forms)} if teacher else {}),
             dev_info=data_info(dev, format, dev_docs) | ({} if dev else {"carved_from": str(data)}),
             progress=progress,
         )
+    if teacher is not None:  # the student keeps applying the review at run time
+        from distill.plugins.ner.corrections import save_forms
+
+        save_forms(out, forms)
     errors.print(f"saved {out} · dev {json.dumps(card.dev_scores)}", highlight=False)
 
 

@@ -8,8 +8,18 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from distill.config import Config, TaskConfig
 from distill.doc import make_doc
-from distill.plugins.ner.corrections import TeacherCorrector, correct_teacher, reviewed_lexicon
+from distill.errors import ConfigError
+from distill.plugins import make_backend
+from distill.plugins.ner.corrections import (
+    FORMS_FILE,
+    TeacherCorrector,
+    correct_teacher,
+    load_forms,
+    reviewed_lexicon,
+    save_forms,
+)
 from tests.test_ner_cli import make_app
 
 
@@ -76,6 +86,27 @@ def test_reviewed_docs_win_over_the_teachers_copy_of_the_same_text() -> None:
     assert ents(docs[2]) == [("butter", "INGREDIENT"), ("toast", "DISH")]
 
 
+def test_a_students_spans_are_corrected_on_its_own_doc(tmp_path: Path) -> None:
+    doc = make_doc("My Blender makes risotto with rice and olive oil")
+    found = [doc.char_span(3, 10, label="DISH"), doc.char_span(17, 24, label="DISH")]
+    assert load_forms(tmp_path) is None  # no forms saved: nothing to apply
+    save_forms(tmp_path, reviewed_lexicon(REVIEWED))
+    assert json.loads((tmp_path / FORMS_FILE).read_text())["blender"] == "EQUIPMENT"
+    corrector = load_forms(tmp_path)
+    assert corrector is not None
+    spans = corrector.spans(doc, found)
+    assert [(s.text, s.label_) for s in spans] == [
+        ("Blender", "EQUIPMENT"),
+        ("risotto", "DISH"),
+        ("rice", "INGREDIENT"),
+        ("olive oil", "INGREDIENT"),
+    ]
+    assert all(s.doc is doc for s in spans)  # on the doc given: the backend sets its ents
+    (tmp_path / FORMS_FILE).write_text('["rice"]')
+    with pytest.raises(ConfigError, match="form -> label"):
+        load_forms(tmp_path)
+
+
 def prodigy(path: Path, records: list[tuple[str, list[tuple[str, str]]]]) -> Path:
     with path.open("w") as out:
         for text, spans in records:
@@ -121,3 +152,10 @@ def test_train_ner_with_teacher_trains_on_corrected_teacher_docs(tmp_path: Path)
     card = json.loads((out / "distill-model.json").read_text())
     assert card["train_data"]["docs"] == 14 and card["train_data"]["teacher"] == str(teacher)
     assert sorted(card["labels"]) == ["EQUIPMENT", "INGREDIENT"]
+    # the student keeps the reviewed forms and applies them to what it predicts
+    assert json.loads((out / FORMS_FILE).read_text()) == {"rice": "INGREDIENT", "wok": "EQUIPMENT"}
+    assert card["train_data"]["reviewed_forms"] == 2
+    task = TaskConfig(backend="trained", model=str(out), labels=["EQUIPMENT", "INGREDIENT"])
+    backend = make_backend("ner", Config(tasks={"ner": task}))
+    (doc,) = backend.predict([make_doc("A new WOK for fried rice")])
+    assert {(e.text, e.label_) for e in doc.ents} >= {("WOK", "EQUIPMENT"), ("rice", "INGREDIENT")}

@@ -15,6 +15,10 @@ products and brands the catalog lacks (a product of the model that holds a catal
 and a model number, "sony f717", replaces the brand). `options.gazetteer = false` turns
 it off.
 
+A model trained with `--teacher` carries the reviewed forms (`reviewed_forms.json`,
+`corrections.py`): its spans are relabelled and completed by them, as its training data
+were.
+
 The model's spans of name labels (PRODUCT and BRAND; `options.names = [...]` declares
 others, `[]` none) are cleaned of junk the way names need (`gazetteer.clean`: no
 "#38", no span of plain lower-case English words); spans of other labels, such as a
@@ -44,6 +48,7 @@ from distill.model_card import dir_size_mb, load_card
 from distill.plugins.linker.catalog import Catalog, catalog_option
 from distill.plugins.linker.embed import use_bf16
 from distill.plugins.ner import transformer
+from distill.plugins.ner.corrections import load_forms
 from distill.plugins.ner.gazetteer import NAMES, Gazetteer, clean, merge
 from distill.plugins.ner.transformer import TokenNER
 from distill.registry import register_backend
@@ -104,6 +109,7 @@ class TrainedNER(Backend):
         self.trained_labels = frozenset(self.card.labels)
         self.nlp: Language | None = None
         self.transformer: TokenNER | None = None
+        self.forms = load_forms(Path(self.options.model_path))
         if self.card.kind == transformer.KIND:
             self.transformer = TokenNER.load(self.options.model_path)
             self.transformer.bf16 = use_bf16(self.options.extra.get("bf16"))
@@ -131,6 +137,8 @@ class TrainedNER(Backend):
                 (s for s in spans if not self.trained_labels or s.label_ in self.trained_labels),
                 self.names,
             )
+            if self.forms is not None:  # the reviewer's forms keep the reviewer's labels
+                found = self.forms.spans(doc, filter_spans(found))
             if self.gazetteer is not None:
                 doc.ents = merge(self.gazetteer.spans(doc), found)
             else:
