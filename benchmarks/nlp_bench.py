@@ -843,7 +843,9 @@ NOTES = [
     "0.658) against 0.594 without the forms, higher on every fold (+0.5 to +5.2 points); "
     "against the GPT-3.5 teacher's 0.547, 0.375, 0.539, 0.578, 0.650 (mean 0.538) the "
     "student wins four folds of five, and it now matches the corrected labels it learns "
-    "from (0.612). Goal 0.74: not met.",
+    "from (0.612). Tried, not kept: a reviewed form that covers several of the model's "
+    'spans replaces them ("soy" + "sauce" -> "soy sauce"): 0.613 -> 0.614, one fold by '
+    "0.9 points, the others unchanged. Goal 0.74: not met.",
     "",
     "SemEval rows (2026-12-02, AMD EPYC, float32): dev is now carved by review, as the "
     "sentiment build script and `benchmarks/sentiment_bench.py` carve it (the old rows "
