@@ -165,6 +165,30 @@ def test_windows_cover_long_texts_and_targets_score_first_pieces(
     assert model.predict([text, ""])[1] == []  # an empty text has no words, no spans
 
 
+def test_label_offsets_shift_decoding_and_are_saved_with_the_model(
+    tiny_base: Path, tmp_path: Path
+) -> None:
+    model = transformer.TokenNER(LABELS)
+    # one word "stew": DISH scores a little above INGREDIENT
+    logits = np.zeros((1, len(model.tags)))
+    logits[0, model.tags.index("B-DISH")] = 2.0
+    logits[0, model.tags.index("B-INGREDIENT")] = 1.5
+    scored = [([(0, 4)], logits)]
+    assert model.spans(scored, {}) == [[(0, 4, "DISH")]]
+    assert model.spans(scored, {"DISH": -1.0}) == [[(0, 4, "INGREDIENT")]]
+    model.offsets = {"DISH": -1.0}
+    model.save(tmp_path)
+    assert transformer.TokenNER.load(tmp_path).offsets == {"DISH": -1.0}
+
+
+def test_tune_offsets_keeps_zero_where_no_offset_scores_better(tiny_base: Path) -> None:
+    model = transformer.TokenNER(LABELS)
+    docs = _docs()[:2]
+    chosen = transformer.tune_offsets(model, docs)
+    assert set(chosen) <= set(LABELS) and all(v in transformer.OFFSETS for v in chosen.values())
+    assert 0.0 not in chosen.values()  # only offsets that change something are kept
+
+
 def test_train_save_and_load_through_the_trained_backend(tiny_base: Path, tmp_path: Path) -> None:
     from distill.model_card import load_card
     from distill.plugins import BackendOptions
