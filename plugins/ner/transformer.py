@@ -24,6 +24,7 @@ all-mpnet-base-v2 did not beat MiniLM on r/cooking; BENCHMARKS.md, *NER*).
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import random
 import time
@@ -148,16 +149,18 @@ def decode(words: Sequence[tuple[int, int, str]]) -> list[CharSpan]:
     return spans
 
 
-def allowed(tags: Sequence[str]) -> np.ndarray:
-    """(len(tags) + 1, len(tags)) booleans: may tag `cur` follow tag `prev`? I-X only follows
-    B-X or I-X; the last row is the start of a text (no I- there)."""
+@functools.cache
+def barrier(tags: tuple[str, ...]) -> np.ndarray:
+    """(len(tags) + 1, len(tags)): 0 where tag `cur` may follow tag `prev`, -inf where not.
+    I-X only follows B-X or I-X; the last row is the start of a text (no I- there). Cached:
+    every text of every batch decodes with the same tags."""
     ok = np.ones((len(tags) + 1, len(tags)), dtype=bool)
     for cur, tag in enumerate(tags):
         prefix, _, label = tag.partition("-")
         if prefix == "I":
             for prev in range(len(tags) + 1):
                 ok[prev, cur] = prev < len(tags) and tags[prev] in (f"B-{label}", f"I-{label}")
-    return ok
+    return np.where(ok, 0.0, -np.inf)
 
 
 def best_tags(logits: np.ndarray, tags: Sequence[str]) -> list[str]:
@@ -168,10 +171,10 @@ def best_tags(logits: np.ndarray, tags: Sequence[str]) -> list[str]:
     if not len(logits):
         return []
     logp = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
-    barrier = np.where(allowed(tags), 0.0, -np.inf)
-    best, back = logp[0] + barrier[-1], []
+    moves = barrier(tuple(tags))
+    best, back = logp[0] + moves[-1], []
     for row in logp[1:]:
-        paths = best[:, None] + barrier[:-1]  # (prev, cur)
+        paths = best[:, None] + moves[:-1]  # (prev, cur)
         back.append(paths.argmax(0))
         best = paths.max(0) + row
     path = [int(best.argmax())]
@@ -247,15 +250,11 @@ class TokenNER:
     ) -> list[list[CharSpan]]:
         """Each text's words decoded as one BIO path, `offsets` added to their labels' tags."""
         shift = np.array([offsets.get(tag.partition("-")[2], 0.0) for tag in self.tags])
-        return [
-            decode(
-                [
-                    (*bound, tag)
-                    for bound, tag in zip(bounds, best_tags(logits + shift, self.tags), strict=True)
-                ]
-            )
-            for bounds, logits in scored
-        ]
+        out = []
+        for bounds, logits in scored:
+            tags = best_tags(logits + shift, self.tags)
+            out.append(decode([(*bound, tag) for bound, tag in zip(bounds, tags, strict=True)]))
+        return out
 
     @torch.inference_mode()
     def word_scores(self, texts: Sequence[str], batch_size: int = 64) -> list[WordScores]:
