@@ -26,7 +26,11 @@ def annotate(
         ),
     ] = "prompt",
     labels: Annotated[
-        str | None, typer.Option("--labels", help="comma-separated labels (default: config)")
+        str | None,
+        typer.Option(
+            "--labels",
+            help="comma-separated labels (default: the config's, or a model:DIR source's own)",
+        ),
     ] = None,
     gold: Annotated[
         Path | None,
@@ -54,8 +58,13 @@ def annotate(
     from rich.markup import escape
 
     from distill.cli import console, errors
-    from distill.config import TaskConfig
-    from distill.workflow.annotate import AnnotateError, annotate, make_sources
+    from distill.workflow.annotate import (
+        AnnotateError,
+        annotate,
+        make_sources,
+        model_labels,
+        with_labels,
+    )
 
     state: State = ctx.obj
     if sort not in ("input", "uncertain"):
@@ -63,10 +72,11 @@ def annotate(
     config = state.config
     if labels:
         chosen = [label.strip() for label in labels.split(",") if label.strip()]
-        settings = config.task(task).model_copy(update={"labels": chosen})
-        config = config.model_copy(
-            update={"tasks": {**config.tasks, task: TaskConfig(**settings.model_dump())}}
-        )
+        config = with_labels(task, chosen, config)
+    else:
+        config, chosen_note = model_labels(task, source, config)
+        if chosen_note:
+            errors.print(f"[yellow]note[/] {escape(chosen_note)}")
     built = make_sources(task, source, config)
     with _Bar(f"{task} ← {source}") as bar:
         report = annotate(

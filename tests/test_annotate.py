@@ -221,6 +221,22 @@ def test_unknown_sources_and_missing_gazetteer(tmp_path: Path) -> None:
     assert len(sources) == 2 or any("gazetteer" in note for note in notes)
 
 
+def test_a_model_source_brings_its_own_labels(tmp_path: Path) -> None:
+    from distill.model_card import ModelCard
+    from distill.workflow.annotate import model_labels
+
+    model = tmp_path / "cooking"
+    model.mkdir()
+    ModelCard(task="ner", task_version="1", kind="minilm-ner", labels=LABELS).save(model)
+    products = Config(tasks={"ner": TaskConfig(labels=["PRODUCT", "BRAND"])})
+    chosen, note = model_labels("ner", f"model:{model}", products)
+    assert chosen.task("ner").labels == LABELS and "DISH" in (note or "")
+    assert list(make_task("ner", chosen).labels) == LABELS
+    same, note = model_labels("ner", f"prompt,model:{model}", config())
+    assert same.task("ner").labels == LABELS and note is None  # the config already has them
+    assert model_labels("ner", "prompt", products) == (products, None)
+
+
 # ---------------------------------------------------------------- the prompt backend path
 
 

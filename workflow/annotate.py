@@ -393,6 +393,41 @@ def make_sources(
     return sources, notes
 
 
+def with_labels(task: str, labels: Sequence[str], config: Config) -> Config:
+    """`config` with the task's labels replaced (`--labels`)."""
+    settings = config.task(task).model_copy(update={"labels": list(labels)})
+    return config.model_copy(
+        update={"tasks": {**config.tasks, task: TaskConfig(**settings.model_dump())}}
+    )
+
+
+def model_labels(
+    task: str, names: str | Sequence[str], config: Config
+) -> tuple[Config, str | None]:
+    """The labels of the `model:DIR` sources' cards when the configured labels miss some.
+
+    Without this a model trained on DISH / INGREDIENT / EQUIPMENT would vote only on the
+    config's labels (products and brands by default) and every span it finds would be
+    dropped; `--labels` still decides when given. Returns the config and a note saying
+    what was chosen (None when nothing changed)."""
+    from distill.model_card import load_card
+    from distill.plugins import make_task
+
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    found: list[str] = []
+    for name in names:
+        kind, _, arg = name.partition(":")
+        if kind == "model" and arg:
+            card = load_card(_existing(arg, "model"), task)
+            found += [label for label in card.labels if label not in found]
+    configured = set(make_task(task, config).labels)
+    if not found or set(found) <= configured:
+        return config, None
+    note = f"labels {', '.join(found)} from the model's card (pass --labels to choose others)"
+    return with_labels(task, found, config), note
+
+
 def _existing(path: str, kind: str) -> Path:
     example, what = (
         ("patterns.jsonl", "file") if kind == "patterns" else ("models/ner", "directory")
