@@ -77,6 +77,15 @@ def train(
             "predictions too",
         ),
     ] = None,
+    reviewed_weight: Annotated[
+        int | None,
+        typer.Option(
+            "--reviewed-weight",
+            min=1,
+            help="with --teacher: times each reviewed doc of --data is trained on beside the "
+            "teacher's (a person's labels count more; default 2)",
+        ),
+    ] = None,
 ) -> None:
     """Train the trained backend of TASK and save a self-contained model directory."""
     from distill.cli import errors
@@ -97,12 +106,14 @@ def train(
     else:
         train_docs, dev_docs = split_dev(train_docs)
     forms: dict[str, str] = {}
+    weight = 1
     if teacher is not None:
-        from distill.plugins.ner.corrections import reviewed_lexicon
+        from distill.plugins.ner.corrections import REVIEWED_WEIGHT, reviewed_lexicon
 
         forms = reviewed_lexicon(train_docs)
+        weight = REVIEWED_WEIGHT if reviewed_weight is None else reviewed_weight
         train_docs, skipped = _with_teacher(
-            task, teacher, format, train_docs, dev_docs, allowed, skipped
+            task, teacher, format, train_docs, dev_docs, allowed, skipped, weight
         )
     report_skipped(skipped)
     if not train_docs:
@@ -123,7 +134,11 @@ def train(
             settings,
             train_info=data_info(data, train_data.format, train_docs)
             | ({"skipped": len(train_data.skipped)} if train_data.skipped else {})
-            | ({"teacher": str(teacher), "reviewed_forms": len(forms)} if teacher else {}),
+            | (
+                {"teacher": str(teacher), "reviewed_forms": len(forms), "reviewed_weight": weight}
+                if teacher
+                else {}
+            ),
             dev_info=data_info(dev, format, dev_docs) | ({} if dev else {"carved_from": str(data)}),
             progress=progress,
         )
@@ -142,9 +157,11 @@ def _with_teacher(
     dev: list,
     allowed: Any,
     skipped: list[str],
+    reviewed_weight: int,
 ) -> tuple[list, list[str]]:
-    """The reviewed docs plus the teacher's, corrected by the reviewed forms (not the dev
-    docs': dev stays unseen); teacher docs whose text is reviewed or in dev are dropped."""
+    """The reviewed docs (`reviewed_weight` times) plus the teacher's, corrected by the
+    reviewed forms (not the dev docs': dev stays unseen); teacher docs whose text is reviewed
+    or in dev are dropped."""
     from distill.cli import errors
     from distill.plugins.ner.corrections import correct_teacher
     from distill.workflow.train import read_data
@@ -153,10 +170,13 @@ def _with_teacher(
         raise ConfigError("--teacher corrects entity spans: it works with `distill train ner`")
     found = read_data(teacher, task, format, labels=allowed)
     dev_texts = {doc.text for doc in dev}
-    docs = correct_teacher([d for d in found.docs if d.text not in dev_texts], reviewed)
+    docs = correct_teacher(
+        [d for d in found.docs if d.text not in dev_texts], reviewed, weight=reviewed_weight
+    )
     errors.print(
-        f"teacher: {len(docs) - len(reviewed)} of {len(found.docs)} docs of {teacher} "
-        "corrected by the reviewed forms and added",
+        f"teacher: {len(docs) - reviewed_weight * len(reviewed)} of {len(found.docs)} docs of "
+        f"{teacher} corrected by the reviewed forms and added; each reviewed doc counts "
+        f"{reviewed_weight} times",
         highlight=False,
     )
     return docs, skipped + found.skipped

@@ -81,9 +81,12 @@ def test_additions_never_overlap_the_teachers_spans() -> None:
 def test_reviewed_docs_win_over_the_teachers_copy_of_the_same_text() -> None:
     stale = labelled(REVIEWED[0].text, ("blender", "DISH"))  # type: ignore[attr-defined]
     other = labelled("butter on toast", ("toast", "DISH"))
-    docs = correct_teacher([stale, other], REVIEWED)
+    docs = correct_teacher([stale, other], REVIEWED, weight=1)
     assert docs[:2] == REVIEWED and len(docs) == 3
     assert ents(docs[2]) == [("butter", "INGREDIENT"), ("toast", "DISH")]
+    twice = correct_teacher([stale, other], REVIEWED)  # a person's labels count twice
+    assert twice[:4] == REVIEWED * 2 and len(twice) == 5
+    assert correct_teacher([stale, other], REVIEWED, weight=0)[0].text == other.text
 
 
 def test_a_students_spans_are_corrected_on_its_own_doc(tmp_path: Path) -> None:
@@ -150,7 +153,9 @@ def test_train_ner_with_teacher_trains_on_corrected_teacher_docs(tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert "teacher: 8 of 8 docs" in result.output
     card = json.loads((out / "distill-model.json").read_text())
-    assert card["train_data"]["docs"] == 14 and card["train_data"]["teacher"] == str(teacher)
+    assert "each reviewed doc counts 2 times" in result.output.replace("\n", " ")
+    assert card["train_data"]["docs"] == 2 * 6 + 8 and card["train_data"]["teacher"] == str(teacher)
+    assert card["train_data"]["reviewed_weight"] == 2
     assert sorted(card["labels"]) == ["EQUIPMENT", "INGREDIENT"]
     # the student keeps the reviewed forms and applies them to what it predicts
     assert json.loads((out / FORMS_FILE).read_text()) == {"rice": "INGREDIENT", "wok": "EQUIPMENT"}

@@ -104,9 +104,17 @@ def load_forms(model_dir: Path) -> TeacherCorrector | None:
     return TeacherCorrector(lexicon)
 
 
-def correct_teacher(teacher: Sequence[Doc], reviewed: Sequence[Doc]) -> list[Doc]:
-    """The reviewed Docs, then the teacher's Docs not among them (same text), corrected by
-    the reviewed lexicon: what `distill train ner --teacher` trains on."""
+REVIEWED_WEIGHT = 2
+"""Times each reviewed Doc is trained on beside the teacher's: a person's labels are worth
+more than the teacher's, and the reviewed posts are the few (r/cooking: 106 reviewed posts
+against 323 teacher posts a fold; five folds 0.628 -> 0.657 F1 with 2 instead of 1)."""
+
+
+def correct_teacher(
+    teacher: Sequence[Doc], reviewed: Sequence[Doc], weight: int = REVIEWED_WEIGHT
+) -> list[Doc]:
+    """The reviewed Docs `weight` times, then the teacher's Docs not among them (same
+    text), corrected by the reviewed lexicon: what `distill train ner --teacher` trains on."""
     texts = {doc.text for doc in reviewed}
     fix = TeacherCorrector(reviewed_lexicon(reviewed))
-    return [*reviewed, *(fix(doc) for doc in teacher if doc.text not in texts)]
+    return [*reviewed * weight, *(fix(doc) for doc in teacher if doc.text not in texts)]
