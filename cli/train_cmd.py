@@ -107,6 +107,11 @@ def train(
         train_docs, dev_docs = split_dev(train_docs)
     forms: dict[str, str] = {}
     weight = 1
+    if reviewed_weight is not None and teacher is None:
+        raise ConfigError(
+            "--reviewed-weight weighs the reviewed --data against a teacher's annotations: "
+            "pass --teacher FILE too"
+        )
     if teacher is not None:
         from distill.plugins.ner.corrections import REVIEWED_WEIGHT, reviewed_lexicon
 

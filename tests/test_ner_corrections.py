@@ -130,6 +130,13 @@ def test_train_with_teacher_needs_a_span_task(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code != 0
     assert "--teacher" in str(result.exception)
+    alone = CliRunner().invoke(
+        make_app(),
+        ["train", "ner", "--data", str(data), "--reviewed-weight", "3",
+         "--out", str(tmp_path / "m")],
+    )  # fmt: skip
+    assert alone.exit_code != 0  # a weight against no teacher is a mistake, not a no-op
+    assert "--teacher FILE" in str(alone.exception)
 
 
 @pytest.mark.real

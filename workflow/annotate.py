@@ -338,6 +338,13 @@ def read_patterns(path: Path) -> list[dict[str, Any]]:
     return patterns
 
 
+def source_names(names: str | Sequence[str]) -> list[str]:
+    """`--source a,b:ARG` as a list of names."""
+    if isinstance(names, str):
+        return [n.strip() for n in names.split(",") if n.strip()]
+    return list(names)
+
+
 def make_sources(
     task: str, names: str | Sequence[str], config: Config
 ) -> tuple[list[Source], list[str]]:
@@ -345,8 +352,7 @@ def make_sources(
     from distill.plugins import make_backend
     from distill.registry import registry
 
-    if isinstance(names, str):
-        names = [n.strip() for n in names.split(",") if n.strip()]
+    names = source_names(names)
     if not names:
         raise AnnotateError("no source given: --source prompt (or model:DIR, patterns:FILE, …)")
     from distill.plugins import make_task
@@ -413,10 +419,8 @@ def model_labels(
     from distill.model_card import load_card
     from distill.plugins import make_task
 
-    if isinstance(names, str):
-        names = [n.strip() for n in names.split(",") if n.strip()]
     found: list[str] = []
-    for name in names:
+    for name in source_names(names):
         kind, _, arg = name.partition(":")
         if kind == "model" and arg:
             card = load_card(_existing(arg, "model"), task)
