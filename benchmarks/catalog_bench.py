@@ -135,7 +135,6 @@ def run_reviews(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 def model_alone(config: Any, documents: list[Any]) -> dict[str, Any]:
     """The general NER model without the gazetteer, scored against the gazetteer's spans
     (catalog names and brands: exact span and label): what it finds where no catalog is."""
-    from distill.config import TaskConfig
     from distill.doc import make_doc
     from distill.ingest.pipeline import Pipeline
     from distill.plugins.linker.catalog import configured_catalog
@@ -147,12 +146,8 @@ def model_alone(config: Any, documents: list[Any]) -> dict[str, Any]:
         for d in documents
         for e in gazetteer.spans(make_doc(d.text, d.id))
     }
-    ner = config.tasks.get("ner") or TaskConfig()
-    options = {**(ner.options or {}), "gazetteer": False}
-    tasks = {**config.tasks, "ner": ner.model_copy(update={"options": options})}
-    docs, _ = Pipeline(config.model_copy(update={"tasks": tasks}), tasks=("ner",)).annotate(
-        documents
-    )
+    options = {**(config.task("ner").options or {}), "gazetteer": False}
+    docs, _ = Pipeline(config.with_task("ner", options=options), tasks=("ner",)).annotate(documents)
     found = {(d._.doc_id, e.start_char, e.end_char, e.label_): e.text for d in docs for e in d.ents}
     right = len(silver & set(found))
     precision, recall = right / max(len(found), 1), right / max(len(silver), 1)

@@ -221,7 +221,6 @@ def plain_speed(data: Path, model_dir: Path, int8: bool = False) -> tuple[float,
 
 
 def demo_rows(model_dir: Path, work: Path, prompt: bool = False) -> list[dict[str, Any]]:
-    from distill.config import TaskConfig
     from distill.demo.run import ASPECTS, DEMO_SETTINGS, HELD_OUT, gold_docs
     from distill.model_card import split_dev
     from distill.plugins import BackendOptions
@@ -258,21 +257,18 @@ def demo_rows(model_dir: Path, work: Path, prompt: bool = False) -> list[dict[st
             }
         )
     if prompt:
-        rows.append(demo_prompt_row(held, TaskConfig))
+        rows.append(demo_prompt_row(held))
     return rows
 
 
-def demo_prompt_row(held: list[Any], task_config: Any) -> dict[str, Any]:
+def demo_prompt_row(held: list[Any]) -> dict[str, Any]:
     """The prompt backend on the same held-out reviews, with the demo's aspects."""
     from distill.config import load_config
     from distill.demo.run import ASPECTS
     from distill.workflow.evaluate import evaluate_backend
 
     config = load_config(overrides=["llm.cache=false"]).config
-    settings = config.task("sentiment").model_copy(update={"labels": list(ASPECTS)})
-    config = config.model_copy(
-        update={"tasks": {**config.tasks, "sentiment": task_config(**settings.model_dump())}}
-    )
+    config = config.with_task("sentiment", labels=list(ASPECTS))
     run = evaluate_backend("sentiment", held, "prompt", config, batch_size=len(held))
     return {
         "model": "prompt (Qwen2.5-Coder-1.5B, no training)",

@@ -58,13 +58,7 @@ def annotate(
     from rich.markup import escape
 
     from distill.cli import console, errors
-    from distill.workflow.annotate import (
-        AnnotateError,
-        annotate,
-        make_sources,
-        model_labels,
-        with_labels,
-    )
+    from distill.workflow.annotate import AnnotateError, annotate, make_sources, model_labels
 
     state: State = ctx.obj
     if sort not in ("input", "uncertain"):
@@ -72,7 +66,7 @@ def annotate(
     config = state.config
     if labels:
         chosen = [label.strip() for label in labels.split(",") if label.strip()]
-        config = with_labels(task, chosen, config)
+        config = config.with_task(task, labels=chosen)
     else:
         config, chosen_note = model_labels(task, source, config)
         if chosen_note:

@@ -160,6 +160,12 @@ class Config(_Strict):
         """The settings of one task; a task absent from the file runs with defaults."""
         return self.tasks.get(name) or TaskConfig()
 
+    def with_task(self, name: str, **changes: Any) -> Config:
+        """A copy with some of one task's settings changed (checked like the file's):
+        `--labels`, `model:DIR` sources, benchmarks that pin a task's labels."""
+        settings = TaskConfig.model_validate(self.task(name).model_dump() | changes)
+        return self.model_copy(update={"tasks": {**self.tasks, name: settings}})
+
     def catalog_source(self) -> CatalogConfig:
         """`[catalog]`; when its path is unset, the deprecated `tasks.linker.options.catalog`
         (with `options.columns`), so older config files keep working."""

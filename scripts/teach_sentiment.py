@@ -25,9 +25,7 @@ from distill.plugins.sentiment.teach import TAUGHT, requests, summary, teach
 
 def prompt_judge():
     """The sentiment `prompt` backend as `judge(sentences) -> [(aspect, polarity), ...]`."""
-    config = load_config().config
-    settings = config.task("sentiment").model_copy(update={"labels": list(DEFAULT_ASPECTS)})
-    config = config.model_copy(update={"tasks": {**config.tasks, "sentiment": settings}})
+    config = load_config().config.with_task("sentiment", labels=list(DEFAULT_ASPECTS))
     task = make_task("sentiment", config)
     backend = make_backend("sentiment", config, backend="prompt")
 

@@ -104,3 +104,17 @@ def test_env_values_parse_as_json_or_text() -> None:
     ).config
     assert config.task("ner").labels == ["PER", "ORG"]
     assert config.llm.cache is False
+
+
+def test_with_task_changes_one_task_and_checks_it() -> None:
+    from pydantic import ValidationError
+
+    from distill.config import TaskConfig
+
+    config = Config(tasks={"ner": TaskConfig(backend="trained", labels=["PRODUCT"])})
+    changed = config.with_task("ner", labels=["DISH"])
+    assert changed.task("ner").labels == ["DISH"] and changed.task("ner").backend == "trained"
+    assert config.task("ner").labels == ["PRODUCT"]  # the original is untouched
+    assert config.with_task("sentiment", model="m").task("sentiment").model == "m"
+    with pytest.raises(ValidationError):
+        config.with_task("ner", labels="DISH,INGREDIENT")  # checked like the file's settings

@@ -36,7 +36,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from spacy.tokens import Doc, Span
 
-from distill.config import Config, TaskConfig
+from distill.config import Config
 from distill.corpora.errors import CorpusError
 from distill.corpora.lines import numbered_lines
 from distill.corpora.prodigy import ProdigyRecord, span_of, to_doc, tokens_of
@@ -367,10 +367,7 @@ def make_sources(
             continue
         if kind == "model":
             path = _existing(arg, "model")
-            settings = config.task(task).model_copy(update={"model": str(path)})
-            local = config.model_copy(
-                update={"tasks": {**config.tasks, task: TaskConfig(**settings.model_dump())}}
-            )
+            local = config.with_task(task, model=str(path))
             backend = make_backend(task, local, backend="trained")
             sources.append(BackendSource(f"model:{path.name}", spec, backend, complete=True))
             continue
@@ -399,14 +396,6 @@ def make_sources(
     return sources, notes
 
 
-def with_labels(task: str, labels: Sequence[str], config: Config) -> Config:
-    """`config` with the task's labels replaced (`--labels`)."""
-    settings = config.task(task).model_copy(update={"labels": list(labels)})
-    return config.model_copy(
-        update={"tasks": {**config.tasks, task: TaskConfig(**settings.model_dump())}}
-    )
-
-
 def model_labels(
     task: str, names: str | Sequence[str], config: Config
 ) -> tuple[Config, str | None]:
@@ -429,7 +418,7 @@ def model_labels(
     if not found or set(found) <= configured:
         return config, None
     note = f"labels {', '.join(found)} from the model's card (pass --labels to choose others)"
-    return with_labels(task, found, config), note
+    return config.with_task(task, labels=found), note
 
 
 def _existing(path: str, kind: str) -> Path:

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from spacy.tokens import Doc
 
-from distill.config import Config, TaskConfig
+from distill.config import Config
 
 
 class EvaluationResult(BaseModel):
@@ -94,10 +94,7 @@ def evaluate_backend(
             labels = load_card(model_path, task).labels or None
         else:
             labels = labels_of(gold, task) or None
-    settings = settings.model_copy(update={"model": model_path, "labels": labels})
-    config = config.model_copy(
-        update={"tasks": {**config.tasks, task: TaskConfig(**settings.model_dump())}}
-    )
+    config = config.with_task(task, model=model_path, labels=labels)
     runner = make_backend(task, config, backend=backend)
     if hasattr(runner, "max_concurrency"):
         runner.max_concurrency = config.llm.max_concurrency
