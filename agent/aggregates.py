@@ -86,11 +86,12 @@ class Tally:
         return self.net / (self.total + 1)
 
 
-def tally(rows: Iterable[OpinionRow]) -> dict[str, Tally]:
-    """Per aspect: opinions per polarity and the documents they come from."""
+def tally(rows: Iterable[OpinionRow], by: str = "aspect") -> dict[str, Tally]:
+    """Per aspect (or per `by`, another row field such as "product"): opinions per polarity
+    and the documents they come from."""
     out: dict[str, Tally] = {}
     for row in rows:
-        item = out.setdefault(row.aspect, Tally(row.aspect))
+        item = out.setdefault(getattr(row, by), Tally(row.aspect))
         item.counts[row.polarity] = item.counts.get(row.polarity, 0) + 1
         item.docs.add(row.doc)
     return out
@@ -362,7 +363,7 @@ def _aspect_summary(
     )
     products = {r.product for r in scope}
     if display is None and len(products) > 1:
-        per = tally_by_product(scope)
+        per = tally(scope, by="product")
         ranked = sorted(per.items(), key=lambda kv: (-kv[1].total, kv[0]))[:4]
         cites = [composer.aspect_fact(names.get(p, p), t) for p, t in ranked]
         composer.say(
@@ -412,15 +413,6 @@ def _pairs_summary(
     for product, item in pairs[:2]:
         scoped = [r for r in rows if r.product == product and r.aspect == item.aspect]
         composer.quote(scoped, polarity, terms)
-
-
-def tally_by_product(rows: Iterable[OpinionRow]) -> dict[str, Tally]:
-    out: dict[str, Tally] = {}
-    for row in rows:
-        item = out.setdefault(row.product, Tally(row.aspect))
-        item.counts[row.polarity] = item.counts.get(row.polarity, 0) + 1
-        item.docs.add(row.doc)
-    return out
 
 
 def tally_by_product_aspect(rows: Iterable[OpinionRow]) -> dict[str, dict[str, Tally]]:
