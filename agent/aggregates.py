@@ -86,9 +86,10 @@ class Tally:
         return self.net / (self.total + 1)
 
 
-def tally(rows: Iterable[OpinionRow], by: str = "aspect") -> dict[str, Tally]:
-    """Per aspect (or per `by`, another row field such as "product"): opinions per polarity
-    and the documents they come from."""
+def tally(
+    rows: Iterable[OpinionRow], by: Literal["aspect", "product"] = "aspect"
+) -> dict[str, Tally]:
+    """Per aspect (or per product): opinions per polarity and the documents they come from."""
     out: dict[str, Tally] = {}
     for row in rows:
         item = out.setdefault(getattr(row, by), Tally(row.aspect))
