@@ -289,3 +289,23 @@ def test_bench_carves_semeval_dev_by_review_and_scores_cooking_out_of_fold(
     assert len(texts) == len(set(texts)) == len(accepted) - len(data.stop)  # gold once
     assert {d.text for d in data.stop} <= {p["text"] for p in gold}
     assert "5 folds" in data.described
+
+
+def test_bench_row_reuses_only_folds_of_its_own_settings_and_reviewed_weight(
+    bench: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--folds corrected --reviewed-weight 1` stores its folds apart: the table row, which
+    trains with the default weight, never takes them for its own."""
+    settings = {"arch": "minilm", "max_epochs": 10}
+    fold = {"settings": settings | {"threads": 1}, "f1": 0.5}
+    stored = {
+        "reddit_cooking_ner.folds.corrected.x;reviewed_weight=1": {str(f): fold for f in range(5)},
+        "reddit_cooking_ner.folds.corrected.y": {str(f): fold | {"f1": 0.6} for f in range(5)},
+    }
+    results = tmp_path / "nlp.json"
+    results.write_text(json.dumps(stored))
+    monkeypatch.setattr(bench, "RESULTS", results)
+    assert [r["f1"] for r in bench.stored_folds("corrected", settings)] == [0.6] * 5
+    del stored["reddit_cooking_ner.folds.corrected.y"]
+    results.write_text(json.dumps(stored))
+    assert bench.stored_folds("corrected", settings) == []
