@@ -368,13 +368,13 @@ def cooking_folds(
     elif extra == "teacher":
         teacher = read_corpus(TEACHER, "prodigy", "ner")
         more = [d for d in teacher if str((d._.meta or {}).get("id", "")).startswith("u")]
+    weight = REVIEWED_WEIGHT if reviewed_weight is None else reviewed_weight
     rows = []
     for f in folds:
         test, stop = parts[f], parts[(f + 1) % k]
         reviewed = [d for g in range(k) if g not in (f, (f + 1) % k) for d in parts[g]]
         # corrected (and self): the silver relabelled by what the training folds' reviews say
         fixed = extra in ("corrected", "self")
-        weight = REVIEWED_WEIGHT if reviewed_weight is None else reviewed_weight
         train = correct_teacher(more, reviewed, weight) if fixed else reviewed + more
         key = f"reddit_cooking_ner.folds.{extra}.{f}"
         out = Path("/tmp") / "distill-nlp-bench" / key
