@@ -181,7 +181,7 @@ def _with_teacher(
     errors.print(
         f"teacher: {len(docs) - reviewed_weight * len(reviewed)} of {len(found.docs)} docs of "
         f"{teacher} corrected by the reviewed forms and added; each reviewed doc counts "
-        f"{reviewed_weight} times",
+        f"{reviewed_weight} time{'' if reviewed_weight == 1 else 's'}",
         highlight=False,
     )
     return docs, skipped + found.skipped
