@@ -22,6 +22,12 @@ the same texts:
   code before the writer thread, to measure it at the same load;
 - `local-fp32`: the same with `DISTILL_BF16=0` (float32 MiniLM where `local` uses
   bfloat16 on a CPU with AMX or AVX512-BF16), to show what bf16 brings;
+- `local-int8`, `local-w2-int8`: the sentiment pass in per-channel int8 (`[tasks.sentiment]
+  options = {int8 = true}`, opt-in: it changes about a fifth of the aspect opinions);
+  `local-w2-vectors`, `local-w2-int8-vectors`: with a sentiment model trained to keep the index's
+  sentence vectors (`--vectors-model DIR`, built by `scripts/build_sentiment_model.py
+  --set vector_weight=1`), so the base model's top layers are skipped: the fastest
+  variant, each change's accuracy cost measured in BENCHMARKS.md;
 - `ray1`, `ray2`: the same through `engine="ray"` on a local Ray with 1 or 2 CPUs (one
   actor per CPU; the driver writes graph and index). Actors load their models inside the
   timed run, as `distill ingest --engine ray` does;
@@ -68,6 +74,10 @@ ENGINES = (
     "local-joint",
     "local",
     "local-w2",
+    "local-int8",
+    "local-w2-int8",
+    "local-w2-vectors",
+    "local-w2-int8-vectors",
     "ray1",
     "ray2",
     "ray1-falkordb",
@@ -75,6 +85,8 @@ ENGINES = (
 )
 FP32 = {"DISTILL_BF16": "0"}
 """`local-fp32`: the same as `local` with the MiniLM encoders kept in float32."""
+VECTORS_MODEL = "INGEST_BENCH_VECTORS_MODEL"
+"""How `--vectors-model` reaches the engine subprocess."""
 
 # ---------------------------------------------------------------- synthetic reviews
 
@@ -326,6 +338,21 @@ def run_distill(
     return _run_distill(engine, reviews_file, batch_size, None, limit)
 
 
+def engine_variant(engine: str, config: Any, environ: Any) -> tuple[Any, str, int]:
+    """A distill engine's name read as (config, engine without its suffixes, workers):
+    `-int8` runs the sentiment pass in int8, `-vectors` uses the sentiment model named by
+    `environ[VECTORS_MODEL]`, `local-wN` starts N worker processes."""
+    if engine.endswith("-vectors"):
+        config = config.with_task("sentiment", model=environ[VECTORS_MODEL])
+        engine = engine.removesuffix("-vectors")
+    if engine.endswith("-int8"):
+        options = {**config.task("sentiment").options, "int8": True}
+        config = config.with_task("sentiment", options=options)
+        engine = engine.removesuffix("-int8")
+    workers = int(engine.removeprefix("local-w")) if engine.startswith("local-w") else 1
+    return config, engine, workers
+
+
 def _run_distill(
     engine: str, reviews_file: Path, batch_size: int, falkordb: str | None, limit: int | None
 ) -> dict[str, Any]:
@@ -340,8 +367,7 @@ def _run_distill(
     from distill.plugins.linker.embed import embed, use_bf16
 
     workdir = Path(tempfile.mkdtemp(prefix="distill-ingest-bench-"))
-    config = bench_config(workdir)
-    workers = int(engine.removeprefix("local-w")) if engine.startswith("local-w") else 1
+    config, engine, workers = engine_variant(engine, bench_config(workdir), os.environ)
     if engine == "local-joint":  # the index embeds every passage whole (the earlier way)
         index = config.index.model_copy(update={"reuse_sentence_vectors": False})
         config = config.model_copy(update={"index": index})
@@ -429,6 +455,8 @@ def _run_distill(
         "workers": workers,
         "workers_startup_seconds": startup,
         "store": config.graph.store,
+        "sentiment_model": config.task("sentiment").model,
+        "sentiment_options": config.task("sentiment").options,
         "torch_threads": torch.get_num_threads(),
         "bf16": use_bf16(),
         "stages": {name: round(value, 2) for name, value in timers.seconds.items()},
@@ -537,6 +565,12 @@ def _rows(size: int, words: int, runs: dict[str, Any]) -> list[str]:
             "local-serial": "distill ingest, no writer thread (2 torch threads, as before)",
             "local-joint": "distill ingest, index embeds every passage whole (as before)",
             "local-w2": "distill ingest --workers 2 (tools in 2 processes)",
+            "local-int8": "distill ingest, sentiment int8 (opt-in)",
+            "local-w2-int8": "distill ingest --workers 2, sentiment int8 (opt-in)",
+            "local-w2-vectors": "distill ingest --workers 2, a sentiment model keeping the "
+            "index's vectors (opt-in)",
+            "local-w2-int8-vectors": "distill ingest --workers 2, sentiment int8 + a model "
+            "keeping the index's vectors (opt-in)",
         }.get(engine, f"distill ingest --engine ray, {actors} actor(s)")
         if engine.endswith("-falkordb"):
             name += f", FalkorDB server, {actors} writer(s) (the actors)"
@@ -583,12 +617,24 @@ def write_markdown(results: dict[str, Any]) -> None:
     spacy = next(
         (r for s in sizes for e, r in results["sizes"][s]["runs"].items() if e == "spacy"), None
     )
+
+    def command(size: str) -> str:
+        engines = [e for e in ENGINES if e in results["sizes"][size]["runs"]]
+        model = " --vectors-model DIR" if any(e.endswith("-vectors") for e in engines) else ""
+        return (
+            f"`python -m benchmarks.ingest_bench --reviews {size} "
+            f"--engines {','.join(engines)}{model}`"
+        )
+
+    commands = [command(size) for size in sizes]
     parts = [
         f"Machine: {machine(results.get('measured'))}. Reproduce (under the machine-wide lock): "
-        + "; ".join(
-            f"`python -m benchmarks.ingest_bench --reviews {size} --engines "
-            f"{','.join(e for e in ENGINES if e in results['sizes'][size]['runs'])}`"
-            for size in sizes
+        + "; ".join(commands)
+        + (
+            " (DIR: a sentiment model from `python scripts/build_sentiment_model.py "
+            "--set vector_weight=1 --out DIR`)"
+            if any("--vectors-model" in c for c in commands)
+            else ""
         )
         + ".",
         "",
@@ -764,6 +810,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--write-reviews", metavar="PATH", help="write --reviews generated reviews to PATH, exit"
     )
+    parser.add_argument(
+        "--vectors-model",
+        metavar="DIR",
+        help="the sentiment model of the *-vectors engines (built with "
+        "`scripts/build_sentiment_model.py --set vector_weight=1 --out DIR`)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)  # ENGINE,DATA,OUT[,LIMIT] (subprocess)
     args = parser.parse_args(argv)
 
@@ -831,6 +883,10 @@ def main(argv: list[str] | None = None) -> None:
                     "--rate", "50", "--nonblocking", "-o", f"{args.py_spy}.{count}", "--", *child,
                 ]  # fmt: skip
             env = {**os.environ, **(FP32 if engine == "local-fp32" else {})}
+            if engine.endswith("-vectors"):
+                if not args.vectors_model:
+                    parser.error(f"{engine} needs --vectors-model DIR")
+                env[VECTORS_MODEL] = str(Path(args.vectors_model).resolve())
             subprocess.run(child, cwd=ROOT, check=True, env=env)
             row = json.loads(out.read_text())
             row["cpu"] = cpu()

@@ -1,4 +1,4 @@
-"""The ingest benchmark's memory table and its review file writer (no models run)."""
+"""The ingest benchmark's memory table, review file writer and engine names (no models run)."""
 
 from __future__ import annotations
 
@@ -50,3 +50,19 @@ def test_write_reviews_writes_the_seeded_reviews(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [row["id"] for row in rows] == ["syn-0-0000000", "syn-0-0000001", "syn-0-0000002"]
     assert rows[1]["text"] == ingest_bench.ReviewGenerator(0).review(1)
+
+
+def test_engine_names_read_as_their_config() -> None:
+    from distill.config import Config
+
+    base = Config()
+    config, engine, workers = ingest_bench.engine_variant("local-w2", base, {})
+    assert (engine, workers) == ("local-w2", 2)
+    assert config.task("sentiment") == base.task("sentiment")
+    environ = {ingest_bench.VECTORS_MODEL: "/models/vectors"}
+    config, engine, workers = ingest_bench.engine_variant("local-w2-int8-vectors", base, environ)
+    assert (engine, workers) == ("local-w2", 2)
+    assert config.task("sentiment").options["int8"] is True
+    assert config.task("sentiment").model == "/models/vectors"
+    config, engine, workers = ingest_bench.engine_variant("local-int8", base, {})
+    assert (engine, workers, config.task("sentiment").model) == ("local", 1, None)

@@ -541,6 +541,8 @@ def test_real_term_marked_model_reads_each_term_in_its_own_pass(tmp_path: Path) 
 def test_real_int8_model_agrees_with_float32(general) -> None:
     """Per-channel int8 (the backend's `int8` option) keeps the general model's clear
     decisions (it is opt-in because it changes borderline ones: BENCHMARKS.md)."""
+    import torch
+
     from distill.plugins.sentiment.general import general_model_path
     from distill.plugins.sentiment.model import AbsaModel
 
@@ -558,6 +560,13 @@ def test_real_int8_model_agrees_with_float32(general) -> None:
     assert (exact.decide(a) == int8.decide(b))[clear].all()
     named = [exact.slots.index(s) for s in ("battery", "screen", "price")]
     assert [int(exact.decide(b)[i, s]) for i, s in enumerate(named)] == [1, 2, 2]
+    # the index's sentence vectors (the base model's top layers, int8 too) stay close
+    exact_vectors = exact.predict(sentences, pooled=True).pooled
+    int8_vectors = int8.predict(sentences, pooled=True).pooled
+    assert exact_vectors is not None and int8_vectors is not None
+    cosine = torch.nn.functional.cosine_similarity(exact_vectors[0], int8_vectors[0])
+    assert (cosine > 0.9).all()
+    assert any("quantized" in type(m).__module__ for m in int8.base_top.modules())
 
 
 @pytest.mark.real
