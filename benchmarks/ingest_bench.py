@@ -23,11 +23,11 @@ the same texts:
 - `local-fp32`: the same with `DISTILL_BF16=0` (float32 MiniLM where `local` uses
   bfloat16 on a CPU with AMX or AVX512-BF16), to show what bf16 brings;
 - `local-int8`, `local-w2-int8`: the sentiment pass in per-channel int8 (`[tasks.sentiment]
-  options = {int8 = true}`, opt-in: it changes about a fifth of the aspect opinions);
+  options = {int8 = true}`; opt-in: it costs sentiment accuracy, measured in BENCHMARKS.md);
   `local-w2-vectors`, `local-w2-int8-vectors`: with a sentiment model trained to keep the index's
   sentence vectors (`--vectors-model DIR`, built by `scripts/build_sentiment_model.py
   --set vector_weight=1`), so the base model's top layers are skipped: the fastest
-  variant, each change's accuracy cost measured in BENCHMARKS.md;
+  variant, and the least accurate;
 - `ray1`, `ray2`: the same through `engine="ray"` on a local Ray with 1 or 2 CPUs (one
   actor per CPU; the driver writes graph and index). Actors load their models inside the
   timed run, as `distill ingest --engine ray` does;
