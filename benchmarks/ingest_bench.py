@@ -626,14 +626,14 @@ def write_markdown(results: dict[str, Any]) -> None:
             f"--engines {','.join(engines)}{model}`"
         )
 
-    commands = [command(size) for size in sizes]
+    vectors = any(e.endswith("-vectors") for s in sizes for e in results["sizes"][s]["runs"])
     parts = [
         f"Machine: {machine(results.get('measured'))}. Reproduce (under the machine-wide lock): "
-        + "; ".join(commands)
+        + "; ".join(command(size) for size in sizes)
         + (
             " (DIR: a sentiment model from `python scripts/build_sentiment_model.py "
             "--set vector_weight=1 --out DIR`)"
-            if any("--vectors-model" in c for c in commands)
+            if vectors
             else ""
         )
         + ".",
