@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,7 +15,9 @@ from distill.cli.state import State
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from distill.config import Config
     from distill.ingest.pipeline import Pipeline
+    from distill.ingest.processes import WorkerPool
 
 
 def ingest(
@@ -78,15 +82,20 @@ def ingest(
     count = _workers(workers, paths, engine)
     pipeline = Pipeline(state.config)
     set_up(pipeline, errors, quiet=as_json)
-    with Progress(
-        TextColumn("ingesting"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        console=errors,
-        disable=as_json,
-    ) as progress:
+    # Ray has its own actors: there `--workers` is refused by `ingest` itself
+    pool = start_workers(state.config, pipeline, count if engine == "local" else 1, errors, as_json)
+    with (
+        contextlib.nullcontext() if pool is None else pool,
+        Progress(
+            TextColumn("ingesting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=errors,
+            disable=as_json,
+        ) as progress,
+    ):
         bar = progress.add_task("ingest", total=None, rate="")
 
         def advance(done: int, total: int) -> None:
@@ -105,7 +114,7 @@ def ingest(
             pipeline=pipeline,
             engine=engine,
             ray_address=ray_address,
-            workers=count,
+            workers=count if pool is None else pool,
             on_progress=advance,
         )
     if as_json:
@@ -120,9 +129,6 @@ def set_up(pipeline: Pipeline, errors: Console, quiet: bool = False) -> None:
     """Do the backends' one-time builds (a new catalog's index) before the progress bar
     starts, saying what is being built: otherwise the first batch waits a minute in
     silence and the bar's documents/s counts that minute."""
-    import contextlib
-    import time
-
     for backend in pipeline.backends.values():
         note = backend.pending_setup()
         if not note:
@@ -132,6 +138,29 @@ def set_up(pipeline: Pipeline, errors: Console, quiet: bool = False) -> None:
             backend.warm_up()
         if not quiet:
             errors.print(f"{note}: {time.perf_counter() - start:.0f} s", highlight=False)
+
+
+def start_workers(
+    config: Config, pipeline: Pipeline, count: int, errors: Console, quiet: bool = False
+) -> WorkerPool | None:
+    """Start the worker processes before the clock and the bar, saying so: each loads the
+    models (seconds), which the report's documents/s should not count. None for one process."""
+    if count < 2:
+        return None
+    from distill.ingest.processes import WorkerPool
+
+    start = time.perf_counter()
+    pool = WorkerPool(config, pipeline.tasks, count)
+    note = f"starting {count} worker processes (each loads the models)"
+    try:
+        with contextlib.nullcontext() if quiet else errors.status(f"{note}…"):
+            pool.warm_up()
+    except BaseException:
+        pool.close()
+        raise
+    if not quiet:
+        errors.print(f"{note}: {time.perf_counter() - start:.0f} s", highlight=False)
+    return pool
 
 
 def _workers(value: str, paths: list[Path], engine: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import typer
@@ -95,3 +96,47 @@ def test_a_worker_that_cannot_load_its_tools_says_why(tmp_path: Path) -> None:
         pool.warm_up(timeout=120)
     assert "could not load the tools" in str(raised.value)
     assert "no-such-model" in str(raised.value)
+
+
+class FakePool:
+    """Stands in for `WorkerPool`: records what the CLI asks of it."""
+
+    started: ClassVar[list[FakePool]] = []
+
+    def __init__(self, config, tasks, workers) -> None:  # type: ignore[no-untyped-def]
+        self.workers, self.warmed, self.closed = workers, False, False
+        FakePool.started.append(self)
+
+    def warm_up(self) -> None:
+        self.warmed = True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FailingPool(FakePool):
+    def warm_up(self) -> None:
+        raise RuntimeError("a worker died while loading its models")
+
+
+def test_workers_start_before_the_clock_and_say_how_long(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The report's documents/s must not count the workers' model loading (seconds), so the
+    CLI starts and warms the pool first and prints what that took."""
+    from rich.console import Console
+
+    from distill.cli.ingest_cmd import start_workers
+
+    monkeypatch.setattr(processes, "WorkerPool", FakePool)
+    errors = Console(record=True, width=200)
+    pipeline = type("P", (), {"tasks": ["ner"]})()
+    assert start_workers(None, pipeline, 1, errors) is None  # type: ignore[arg-type]
+    pool = start_workers(None, pipeline, 2, errors)  # type: ignore[arg-type]
+    assert isinstance(pool, FakePool) and pool.warmed and not pool.closed
+    assert "starting 2 worker processes (each loads the models):" in errors.export_text()
+
+    monkeypatch.setattr(processes, "WorkerPool", FailingPool)
+    with pytest.raises(RuntimeError, match="worker died"):
+        start_workers(None, pipeline, 2, errors)  # type: ignore[arg-type]
+    assert FakePool.started[-1].closed  # no processes left behind
