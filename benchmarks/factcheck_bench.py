@@ -76,6 +76,10 @@ def run_teach(args: argparse.Namespace) -> None:
 # train
 
 
+HALUEVAL_FILES = ["halueval/qa_data.first20pct.json", "halueval/dialogue_data.first20pct.json"]
+"""The shared files the checker trains on (the records before its dev and test parts)."""
+
+
 def halueval(args: argparse.Namespace, variant: str) -> tuple[list, list, list]:
     path = args.data_dir / "halueval" / f"{variant}_data.first20pct.json"
     return data.halueval_split(path)
@@ -116,7 +120,7 @@ def training_sets(args: argparse.Namespace) -> tuple[list, list, dict[str, int]]
 
 
 def run_train(args: argparse.Namespace) -> None:
-    from distill.model_card import data_info
+    from distill.model_card import data_info, shared_files
     from distill.plugins.factcheck.general import GENERAL_DIR
     from distill.plugins.factcheck.train import FactCheckTrainConfig
     from distill.workflow.train import fit
@@ -146,7 +150,11 @@ def run_train(args: argparse.Namespace) -> None:
             "docs": len(train),
             "parts": counts,
             "built_by": "python -m benchmarks.factcheck_bench " + " ".join(sys.argv[1:]),
-        },
+        }
+        # `distill evaluate` warns when it scores one of these (`model_card.seen_data`)
+        | shared_files(
+            args.data_dir, [f"halueval/{v}_data.first20pct.json" for v in ("qa", "dialogue")]
+        ),
         dev_info=data_info(None, "halueval+demo", dev)
         | {"parts": "qa length-matched, dialogue, demo"},
         progress=_log,

@@ -94,6 +94,7 @@ def evaluate(
             pricing=pricing,
             data=str(data),
             progress=not json_,
+            split=split,
         )
         if curve is not None:
             comparison.curve = str(
@@ -101,15 +102,18 @@ def evaluate(
             )
         for name, failures in comparison.failures.items():
             _failures(errors, f"{name}: ", failures)
+        for row in comparison.rows:
+            _caution(errors, row.caution)
         if json_:
             print(comparison.model_dump_json())
         else:
             _print_comparison(console, comparison)
         return
     result, failures = run_evaluation(
-        task, gold, backend, state.config, model=model, progress=not json_
+        task, gold, backend, state.config, model=model, progress=not json_, data=data, split=split
     )
     _failures(errors, "", failures)
+    _caution(errors, result.caution)
     if json_:
         print(result.model_dump_json())
         return
@@ -118,7 +122,7 @@ def evaluate(
     table = Table(title=f"{task} · {backend} · {data}", title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key, value in result.model_dump().items():
+    for key, value in result.model_dump(exclude={"caution"}).items():
         table.add_row(key, _shown(value))
     console.print(table)
 
@@ -174,6 +178,15 @@ def _curve(
     return plot_learning_curve(
         found, out, teacher=teacher, metric=metric, title=f"{task}: student vs teacher"
     )
+
+
+def _caution(errors: Any, caution: str | None) -> None:
+    """A trained model scored on data it learnt from: say so before the figures (stderr,
+    so `--json` output stays one object)."""
+    if caution:
+        from rich.markup import escape
+
+        errors.print(f"[yellow]note:[/] {escape(caution)}")
 
 
 def _print_comparison(console: Any, comparison: Any) -> None:

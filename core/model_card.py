@@ -7,6 +7,7 @@ was trained on, when, and how it scored on the dev split.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections import Counter
@@ -56,7 +57,65 @@ def load_card(directory: str | Path | None, task: str) -> ModelCard:
 
 
 def data_info(path: str | Path | None, format: str | None, docs: list[Doc]) -> dict[str, Any]:
-    return {"path": str(path) if path else None, "format": format, "docs": len(docs)}
+    """What a card says of a data file: its path, format, size, and a digest of its bytes,
+    so `distill evaluate` can tell the same file under another path."""
+    info = {"path": str(path) if path else None, "format": format, "docs": len(docs)}
+    digest = file_digest(path)
+    return info | {"sha256": digest} if digest else info
+
+
+def file_digest(path: str | Path | None) -> str | None:
+    """sha256 of a file's bytes; None for no path, a folder or a missing file."""
+    if not path or not Path(path).is_file():
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def shared_files(root: Path, files: list[str]) -> dict[str, Any]:
+    """A card's record of the files under `root` (the shared data folder) a model was built
+    from: their paths below it and their digests, which `seen_data` recognises anywhere."""
+    return {"files": files, "file_sha256": [file_digest(root / name) for name in files]}
+
+
+def _names(data: Path, info: dict[str, Any], digest: str | None) -> bool:
+    """Whether a card's data entry (`train_data`, `dev_data`) is the file `data`: the same
+    bytes (`sha256`, or one of `file_sha256` for models built from several files), the
+    same file, or a path ending like one of its `files` ("semeval2014_absa/Laptop_Train_v2.xml")."""
+    if digest and digest in (info.get("sha256"), *info.get("file_sha256", ())):
+        return True
+    path = info.get("path")
+    if path and Path(path).exists() and data.exists() and Path(path).samefile(data):
+        return True
+    return any(data.resolve().as_posix().endswith("/" + tail) for tail in info.get("files", []))
+
+
+def seen_data(card: ModelCard, data: str | Path, split: str = "all") -> str | None:
+    """Why scores of this model on `data` would flatter it, or None: it trained on that
+    file (in-sample), or chose its epochs and thresholds on it (optimistic). `split="dev"`
+    of the file its dev was carved from (`distill train` without --dev) is held out."""
+    data = Path(data)
+    digest = file_digest(data)
+    if _names(data, card.train_data, digest):
+        carved = card.dev_data.get("carved_from")  # dev came out of this very file
+        if split == "dev" and carved:
+            return None
+        return (
+            f"this {card.task} model trained on {data.name}, all or part of it (its model "
+            "card says so): "
+            "these scores are in-sample, not what it does on new text; score a file it did "
+            "not train on"
+            + (", or --split dev (the part `distill train` held out)" if carved else "")
+        )
+    if _names(data, card.dev_data, digest):
+        return (
+            f"this {card.task} model chose its epochs and thresholds on {data.name} (its dev "
+            "data): these scores are optimistic; a file it never saw says more"
+        )
+    return None
 
 
 def split_dev(docs: list[Doc], fraction: float = 0.1, seed: int = 0) -> tuple[list[Doc], list[Doc]]:

@@ -153,7 +153,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from distill.corpora import conll
-    from distill.model_card import data_info
+    from distill.model_card import data_info, shared_files
     from distill.plugins.ner.train import NERTrainConfig
     from distill.workflow.train import fit
 
@@ -192,8 +192,12 @@ def main() -> None:
             "product_sentences": len(made),
             "product_tables": "magellan_er Walmart-Amazon, Abt-Buy source_tables",
             "lowercased_copies": True,
-        },
-        dev_info=data_info(wnut / "emerging.dev.conll", "conll", dev) | {"mapping": WNUT},
+        }
+        # `distill evaluate` warns when it scores one of these (`model_card.seen_data`)
+        | shared_files(args.data_dir, ["wnut17/wnut17train.conll", "conll2003/train.txt"]),
+        dev_info=data_info(wnut / "emerging.dev.conll", "conll", dev)
+        | {"mapping": WNUT}
+        | shared_files(args.data_dir, ["wnut17/emerging.dev.conll"]),
         progress=progress,
     )
     print("dev", card.dev_scores, file=sys.stderr)

@@ -48,6 +48,7 @@ from spacy.tokens import Doc
 
 from distill.corpora import huliu, semeval
 from distill.doc import make_doc
+from distill.model_card import shared_files
 from distill.plugins.sentiment import Opinion
 from distill.plugins.sentiment.general import DEFAULT_ASPECTS, GENERAL_DIR
 from distill.plugins.sentiment.teach import TAUGHT, taught_docs
@@ -55,6 +56,11 @@ from distill.plugins.sentiment.train import SentimentTrainConfig, contrast_pairs
 from distill.workflow.train import fit
 
 NOKIA = "phone_catalog_reviews/hu_liu_customer_reviews/Nokia 6610.txt"
+LAPTOPS14 = "semeval2014_absa/Laptop_Train_v2.xml"
+RESTAURANTS14 = "semeval2014_absa/Restaurants_Train_v2.xml"
+LAPTOPS16 = "semeval2016_absa/ABSA16_Laptops_Train_SB1_v2.xml"
+RESTAURANTS16 = "semeval2016_absa/ABSA16_Restaurants_Train_SB1_v2.xml"
+TRAIN_FILES = (LAPTOPS14, RESTAURANTS14, LAPTOPS16, RESTAURANTS16)
 SETTINGS = {
     "init": "base",
     "frozen": 3,
@@ -138,20 +144,14 @@ def datasets(
     dev_copies: bool = False,
     shared_only: bool = False,
 ) -> tuple[list[Doc], list[Doc], dict]:
-    laptops14 = list(semeval.read_2014(data / "semeval2014_absa/Laptop_Train_v2.xml"))
+    laptops14 = list(semeval.read_2014(data / LAPTOPS14))
     lap14_train, lap14_dev = semeval.dev_split_2014(laptops14)
     cut = min(int(d._.doc_id) for d in lap14_dev)
-    rest14 = list(semeval.read_2014(data / "semeval2014_absa/Restaurants_Train_v2.xml"))
-    lap16 = [
-        mapped(d)
-        for d in semeval.read_2016(data / "semeval2016_absa/ABSA16_Laptops_Train_SB1_v2.xml")
-    ]
+    rest14 = list(semeval.read_2014(data / RESTAURANTS14))
+    lap16 = [mapped(d) for d in semeval.read_2016(data / LAPTOPS16)]
     lap16_train, lap16_dev = semeval.dev_split_2016(lap16)
     dev_reviews = {semeval.review_id(d) for d in lap16_dev}
-    rest16 = [
-        mapped(d)
-        for d in semeval.read_2016(data / "semeval2016_absa/ABSA16_Restaurants_Train_SB1_v2.xml")
-    ]
+    rest16 = [mapped(d) for d in semeval.read_2016(data / RESTAURANTS16)]
     nokia_docs = [mapped(d) for d in huliu.read(data / NOKIA)] if nokia else []
     if not nokia_terms:
         nokia_docs = [aspects_only(d) for d in nokia_docs]
@@ -207,6 +207,11 @@ def without_copies(train: list[Doc], scored: list[Doc]) -> list[Doc]:
     """`train` without any sentence a dev row scores, whichever file it came from."""
     texts = {same_text(d) for d in scored}
     return [d for d in train if same_text(d) not in texts]
+
+
+def trained_files(nokia: bool = True) -> list[str]:
+    """The shared data files the build trains on (most of each: dev and copies removed)."""
+    return [*TRAIN_FILES, NOKIA] if nokia else list(TRAIN_FILES)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         list(DEFAULT_ASPECTS),
         SentimentTrainConfig(**settings),
         progress=progress,
-        train_info={"sources": info},
+        # `distill evaluate` warns when it scores one of these files (`model_card.seen_data`)
+        train_info={"sources": info} | shared_files(args.data, trained_files(not args.no_nokia)),
         dev_info={"sources": "semeval14 laptops ids >= cut; semeval16 laptops every 10th review"},
     )
     print(

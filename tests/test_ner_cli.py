@@ -15,7 +15,7 @@ from distill.cli.state import State
 FIXTURES = Path(__file__).parent / "fixtures"
 KEYS = {
     "task", "backend", "model", "n", "precision", "recall", "f1", "accuracy", "macro_f1",
-    "words_per_second", "seconds", "model_size_mb", "llm_calls",
+    "words_per_second", "seconds", "model_size_mb", "llm_calls", "caution",
 }  # fmt: skip
 
 
@@ -61,3 +61,4 @@ def test_train_then_evaluate_prints_exactly_one_json_object(tmp_path: Path) -> N
     row = json.loads(result.stdout)
     assert set(row) == KEYS
     assert row["backend"] == "trained" and row["n"] == 3 and row["llm_calls"] == 0
+    assert "in-sample" in row["caution"]  # trained (and early-stopped) on this very file

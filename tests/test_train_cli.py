@@ -209,6 +209,15 @@ def test_reviewed_file_trains_compares_and_is_used(
     assert "CPU-hour" in rows["trained"]["cost_basis"]
     assert "trained vs prompt" in comparison["agreement"]
     assert Path(comparison["curve"]).stat().st_size > 1000
+    # the student trained on this very file: the figures are in-sample, and it says so
+    assert "in-sample" in rows["trained"]["caution"] and rows["prompt"]["caution"] is None
+
+    held_out = runner.invoke(
+        app, ["evaluate", "ner", "--data", str(data), "--model", str(model), "--split", "dev",
+              "--json"],
+    )  # fmt: skip
+    assert held_out.exit_code == 0, held_out.output
+    assert json.loads(held_out.stdout.strip().splitlines()[-1])["caution"] is None
 
     table = runner.invoke(
         app, ["evaluate", "ner", "--data", str(data), "--compare", "prompt,trained",
@@ -216,6 +225,7 @@ def test_reviewed_file_trains_compares_and_is_used(
     )  # fmt: skip
     assert table.exit_code == 0, table.output
     assert "$ per 1,000 docs" in table.output and "agreement" in table.output
+    assert "note: this ner model trained on reviewed.jsonl" in " ".join(table.output.split())
 
     used = runner.invoke(app, ["use", "ner", "trained", "--model", "models/ner"])
     assert used.exit_code == 0, used.output

@@ -37,6 +37,8 @@ class EvaluationResult(BaseModel):
     seconds: float
     model_size_mb: float | None
     llm_calls: int
+    caution: str | None = None
+    """Set when the model trained or chose its settings on the scored file (`seen_data`)."""
 
 
 @dataclass
@@ -60,10 +62,22 @@ def run_evaluation(
     model: Path | str | None = None,
     batch_size: int | None = None,
     progress: bool = False,
+    data: Path | str | None = None,
+    split: str = "all",
 ) -> tuple[EvaluationResult, list[str]]:
-    """Predict on cleared copies of `gold`, score with the task spec; shared with benchmarks."""
+    """Predict on cleared copies of `gold`, score with the task spec; shared with benchmarks.
+    `data` (the file `gold` came from) and `split` let a trained model's card say whether
+    the scores are in-sample (`EvaluationResult.caution`)."""
     run = evaluate_backend(
-        task, gold, backend, config, model=model, batch_size=batch_size, progress=progress
+        task,
+        gold,
+        backend,
+        config,
+        model=model,
+        batch_size=batch_size,
+        progress=progress,
+        data=data,
+        split=split,
     )
     return run.result, run.failures
 
@@ -77,12 +91,14 @@ def evaluate_backend(
     model: Path | str | None = None,
     batch_size: int | None = None,
     progress: bool = False,
+    data: Path | str | None = None,
+    split: str = "all",
 ) -> Evaluation:
     """`run_evaluation` keeping the predictions, CPU-seconds and LLM token counts."""
     from langchain_core.callbacks import get_usage_metadata_callback
 
     from distill.corpora import labels_of
-    from distill.model_card import load_card
+    from distill.model_card import load_card, seen_data
     from distill.plugins import make_backend
 
     config = config or Config()
@@ -111,6 +127,7 @@ def evaluate_backend(
     cpu_seconds = time.process_time() - cpu_started
     scores = spec.score(gold, predicted)
     words = sum(len(doc) for doc in gold)
+    card = getattr(runner, "card", None)  # trained backends: what their model saw
     failures = [f"{f.doc_id}: {f.error}" for f in getattr(runner, "failures", [])]
     result = EvaluationResult(
         task=task,
@@ -126,6 +143,7 @@ def evaluate_backend(
         seconds=round(seconds, 3),
         model_size_mb=runner.size_mb(),
         llm_calls=int(getattr(runner, "llm_calls", 0)),
+        caution=seen_data(card, data, split) if data and card else None,
     )
     tokens = list(usage.usage_metadata.values())
     return Evaluation(
@@ -187,6 +205,7 @@ def compare(
     pricing: Pricing | None = None,
     data: str = "",
     progress: bool = False,
+    split: str = "all",
 ) -> tuple[Comparison, dict[str, Evaluation]]:
     """Every backend on the same gold docs, with cost, agreement and relative speed."""
     from distill.plugins import make_task
@@ -194,7 +213,9 @@ def compare(
     config = config or Config()
     pricing = pricing or Pricing()
     runs = {
-        name: evaluate_backend(task, gold, name, config, model=model, progress=progress)
+        name: evaluate_backend(
+            task, gold, name, config, model=model, progress=progress, data=data, split=split
+        )
         for name in backends
     }
     spec = make_task(task, config)
