@@ -188,6 +188,40 @@ def test_contrast_pairs_join_one_opinion_sentences_half_contrasting_half_alike()
         assert pair.text.count(".") == 1 and pair.text[0].isupper()
 
 
+def test_comparison_sentences_teach_the_direction_of_a_comparison() -> None:
+    """The reviewed product better is positive, worse negative, the other one better is
+    negative for this one, about the same neutral; one aspect each, its term where named."""
+    from distill.plugins.sentiment.comparisons import PHRASES, comparison_sentences
+
+    slots = ["battery", "screen", "price", "not-an-aspect-with-phrases"]
+    docs = comparison_sentences(slots, 300, seed=3)
+    assert len(docs) == 300 and docs[0].text == comparison_sentences(slots, 1, seed=3)[0].text
+    polarities = {"positive": 0, "negative": 0, "neutral": 0}
+    for doc in docs:
+        [opinion] = doc._.opinions
+        assert opinion.aspect in ("battery", "screen", "price")
+        polarities[opinion.polarity] += 1
+        if opinion.term is not None:
+            assert doc.text[opinion.start : opinion.end].lower() == opinion.term
+        phrases = PHRASES[opinion.aspect]
+        text = doc.text.lower()
+        better = any(f" {b}" in text for _, b, _ in phrases)
+        worse = any(f" {w}" in text for _, _, w in phrases)
+        if "had " in text:  # the other product's better screen: bad news for this one
+            assert ("better" in text) == (opinion.polarity == "negative")
+        elif "about the same" in text:
+            assert opinion.polarity == "neutral"
+        else:
+            assert (better, worse) == (
+                opinion.polarity == "positive",
+                opinion.polarity == "negative",
+            )
+    assert min(polarities.values()) > 20
+    assert any(doc.text.endswith(" .") for doc in docs) and any(
+        doc.text[0].isupper() for doc in docs
+    )
+
+
 def test_a_marked_term_keeps_its_text_and_gets_its_own_item() -> None:
     from distill.plugins.sentiment.model import mark_term
     from distill.plugins.sentiment.train import items_of
