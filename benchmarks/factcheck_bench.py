@@ -152,9 +152,7 @@ def run_train(args: argparse.Namespace) -> None:
             "built_by": "python -m benchmarks.factcheck_bench " + " ".join(sys.argv[1:]),
         }
         # `distill evaluate` warns when it scores one of these (`model_card.seen_data`)
-        | shared_files(
-            args.data_dir, [f"halueval/{v}_data.first20pct.json" for v in ("qa", "dialogue")]
-        ),
+        | shared_files(args.data_dir, HALUEVAL_FILES),
         dev_info=data_info(None, "halueval+demo", dev)
         | {"parts": "qa length-matched, dialogue, demo"},
         progress=_log,
