@@ -107,6 +107,7 @@ def train(
         train_docs, dev_docs = split_dev(train_docs)
     forms: dict[str, str] = {}
     weight = 1
+    reviewed = train_docs  # what --data gives training, before any teacher docs join it
     if reviewed_weight is not None and teacher is None:
         raise ConfigError(
             "--reviewed-weight weighs the reviewed --data against a teacher's annotations: "
@@ -137,10 +138,16 @@ def train(
             out,
             chosen,
             settings,
-            train_info=data_info(data, train_data.format, train_docs)
+            train_info=data_info(data, train_data.format, reviewed)
             | ({"skipped": len(train_data.skipped)} if train_data.skipped else {})
             | (
-                {"teacher": str(teacher), "reviewed_forms": len(forms), "reviewed_weight": weight}
+                {
+                    "teacher": str(teacher),
+                    "teacher_docs": len(train_docs) - weight * len(reviewed),
+                    "examples": len(train_docs),
+                    "reviewed_forms": len(forms),
+                    "reviewed_weight": weight,
+                }
                 if teacher
                 else {}
             ),

@@ -161,7 +161,10 @@ def test_train_ner_with_teacher_trains_on_corrected_teacher_docs(tmp_path: Path)
     assert "teacher: 8 of 8 docs" in result.output
     card = json.loads((out / "distill-model.json").read_text())
     assert "each reviewed doc counts 2 times" in result.output.replace("\n", " ")
-    assert card["train_data"]["docs"] == 2 * 6 + 8 and card["train_data"]["teacher"] == str(teacher)
+    assert card["train_data"]["teacher"] == str(teacher)
+    # docs: the reviewed file's; the teacher's docs and the repeats are counted apart
+    assert card["train_data"]["docs"] == 6 and card["train_data"]["teacher_docs"] == 8
+    assert card["train_data"]["examples"] == 2 * 6 + 8
     assert card["train_data"]["reviewed_weight"] == 2
     assert sorted(card["labels"]) == ["EQUIPMENT", "INGREDIENT"]
     # the student keeps the reviewed forms and applies them to what it predicts
