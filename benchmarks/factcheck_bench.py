@@ -2,6 +2,8 @@
 
     .venv/bin/python -m benchmarks.factcheck_bench teach --minutes 25   # the LLM teaches
     .venv/bin/python -m benchmarks.factcheck_bench train      # -> plugins/factcheck/general
+    .venv/bin/python -m benchmarks.factcheck_bench window     # a checker trained before
+                                                              # its window was chosen on dev
     .venv/bin/python -m benchmarks.factcheck_bench evaluate --prompt-n 20
 
 `all` runs the three in order. Splits and subsets: `benchmarks/factcheck_data.py`.
@@ -158,6 +160,30 @@ def run_train(args: argparse.Namespace) -> None:
         progress=_log,
     )
     print(f"dev {card.dev_scores}", flush=True)
+
+
+def run_window(args: argparse.Namespace) -> None:
+    """Choose a trained checker's evidence window on the training dev sets, as `train` now
+    does at its end (`nli_train.choose_window`), and record it in the model's layout and
+    card: for a checker trained before that step (the shipped one)."""
+    from distill.model_card import CARD_FILE
+    from distill.plugins.factcheck.general import GENERAL_DIR
+    from distill.plugins.factcheck.nli import LAYOUT, NliModel
+    from distill.plugins.factcheck.nli_train import choose_window
+
+    out = args.out or GENERAL_DIR
+    _, dev, _ = training_sets(args)
+    model = NliModel.load(out)
+    tried = choose_window(model, dev)
+    for window, scores in tried.items():
+        print(window, json.dumps(scores), flush=True)
+    layout = json.loads((out / LAYOUT).read_text(encoding="utf-8"))
+    layout["check_words"] = model.window
+    (out / LAYOUT).write_text(json.dumps(layout, indent=2) + "\n", encoding="utf-8")
+    card = json.loads((out / CARD_FILE).read_text(encoding="utf-8"))
+    card["training"] |= {"check_words": model.window, "window_dev": tried}
+    (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    print(f"{out}: checks read {model.window} evidence words", flush=True)
 
 
 def _log(kind: str, info: dict) -> None:
@@ -341,7 +367,9 @@ def table(rows: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["teach", "train", "evaluate", "report", "all"])
+    parser.add_argument(
+        "command", choices=["teach", "train", "window", "evaluate", "report", "all"]
+    )
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--minutes", type=float, default=25, help="teach: LLM time budget")
@@ -381,6 +409,8 @@ def main() -> None:
         run_teach(args)
     if args.command in ("train", "all"):
         run_train(args)
+    if args.command == "window":
+        run_window(args)
     if args.command in ("evaluate", "all"):
         run_evaluate(args)
     if args.command == "report":  # rewrite the section from --work's results.json (+ --merge)

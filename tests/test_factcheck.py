@@ -236,6 +236,33 @@ def test_nli_examples_mark_halueval_answers_as_partial_labels() -> None:
     assert checks[0].question.startswith("Which magazine")
 
 
+def test_the_evidence_window_is_shortened_while_every_dev_group_holds() -> None:
+    """choose_window walks 80 -> 64 -> 48 -> ... and stops before the first dev loss."""
+    from distill.plugins.factcheck.nli_train import choose_window
+
+    docs = list(halueval.read(FIXTURES / "factcheck_halueval_qa.jsonl"))
+    gold = {v.claim: v.label for d in docs for v in d._.verdicts}
+
+    class Checker:  # right down to 48 words, then it accepts every answer
+        window = 80
+
+        def verdicts(self, checks: list) -> list[Verdict]:
+            return [
+                Verdict(
+                    claim=c.claim,
+                    label=gold[c.claim] if self.window >= 48 else "supported",
+                    confidence=1.0,
+                )
+                for c in checks
+            ]
+
+    checker = Checker()
+    tried = choose_window(checker, docs)  # type: ignore[arg-type]
+    assert checker.window == 48
+    assert list(tried) == ["80", "64", "48", "40"]  # the walk stops at the first loss
+    assert tried["48"]["qa"] == 1.0 and tried["40"]["qa"] == 0.5
+
+
 def test_init_must_be_a_checker_directory(tmp_path: Path) -> None:
     from distill.errors import ConfigError
 

@@ -173,6 +173,11 @@ def test_nli_checker_trains_saves_and_loads(tmp_path: Path) -> None:
     result = train(docs * 2, docs, tmp_path, [], config)
     assert result["kind"] == "factcheck-nli-minilm" and result["steps"] == 4
     assert set(result["dev_scores"]) == {"accuracy", "qa"}
+    # the evidence window is chosen on dev after training, saved and read back
+    from distill.plugins.factcheck.nli import CHECK_WINDOWS, EVIDENCE_WORDS, NliModel
+
+    assert result["check_words"] in (EVIDENCE_WORDS, *CHECK_WINDOWS)
+    assert NliModel.load(tmp_path).window == result["check_words"]
     card = ModelCard(task="factcheck", task_version="1", kind=result["kind"], labels=[])
     card.save(tmp_path)
     backend = TrainedFactCheck(FactCheckTask(), BackendOptions(model_path=str(tmp_path)))

@@ -12,7 +12,8 @@ kinds of label:
 HaluEval qa's classes within each answer length). Training starts from the shipped
 general model when there is one (`init="general"`), else from the MiniLM package; the
 state with the best dev score is kept, and the threshold on p(supported) is tuned on
-dev for the task's own score.
+dev for the task's own score; then the evidence window is shortened while dev holds
+(`choose_window`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,13 @@ from spacy.tokens import Doc
 from distill.plugins.averaging import WeightAverage
 from distill.plugins.factcheck.claims import evidence_of, question_of
 from distill.plugins.factcheck.model import Check
-from distill.plugins.factcheck.nli import LABELS, NliModel, autocast
+from distill.plugins.factcheck.nli import (
+    CHECK_WINDOWS,
+    EVIDENCE_WORDS,
+    LABELS,
+    NliModel,
+    autocast,
+)
 from distill.plugins.factcheck.task import FactCheckTask, Verdicts
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -289,6 +296,44 @@ def tune(
     return best[0], best[2]
 
 
+def group_accuracy(model: NliModel, dev_docs: Sequence[Doc]) -> dict[str, float]:
+    """Accuracy per dev group at the model's own threshold and window."""
+    task = FactCheckTask()
+    scores = {}
+    for name, rows in _groups(dev_docs).items():
+        gold = [dev_docs[i] for i in rows]
+        checks, _, _ = examples(gold)
+        verdicts = iter(model.verdicts(checks))
+        predicted = []
+        for doc in gold:
+            copy = doc.copy()
+            task.write(copy, Verdicts(verdicts=[next(verdicts) for _ in doc._.verdicts or []]))
+            predicted.append(copy)
+        scores[name] = round(task.score(gold, predicted).accuracy or 0.0, 4)
+    return scores
+
+
+def choose_window(model: NliModel, dev_docs: Sequence[Doc]) -> dict[str, Any]:
+    """Walk the evidence window down `CHECK_WINDOWS` from the one trained with, and keep the
+    last before any dev group scores lower than with the full window: a shorter pair costs
+    less (HaluEval qa's knowledge fills the 80 words), and the sentences sharing most
+    words with the claim, the ones that decide, are kept first. Sets `model.window`;
+    returns each window's dev accuracy per group."""
+    model.window = EVIDENCE_WORDS
+    base = group_accuracy(model, dev_docs)
+    tried: dict[str, Any] = {str(EVIDENCE_WORDS): base}
+    chosen = EVIDENCE_WORDS
+    for window in CHECK_WINDOWS:
+        model.window = window
+        scores = group_accuracy(model, dev_docs)
+        tried[str(window)] = scores
+        if any(scores[name] < base[name] for name in base):
+            break
+        chosen = window
+    model.window = chosen
+    return tried
+
+
 def train_nli(
     train_docs: Sequence[Doc],
     dev_docs: Sequence[Doc],
@@ -324,5 +369,7 @@ def train_nli(
         average_from,
         max_steps,
     )
+    windows = choose_window(model, dev_docs) if dev_docs else {}
     model.save(out)
+    facts |= {"check_words": model.window, "window_dev": windows} if windows else {}
     return {**facts, "threshold": model.threshold, "frozen": model.frozen}
