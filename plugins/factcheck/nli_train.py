@@ -39,7 +39,7 @@ from distill.plugins.factcheck.nli import (
     NliModel,
     autocast,
 )
-from distill.plugins.factcheck.task import FactCheckTask, Verdicts
+from distill.plugins.factcheck.task import FactCheckTask, Verdict, Verdicts
 
 Progress = Callable[[str, dict[str, Any]], None]
 UNSUPPORTED = -1
@@ -265,52 +265,42 @@ def tune(
 ) -> tuple[float, dict[str, Any]]:
     """The threshold on p(supported) with the best mean dev accuracy over the groups
     (each HaluEval variant, the claim-level docs): one forward pass, then a sweep."""
-    task = FactCheckTask()
     checks, _, _ = examples(dev_docs)
     probs = model.probabilities(checks) if probs is None else probs
-    cursor, per_doc = 0, []
-    for doc in dev_docs:
-        n = len(doc._.verdicts or [])
-        per_doc.append((checks[cursor : cursor + n], probs[cursor : cursor + n]))
-        cursor += n
-    groups = _groups(dev_docs)
     best: tuple[float, float, dict[str, Any]] = (0.5, -1.0, {})
     for threshold in np.arange(0.1, 0.91, 0.05):
-        scores: dict[str, Any] = {}
-        for name, rows in groups.items():
-            gold = [dev_docs[i] for i in rows]
-            predicted = []
-            for i in rows:
-                doc = dev_docs[i].copy()
-                doc_checks, doc_probs = per_doc[i]
-                verdicts = [
-                    model.verdict(c, p, float(threshold))
-                    for c, p in zip(doc_checks, doc_probs, strict=True)
-                ]
-                task.write(doc, Verdicts(verdicts=verdicts))
-                predicted.append(doc)
-            scores[name] = round(task.score(gold, predicted).accuracy or 0.0, 4)
+        verdicts = [
+            model.verdict(c, p, float(threshold)) for c, p in zip(checks, probs, strict=True)
+        ]
+        scores = group_scores(dev_docs, verdicts)
         mean = float(np.mean(list(scores.values())))
         if mean > best[1]:
             best = (round(float(threshold), 2), mean, {"accuracy": round(mean, 4), **scores})
     return best[0], best[2]
 
 
+def group_scores(dev_docs: Sequence[Doc], verdicts: Sequence[Verdict]) -> dict[str, float]:
+    """Accuracy per dev group (`_groups`) of `verdicts`, one per gold verdict in doc order."""
+    task = FactCheckTask()
+    cursor, predicted = 0, []
+    for doc in dev_docs:
+        n = len(doc._.verdicts or [])
+        copy = doc.copy()
+        task.write(copy, Verdicts(verdicts=list(verdicts[cursor : cursor + n])))
+        predicted.append(copy)
+        cursor += n
+    return {
+        name: round(
+            task.score([dev_docs[i] for i in rows], [predicted[i] for i in rows]).accuracy or 0.0, 4
+        )
+        for name, rows in _groups(dev_docs).items()
+    }
+
+
 def group_accuracy(model: NliModel, dev_docs: Sequence[Doc]) -> dict[str, float]:
     """Accuracy per dev group at the model's own threshold and window."""
-    task = FactCheckTask()
-    scores = {}
-    for name, rows in _groups(dev_docs).items():
-        gold = [dev_docs[i] for i in rows]
-        checks, _, _ = examples(gold)
-        verdicts = iter(model.verdicts(checks))
-        predicted = []
-        for doc in gold:
-            copy = doc.copy()
-            task.write(copy, Verdicts(verdicts=[next(verdicts) for _ in doc._.verdicts or []]))
-            predicted.append(copy)
-        scores[name] = round(task.score(gold, predicted).accuracy or 0.0, 4)
-    return scores
+    checks, _, _ = examples(dev_docs)
+    return group_scores(dev_docs, model.verdicts(checks))
 
 
 def choose_window(model: NliModel, dev_docs: Sequence[Doc]) -> dict[str, Any]:
