@@ -238,7 +238,7 @@ def test_nli_examples_mark_halueval_answers_as_partial_labels() -> None:
 
 def test_the_evidence_window_is_shortened_while_every_dev_group_holds() -> None:
     """choose_window walks 80 -> 64 -> 48 -> ... and stops before the first dev loss."""
-    from distill.plugins.factcheck.nli_train import choose_window
+    from distill.plugins.factcheck.nli_train import MIN_WINDOW_CHECKS, choose_window
 
     docs = list(halueval.read(FIXTURES / "factcheck_halueval_qa.jsonl"))
     gold = {v.claim: v.label for d in docs for v in d._.verdicts}
@@ -257,10 +257,13 @@ def test_the_evidence_window_is_shortened_while_every_dev_group_holds() -> None:
             ]
 
     checker = Checker()
-    tried = choose_window(checker, docs)  # type: ignore[arg-type]
+    many = docs * (MIN_WINDOW_CHECKS // len(docs) + 1)
+    tried = choose_window(checker, many)  # type: ignore[arg-type]
     assert checker.window == 48
     assert list(tried) == ["80", "64", "48", "40"]  # the walk stops at the first loss
     assert tried["48"]["qa"] == 1.0 and tried["40"]["qa"] == 0.5
+    # a small dev set cannot show a loss: the trained window stays
+    assert choose_window(checker, docs) == {} and checker.window == 80  # type: ignore[arg-type]
 
 
 def test_init_must_be_a_checker_directory(tmp_path: Path) -> None:

@@ -174,9 +174,9 @@ def test_nli_checker_trains_saves_and_loads(tmp_path: Path) -> None:
     assert result["kind"] == "factcheck-nli-minilm" and result["steps"] == 4
     assert set(result["dev_scores"]) == {"accuracy", "qa"}
     # the evidence window is chosen on dev after training, saved and read back
-    from distill.plugins.factcheck.nli import CHECK_WINDOWS, EVIDENCE_WORDS, NliModel
+    from distill.plugins.factcheck.nli import EVIDENCE_WORDS, NliModel
 
-    assert result["check_words"] in (EVIDENCE_WORDS, *CHECK_WINDOWS)
+    assert result["check_words"] == EVIDENCE_WORDS  # 2 dev answers: too few to shorten it
     assert NliModel.load(tmp_path).window == result["check_words"]
     card = ModelCard(task="factcheck", task_version="1", kind=result["kind"], labels=[])
     card.save(tmp_path)

@@ -42,6 +42,9 @@ from distill.plugins.factcheck.nli import (
 from distill.plugins.factcheck.task import FactCheckTask, Verdict, Verdicts
 
 Progress = Callable[[str, dict[str, Any]], None]
+MIN_WINDOW_CHECKS = 200
+"""Dev checks below which training keeps the evidence window it trained with
+(`choose_window`; the shipped checker's dev has 598)."""
 UNSUPPORTED = -1
 """Target of an answer-level "not supported": contradicted or not_enough_info."""
 
@@ -308,8 +311,11 @@ def choose_window(model: NliModel, dev_docs: Sequence[Doc]) -> dict[str, Any]:
     last before any dev group scores lower than with the full window: a shorter pair costs
     less (HaluEval qa's knowledge fills the 80 words), and the sentences sharing most
     words with the claim, the ones that decide, are kept first. Sets `model.window`;
-    returns each window's dev accuracy per group."""
+    returns each window's dev accuracy per group (nothing, and the trained window kept,
+    when dev has fewer than `MIN_WINDOW_CHECKS` checks: a few claims cannot show a loss)."""
     model.window = EVIDENCE_WORDS
+    if len(examples(dev_docs)[0]) < MIN_WINDOW_CHECKS:
+        return {}
     base = group_accuracy(model, dev_docs)
     tried: dict[str, Any] = {str(EVIDENCE_WORDS): base}
     chosen = EVIDENCE_WORDS
@@ -361,5 +367,5 @@ def train_nli(
     )
     windows = choose_window(model, dev_docs) if dev_docs else {}
     model.save(out)
-    facts |= {"check_words": model.window, "window_dev": windows} if windows else {}
+    facts |= {"check_words": model.window} | ({"window_dev": windows} if windows else {})
     return {**facts, "threshold": model.threshold, "frozen": model.frozen}
