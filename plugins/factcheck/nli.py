@@ -16,7 +16,7 @@ paraphrase in other words) is what attention across the pair is for.
   always inside. Training reads 80-word windows; after it, the window the model checks
   with (`window`) is walked down `CHECK_WINDOWS` while no dev group loses accuracy
   (`nli_train.choose_window`): the shipped checker reads 48 words, as accurate on dev
-  and 1.2-1.3x faster on HaluEval qa's long knowledge (BENCHMARKS.md, Fact-checking).
+  and 1.1-1.3x faster on HaluEval qa's long knowledge (BENCHMARKS.md, Fact-checking).
 - **Question**: when a question is given (HaluEval's question or dialogue turn), its
   tail is put before the claim ("Q: … A: …"), since a bare answer like "Delhi" says
   nothing on its own.
