@@ -113,6 +113,10 @@ def test_a_question_word_no_source_uses_is_not_supported_whatever_the_checker_sa
         "Reviewers think the battery died.", "What do reviewers think of the battery dying?",
         ["the battery dies"],
     ) == []  # fmt: skip
+    assert unsupported_terms(  # "describe" shapes the question, as "think" does
+        "The reviews describe the keypad as small.", "How do reviewers describe the keypad?",
+        ["the keypad is small and hard to press"],
+    ) == []  # fmt: skip
 
 
 def test_a_product_the_evidence_names_by_a_short_form_may_be_named_in_full() -> None:
