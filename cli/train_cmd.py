@@ -159,6 +159,12 @@ def train(
 
         save_forms(out, forms)
     errors.print(f"saved {out} · dev {json.dumps(card.dev_scores)}", highlight=False)
+    window = card.training.get("check_words")
+    if window is not None:  # the fact-checker's evidence window, chosen on dev after training
+        chosen = (
+            "chosen on dev" if card.training.get("window_dev") else "dev too small to shorten it"
+        )
+        errors.print(f"checks read {window} evidence words ({chosen})", highlight=False)
 
 
 def _with_teacher(

@@ -292,3 +292,20 @@ def test_the_claim_is_never_cut_only_the_evidence_and_the_question() -> None:
     text = model.tokenizer.decode(ids)
     assert len(ids) == MAX_TOKENS and f"{claim} [SEP]" in text
     assert hypothesis(check).endswith(claim)
+
+
+def test_train_factcheck_cli_says_which_evidence_window_the_checker_reads(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tests.test_ner_cli import make_app
+
+    qa = str(FIXTURES / "factcheck_halueval_qa.jsonl")
+    result = CliRunner().invoke(
+        make_app(),
+        ["train", "factcheck", "--data", qa, "--format", "halueval", "--out", str(tmp_path),
+         "--set", "model=nli", "--set", "init=base", "--set", "epochs=1",
+         "--set", "batch_size=2"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    # a few dev answers cannot show a loss: the trained window stays
+    assert "checks read 80 evidence words (dev too small to shorten it)" in result.output
