@@ -177,9 +177,8 @@ def run_window(args: argparse.Namespace) -> None:
     tried = choose_window(model, dev)
     for window, scores in tried.items():
         print(window, json.dumps(scores), flush=True)
-    layout = json.loads((out / LAYOUT).read_text(encoding="utf-8"))
-    layout["check_words"] = model.window
-    (out / LAYOUT).write_text(json.dumps(layout, indent=2) + "\n", encoding="utf-8")
+    # the layout alone: the weights file stays as it was trained
+    (out / LAYOUT).write_text(json.dumps(model.layout(), indent=2) + "\n", encoding="utf-8")
     card = json.loads((out / CARD_FILE).read_text(encoding="utf-8"))
     card["training"] |= {"check_words": model.window, "window_dev": tried}
     (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
