@@ -351,6 +351,7 @@ def train_nli(
         torch.set_num_threads(threads)
     torch.manual_seed(seed)  # the head's initial weights too: a rerun is the same model
     model = NliModel.load(init) if init is not None else NliModel(frozen=frozen)
+    model.window = EVIDENCE_WORDS  # a checker it starts from may read less; training reads all
     facts = fine_tune(
         model,
         train_docs,
