@@ -83,6 +83,9 @@ def _terms(text: str) -> dict[str, str]:
 
 
 def _stem(word: str) -> str:
+    for suffix in ("iest", "ier"):  # "easier", "noisiest": the question's "easy", "noisy"
+        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+            return word[: -len(suffix)] + "y"
     for suffix in ("ing", "ed", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]

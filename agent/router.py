@@ -213,7 +213,8 @@ INTENT_WORDS = frozenset(
     worth would wrong you your bad praise praised praises hate hated hates thought thoughts
     whats do dont don't isn't aren't compared compare versus vs between either both long
     many often anything something everything much get gets got come came feature features
-    aspect aspects describe describes described describing write writes wrote talk talks""",
+    aspect aspects describe describes described describing write writes wrote talk talks
+    find finds found finding""",
     )
 )
 """Words that shape a question without naming what it is about."""
