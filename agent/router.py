@@ -214,10 +214,15 @@ INTENT_WORDS = frozenset(
     whats do dont don't isn't aren't compared compare versus vs between either both long
     many often anything something everything much get gets got come came feature features
     aspect aspects describe describes described describing write writes wrote talk talks
-    find finds found finding""",
+    find finds found finding want wants wanted wanting need needs needed needing wish
+    wishes hope hoping prefer prefers looking considering consider choose choosing pick
+    picking decide deciding summarize summarise summarizes summarises summarized summarised
+    summarizing summarising summary sum overview list show explain someone somebody buyer
+    buyers wonder wondering""",
     )
 )
-"""Words that shape a question without naming what it is about."""
+"""Words that shape a question without naming what it is about: its verbs of asking
+("summarize", "list", "describe") and wanting ("wants", "looking", "choose")."""
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,22 @@ def test_words_a_summary_cannot_answer_are_kept_as_terms(resolver: ProductResolv
     assert count.calls[0][1]["term"] == "speakerphone"
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is the Aster A1 a good phone for someone who wants a camera?",
+        "Summarize what people dislike about the Aster A1.",
+        "I'm looking for a phone: which one should I choose?",
+    ],
+)
+def test_verbs_of_asking_and_wanting_are_not_what_a_question_is_about(
+    resolver: ProductResolver, question: str
+) -> None:
+    """Found on real reviews: "wants" and "summarize" were searched for as topics, and the
+    answer was "No review mentions 'summarize'"."""
+    assert route(question, resolver).terms == []
+
+
 def test_a_known_name_with_a_suffix_it_lacks_is_an_unknown_product() -> None:
     tab = ProductName("tab-11", "Lumen Tab 11")
     pro = ProductName("x2-pro", "Nebula X2 Pro")
