@@ -6,7 +6,8 @@ find the products, the aspect and the shape of the question, and pick the tool c
 
 - aggregates the graph answers outright (`summary`: overall / what people like /
   criticise, one product's aspect; `rank`; `compare`; `count`; `attributes` from the
-  catalog; `facts` of a plugin task). Their answers are *stated* from the numbers and
+  catalog; `facts` of a plugin task; `most_named`: the products the most reviews
+  name). Their answers are *stated* from the numbers and
   quoted passages, with no language-model call at all;
 - `product` questions that need reading (does it get updates? how many hours?): the
   calls are fixed, the model writes the answer from what they found;
@@ -65,8 +66,18 @@ _RANK = re.compile(
     re.IGNORECASE,
 )
 _NEGATIVE_RANK = re.compile(
-    r"\b(worst|complain\w*|criticis\w*|criticiz\w*|hate|least|worse|badly)\b", re.I
+    r"\b(worst|complain\w*|criticis\w*|criticiz\w*|hate|least|worse|badly|negative)\b", re.I
 )
+_MOST_NAMED = re.compile(
+    r"\b(?:which|what)\b.*\b(?:reviewed|mentioned|named|discussed|talked about|written about)"
+    r"\b.*\b(?:most|more)\b|\bmost\s+(?:reviewed|mentioned|named|discussed)\b",
+    re.I,
+)
+"""Which product the reviews name most: mention counts, not opinions."""
+_ANY_PRODUCT = re.compile(
+    r"\b(?:which|what)\s+(?:\w+\s+)?(?:products?|devices?|models?|items?)\b", re.I
+)
+"""A ranking over every category: "which products have the most negative opinions?"."""
 _NO_PRODUCT = re.compile(
     r"\b(?:reviews?|documents?|posts?|tickets?)\b.{0,30}\b(?:(?:does|do|did)(?: not|n't)|never|"
     r"without)\s+(?:\w+\s+)?(?:mention\w*|nam\w+|talk\w* about|refer\w* to|about)?\s*"
@@ -218,7 +229,7 @@ INTENT_WORDS = frozenset(
     wishes hope hoping prefer prefers looking considering consider choose choosing pick
     picking decide deciding summarize summarise summarizes summarises summarized summarised
     summarizing summarising summary sum overview list show explain someone somebody buyer
-    buyers wonder wondering""",
+    buyers wonder wondering product products device devices model models item items""",
     )
 )
 """Words that shape a question without naming what it is about: its verbs of asking
@@ -268,7 +279,7 @@ class Intent:
 
 
 STATED_INTENTS = frozenset(
-    {"summary", "rank", "compare", "count", "attributes", "facts", "mentioned_with"}
+    {"summary", "rank", "compare", "count", "attributes", "facts", "mentioned_with", "most_named"}
 )
 
 
@@ -559,7 +570,14 @@ def route(
             counts,
             ("search_reviews", {**search, "products": names[:1], "require": terms[:6]}),
         ]
-    elif _RANK.search(question) and (aspect or category) and not _no_ranking(question):
+    elif _MOST_NAMED.search(question):
+        intent = Intent("most_named", terms=terms)
+        intent.calls = [("list_products", {"category": category, "most": True})]
+    elif (
+        _RANK.search(question)
+        and (aspect or category or _ANY_PRODUCT.search(question))
+        and not _no_ranking(question)
+    ):
         order = "worst" if _NEGATIVE_RANK.search(question) else "best"
         intent = Intent("rank", aspect=aspect, focus=order, terms=terms)
         ranking = {"products": [], "aspect": aspect, "order": order, "category": category}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +38,7 @@ from distill.agent.aggregates import (
 )
 from distill.agent.evidence import Evidence, Source, opinion_fact_text
 from distill.agent.router import ProductName, ProductResolver, aspect_words
+from distill.graph.schema import AspectSummary
 from distill.plugins.linker.catalog import normalize
 
 PRODUCT_DOCUMENTS = (
@@ -110,9 +112,11 @@ class QueryGraph(BaseModel):
 
 
 class ListProducts(BaseModel):
-    """List the products and aspects the knowledge graph knows, with mention counts."""
+    """List the products and aspects the knowledge graph knows, with mention counts. Use
+    it for which product the reviews name most."""
 
     category: str | None = Field(None, description="phone, laptop, tablet, earbuds (optional)")
+    most: bool = Field(False, description="state which products the most reviews name")
 
 
 class RunTool(BaseModel):
@@ -167,17 +171,47 @@ class PluginFacts(BaseModel):
 
 
 class Ranking(BaseModel):
-    """Products ordered by net opinion (positive minus negative) on an aspect."""
+    """Products ordered by their score: net opinion (positive minus negative) on an
+    aspect; over all aspects, the share of praise (or complaint) they surely have."""
 
     aspect: str | None
     order: Literal["best", "worst"]
     products: list[str]
-    net: list[int]
+    score: list[float]
     sources: list[Source] = Field(default_factory=list)
 
     def leaders(self) -> list[str]:
         """The products tied for first place."""
-        return [p for p, n in zip(self.products, self.net, strict=True) if n == self.net[0]]
+        return [p for p, n in zip(self.products, self.score, strict=True) if n == self.score[0]]
+
+
+ALL_ASPECTS = "over all aspects"
+"""How a product's opinions summed over its aspects are named (a ranking with no aspect)."""
+
+
+def _sure_share(hits: int, total: int, z: float = 1.96) -> float:
+    """The lower bound of the Wilson score interval of hits / total: the share we can be
+    sure of. Ranks products by how many of their opinions are positive (or negative)
+    without one rave leading: by net count the most reviewed product would lead both
+    ways, by plain share a product with one positive opinion would be the best."""
+    if total == 0:
+        return 0.0
+    share = hits / total
+    centre = share + z * z / (2 * total)
+    spread = z * math.sqrt(share * (1 - share) / total + z * z / (4 * total * total))
+    return round((centre - spread) / (1 + z * z / total), 4)
+
+
+def _per_product(rows: Sequence[AspectSummary]) -> list[AspectSummary]:
+    """Each product's opinions summed over its aspects (one row a product)."""
+    out: dict[str, AspectSummary] = {}
+    for row in rows:
+        total = out.setdefault(
+            row.product_id, AspectSummary(product_id=row.product_id, aspect=ALL_ASPECTS, count=0)
+        )
+        for field_name in ("count", "positive", "negative", "neutral", "conflict"):
+            setattr(total, field_name, getattr(total, field_name) + getattr(row, field_name))
+    return list(out.values())
 
 
 class ToolResult(BaseModel):
@@ -475,13 +509,25 @@ class Toolbox:
             )
             return
         worst_first = order == "worst"
-        rows.sort(key=lambda r: ((r.positive - r.negative) * (1 if worst_first else -1), -r.count))
+        if aspect is None:  # products by their sure share of praise (or complaint)
+            rows = _per_product(rows)
+
+            def score(r: AspectSummary) -> float:
+                return _sure_share(r.negative if worst_first else r.positive, r.count)
+
+            rows.sort(key=lambda r: (-score(r), -r.count))
+        else:  # products by net opinion on the aspect
+
+            def score(r: AspectSummary) -> float:
+                return float(r.positive - r.negative)
+
+            rows.sort(key=lambda r: (score(r) * (1 if worst_first else -1), -r.count))
         ranked = [names.get(r.product_id, r.product_id) for r in rows[:6]]
         result.ranking = Ranking(
             aspect=aspect,
             order="worst" if worst_first else "best",
             products=[names.get(r.product_id, r.product_id) for r in rows],
-            net=[r.positive - r.negative for r in rows],
+            score=[score(r) for r in rows],
         )
         which = "Worst" if worst_first else "Best"
         result.notes.append(
@@ -509,15 +555,16 @@ class Toolbox:
         word = "worst" if worst_first else "best"
         cite = composer.fact(opinion_fact_text(name, leader.aspect, leader.counts()), leader_docs)
         counts = opinion_fact_text(name, leader.aspect, leader.counts()).split(": ", 1)[1]
-        composer.say(
-            f"The {name} has the {word} {aspect or leader.aspect} reviews: {counts}.", [cite]
-        )
+        reviews = f"{aspect} reviews" if aspect else f"reviews {ALL_ASPECTS}"
+        composer.say(f"The {name} has the {word} {reviews}: {counts}.", [cite])
         polarity = "negative" if worst_first else "positive"
         product = ProductName(leader.product_id, name)
         leader_rows = [
-            row for row in self._opinion_rows(store, product) if row.aspect == leader.aspect
+            row
+            for row in self._opinion_rows(store, product)
+            if aspect is None or row.aspect == leader.aspect
         ]
-        composer.quote(leader_rows, polarity, aspect_words(leader.aspect))
+        composer.quote(leader_rows, polarity, aspect_words(aspect))
         self._attach(result, composer)
 
     def _review_summary(self, args: ReviewSummary) -> ToolResult:
@@ -954,11 +1001,19 @@ class Toolbox:
             f"in {p.documents} reviews"
             for p in products
         ]
+        listed = len(result.evidence)
         result.evidence.append(
             Evidence(
                 kind="graph", text="Products: " + "; ".join(lines or ["none"]), tool="list_products"
             )
         )
+        if args.most and products:
+            ranked = sorted(products, key=lambda p: (-p.documents, -p.mentions, p.id))
+            top, *rest = ranked[:4]
+            text = f"The {top.name or top.id} is named in the most reviews ({top.documents})"
+            others = [f"the {p.name or p.id} ({p.documents})" for p in rest]
+            text += f", then {join_names(others)}." if others else "."
+            result.statements.append(Statement(text=text, evidence=[listed]))
         result.evidence.append(
             Evidence(
                 kind="graph",

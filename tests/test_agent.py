@@ -260,6 +260,34 @@ def test_search_is_restricted_to_the_products_documents_with_exact_spans(world: 
     }
 
 
+def test_a_ranking_with_no_aspect_ranks_products_by_their_opinions_over_all_aspects(
+    world: Config,
+) -> None:
+    """Found on real reviews: "which products have the most negative opinions?" named one
+    product's worst aspect, and by net count the most reviewed product leads both ways."""
+    agent = make_agent(world)
+    worst = agent.chat("Which products have the most negative opinions?", thread="w")
+    assert [t.name for t in worst.tool_calls] == ["product_opinions"]
+    assert worst.sentences[0].text.startswith(
+        "The Aster A1 has the worst reviews over all aspects: 1 positive, 2 negative"
+    )
+    best = agent.chat("Which product do reviewers like best?", thread="b")
+    assert best.sentences[0].text.startswith("The Aster A2 has the best reviews over all aspects")
+    assert all(s.verdict is not None and s.verdict.label == "supported" for s in best.sentences)
+
+
+def test_which_product_the_reviews_name_most_is_stated_from_mention_counts(
+    world: Config,
+) -> None:
+    """Found on real reviews: "which product is mentioned most often?" went to a passage
+    search, and with the rank words it would rank opinions, not mentions."""
+    answer = make_agent(world).chat("Which product is mentioned most often?", thread="m")
+    assert [t.name for t in answer.tool_calls] == ["list_products"]
+    assert answer.sentences[0].text.startswith("The Aster A1 is named in the most reviews (2)")
+    assert answer.sentences[0].verdict is not None
+    assert answer.sentences[0].verdict.label == "supported"
+
+
 def test_a_tool_failure_is_a_result_not_an_exception(world: Config) -> None:
     agent = make_agent(world)
     assert "no tool" in (agent.toolbox.run("delete_graph", {}).error or "")
@@ -415,7 +443,7 @@ def test_query_graph_runs_generated_read_only_cypher(world: Config) -> None:
 
 
 def test_guardrail_checks_rankings_against_the_graph() -> None:
-    ranking = Ranking(aspect="battery", order="worst", products=["A", "B"], net=[-2, 1])
+    ranking = Ranking(aspect="battery", order="worst", products=["A", "B"], score=[-2, 1])
     find = lambda text: [n for n in ("A", "B") if f" {n} " in f" {text} "]  # noqa: E731
     assert ranking_check("The A has the worst battery.", [ranking], find).label == "supported"  # type: ignore[union-attr]
     assert ranking_check("The B has the worst battery.", [ranking], find).label == "contradicted"  # type: ignore[union-attr]
