@@ -461,11 +461,22 @@ def content_terms(
         normalized = normalized.replace(normalize(product.display), " ")
     skip = INTENT_WORDS | aspect_words(aspect) | {w for ws in CATEGORY_WORDS.values() for w in ws}
     skip |= {word for phrase in ASPECT_WORDS.get(aspect or "", ()) for word in phrase.split()}
-    return [
+    # a hyphenated name is one term ("T-Mobile" is not "mobile")
+    compounds = [normalize(c) for c in _COMPOUND.findall(question)]
+    compounds = [c for c in compounds if f" {c} " in f" {normalized} "]
+    compounds = [c for c in compounds if not set(c.split()) & skip]
+    for compound in compounds:
+        normalized = f" {normalized} ".replace(f" {compound} ", " ")
+    return [*compounds] + [
         word
         for word in dict.fromkeys(normalized.split())
         if word not in skip and len(word) > 2 and (not word.isdigit() or _YEAR.match(word))
     ]
+
+
+_COMPOUND = re.compile(r"\b[^\W\d_]+(?:-[^\W\d_]+)+\b")
+"""Hyphenated words of letters ("T-Mobile", "wi-fi"); "X2-Pro"-like model names are the
+resolver's."""
 
 
 def feature_words(question: str, aspect: str | None) -> list[str]:

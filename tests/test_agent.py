@@ -181,6 +181,12 @@ def test_verbs_of_asking_and_wanting_are_not_what_a_question_is_about(
     assert route(question, resolver).terms == []
 
 
+def test_a_hyphenated_name_is_one_term(resolver: ProductResolver) -> None:
+    """Found on real reviews: "T-Mobile" was searched for as "mobile"."""
+    assert route("What do reviewers say about T-Mobile?", resolver).terms == ["t mobile"]
+    assert route("Is the Aster A1 easy-to-use?", resolver).terms == ["easy", "use"]
+
+
 def test_a_known_name_with_a_suffix_it_lacks_is_an_unknown_product() -> None:
     tab = ProductName("tab-11", "Lumen Tab 11")
     pro = ProductName("x2-pro", "Nebula X2 Pro")
