@@ -94,7 +94,9 @@ _COUNT = re.compile(
     r"complain\w*|praise\w*|comment\w*|write|wrote)|"
     r"\b(did|has|have) (anyone|anybody|someone|any reviewers?) "
     r"(review\w*|mention\w*|talk\w*|write|wrote|written)\b|\bhow (often|many times) "
-    r"(is|are|was|were|do|does)\b.*\bmention",
+    r"(is|are|was|were|do|does)\b.*\bmention|"
+    r"\b(how many|number of)\s+(reviews?|documents?|posts?)\s*(are there|do you have|"
+    r"in total|are in|have you|(is|are) in)?\b[^?]{0,40}\??\s*$",
     re.I,
 )
 _COUNT_TERM = re.compile(
@@ -123,6 +125,10 @@ _CRITICISE = re.compile(
     r"things?|annoy\w*|disappoint\w*)\b",
     re.I,
 )
+_NOT_LIKED = re.compile(
+    r"\b(?:(?:do|does|did)n['’]?t\s+(?:\w+\s+)?|not\s+)(?:like|love|enjoy|appreciate)\b", re.I
+)
+"""Praise words negated: "what don't people like" asks for the complaints."""
 _PRAISE = re.compile(
     r"\b(like|likes|liked|love|loves|loved|praise\w*|enjoy\w*|pros|strengths?|strong points?|"
     r"good things?|best things?|positives?|appreciate\w*|favou?rite)\b",
@@ -229,7 +235,8 @@ INTENT_WORDS = frozenset(
     wishes hope hoping prefer prefers looking considering consider choose choosing pick
     picking decide deciding summarize summarise summarizes summarises summarized summarised
     summarizing summarising summary sum overview list show explain someone somebody buyer
-    buyers wonder wondering product products device devices model models item items""",
+    buyers wonder wondering product products device devices model models item items don
+    doesn didn isn aren wasn weren not""",
     )
 )
 """Words that shape a question without naming what it is about: its verbs of asking
@@ -495,7 +502,12 @@ def feature_words(question: str, aspect: str | None) -> list[str]:
 
 
 def summary_focus(question: str) -> str | None:
-    """`criticised`, `liked` or `overall` when the question asks for a summary of opinions."""
+    """`criticised`, `liked` or `overall` when the question asks for a summary of opinions
+    ("pros and cons", "likes and dislikes": both sides, which the overall summary gives)."""
+    if _NOT_LIKED.search(question):
+        return "criticised"
+    if _CRITICISE.search(question) and _PRAISE.search(question):
+        return "overall"
     if _CRITICISE.search(question):
         return "criticised"
     if _PRAISE.search(question):

@@ -698,6 +698,10 @@ class Toolbox:
             if args.products and not known:
                 return result
             scope: set[str] | None = None
+            if not known and not aspect and not args.term:  # how many reviews in all
+                docs = sorted(self._all_documents())
+                cite = composer.fact(f"documents in the graph: {len(docs)}", docs)
+                composer.say(f"The graph holds {reviews(len(docs))}.", [cite])
             for product in known:
                 docs = sorted(
                     row["id"] for row in store.documents_behind(product.label, product.product_id)
