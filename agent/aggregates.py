@@ -57,6 +57,11 @@ class OpinionRow:
     confidence: float | None = None
 
 
+ALL_ASPECTS = "over all aspects"
+"""How a product's opinions summed over its aspects are named (a ranking or a comparison
+with no aspect)."""
+
+
 @dataclass
 class Tally:
     """Opinions on one aspect (of one product, or of all): counts and the documents."""
@@ -541,9 +546,24 @@ def _side_by_side(
         negative = sum(t.negative for t in items.values())
         cites += [composer.aspect_fact(name, t) for t in items.values()]
         parts.append(f"the {name} {positive} positive, {negative} negative")
-    if sum(bool(per.get(pid)) for pid, _ in products) < 2:
-        missing = [name for pid, name in products if not per.get(pid)]
-        composer.say(f"No review states an opinion on the {join_names(missing)}.", basis="absence")
+    with_data = [(pid, name) for pid, name in products if per.get(pid)]
+    if len(with_data) < 2:
+        missing = join_names([name for pid, name in products if not per.get(pid)])
+        if not with_data:
+            composer.say(f"No review states an opinion on the {missing}.", basis="absence")
+            return False
+        # what the other has, as when one product lacks the compared aspect
+        pid, name = with_data[0]
+        total = Tally(ALL_ASPECTS)
+        for item in per[pid].values():
+            for polarity, n in item.counts.items():
+                total.counts[polarity] = total.counts.get(polarity, 0) + n
+            total.docs |= item.docs
+        composer.say(
+            f"No review states an opinion on the {missing}; "
+            f"the {name} has {counts_text(total)} opinions {ALL_ASPECTS}.",
+            [composer.aspect_fact(name, total)],
+        )
         return False
     composer.say(f"Reviewers' opinions share no aspect; in all: {'; '.join(parts)}.", cites)
     return True

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from distill.agent.aggregates import (
+    ALL_ASPECTS,
     Composer,
     OpinionRow,
     Statement,
@@ -183,10 +184,6 @@ class Ranking(BaseModel):
     def leaders(self) -> list[str]:
         """The products tied for first place."""
         return [p for p, n in zip(self.products, self.score, strict=True) if n == self.score[0]]
-
-
-ALL_ASPECTS = "over all aspects"
-"""How a product's opinions summed over its aspects are named (a ranking with no aspect)."""
 
 
 def _sure_share(hits: int, total: int, z: float = 1.96) -> float:

@@ -262,7 +262,11 @@ def test_too_few_opinions_to_compare_quotes_a_review_weighing_them() -> None:
         OpinionRow("d2", "a1", "overall", "positive", 0, 10, 0.9)
     ]
     assert compare(one_sided, products, only_a1, None, mentioned=mentioned)
-    assert one_sided.statements[0].text == "No review states an opinion on the Aster A2."
+    assert one_sided.statements[0].text == (  # and what the other has, as for one aspect
+        "No review states an opinion on the Aster A2; "
+        "the Aster A1 has 2 positive, 0 negative opinions over all aspects."
+    )
+    assert one_sided.statements[0].evidence  # the summed counts, cited
     assert one_sided.statements[1].text.startswith("A review comparing them (d2)")
     # no review weighs them: the graph cannot answer, the model reads the passages
     alone = Composer("t", snippet)
