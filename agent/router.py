@@ -23,6 +23,7 @@ rather than guessed.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -413,6 +414,35 @@ def find_aspect(text: str, known: Sequence[str] = ()) -> str | None:
     return None
 
 
+def listed_aspects(text: str, aspect: str | None, known: Sequence[str] = ()) -> list[str]:
+    """`aspect` and the aspects listed with it ("the screen and the keypad", "battery,
+    camera or price"): nouns of the table joined by "and", "or" or a comma. A qualifier
+    ("is the screen *small*") is not a second aspect."""
+    if not aspect:
+        return []
+    normalized = f" {normalize(text)} "
+    table = {a: words for a, words in ASPECT_WORDS.items() if a != "overall"}
+    table |= {a: (normalize(a),) for a in known if a not in table and a != "overall"}
+    places: list[tuple[int, int, str]] = []  # (start, end, aspect)
+    for name, words in table.items():
+        for word in words:
+            if word in QUALIFIERS:
+                continue
+            for found in re.finditer(rf" {re.escape(word)}(?= )", normalized):
+                places.append((found.start() + 1, found.end(), name))
+    places.sort()
+    found = [aspect]
+    for (_, end, first), (start, _, second) in itertools.pairwise(places):
+        joined = _LIST_JOINER.fullmatch(normalized[end:start])
+        if joined and first in found and second not in found:
+            found.append(second)
+    return found[:3]
+
+
+_LIST_JOINER = re.compile(r"\s*(?:and|or|&)?\s*(?:the|its|their|a)?\s*")
+"""What may stand between two listed aspects once commas are gone ("screen and the")."""
+
+
 def aspect_words(aspect: str | None) -> set[str]:
     """The words that name `aspect` (its own name included), one word at a time."""
     if not aspect:
@@ -539,7 +569,10 @@ def route(
         products = list(previous_products)
     names = [p.display for p in products]
     search = {"query": question, "products": names}
+    listed = listed_aspects(question, aspect, aspects)
     terms = content_terms(question, products, aspect, resolver)
+    if len(listed) > 1:  # the other listed aspects are asked about, not searched for
+        terms = [t for t in terms if not set(t.split()) & set().union(*map(aspect_words, listed))]
     features = feature_words(question, aspect)
     focus = summary_focus(question)
     task = _fact_task(question, fact_tasks)
@@ -579,7 +612,8 @@ def route(
     elif products and _is_summary(question, focus, aspect):
         intent = Intent("summary", products[:1], unknown, aspect, focus=focus, terms=terms)
         intent.calls = [
-            ("review_summary", _summary_args(names[:1], aspect, focus, [*features, *terms]))
+            ("review_summary", _summary_args(names[:1], each, focus, [*features, *terms]))
+            for each in listed or [aspect]
         ]
     elif products:
         intent = Intent("product", products[:1], unknown, aspect, terms=terms)
@@ -607,7 +641,10 @@ def route(
         intent.calls = [("product_opinions", ranking)]
     elif (focus or aspect) and _is_summary(question, focus, aspect):
         intent = Intent("summary", aspect=aspect, focus=focus, terms=terms)
-        intent.calls = [("review_summary", _summary_args([], aspect, focus, [*features, *terms]))]
+        intent.calls = [
+            ("review_summary", _summary_args([], each, focus, [*features, *terms]))
+            for each in listed or [aspect]
+        ]
     else:
         intent = Intent("search", aspect=aspect, terms=terms)
         years = [t for t in terms if _YEAR.match(t)]

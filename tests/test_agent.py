@@ -196,6 +196,19 @@ def test_a_hyphenated_name_is_one_term(resolver: ProductResolver) -> None:
     assert route("Is the Aster A1 easy-to-use?", resolver).terms == ["easy", "use"]
 
 
+def test_aspects_listed_together_are_each_summarised(resolver: ProductResolver) -> None:
+    """Found on real reviews: "the screen and the keypad" summarised the screen and
+    searched for "keypad"."""
+    listed = route("What do reviewers say about the screen and the keypad?", resolver)
+    assert [(name, args["aspect"]) for name, args in listed.calls] == [
+        ("review_summary", "screen"),
+        ("review_summary", "keyboard"),
+    ]
+    assert listed.terms == []
+    # a qualifier is no second aspect
+    assert len(route("Is the screen small?", resolver).calls) == 1
+
+
 def test_a_known_name_with_a_suffix_it_lacks_is_an_unknown_product() -> None:
     tab = ProductName("tab-11", "Lumen Tab 11")
     pro = ProductName("x2-pro", "Nebula X2 Pro")
@@ -307,6 +320,13 @@ def test_how_many_reviews_in_all_is_counted_from_the_graph(world: Config) -> Non
     answer = make_agent(world).chat("How many reviews are there?", thread="n")
     assert [t.name for t in answer.tool_calls] == ["count_reviews"]
     assert answer.sentences[0].text == f"The graph holds {len(REVIEWS)} reviews."
+
+
+def test_two_aspects_are_stated_one_after_the_other(world: Config) -> None:
+    answer = make_agent(world).chat("How are the Aster A1's battery and camera?", thread="a")
+    assert [t.name for t in answer.tool_calls] == ["review_summary", "review_summary"]
+    assert "Aster A1 battery: 0 positive, 2 negative" in answer.answer
+    assert "Aster A1 camera: 1 positive, 0 negative" in answer.answer
 
 
 def test_a_tool_failure_is_a_result_not_an_exception(world: Config) -> None:
