@@ -276,8 +276,10 @@ How to read it:
   Wilson lower bound of their share of complaints or praise, so neither one rave nor the
   most reviewed product leads); "Which product is mentioned most often?", "How many
   reviews are there?" and "pros and cons" went to the model or to one side only (now
-  stated from the graph); "T-Mobile" was searched as "mobile". Demo 86% and Nokia 92%,
-  as before. A run earlier this session, before the next fix, gave Nokia 88%: n21
+  stated from the graph); "T-Mobile" was searched as "mobile"; "the screen and the
+  keypad" summarised the screen only (aspects listed together are now summarised one
+  after the other). Demo 86% and Nokia 92%, as before: none of these sets' questions
+  is of these shapes, and the answers they get are unchanged. A run earlier this session, before the next fix, gave Nokia 88%: n21
   ("the Nokia 6610 or the Nokia 3650?") said only that no review has an opinion on the
   3650, the same with the code of the last stop; a comparison where one product has no
   opinions now states what the other has over all aspects, as the one-aspect comparison
