@@ -110,21 +110,28 @@ def stats(
 @app.command("show")
 def show(
     ctx: typer.Context,
-    product: Annotated[str, typer.Argument(help="catalog id of the product")],
+    product: Annotated[
+        str, typer.Argument(help='the product\'s name or id: "Nokia 6610", nokia-6610-phone')
+    ],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="file prefix (default: graph-<product>)")
+        Path | None, typer.Option("--out", "-o", help="file prefix (default: graph-<product id>)")
     ] = None,
     depth: Annotated[int, typer.Option(help="hops around the product")] = 2,
 ) -> None:
-    """Draw a product's neighbourhood to PREFIX.png and an interactive PREFIX.html."""
-    from distill.cli import console
-    from distill.graph.export import draw_html, draw_png, neighbourhood
+    """Draw a product's neighbourhood to PREFIX.png and an interactive PREFIX.html.
 
-    prefix = out or Path(f"graph-{product}")
+    distill graph show "Nokia 6610"     → graph-nokia-6610-phone.png and .html
+    """
+    from distill.cli import console
+    from distill.graph.export import draw_html, draw_png, find_product, neighbourhood
+
     with _open(ctx) as store:
-        graph = neighbourhood(store, product, depth=depth)
-    png = draw_png(graph, prefix.with_suffix(".png"), title=product)
-    html = draw_html(graph, prefix.with_suffix(".html"), title=product)
+        found = find_product(store, product)
+        graph = neighbourhood(store, found.id, depth=depth)
+    prefix = out or Path(f"graph-{found.id}")
+    title = found.name or found.id
+    png = draw_png(graph, prefix.with_suffix(".png"), title=title)
+    html = draw_html(graph, prefix.with_suffix(".html"), title=title)
     console.print(
         f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges → {png}, {html}"
     )

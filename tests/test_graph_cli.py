@@ -68,6 +68,17 @@ def test_show_writes_png_and_html(state: State, tmp_path: Path) -> None:
     assert "P1" in (tmp_path / "p1.html").read_text()
     missing = runner.invoke(app, ["show", "P404", "--out", str(tmp_path / "x")], obj=state)
     assert isinstance(missing.exception, GraphError)
+    assert "closest" in str(missing.exception)  # the error names products that exist
+
+
+def test_show_finds_the_product_by_its_name(state: State, tmp_path: Path) -> None:
+    """A user types the name they know ("Nokia 6610"), not the catalog id."""
+    for typed in ("Phone P1", "phone p1"):
+        result = runner.invoke(app, ["show", typed, "--out", str(tmp_path / "n")], obj=state)
+        assert result.exit_code == 0, result.output
+        assert "P1" in (tmp_path / "n.html").read_text()
+    several = runner.invoke(app, ["show", "Phone", "--out", str(tmp_path / "x")], obj=state)
+    assert "several products match" in str(several.exception)
 
 
 def test_export_graphml_and_jsonl(state: State, tmp_path: Path) -> None:
