@@ -76,9 +76,10 @@ def neighbourhood(
     """A product and what surrounds it, `depth` hops out, at most `limit` neighbours per node."""
     graph = nx.MultiDiGraph()
     root = ("Product", product_id)
-    if not any(p.id == product_id for p in store.products()):
+    product = store.product(product_id)
+    if product is None:
         raise GraphError(f"no product {product_id!r} in the graph; see `distill graph stats`")
-    graph.add_node(f"Product:{product_id}", _label="Product", name=product_id)
+    graph.add_node(f"Product:{product_id}", _label="Product", name=product.name or product_id)
     frontier = [root]
     for _ in range(depth):
         nxt = []
@@ -97,19 +98,52 @@ def neighbourhood(
     return graph
 
 
+SIZES = {"Product": 900, "Aspect": 600, "Entity": 400, "Document": 110, "Opinion": 50}
+"""Node sizes in the picture: the named things large, the many documents and opinions
+small (they are the evidence, not what one looks at first)."""
+NAMED = ("Product", "Aspect", "Entity")
+"""Kinds whose names are printed; a document's or an opinion's id is noise at this scale."""
+
+
 def draw_png(graph: nx.MultiDiGraph, path: str | Path, title: str = "") -> Path:
+    """The neighbourhood in rings: the product in the middle, then other products and
+    names, the documents, their opinions, and the aspects outside; a legend for colours."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
-    fig, ax = plt.subplots(figsize=(10, 8))
-    pos = nx.spring_layout(graph, seed=7)
-    colors = [COLORS.get(d.get("_label", ""), "#999999") for _, d in graph.nodes(data=True)]
-    nx.draw_networkx_nodes(graph, pos, node_color=colors, node_size=300, ax=ax)
-    nx.draw_networkx_edges(graph, pos, alpha=0.4, arrows=True, ax=ax)
-    labels = {n: str(d.get("name", n))[:24] for n, d in graph.nodes(data=True)}
-    nx.draw_networkx_labels(graph, pos, labels=labels, font_size=7, ax=ax)
+    kinds = nx.get_node_attributes(graph, "_label")
+    root = next(iter(graph.nodes), None)  # `neighbourhood` adds the product first
+    rings = [[root]] if root is not None else []
+    for group in (("Product", "Entity"), ("Document",), ("Opinion",), ("Aspect",)):
+        ring = [n for n in graph.nodes if n != root and kinds.get(n) in group]
+        rings += [ring] if ring else []
+    rest = [n for n in graph.nodes if not any(n in ring for ring in rings)]
+    rings += [rest] if rest else []
+    pos = nx.shell_layout(graph, nlist=rings) if len(rings) > 1 else nx.spring_layout(graph)
+    fig, ax = plt.subplots(figsize=(11, 9))
+    nodes = list(graph.nodes)
+    nx.draw_networkx_edges(graph, pos, alpha=0.15, arrows=False, ax=ax)
+    nx.draw_networkx_nodes(
+        graph,
+        pos,
+        nodelist=nodes,
+        node_color=[COLORS.get(kinds.get(n, ""), "#999999") for n in nodes],
+        node_size=[SIZES.get(kinds.get(n, ""), 200) for n in nodes],
+        ax=ax,
+    )
+    labels = {
+        n: str(d.get("name", n))[:28] for n, d in graph.nodes(data=True) if d.get("_label") in NAMED
+    }
+    nx.draw_networkx_labels(graph, pos, labels=labels, font_size=9, ax=ax)
+    present = [k for k in COLORS if k in set(kinds.values())]
+    ax.legend(
+        handles=[Patch(color=COLORS[k], label=k) for k in present],
+        loc="lower right",
+        frameon=False,
+    )
     ax.set_title(title)
     ax.axis("off")
     fig.savefig(path, dpi=100, bbox_inches="tight")
