@@ -15,7 +15,14 @@ SHOWN_NOTES = 10
 def annotate(
     ctx: typer.Context,
     task: Annotated[str, typer.Argument(help="task to annotate, e.g. ner")],
-    data: Annotated[Path, typer.Option("--data", help="raw JSONL: text, optional id/meta")],
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            help="raw documents: JSONL (text, optional id/meta), or any file or folder "
+            "`distill ingest` reads (.txt, Hu & Liu reviews, .md, .csv)",
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="suggestions JSONL to write (Prodigy)")],
     source: Annotated[
         str,
@@ -72,6 +79,7 @@ def annotate(
         if chosen_note:
             errors.print(f"[yellow]note[/] {escape(chosen_note)}")
     built = make_sources(task, source, config)
+    read = None if data.suffix.lower() == ".jsonl" and not data.is_dir() else _documents(data)
     with _Bar(f"{task} ← {source}") as bar:
         report = annotate(
             task,
@@ -87,6 +95,7 @@ def annotate(
             batch_size=batch_size,
             progress=bar,
             built=built,
+            read=read,
         )
     for note in report.notes[:SHOWN_NOTES]:
         errors.print(f"[yellow]note[/] {escape(note)}")
@@ -128,6 +137,22 @@ def annotate(
     )
     if report.written:
         console.print(f"next: distill review {escape(task)} {escape(report.out)}", highlight=False)
+
+
+def _documents(path: Path) -> tuple[list[Any], list[str]]:
+    """The items of a file or folder as `distill ingest` reads it (a Hu & Liu review file
+    is one item per review): one reader for every command that takes raw text."""
+    from distill.ingest.readers import LoadFailure, read_documents
+    from distill.workflow.annotate import Item
+
+    items, problems = [], []
+    for number, found in enumerate(read_documents([path]), 1):
+        if isinstance(found, LoadFailure):
+            problems.append(f"{found.source}: skipped: {found.reason}")
+            continue
+        record = {"id": found.id, "text": found.text, "meta": found.meta}
+        items.append(Item(id=found.id, line=number, record=record))
+    return items, problems
 
 
 def _sort(value: str) -> Literal["input", "uncertain"]:

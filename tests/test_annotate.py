@@ -280,6 +280,22 @@ def test_cli_annotate_prints_the_source_table(tmp_path: Path) -> None:
     assert report["already_done"] == 3 and report["written"] == 1
 
 
+def test_cli_annotate_reads_what_ingest_reads(tmp_path: Path) -> None:
+    """Found on real reviews: `annotate --data "Nokia 6610.txt"` skipped every line as
+    "not valid JSON" and wrote nothing; a Hu & Liu file is one item per review, as in
+    `distill ingest`."""
+    sample = Path(__file__).parent / "fixtures" / "huliu_sample.txt"
+    out = tmp_path / "s.jsonl"
+    args = ["annotate", "ner", "--data", str(sample), "--out", str(out),
+            "--labels", ",".join(LABELS), "--json"]  # fmt: skip
+    result = CliRunner().invoke(make_app(), args)
+    assert result.exit_code == 0, result.output
+    rows = records(out)
+    reviews = sample.read_text().count("[t]")
+    assert len(rows) == json.loads(result.stdout.strip().splitlines()[-1])["written"] == reviews
+    assert rows[0]["meta"]["id"] == "huliu_sample.txt#1" and "##" not in rows[0]["text"]
+
+
 # ---------------------------------------------------------------- the real teacher
 
 

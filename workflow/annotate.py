@@ -563,17 +563,19 @@ def annotate(
     batch_size: int | None = None,
     progress: Progress | None = None,
     built: tuple[list[Source], list[str]] | None = None,
+    read: tuple[list[Item], list[str]] | None = None,
 ) -> AnnotateReport:
     """Pre-annotate `data` into `out` with the combined sources; see the module docstring.
 
-    `built` passes sources made by `make_sources` (tests, benchmarks reusing loaded models)."""
+    `built` passes sources made by `make_sources` (tests, benchmarks reusing loaded models);
+    `read` the items of `data` already read (the CLI reads what `distill ingest` reads)."""
     from distill.plugins import make_task
 
     config = config or Config()
     spec = make_task(task, config)
     units = units_for(spec)
     runners, notes = built or make_sources(task, sources, config)
-    items, problems = read_items(Path(data))
+    items, problems = read or read_items(Path(data))
     done = _prepare_out(Path(out), resume, overwrite)
     todo = [item for item in items if item.id not in done]
     todo = todo[:limit] if limit is not None else todo
