@@ -274,8 +274,9 @@ class CypherStore(GraphStore):
                 continue
             # an opinion has one edge of each type, LINKS one per pair; others may have many
             distinct = "" if other == "Opinion" or via == LINKS else _distinct(other, edges)
+            polarity = ", m.polarity AS polarity" if other == "Opinion" else ""
             found = self._run(
-                f"{match} {distinct}RETURN m.id AS id, {name} AS name "
+                f"{match} {distinct}RETURN m.id AS id, {name} AS name{polarity} "
                 f"ORDER BY id LIMIT {int(limit) - len(rows)}",
                 {"id": node_id},
             )

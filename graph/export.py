@@ -15,10 +15,18 @@ from distill.graph.store import GraphStore
 COLORS = {
     "Product": "#e4572e",
     "Entity": "#17bebb",
-    "Document": "#76b041",
+    "Document": "#9e9e9e",
     "Opinion": "#ffc914",
     "Aspect": "#7e57c2",
 }
+POLARITY_COLORS = {"positive": "#2e7d32", "negative": "#c62828", "neutral": "#b0bec5"}
+"""An opinion is drawn in its polarity's colour (the web app's), other nodes by kind."""
+
+
+def node_color(data: dict[str, Any]) -> str:
+    return POLARITY_COLORS.get(
+        data.get("polarity") or "", COLORS.get(data.get("_label", ""), "#999999")
+    )
 
 
 def _scalar_attrs(data: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +95,10 @@ def neighbourhood(
             for row in store.neighbours(label, node_id, limit=limit):
                 key = f"{row['label']}:{row['id']}"
                 if key not in graph:
-                    graph.add_node(key, _label=row["label"], name=row.get("name") or row["id"])
+                    extra = {"polarity": row["polarity"]} if row.get("polarity") else {}
+                    graph.add_node(
+                        key, _label=row["label"], name=row.get("name") or row["id"], **extra
+                    )
                     nxt.append((row["label"], row["id"]))
                 src, dst = (f"{label}:{node_id}", key)
                 if row["direction"] == "in":
@@ -115,14 +126,7 @@ def draw_png(graph: nx.MultiDiGraph, path: str | Path, title: str = "") -> Path:
     from matplotlib.patches import Patch
 
     kinds = nx.get_node_attributes(graph, "_label")
-    root = next(iter(graph.nodes), None)  # `neighbourhood` adds the product first
-    rings = [[root]] if root is not None else []
-    for group in (("Product", "Entity"), ("Document",), ("Opinion",), ("Aspect",)):
-        ring = [n for n in graph.nodes if n != root and kinds.get(n) in group]
-        rings += [ring] if ring else []
-    rest = [n for n in graph.nodes if not any(n in ring for ring in rings)]
-    rings += [rest] if rest else []
-    pos = nx.shell_layout(graph, nlist=rings) if len(rings) > 1 else nx.spring_layout(graph)
+    pos = spoke_layout(graph, kinds)
     fig, ax = plt.subplots(figsize=(11, 9))
     nodes = list(graph.nodes)
     nx.draw_networkx_edges(graph, pos, alpha=0.15, arrows=False, ax=ax)
@@ -130,7 +134,7 @@ def draw_png(graph: nx.MultiDiGraph, path: str | Path, title: str = "") -> Path:
         graph,
         pos,
         nodelist=nodes,
-        node_color=[COLORS.get(kinds.get(n, ""), "#999999") for n in nodes],
+        node_color=[node_color(graph.nodes[n]) for n in nodes],
         node_size=[SIZES.get(kinds.get(n, ""), 200) for n in nodes],
         ax=ax,
     )
@@ -138,17 +142,64 @@ def draw_png(graph: nx.MultiDiGraph, path: str | Path, title: str = "") -> Path:
         n: str(d.get("name", n))[:28] for n, d in graph.nodes(data=True) if d.get("_label") in NAMED
     }
     nx.draw_networkx_labels(graph, pos, labels=labels, font_size=9, ax=ax)
-    present = [k for k in COLORS if k in set(kinds.values())]
+    shown = {kinds.get(n) for n in nodes} | {graph.nodes[n].get("polarity") for n in nodes}
+    legend = [(COLORS[k], k) for k in COLORS if k in shown and k != "Opinion"]
+    legend += [(c, f"{p} opinion") for p, c in POLARITY_COLORS.items() if p in shown]
     ax.legend(
-        handles=[Patch(color=COLORS[k], label=k) for k in present],
-        loc="lower right",
+        handles=[Patch(color=color, label=label) for color, label in legend],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
         frameon=False,
     )
     ax.set_title(title)
+    ax.set_aspect("equal")
     ax.axis("off")
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return Path(path)
+
+
+RINGS = {"Product": 0.3, "Entity": 0.3, "Document": 0.55, "Opinion": 0.8, "Aspect": 1.0}
+"""Radius of each kind's ring; the drawn product is the centre."""
+
+
+def spoke_layout(graph: nx.MultiDiGraph, kinds: dict[str, str]) -> dict[str, Any]:
+    """Aspects evenly round the outside, each opinion on the spoke of its aspect, each
+    document at the mean angle of its opinions, names round the product in the middle:
+    what reviewers said about each aspect reads as one spoke."""
+    import math
+
+    nodes = list(graph.nodes)
+    if not nodes:
+        return {}
+    root, aspects = nodes[0], sorted(n for n in nodes if kinds.get(n) == "Aspect")
+    angle = {a: 2 * math.pi * i / max(len(aspects), 1) for i, a in enumerate(aspects)}
+
+    def neighbours(node: str) -> set[str]:
+        return set(graph.successors(node)) | set(graph.predecessors(node))
+
+    def mean_angle(angles: list[float]) -> float | None:
+        if not angles:
+            return None
+        return math.atan2(sum(map(math.sin, angles)), sum(map(math.cos, angles)))
+
+    spread = math.pi / max(len(aspects), 1) * 0.8
+    for aspect in aspects:
+        opinions = sorted(n for n in neighbours(aspect) if kinds.get(n) == "Opinion")
+        for i, opinion in enumerate(opinions):
+            offset = (i + 0.5) / len(opinions) - 0.5 if len(opinions) > 1 else 0.0
+            angle[opinion] = angle[aspect] + offset * spread
+    for kind in ("Document", "Entity", "Product"):
+        placed = [n for n in nodes if kinds.get(n) == kind and n != root]
+        for n, node in enumerate(placed):
+            found = mean_angle([angle[m] for m in neighbours(node) if m in angle])
+            angle[node] = found if found is not None else 2 * math.pi * n / len(placed)
+    pos = {root: (0.0, 0.0)}
+    for node in nodes[1:]:
+        radius = RINGS.get(kinds.get(node, ""), 0.9)
+        theta = angle.get(node, 0.0)
+        pos[node] = (radius * math.cos(theta), radius * math.sin(theta))
+    return pos
 
 
 def draw_html(graph: nx.MultiDiGraph, path: str | Path, title: str = "") -> Path:
@@ -161,8 +212,7 @@ def draw_html(graph: nx.MultiDiGraph, path: str | Path, title: str = "") -> Path
     for node, data in graph.nodes(data=True):
         label = data.get("_label", "")
         name = str(data.get("name", node))[:40]
-        color = COLORS.get(label, "#999999")
-        net.add_node(node, label=name, title=f"{label}: {node}", color=color)
+        net.add_node(node, label=name, title=f"{label}: {node}", color=node_color(data))
     for u, v, data in graph.edges(data=True):
         net.add_edge(u, v, title=data.get("_type", ""), label=data.get("_type", ""))
     Path(path).write_text(net.generate_html(notebook=False), encoding="utf-8")

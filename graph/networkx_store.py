@@ -324,6 +324,7 @@ class NetworkXStore(GraphStore):
                         "direction": direction,
                         "id": node["id"],
                         "name": node.get("name") if named else node["id"],
+                        **({"polarity": node.get("polarity")} if other_label == "Opinion" else {}),
                     }
                     for node in nodes
                     if node["_label"] == other_label

@@ -294,9 +294,9 @@ class GraphStore(ABC):
 
     @abstractmethod
     def neighbours(self, label: str, node_id: str, limit: int = 100) -> list[Row]:
-        """Nodes one hop away: {label, id, name, edge, direction}, distinct; grouped by edge
-        type (`EDGE_TYPES` order) and direction (out, then in), by id within a group; the
-        first `limit`."""
+        """Nodes one hop away: {label, id, name, edge, direction} (and an opinion's
+        `polarity`), distinct; grouped by edge type (`EDGE_TYPES` order) and direction
+        (out, then in), by id within a group; the first `limit`."""
 
     @abstractmethod
     def entities(self, label: str | None = None) -> list[Row]:

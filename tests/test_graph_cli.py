@@ -81,6 +81,36 @@ def test_show_finds_the_product_by_its_name(state: State, tmp_path: Path) -> Non
     assert "several products match" in str(several.exception)
 
 
+def test_the_picture_puts_each_opinion_on_its_aspects_spoke(tmp_path: Path) -> None:
+    """The PNG is read, not decoded: an opinion carries its polarity (drawn in its colour)
+    and sits nearest its own aspect."""
+    import math
+
+    from distill.graph.export import neighbourhood, spoke_layout
+
+    with LadybugStore(tmp_path / "g") as store:
+        store.write_document(sample_facts("d1"))
+        graph = neighbourhood(store, store.products()[0].id, depth=2)
+    polarities = [d["polarity"] for _, d in graph.nodes(data=True) if d["_label"] == "Opinion"]
+    assert polarities and set(polarities) <= {"positive", "negative", "neutral"}
+
+    drawn = nx.MultiDiGraph()
+    drawn.add_node("Product:p", _label="Product")
+    for aspect in ("battery", "camera", "screen"):
+        drawn.add_node(f"Aspect:{aspect}", _label="Aspect")
+        for n in range(3):
+            opinion = f"Opinion:{aspect}{n}"
+            drawn.add_node(opinion, _label="Opinion")
+            drawn.add_edge(opinion, "Product:p")
+            drawn.add_edge(opinion, f"Aspect:{aspect}")
+    kinds = nx.get_node_attributes(drawn, "_label")
+    pos = spoke_layout(drawn, kinds)
+    aspects = [n for n, kind in kinds.items() if kind == "Aspect"]
+    for opinion in (n for n, kind in kinds.items() if kind == "Opinion"):
+        nearest = min(aspects, key=lambda a: math.dist(pos[a], pos[opinion]))
+        assert nearest == f"Aspect:{opinion.split(':')[1][:-1]}"
+
+
 def test_export_graphml_and_jsonl(state: State, tmp_path: Path) -> None:
     for name in ("g.graphml", "g.jsonl"):
         result = runner.invoke(app, ["export", str(tmp_path / name)], obj=state)
