@@ -53,6 +53,7 @@ from distill.agent.router import (
     ProductResolver,
     feature_words,
     is_follow_up,
+    model_forms,
     route,
 )
 from distill.agent.tools import PLANNER_TOOLS, Ranking, Toolbox, ToolResult
@@ -771,11 +772,15 @@ class Agent:
                     brands.add(entry.brand)
         with self.graph_store() as store:
             products = store.products()
-            names += [
-                (p.name or p.id, ProductName(p.id, self._display(catalog, p)))
-                for p in products
-                if not is_word(p.name or p.id)
-            ]
+            for p in products:
+                if is_word(p.name or p.id):
+                    continue
+                product = ProductName(p.id, self._display(catalog, p))
+                known = catalog is not None and catalog.get(p.id) is not None
+                # a product only the graph knows (a file's subject, "Lumix Z5 camera")
+                # answers to its short forms too, as a catalog entry does ("Lumix Z5")
+                forms = [p.name or p.id] if known else model_forms(p.name or p.id)
+                names += [(form, product) for form in forms]
             for entity in store.entities("PRODUCT"):
                 if is_word(str(entity["name"])) or len(str(entity["name"])) < 3:
                     continue  # a common word the NER took for a product

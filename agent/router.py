@@ -244,6 +244,18 @@ INTENT_WORDS = frozenset(
 ("summarize", "list", "describe") and wanting ("wants", "looking", "choose")."""
 
 
+def model_forms(name: str) -> list[str]:
+    """A product name and its shorter forms that still name the model: every prefix that
+    reaches the first word with a digit ("Lumix Z5 camera" → "Lumix Z5"; "Apex AD2600
+    Progressive-scan DVD player" → "Apex AD2600", …). A name without a digit has no
+    shorter form ("Nomad Jukebox" is not "Nomad")."""
+    words = name.split()
+    first = next((i for i, w in enumerate(words) if any(c.isdigit() for c in w)), None)
+    if first is None or first == 0:
+        return [name]
+    return [" ".join(words[: end + 1]) for end in range(len(words) - 1, first - 1, -1)]
+
+
 @dataclass(frozen=True)
 class ProductName:
     """A name the resolver knows: the product id it means and how it is displayed."""

@@ -592,7 +592,10 @@ class Toolbox:
         about = {product.display: scope} if product is not None and scope else {}
         parts = aspect_words(aspect) - {aspect}
         features = [t for t in terms if set(t.split()) <= parts]
-        others = [t for t in terms if t not in features]
+        # words of the product's own name name the product ("the Nomad Jukebox" of the
+        # "Creative Labs Nomad Jukebox Zen Xtra 40GB" reviews), not a topic to look for
+        named = set(normalize(product.display).split()) if product is not None else set()
+        others = [t for t in terms if t not in features and not set(t.split()) <= named]
         subject = f"the {product.display}" if product else "the reviewed products"
         hint = {"criticised": "problem complaint bad", "liked": "love great"}.get(args.focus, "")
 

@@ -24,7 +24,13 @@ from distill.agent.guardrail import (
     is_abstention,
     ranking_check,
 )
-from distill.agent.router import ProductName, ProductResolver, is_follow_up, route
+from distill.agent.router import (
+    ProductName,
+    ProductResolver,
+    is_follow_up,
+    model_forms,
+    route,
+)
 from distill.agent.tools import Ranking
 from distill.config import Config
 from distill.errors import DistillError
@@ -327,6 +333,38 @@ def test_two_aspects_are_stated_one_after_the_other(world: Config) -> None:
     assert [t.name for t in answer.tool_calls] == ["review_summary", "review_summary"]
     assert "Aster A1 battery: 0 positive, 2 negative" in answer.answer
     assert "Aster A1 camera: 1 positive, 0 negative" in answer.answer
+
+
+def test_a_product_only_the_graph_knows_answers_to_its_short_name(world: Config) -> None:
+    """Found on reviews whose subject is not in the catalog (a Hu & Liu file's name):
+    "What do reviewers think of the Lumix Z5?" searched the reviews for "lumix" and said
+    no review mentions it."""
+    from distill.graph.schema import DocumentFacts, DocumentNode, OpinionFact, Provenance
+    from distill.ingest.index import DocumentIndex, IndexedDocument
+
+    text = "The zoom is sharp and the photos are lovely."
+    subject = "Lumix Z5 camera"
+    opinion = OpinionFact(
+        aspect="camera",
+        polarity="positive",
+        product_id=subject,
+        provenance=Provenance(doc_id="c1", char_start=0, char_end=len(text), tool="sentiment"),
+    )
+    with open_store(world.graph) as store:
+        store.write_document(
+            DocumentFacts(
+                document=DocumentNode(id="c1", n_chars=len(text)),
+                products={subject: subject},
+                opinions=[opinion],
+            )
+        )
+    with DocumentIndex(world.index.path, embedder=fake_embed) as index:
+        index.add([IndexedDocument(id="c1", text=text)])
+    answer = make_agent(world).chat("What do reviewers think of the Lumix Z5?", thread="z")
+    assert "mentions" not in answer.answer
+    assert "Lumix Z5 camera" in answer.answer and "1 positive" in answer.answer
+    assert model_forms("Apex AD2600 Progressive-scan DVD player")[-1] == "Apex AD2600"
+    assert model_forms("Nomad Jukebox Zen Xtra") == ["Nomad Jukebox Zen Xtra"]
 
 
 def test_a_tool_failure_is_a_result_not_an_exception(world: Config) -> None:
