@@ -103,6 +103,13 @@ def tally(
     return out
 
 
+def product_aspect(product: str, aspect: str) -> str:
+    """ "Nokia 6610 phone battery", but "Lumix Z5 camera" for its camera, not "camera camera"."""
+    if product.lower().split()[-1:] == [aspect.lower()]:
+        return product
+    return f"{product} {aspect}"
+
+
 def mood(positive: int, negative: int) -> str:
     """How a count of opinions reads in words."""
     if positive + negative == 0:
@@ -344,7 +351,7 @@ def _aspect_summary(
     topic: str | None = None,
 ) -> None:
     label = display or "all products"
-    subject = f"the {display} {aspect}" if display else f"the {aspect}"
+    subject = f"the {product_aspect(display, aspect)}" if display else f"the {aspect}"
     if feature:
         subject += f" in sentences that mention {feature}"
         label += f" (sentences that mention {feature})"

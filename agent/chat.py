@@ -991,11 +991,16 @@ def _claims(text: str) -> list[str]:
     """A drafted "sentence" as the sentences it holds: the small model often packs several
     into one, and each must be checked on its own ("X is better. 40 of 40 reviews praise
     its support."), or the checker judges them together. A short unfinished tail (the
-    length cap cut it: "The 66") is no claim."""
+    length cap cut it: "The 66") is no claim, nor is a sentence that stops on a word that
+    cannot end one ("The picture quality is described as")."""
     parts = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])", " ".join(text.split()))
     if parts and not parts[-1].endswith((".", "!", "?", '"')) and len(parts[-1].split()) < 4:
         parts = parts[:-1]
-    return [part for part in parts if part]
+    return [part for part in parts if part and not _UNFINISHED.search(part)]
+
+
+_UNFINISHED = re.compile(r"\b(?:a|an|the|as|and|or|than|is|are|was|were|be|been|of)\W*$", re.I)
+"""A sentence ending on an article, a conjunction or a copula was cut off mid-thought."""
 
 
 def _focus(text: str, words: Sequence[str], limit: int = 240) -> str:

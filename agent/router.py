@@ -33,7 +33,8 @@ from distill.plugins.linker.catalog import normalize
 ASPECT_WORDS: dict[str, tuple[str, ...]] = {
     "battery": ("battery", "batteries", "charge", "charging", "lasts", "last longer", "power",
                 "battery life", "standby"),
-    "camera": ("camera", "cameras", "photo", "photos", "pictures", "zoom", "webcam", "selfie"),
+    "camera": ("camera", "cameras", "photo", "photos", "picture", "pictures", "zoom", "webcam",
+               "selfie", "picture quality", "image quality", "lens", "flash", "megapixel"),
     "screen": ("screen", "display", "oled", "brightness", "panel", "backlight", "colors",
                "colours", "wallpaper"),
     "performance": ("performance", "perform", "fast", "speed", "slow", "lag", "exports",
@@ -237,7 +238,7 @@ INTENT_WORDS = frozenset(
     picking decide deciding summarize summarise summarizes summarises summarized summarised
     summarizing summarising summary sum overview list show explain someone somebody buyer
     buyers wonder wondering product products device devices model models item items don
-    doesn didn isn aren wasn weren not""",
+    doesn didn isn aren wasn weren not take takes taking took""",
     )
 )
 """Words that shape a question without naming what it is about: its verbs of asking

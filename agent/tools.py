@@ -33,6 +33,7 @@ from distill.agent.aggregates import (
     criticised,
     join_names,
     liked,
+    product_aspect,
     reviews,
     summarise,
     tally,
@@ -449,7 +450,8 @@ class Toolbox:
                 counts = opinion_fact_text(product.display, row.aspect, row.counts())
                 result.statements.append(
                     Statement(
-                        text=f"Reviewers' opinions on the {product.display} {aspect}: "
+                        text=f"Reviewers' opinions on the "
+                        f"{product_aspect(product.display, aspect)}: "
                         f"{counts.split(': ', 1)[1]}.",
                         evidence=[len(result.evidence)],
                     )

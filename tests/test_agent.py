@@ -150,6 +150,7 @@ def test_the_names_a_products_reviews_mention_alongside_it(
         ("How many reviews are there?", "count", None, None),
         ("Which products have the most negative opinions?", "rank", "worst", None),
         ("Which product is mentioned most often?", "most_named", None, None),
+        ("How is the picture quality?", "summary", None, "camera"),
     ],
 )
 def test_router_knows_the_aggregate_intents(
@@ -365,6 +366,23 @@ def test_a_product_only_the_graph_knows_answers_to_its_short_name(world: Config)
     assert "Lumix Z5 camera" in answer.answer and "1 positive" in answer.answer
     assert model_forms("Apex AD2600 Progressive-scan DVD player")[-1] == "Apex AD2600"
     assert model_forms("Nomad Jukebox Zen Xtra") == ["Nomad Jukebox Zen Xtra"]
+
+
+def test_a_drafted_sentence_cut_off_mid_thought_is_no_claim() -> None:
+    """Found on reviews: the model wrote "The picture quality is described as" and the
+    checker accepted the fragment."""
+    from distill.agent.chat import _claims
+
+    assert _claims("The picture quality is described as") == []
+    assert _claims("It is sharp. The zoom is better than the") == ["It is sharp."]
+    assert _claims("It is worth paying for.") == ["It is worth paying for."]
+
+
+def test_a_product_named_after_its_aspect_is_not_said_twice() -> None:
+    from distill.agent.aggregates import product_aspect
+
+    assert product_aspect("Lumix Z5 camera", "camera") == "Lumix Z5 camera"
+    assert product_aspect("Nokia 6610 phone", "battery") == "Nokia 6610 phone battery"
 
 
 def test_a_tool_failure_is_a_result_not_an_exception(world: Config) -> None:
