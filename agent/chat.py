@@ -999,8 +999,10 @@ def _claims(text: str) -> list[str]:
     return [part for part in parts if part and not _UNFINISHED.search(part)]
 
 
-_UNFINISHED = re.compile(r"\b(?:a|an|the|as|and|or|than|is|are|was|were|be|been|of)\W*$", re.I)
-"""A sentence ending on an article, a conjunction or a copula was cut off mid-thought."""
+_UNFINISHED = re.compile(
+    r"\b(?:a|an|the|as|and|or|than|is|are|was|were|be|been|of)\W*$|[,;:]\s*$", re.I
+)
+"""A sentence ending on an article, a conjunction, a copula or a comma was cut off."""
 
 
 def _focus(text: str, words: Sequence[str], limit: int = 240) -> str:

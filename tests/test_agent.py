@@ -376,6 +376,7 @@ def test_a_drafted_sentence_cut_off_mid_thought_is_no_claim() -> None:
     assert _claims("The picture quality is described as") == []
     assert _claims("It is sharp. The zoom is better than the") == ["It is sharp."]
     assert _claims("It is worth paying for.") == ["It is worth paying for."]
+    assert _claims("The player is a bargain,") == []
 
 
 def test_a_product_named_after_its_aspect_is_not_said_twice() -> None:
