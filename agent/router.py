@@ -146,7 +146,8 @@ _OVERALL = re.compile(
 _OPINION_SHAPE = re.compile(
     r"^(?:so |and |overall,? )?(?:how (?:is|are|was|were|good|bad)\b|what do\b|what does\b|"
     r"what did\b|what are\b|what's\b|what is\b|how do\b|how does\b|tell me about\b|"
-    r"is the\b|are the\b|any good\b|do (?:people|reviewers|users|owners) (?:like|love|hate)\b)",
+    r"is the\b|are the\b|any good\b|do (?:people|reviewers|users|owners) (?:like|love|hate)\b|"
+    r"(?:and|what about|how about) (?:the |its |their )?[\w -]{2,30}\??$)",
     re.I,
 )
 _NEEDS_PLAN = re.compile(

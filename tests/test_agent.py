@@ -234,7 +234,8 @@ def test_follow_ups_reuse_the_last_products_and_nothing_else_does(
 ) -> None:
     previous = [ProductName("aster-a1", "Aster A1")]
     follow = route("And its camera?", resolver, previous_products=previous)
-    assert (follow.name, follow.products, follow.aspect) == ("product", previous, "camera")
+    # answered as "How is its camera?" would be: a summary from the graph
+    assert (follow.name, follow.products, follow.aspect) == ("summary", previous, "camera")
     assert route(WORST_BATTERY, resolver, previous_products=previous).name == "rank"
     assert is_follow_up("what about them") and not is_follow_up("Which phone is best?")
 
