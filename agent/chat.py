@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import itertools
 import re
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
@@ -612,10 +614,15 @@ class Agent:
         draft = self.llm.with_structured_output(Draft).invoke(prompt)
         if isinstance(draft, dict):
             draft = Draft.model_validate(draft)
-        out = []
+        out: list[dict[str, Any]] = []
         for sentence in draft.sentences:
             cites = [n for n in dict.fromkeys(sentence.sources) if 0 < n <= len(evidence)]
-            out += [{"text": text, "sources": cites} for text in _claims(sentence.text)]
+            said = {s["text"] for s in out}  # a small model may write one sentence thrice
+            out += [
+                {"text": text, "sources": cites}
+                for text in _claims(sentence.text)
+                if text not in said
+            ]
         if not out:
             raise DistillError("empty answer")
         return out
@@ -996,7 +1003,18 @@ def _claims(text: str) -> list[str]:
     parts = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])", " ".join(text.split()))
     if parts and not parts[-1].endswith((".", "!", "?", '"')) and len(parts[-1].split()) < 4:
         parts = parts[:-1]
-    return [part for part in parts if part and not _UNFINISHED.search(part)]
+    return [part for part in parts if part and not _UNFINISHED.search(part) and not _looping(part)]
+
+
+def _looping(text: str) -> bool:
+    """A sentence that repeats one pair of words three times or more, filling half of it
+    ("Reviewers mention Nokia 6610, Nokia 6610, Nokia 6610, …"): the model looped."""
+    words = re.findall(r"\w+", text.lower())
+    pairs = list(itertools.pairwise(words))
+    if len(pairs) < 6:
+        return False
+    _, most = Counter(pairs).most_common(1)[0]
+    return most >= 3 and most * 2 >= len(pairs) // 2
 
 
 _UNFINISHED = re.compile(

@@ -378,6 +378,8 @@ def test_a_drafted_sentence_cut_off_mid_thought_is_no_claim() -> None:
     assert _claims("It is sharp. The zoom is better than the") == ["It is sharp."]
     assert _claims("It is worth paying for.") == ["It is worth paying for."]
     assert _claims("The player is a bargain,") == []
+    # the model looped (found on the Nokia reviews, written three times over)
+    assert _claims("Reviewers mention Nokia 6610, Nokia 6610, Nokia 6610, Nokia 6610.") == []
 
 
 def test_a_product_named_after_its_aspect_is_not_said_twice() -> None:
@@ -432,6 +434,18 @@ def test_an_unusable_draft_falls_back_to_the_evidence(world: Config) -> None:
     )
     assert any("could not write" in note for note in response.notes)
     assert response.citations and "Aster A2" in response.answer
+
+
+def test_a_sentence_the_model_writes_twice_is_shown_once(world: Config) -> None:
+    def twice(prompt: str) -> list[tuple[str, list[int]]]:
+        sentence = ("The Aster A2 battery lasts two days.", [cite(prompt, "two days")])
+        return [sentence, sentence, sentence]
+
+    response = make_agent(world, ScriptedLLM(answer=twice)).chat(
+        "Does the Aster A2 battery last two days?"
+    )
+    texts = [s.text for s in response.sentences]
+    assert texts.count("The Aster A2 battery lasts two days.") == 1
 
 
 def test_products_the_model_invents_are_dropped(world: Config) -> None:
