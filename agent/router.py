@@ -659,6 +659,14 @@ def route(
             ("review_summary", _summary_args([], each, focus, [*features, *terms]))
             for each in listed or [aspect]
         ]
+    elif aspect and not _NEEDS_PLAN.search(question):
+        # an aspect of the reviewed products, asked of no product ("does the battery last
+        # long?"): the counts lead, the model reads what the reviews say
+        intent = Intent("product", aspect=aspect, terms=terms)
+        intent.calls = [
+            ("review_summary", _summary_args([], aspect, "overall", features)),
+            ("search_reviews", {**search, "require": terms[:6]}),
+        ]
     else:
         intent = Intent("search", aspect=aspect, terms=terms)
         years = [t for t in terms if _YEAR.match(t)]
