@@ -289,13 +289,15 @@ How to read it:
   "Reviewers mention Nokia 6610, Nokia 6610, …" three times, each supported (a sentence
   written again is shown once, one where a pair of words repeats three times or more is no
   claim); "And the screen?" after a battery question went to the model (a bare aspect
-  follow-up is now summarised as the question before it). n21 ("the Nokia 6610 or the Nokia
-  3650?") said only that no review has an opinion on the 3650, as it did with the code of
-  the last stop (a run earlier this session gave Nokia 88%); a comparison where one product
-  has no opinions now states what the other has over all aspects, as the one-aspect
-  comparison already did. Demo 86% and Nokia 92%, the figures of the last published run; n06
-  (12 reviews against the key's 13: review 14 writes "speakphone") and n19 (r31's Bluetooth
-  sentence drafted as a statement and removed) fail as before.
+  follow-up is now summarised as the question before it); "Does the battery last long?" went
+  to a passage search alone (the aspect's counts and quotes now lead, the model reads the
+  passages after them). n21 ("the Nokia 6610 or the Nokia 3650?") said only that no review
+  has an opinion on the 3650, as it did with the code of the last stop (a run earlier this
+  session gave Nokia 88%); a comparison where one product has no opinions now states what
+  the other has over all aspects, as the one-aspect comparison already did. Demo 86% and
+  Nokia 92%, the figures of the last published run; n06 (12 reviews against the key's 13:
+  review 14 writes "speakphone") and n19 (r31's Bluetooth sentence drafted as a statement
+  and removed) fail as before.
 - **The run of 2026-12-04 (ninth session): the sentiment model trained six epochs**
   (*Aspect sentiment on real reviews*: held-out SemEval-2014 restaurants dev 0.763 → 0.783)
   and a threshold no longer re-tuned on a handful of dev opinions (`distill demo`'s
