@@ -68,6 +68,11 @@ NAMED_IN = (
     "m.product_id AS product, m.char_start AS char_start, m.char_end AS char_end"
 )
 """Every name the documents `$docs` mention, with the product it links to (if any)."""
+UNLINKED_NAMES = (
+    "MATCH (d:Document)-[m:MENTIONS]->(e:Entity) WHERE e.label = 'PRODUCT' "
+    "RETURN d.id AS doc, e.id AS entity, e.name AS name, m.product_id AS product LIMIT 200000"
+)
+"""Product names the reviews use, with the catalog product each links to (if any)."""
 MAX_SCOPE = 5000
 """Reviews of one product read for the names they mention (the first, by id)."""
 OPINION_ROWS = (
@@ -1000,6 +1005,7 @@ class Toolbox:
         with self.store() as store:
             products = store.products()
             aspects = sorted({row.aspect for row in store.opinion_summary()})
+            unlinked = store.query(UNLINKED_NAMES, isolated=False) if args.most else []
         if args.category:
             products = [p for p in products if self._in_category(p.id, args.category)]
         lines = [
@@ -1013,13 +1019,8 @@ class Toolbox:
                 kind="graph", text="Products: " + "; ".join(lines or ["none"]), tool="list_products"
             )
         )
-        if args.most and products:
-            ranked = sorted(products, key=lambda p: (-p.documents, -p.mentions, p.id))
-            top, *rest = ranked[:4]
-            text = f"The {top.name or top.id} is named in the most reviews ({top.documents})"
-            others = [f"the {p.name or p.id} ({p.documents})" for p in rest]
-            text += f", then {join_names(others)}." if others else "."
-            result.statements.append(Statement(text=text, evidence=[listed]))
+        if args.most:
+            self._most_named(result, products, unlinked, listed)
         result.evidence.append(
             Evidence(
                 kind="graph",
@@ -1028,6 +1029,46 @@ class Toolbox:
             )
         )
         return result
+
+    def _most_named(
+        self, result: ToolResult, products: Sequence[Any], unlinked: Sequence[dict], listed: int
+    ) -> None:
+        """The names the most reviews use: catalog products by their counts, and product
+        names the linker left unlinked (all of them without a catalog) by their documents."""
+        named: dict[str, tuple[str, int]] = {
+            p.id: (p.name or p.id, p.documents) for p in products if p.documents
+        }
+        docs: dict[str, set[str]] = {}
+        shown: dict[str, str] = {}
+        for row in unlinked:
+            if row.get("product"):
+                continue  # counted with its product
+            docs.setdefault(row["entity"], set()).add(row["doc"])
+            shown[row["entity"]] = _named(row.get("name") or row["entity"])
+        named |= {key: (shown[key], len(found)) for key, found in docs.items()}
+        if not named:
+            return
+        ranked = sorted(named.values(), key=lambda item: (-item[1], item[0]))[:4]
+        (name, count), rest = ranked[0], ranked[1:]
+        cites = [listed]
+        if docs:
+            cites.append(len(result.evidence))
+            result.evidence.append(self._entity_evidence(docs, shown))
+        text = f"The {name} is named in the most reviews ({count})"
+        others = [f"the {n} ({c})" for n, c in rest]
+        text += f", then {join_names(others)}." if others else "."
+        result.statements.append(Statement(text=text, evidence=cites))
+
+    @staticmethod
+    def _entity_evidence(docs: dict[str, set[str]], shown: dict[str, str]) -> Evidence:
+        top = sorted(docs, key=lambda key: (-len(docs[key]), key))[:20]
+        return Evidence(
+            kind="graph",
+            text="Names no catalog entry links: "
+            + "; ".join(f"{shown[k]}: in {reviews(len(docs[k]))}" for k in top),
+            tool="list_products",
+            sources=[Source(doc_id=d) for k in top[:3] for d in sorted(docs[k])[:5]],
+        )
 
     def _run_tool(self, args: RunTool) -> ToolResult:
         assert self.run_task is not None

@@ -390,6 +390,25 @@ def test_a_product_named_after_its_aspect_is_not_said_twice() -> None:
     assert product_aspect("Nokia 6610 phone", "battery") == "Nokia 6610 phone battery"
 
 
+def test_names_no_catalog_entry_links_count_among_the_most_named(world: Config) -> None:
+    """Found without a catalog: "which product is mentioned most often?" answered with a
+    product named in 0 reviews, as every name the reviews use was an unlinked entity."""
+    from distill.graph.schema import DocumentFacts, DocumentNode, MentionFact, Provenance
+
+    with open_store(world.graph) as store:
+        for doc in ("u1", "u2", "u3"):
+            text = "My old Vela Q9 was better."
+            where = Provenance(doc_id=doc, char_start=7, char_end=14, tool="ner")
+            store.write_document(
+                DocumentFacts(
+                    document=DocumentNode(id=doc, n_chars=len(text)),
+                    mentions=[MentionFact(text="Vela Q9", label="PRODUCT", provenance=where)],
+                )
+            )
+    answer = make_agent(world).chat("Which product is mentioned most often?", thread="u")
+    assert answer.sentences[0].text.startswith("The Vela Q9 is named in the most reviews (3)")
+
+
 def test_a_tool_failure_is_a_result_not_an_exception(world: Config) -> None:
     agent = make_agent(world)
     assert "no tool" in (agent.toolbox.run("delete_graph", {}).error or "")
