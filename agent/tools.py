@@ -560,7 +560,11 @@ class Toolbox:
         cite = composer.fact(opinion_fact_text(name, leader.aspect, leader.counts()), leader_docs)
         counts = opinion_fact_text(name, leader.aspect, leader.counts()).split(": ", 1)[1]
         reviews = f"{aspect} reviews" if aspect else f"reviews {ALL_ASPECTS}"
-        composer.say(f"The {name} has the {word} {reviews}: {counts}.", [cite])
+        if len({row.product_id for row in rows}) == 1:  # no other product to be better than
+            on = f"the {aspect}" if aspect else "any aspect"
+            composer.say(f"Only the {name} has opinions on {on} in the graph: {counts}.", [cite])
+        else:
+            composer.say(f"The {name} has the {word} {reviews}: {counts}.", [cite])
         polarity = "negative" if worst_first else "positive"
         product = ProductName(leader.product_id, name)
         leader_rows = [

@@ -409,6 +409,15 @@ def test_names_no_catalog_entry_links_count_among_the_most_named(world: Config) 
     assert answer.sentences[0].text.startswith("The Vela Q9 is named in the most reviews (3)")
 
 
+def test_a_ranking_of_one_product_says_it_is_the_only_one(world: Config) -> None:
+    """Found on a single-product review file: "which products have the most negative
+    opinions?" called the only product with opinions the worst."""
+    answer = make_agent(world).chat("Which laptop has the worst screen reviews?", thread="l")
+    assert answer.sentences[0].text.startswith(
+        "Only the Brio Book 14 has opinions on the screen in the graph: 0 positive, 1 negative"
+    )
+
+
 def test_a_tool_failure_is_a_result_not_an_exception(world: Config) -> None:
     agent = make_agent(world)
     assert "no tool" in (agent.toolbox.run("delete_graph", {}).error or "")
