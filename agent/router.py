@@ -28,6 +28,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from rapidfuzz import fuzz
+
 from distill.plugins.linker.catalog import normalize
 
 ASPECT_WORDS: dict[str, tuple[str, ...]] = {
@@ -305,6 +307,14 @@ STATED_INTENTS = frozenset(
 )
 
 
+_PLAIN_WORDS = INTENT_WORDS | {w for words in CATEGORY_WORDS.values() for w in words}
+"""Words no product name is misspelled from ("phone 11" is not "iphone 11")."""
+SPELLING_RATIO = 80
+"""How close each word before a model number must be spelled for a question to name a
+known product ("motorola t720" names the reviews' "motorolla t720"); the model number
+itself must be the same."""
+
+
 class ProductResolver:
     """Finds product names in free text: longest match first, whole words, aliases too.
 
@@ -325,6 +335,11 @@ class ProductResolver:
         for product in self.forms.values():
             self.displays.setdefault(product.product_id, product.display)
         self._longest = max((len(form.split()) for form in self.forms), default=0)
+        self._by_model: dict[str, list[str]] = {}  # "t720" -> forms ending on it
+        for form in self.forms:
+            last = form.split()[-1]
+            if any(c.isdigit() for c in last) and len(form.split()) > 1:
+                self._by_model.setdefault(last, []).append(form)
         self._prefixes = {
             " ".join(words[:n])
             for words in (form.split() for form in self.forms)
@@ -376,6 +391,18 @@ class ProductResolver:
                     break
                 if form in self.forms:
                     out.append((tokens[i][0], tokens[i + n - 1][1], i + n, form))
+        exact_ends = {c[2] - 1 for c in out}
+        for j, word in enumerate(words):
+            if j in exact_ends:
+                continue
+            for form in self._by_model.get(word, ()):
+                before = form.split()[:-1]
+                start = j - len(before)
+                if start >= 0 and all(
+                    a not in _PLAIN_WORDS and fuzz.ratio(a, b) >= SPELLING_RATIO
+                    for a, b in zip(words[start:j], before, strict=True)
+                ):
+                    out.append((tokens[start][0], tokens[j][1], j + 1, form))
         return out
 
     def _matches(
@@ -731,8 +758,8 @@ def _count_term(question: str, products: Sequence[ProductName], aspect: str | No
     if not match:
         return None
     term = match.group(1).strip()
-    if products and normalize(term) in {normalize(p.display) for p in products}:
-        return None
+    if any(fuzz.ratio(normalize(term), normalize(p.display)) >= 85 for p in products):
+        return None  # the product itself (also as misspelled in the reviews)
     words = [w for w in normalize(term).split() if w not in INTENT_WORDS]
     return " ".join(words) or None
 

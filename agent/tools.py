@@ -722,7 +722,7 @@ class Toolbox:
                     cite = composer.fact(f"{product.display}: in {reviews(len(docs))}", docs)
                     listed = f" ({_first(docs)})" if docs else ""
                     composer.say(
-                        f"{len(docs)} review{'s' * (len(docs) != 1)} mention the "
+                        f"{reviews(len(docs))} mention{'s' * (len(docs) == 1)} the "
                         f"{product.display}{listed}."
                         if docs
                         else f"No review mentions the {product.display}.",

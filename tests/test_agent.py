@@ -217,6 +217,19 @@ def test_aspects_listed_together_are_each_summarised(resolver: ProductResolver) 
     assert len(route("Is the screen small?", resolver).calls) == 1
 
 
+def test_a_name_the_reviews_misspell_is_found_by_its_model_number() -> None:
+    """Found without a catalog: the reviews' "motorolla t720" is an entity, and "How many
+    reviews mention the Motorola T720?" counted the words instead (0)."""
+    t720 = ProductName("e1", "Motorolla T720", "Entity")
+    resolver = ProductResolver([("motorolla t720", t720), ("iphone 11", ProductName("i", "X"))])
+    assert resolver.find("How many reviews mention the Motorola T720?") == [t720]
+    assert resolver.find("the Motorola T72") == []  # the model number must be the same
+    assert resolver.find("my old phone 11") == []  # a plain word is no misspelled name
+    counted = route("How many reviews mention the Motorola T720?", resolver)
+    assert counted.calls == [("count_reviews", {"products": ["Motorolla T720"], "aspect": None,
+                                                "term": None})]  # fmt: skip
+
+
 def test_a_known_name_with_a_suffix_it_lacks_is_an_unknown_product() -> None:
     tab = ProductName("tab-11", "Lumen Tab 11")
     pro = ProductName("x2-pro", "Nebula X2 Pro")
