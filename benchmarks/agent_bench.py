@@ -291,13 +291,18 @@ How to read it:
   claim); "And the screen?" after a battery question went to the model (a bare aspect
   follow-up is now summarised as the question before it); "Does the battery last long?" went
   to a passage search alone (the aspect's counts and quotes now lead, the model reads the
-  passages after them). n21 ("the Nokia 6610 or the Nokia 3650?") said only that no review
-  has an opinion on the 3650, as it did with the code of the last stop (a run earlier this
-  session gave Nokia 88%); a comparison where one product has no opinions now states what
-  the other has over all aspects, as the one-aspect comparison already did. Demo 86% and
-  Nokia 92%, the figures of the last published run; n06 (12 reviews against the key's 13:
-  review 14 writes "speakphone") and n19 (r31's Bluetooth sentence drafted as a statement
-  and removed) fail as before.
+  passages after them). Without a catalog (the Nokia file ingested with no `distill.toml`):
+  "Which product is mentioned most often?" named a product "in 0 reviews" (names no catalog
+  entry links now count too); a ranking over the one product with opinions called it the
+  worst (it now says it is the only one); "How many reviews mention the Motorola T720?"
+  counted the words, 0, where the reviews write "motorolla t720" (a name is now found by its
+  model number when each word before it is spelled close). n21 ("the Nokia 6610 or the Nokia
+  3650?") said only that no review has an opinion on the 3650, as it did with the code of
+  the last stop (a run earlier this session gave Nokia 88%); a comparison where one product
+  has no opinions now states what the other has over all aspects, as the one-aspect
+  comparison already did. Demo 86% and Nokia 92%, the figures of the last published run; n06
+  (12 reviews against the key's 13: review 14 writes "speakphone") and n19 (r31's Bluetooth
+  sentence drafted as a statement and removed) fail as before.
 - **The run of 2026-12-04 (ninth session): the sentiment model trained six epochs**
   (*Aspect sentiment on real reviews*: held-out SemEval-2014 restaurants dev 0.763 → 0.783)
   and a threshold no longer re-tuned on a handful of dev opinions (`distill demo`'s
