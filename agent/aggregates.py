@@ -62,6 +62,14 @@ ALL_ASPECTS = "over all aspects"
 with no aspect)."""
 
 
+QUOTE_CONFIDENCE = 0.5
+"""The least confidence (the probability of the opinion's polarity, `none` among the
+classes) for a quote. On the Nokia 6610 reviews, of the opinions under it 11 of 88 match
+the Hu & Liu annotation of their sentence (72 are on sentences it gives no such aspect),
+against 185 of 338 above it: "we hardly ever have to charge them" (0.46) was quoted as
+the battery's complaint."""
+
+
 @dataclass
 class Tally:
     """Opinions on one aspect (of one product, or of all): counts and the documents."""
@@ -216,10 +224,17 @@ class Composer:
     ) -> bool:
         """Quote the most representative sentence among `rows` with `polarity`: the one
         naming most of `first` (the words that matter most), then of `terms`, then the
-        most confident; a document not quoted yet."""
+        most confident; a document not quoted yet. An opinion the sentiment model is less
+        sure of than `QUOTE_CONFIDENCE` is counted but never quoted as praise or complaint."""
         wanted = {t.lower() for t in terms if t}
         foremost = {t.lower() for t in first if t}
-        candidates = [r for r in rows if r.polarity == polarity and r.start is not None]
+        candidates = [
+            r
+            for r in rows
+            if r.polarity == polarity
+            and r.start is not None
+            and (r.confidence is None or r.confidence >= QUOTE_CONFIDENCE)
+        ]
         scored = []
         for row in candidates if self.snippet is not None else []:
             found = self.snippet(row.doc, row.start, row.end)

@@ -372,3 +372,18 @@ def quoted_exactly_in(response: ChatResponse, texts: dict[str, str]) -> None:
         if citation.kind == "passage":
             source = citation.sources[0]
             assert texts[source.doc_id][source.char_start : source.char_end] == citation.text
+
+
+def test_an_opinion_the_model_is_unsure_of_is_counted_but_not_quoted() -> None:
+    """Found on the Nokia 6610 reviews: "we hardly ever have to charge them" (confidence
+    0.46) was quoted as the battery's complaint."""
+    texts = {
+        "d1": "We hardly ever have to charge them, great reception.",
+        "d2": "The battery died on me after a year of use.",
+    }
+    unsure = OpinionRow("d1", "p", "battery", "negative", 0, 10, 0.46)
+    sure = OpinionRow("d2", "p", "battery", "negative", 0, 10, 0.9)
+    composer = Composer("t", whole_texts(texts))
+    assert not composer.quote([unsure], "negative")
+    assert composer.quote([unsure, sure], "negative")
+    assert "(d2)" in composer.statements[0].text
