@@ -142,7 +142,8 @@ _OVERALL = re.compile(
     r"\b(overall|in general|generally|on the whole|sentiment|verdict|opinion of|opinions? on|"
     r"recommend\w*|worth (it|buying)|is it good|(is|are) (the |it )?.{0,40}\b(good|any good|"
     r"worth it)\b|how do .+ feel|what do .+ (think|say|feel) (of|about)|how (is|are|was) (the )?"
-    r"\w+ (rated|received|reviewed))",
+    r"\w+ (rated|received|reviewed)|tell me about|should (i|we|you) (buy|get|choose|pick)|"
+    r"thoughts on)",
     re.I,
 )
 _OPINION_SHAPE = re.compile(
@@ -241,7 +242,8 @@ INTENT_WORDS = frozenset(
     picking decide deciding summarize summarise summarizes summarises summarized summarised
     summarizing summarising summary sum overview list show explain someone somebody buyer
     buyers wonder wondering product products device devices model models item items don
-    doesn didn isn aren wasn weren not take takes taking took""",
+    doesn didn isn aren wasn weren not take takes taking took common commonly frequent
+    frequently usual typical biggest major""",
     )
 )
 """Words that shape a question without naming what it is about: its verbs of asking

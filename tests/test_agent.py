@@ -152,6 +152,9 @@ def test_the_names_a_products_reviews_mention_alongside_it(
         ("Which product is mentioned most often?", "most_named", None, None),
         ("How is the picture quality?", "summary", None, "camera"),
         ("Does the battery last long?", "product", None, "battery"),
+        ("Tell me about the Aster A1.", "summary", "overall", None),
+        ("Should I buy the Aster A1?", "summary", "overall", None),
+        ("What's the most common complaint?", "summary", "criticised", None),
     ],
 )
 def test_router_knows_the_aggregate_intents(
