@@ -443,11 +443,21 @@ def _drop_possessives(text: str) -> str:
     return re.sub(r"(?<=\w)['’]s\b", "", text)
 
 
+_SUPPORT_VERB = re.compile(
+    r"\b(?:does|do|did|can|will|would|could)\b(?:(?!\b(?:customer|tech|technical)\s).)*?"
+    r"\bsupports?\s+(?!team|staff|line|service|people)\w",
+    re.I,
+)
+""""support" as a verb ("does the phone support 5G?"), not the support aspect."""
+
+
 def find_aspect(text: str, known: Sequence[str] = ()) -> str | None:
     """The aspect a question is about: a known aspect's name (the graph's or the configured
     labels), else a word from the table (an aspect the graph has no opinion on is still
     what the question is about: the answer says there are none)."""
     normalized = f" {normalize(text)} "
+    if _SUPPORT_VERB.search(text):  # "does it support 5G?" asks about a feature
+        normalized = normalized.replace(" support ", " ").replace(" supports ", " ")
     for aspect in known:
         if f" {normalize(aspect)} " in normalized and aspect != "overall":
             return aspect
@@ -547,11 +557,19 @@ def content_terms(
     compounds = [c for c in compounds if not set(c.split()) & skip]
     for compound in compounds:
         normalized = f" {normalized} ".replace(f" {compound} ", " ")
+    if _SUPPORT_VERB.search(question):
+        skip |= {"support", "supports"}  # the verb asks about a feature: the feature is the term
     return [*compounds] + [
         word
         for word in dict.fromkeys(normalized.split())
-        if word not in skip and len(word) > 2 and (not word.isdigit() or _YEAR.match(word))
+        if word not in skip
+        and (len(word) > 2 or SHORT_SPEC.match(word))
+        and (not word.isdigit() or _YEAR.match(word))
     ]
+
+
+SHORT_SPEC = re.compile(r"^(?=.*\d)(?=.*[a-z])[a-z0-9]{2}$")
+""""5g", "4k": a short word with a digit and a letter is a specification, not noise."""
 
 
 _COMPOUND = re.compile(r"\b[^\W\d_]+(?:-[^\W\d_]+)+\b")

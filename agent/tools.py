@@ -39,7 +39,7 @@ from distill.agent.aggregates import (
     tally,
 )
 from distill.agent.evidence import Evidence, Source, opinion_fact_text
-from distill.agent.router import ProductName, ProductResolver, aspect_words
+from distill.agent.router import SHORT_SPEC, ProductName, ProductResolver, aspect_words
 from distill.graph.schema import AspectSummary
 from distill.plugins.linker.catalog import normalize
 
@@ -374,7 +374,7 @@ class Toolbox:
         if self.index() is None:
             result.notes.append("The document index is not built; run `distill ingest`.")
             return result
-        required = [w.lower() for w in args.require if len(w) > 2]
+        required = [w.lower() for w in args.require if len(w) > 2 or SHORT_SPEC.match(w.lower())]
         if required and not self._documents_with(required, doc_ids):
             words = join_names([f'"{w}"' for w in required]).replace(" and ", " or ")
             where = f" of the {_names(known)}" if args.products else ""

@@ -233,6 +233,15 @@ def test_a_name_the_reviews_misspell_is_found_by_its_model_number() -> None:
                                                 "term": None})]  # fmt: skip
 
 
+def test_support_as_a_verb_asks_about_a_feature(resolver: ProductResolver) -> None:
+    """Found on real reviews: "Does the Nokia 6610 support 5G?" summarised the customer
+    support aspect, and the model called its 15 positive, 23 negative "overwhelming praise"."""
+    feature = route("Does the Aster A1 support 5G?", resolver)
+    assert (feature.aspect, feature.terms) == (None, ["5g"])
+    assert route("How is the Aster A1 support?", resolver).aspect == "support"
+    assert route("Does the customer support respond quickly?", resolver).aspect == "support"
+
+
 def test_a_known_name_with_a_suffix_it_lacks_is_an_unknown_product() -> None:
     tab = ProductName("tab-11", "Lumen Tab 11")
     pro = ProductName("x2-pro", "Nebula X2 Pro")
@@ -432,6 +441,11 @@ def test_a_ranking_of_one_product_says_it_is_the_only_one(world: Config) -> None
     assert answer.sentences[0].text.startswith(
         "Only the Brio Book 14 has opinions on the screen in the graph: 0 positive, 1 negative"
     )
+
+
+def test_a_specification_no_review_names_is_said_plainly(world: Config) -> None:
+    answer = make_agent(world).chat("Does the Aster A1 support 5G?", thread="g")
+    assert 'No review of the Aster A1 mentions "5g".' in answer.answer
 
 
 def test_a_tool_failure_is_a_result_not_an_exception(world: Config) -> None:
