@@ -279,21 +279,24 @@ How to read it:
   are there?", "pros and cons", "Tell me about the Nokia 6610." and "Should I buy it?" went
   to the model ("received 102 positive reviews out of 144 total reviews", none of three
   sentences supported) or to one side only, and "the most common complaint" searched for
-  "common" (all now stated from the graph); "T-Mobile" was searched as "mobile"; "the screen
-  and the keypad" summarised the screen only (aspects listed together are now summarised one
-  after the other); "What do reviewers think of the Lumix Z5?", whose file's subject is
-  "Lumix Z5 camera" and in no catalog, answered that no review mentions "lumix" (a product
-  only the graph knows now answers to its short forms, and the words of the summarised
-  product's own name are no topic); "How is the picture quality?" went to a passage search
-  (picture and image quality, lens, flash name the camera aspect now) where the model wrote
-  "The picture quality is described as" and the checker accepted it (a drafted sentence
-  ending on an article, conjunction, copula or comma is no claim now); "Which carriers do
-  reviewers mention?" got "Reviewers mention Nokia 6610, Nokia 6610, …" three times, each
-  supported (a sentence written again is shown once, one where a pair of words repeats three
-  times or more is no claim); "And the screen?" after a battery question went to the model
-  (a bare aspect follow-up is now summarised as the question before it); "Does the battery
-  last long?" went to a passage search alone (the aspect's counts and quotes now lead, the
-  model reads the passages after them). Without a catalog (the Nokia file ingested with no
+  "common" (all now stated from the graph); "T-Mobile" was searched as "mobile"; "Does the
+  Nokia 6610 support 5G?" summarised the customer-support aspect and the model called its 15
+  positive, 23 negative opinions "overwhelming praise" (support as a verb now asks about a
+  feature, and "5g" is a term: no review mentions it); "the screen and the keypad"
+  summarised the screen only (aspects listed together are now summarised one after the
+  other); "What do reviewers think of the Lumix Z5?", whose file's subject is "Lumix Z5
+  camera" and in no catalog, answered that no review mentions "lumix" (a product only the
+  graph knows now answers to its short forms, and the words of the summarised product's own
+  name are no topic); "How is the picture quality?" went to a passage search (picture and
+  image quality, lens, flash name the camera aspect now) where the model wrote "The picture
+  quality is described as" and the checker accepted it (a drafted sentence ending on an
+  article, conjunction, copula or comma is no claim now); "Which carriers do reviewers
+  mention?" got "Reviewers mention Nokia 6610, Nokia 6610, …" three times, each supported (a
+  sentence written again is shown once, one where a pair of words repeats three times or
+  more is no claim); "And the screen?" after a battery question went to the model (a bare
+  aspect follow-up is now summarised as the question before it); "Does the battery last
+  long?" went to a passage search alone (the aspect's counts and quotes now lead, the model
+  reads the passages after them). Without a catalog (the Nokia file ingested with no
   `distill.toml`): "Which product is mentioned most often?" named a product "in 0 reviews"
   (names no catalog entry links now count too); a ranking over the one product with opinions
   called it the worst (it now says it is the only one); "How many reviews mention the
