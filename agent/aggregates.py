@@ -474,7 +474,7 @@ def compare(
                 missing = [shown[p] for p, t in have if t is None or not t.total]
                 composer.say(
                     f"No review states an opinion on the {join_names(missing)} {aspect}; "
-                    f"the {shown[pid]} has {counts_text(item)}.",
+                    f"the {shown[pid]} has {counts_text(item)} opinions on its {aspect}.",
                     [cite],
                 )
             return _quote_comparing(composer, products, rows, [aspect], terms, mentioned)

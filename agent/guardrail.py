@@ -402,6 +402,7 @@ def is_abstention(text: str) -> bool:
         bool(ABSTENTION.search(text))
         and len(text.split()) <= MAX_ABSTENTION_WORDS
         and not _CONTRAST.search(text)
+        and ";" not in text  # "no review … ; the X has …" goes on to state a fact
     )
 
 

@@ -625,6 +625,8 @@ def test_guardrail_checks_rankings_against_the_graph() -> None:
 def test_abstentions_attributions_and_policies() -> None:
     assert is_abstention("The data does not say.")
     assert not is_abstention("The data does not say why, but the Aster A1 is waterproof and cheap.")
+    # a stated comparison goes on to a fact after its semicolon: it is checked, not skipped
+    assert not is_abstention("No review states an opinion on the A2 sound; the A1 has 3 positive.")
     assert claim_of("One reviewer says the battery is awful.") == "The battery is awful."
     sentences = [
         CheckedSentence(
