@@ -312,9 +312,11 @@ How to read it:
   only that no review has an opinion on the 3650, as it did with the code of the last stop
   (a run earlier this session gave Nokia 88%); a comparison where one product has no
   opinions now states what the other has over all aspects, as the one-aspect comparison
-  already did. Demo 86% and Nokia 92%, the figures of the last published run; n06 (12
-  reviews against the key's 13: review 14 writes "speakphone") and n19 (r31's Bluetooth
-  sentence drafted as a statement and removed) fail as before.
+  already did (whose "the Nokia 6610 has 65 positive, 20 negative" now says "opinions on its
+  sound", and is checked: a sentence going on to a fact after a semicolon is no abstention).
+  Demo 86% and Nokia 92%, the figures of the last published run; n06 (12 reviews against the
+  key's 13: review 14 writes "speakphone") and n19 (r31's Bluetooth sentence drafted as a
+  statement and removed) fail as before.
 - **The run of 2026-12-04 (ninth session): the sentiment model trained six epochs**
   (*Aspect sentiment on real reviews*: held-out SemEval-2014 restaurants dev 0.763 → 0.783)
   and a threshold no longer re-tuned on a handful of dev opinions (`distill demo`'s
