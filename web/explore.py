@@ -133,16 +133,26 @@ class Explorer:
             return hits[:limit]
         from rapidfuzz import fuzz, process
 
-        choices: dict[int, str] = {}
+        forms: list[tuple[int, str]] = []  # each name a product answers to, scored alone
         for i, hit in enumerate(hits):
             names = [hit.name, hit.id]
             if catalog is not None and hit.id in catalog.by_id:
                 names += catalog[hit.id].names()
-            choices[i] = " | ".join(dict.fromkeys(names))
+            forms += [(i, name) for name in dict.fromkeys(names)]
         found = process.extract(
-            query, choices, scorer=fuzz.WRatio, processor=_fold, limit=limit, score_cutoff=60
+            query,
+            [name for _, name in forms],
+            scorer=fuzz.WRatio,
+            processor=_fold,
+            limit=None,
+            score_cutoff=60,
         )
-        return [hits[i].model_copy(update={"score": round(score, 1)}) for _, score, i in found]
+        best: dict[int, float] = {}
+        for _, score, j in found:
+            i = forms[j][0]
+            best[i] = max(best.get(i, 0.0), score)
+        ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        return [hits[i].model_copy(update={"score": round(score, 1)}) for i, score in ranked]
 
     def product(self, product_id: str, neighbours: int = NEIGHBOURS) -> ProductPage:
         """A product's page; a catalog entry nothing was said about yet gets an empty one."""
