@@ -123,10 +123,10 @@ def show(
     distill graph show "Nokia 6610"     → graph-nokia-6610-phone.png and .html
     """
     from distill.cli import console
-    from distill.graph.export import draw_html, draw_png, find_product, neighbourhood
+    from distill.graph.export import draw_html, draw_png, neighbourhood
 
+    found = _product_named(ctx, product)
     with _open(ctx) as store:
-        found = find_product(store, product)
         graph = neighbourhood(store, found.id, depth=depth)
     prefix = out or Path(f"graph-{found.id}")
     title = found.name or found.id
@@ -135,6 +135,34 @@ def show(
     console.print(
         f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges → {png}, {html}"
     )
+
+
+def _product_named(ctx: typer.Context, wanted: str) -> Any:
+    """The graph's product `wanted` names (its id, its name, or one name far closer than
+    the others), found as the web app's product search finds it; else an error naming
+    the closest."""
+    from distill.graph.errors import GraphError
+    from distill.web.explore import Explorer
+
+    explorer = Explorer(_state(ctx).config)
+    try:
+        hits = explorer.search_products(wanted, limit=5)
+    finally:
+        explorer.close()
+    folded = " ".join(wanted.lower().split())
+    exact = [h for h in hits if folded in (h.id.lower(), " ".join(h.name.lower().split()))]
+    sure = exact or [h for h in hits if (h.score or 0) >= SURE_MATCH]
+    if len(sure) == 1 or exact:
+        return sure[0]
+    if not hits:
+        raise GraphError(f"no product in the graph is named like {wanted!r}")
+    closest = ", ".join(f"{h.name!r} ({h.id})" for h in hits)
+    what = "several products match" if sure else "no product matches"
+    raise GraphError(f"{what} {wanted!r} in the graph; the closest: {closest}")
+
+
+SURE_MATCH = 90
+"""The product search's score (rapidfuzz WRatio) at which a typed name is that product."""
 
 
 @app.command("export")

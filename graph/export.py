@@ -9,7 +9,6 @@ from typing import Any
 import networkx as nx
 
 from distill.graph.errors import GraphError
-from distill.graph.schema import ProductSummary
 from distill.graph.store import GraphStore
 
 COLORS = {
@@ -53,29 +52,6 @@ def to_jsonl(graph: nx.MultiDiGraph, path: str | Path) -> Path:
             record = {"kind": "edge", "src": u, "dst": v, **_scalar_attrs(data)}
             out.write(json.dumps(record) + "\n")
     return Path(path)
-
-
-def find_product(store: GraphStore, wanted: str) -> ProductSummary:
-    """The graph's product `wanted` names: its id, its name, or the one product whose name
-    contains it ("Nokia 6610" for "Nokia 6610 phone"); else an error naming the closest."""
-    from rapidfuzz import fuzz, process
-
-    products = store.products()
-    key = " ".join(wanted.lower().split())
-    for product in products:
-        if key in (product.id.lower(), " ".join((product.name or "").lower().split())):
-            return product
-    within = [p for p in products if key in " ".join((p.name or p.id).lower().split())]
-    if len(within) == 1:
-        return within[0]
-    names = {p.name or p.id: p for p in within or products}
-    close = process.extract(key, list(names), scorer=fuzz.WRatio, limit=5)
-    hint = ", ".join(f"{name!r} ({names[name].id})" for name, *_ in close)
-    several = "several products match" if len(within) > 1 else "no product matches"
-    raise GraphError(
-        f"{several} {wanted!r} in the graph"
-        + (f"; the closest: {hint}" if hint else "; the graph has no products yet")
-    )
 
 
 def neighbourhood(
