@@ -451,13 +451,19 @@ _SUPPORT_VERB = re.compile(
 """"support" as a verb ("does the phone support 5G?"), not the support aspect."""
 
 
+def _topic_text(question: str) -> str:
+    """The question as its topic words read it: "support" used as a verb ("does it
+    support 5G?") asks about a feature, so it names no aspect and is no term."""
+    if not _SUPPORT_VERB.search(question):
+        return question
+    return re.sub(r"\bsupports?\b", " ", question, flags=re.I)
+
+
 def find_aspect(text: str, known: Sequence[str] = ()) -> str | None:
     """The aspect a question is about: a known aspect's name (the graph's or the configured
     labels), else a word from the table (an aspect the graph has no opinion on is still
     what the question is about: the answer says there are none)."""
     normalized = f" {normalize(text)} "
-    if _SUPPORT_VERB.search(text):  # "does it support 5G?" asks about a feature
-        normalized = normalized.replace(" support ", " ").replace(" supports ", " ")
     for aspect in known:
         if f" {normalize(aspect)} " in normalized and aspect != "overall":
             return aspect
@@ -557,8 +563,6 @@ def content_terms(
     compounds = [c for c in compounds if not set(c.split()) & skip]
     for compound in compounds:
         normalized = f" {normalized} ".replace(f" {compound} ", " ")
-    if _SUPPORT_VERB.search(question):
-        skip |= {"support", "supports"}  # the verb asks about a feature: the feature is the term
     return [*compounds] + [
         word
         for word in dict.fromkeys(normalized.split())
@@ -623,15 +627,16 @@ def route(
     """
     products = resolver.find(question)
     unknown = resolver.unknown(question)
-    aspect = find_aspect(question, aspects)
+    topic = _topic_text(question)
+    aspect = find_aspect(topic, aspects)
     category = find_category(question)
     follow_up = not products and not unknown and bool(previous_products) and is_follow_up(question)
     if follow_up:
         products = list(previous_products)
     names = [p.display for p in products]
     search = {"query": question, "products": names}
-    listed = listed_aspects(question, aspect, aspects)
-    terms = content_terms(question, products, aspect, resolver)
+    listed = listed_aspects(topic, aspect, aspects)
+    terms = content_terms(topic, products, aspect, resolver)
     if len(listed) > 1:  # the other listed aspects are asked about, not searched for
         terms = [t for t in terms if not set(t.split()) & set().union(*map(aspect_words, listed))]
     features = feature_words(question, aspect)
