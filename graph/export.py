@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -143,16 +144,11 @@ def spoke_layout(graph: nx.MultiDiGraph, kinds: dict[str, str]) -> dict[str, Any
     """Aspects evenly round the outside, each opinion on the spoke of its aspect, each
     document at the mean angle of its opinions, names round the product in the middle:
     what reviewers said about each aspect reads as one spoke."""
-    import math
-
     nodes = list(graph.nodes)
     if not nodes:
         return {}
     root, aspects = nodes[0], sorted(n for n in nodes if kinds.get(n) == "Aspect")
     angle = {a: 2 * math.pi * i / max(len(aspects), 1) for i, a in enumerate(aspects)}
-
-    def neighbours(node: str) -> set[str]:
-        return set(graph.successors(node)) | set(graph.predecessors(node))
 
     def mean_angle(angles: list[float]) -> float | None:
         if not angles:
@@ -161,14 +157,14 @@ def spoke_layout(graph: nx.MultiDiGraph, kinds: dict[str, str]) -> dict[str, Any
 
     spread = math.pi / max(len(aspects), 1) * 0.8
     for aspect in aspects:
-        opinions = sorted(n for n in neighbours(aspect) if kinds.get(n) == "Opinion")
+        opinions = sorted({n for n in nx.all_neighbors(graph, aspect) if kinds.get(n) == "Opinion"})
         for i, opinion in enumerate(opinions):
             offset = (i + 0.5) / len(opinions) - 0.5 if len(opinions) > 1 else 0.0
             angle[opinion] = angle[aspect] + offset * spread
     for kind in ("Document", "Entity", "Product"):
         placed = [n for n in nodes if kinds.get(n) == kind and n != root]
         for n, node in enumerate(placed):
-            found = mean_angle([angle[m] for m in neighbours(node) if m in angle])
+            found = mean_angle([angle[m] for m in set(nx.all_neighbors(graph, node)) if m in angle])
             angle[node] = found if found is not None else 2 * math.pi * n / len(placed)
     pos = {root: (0.0, 0.0)}
     for node in nodes[1:]:
