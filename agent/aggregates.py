@@ -367,8 +367,11 @@ def _aspect_summary(
 ) -> None:
     label = display or "all products"
     subject = f"the {product_aspect(display, aspect)}" if display else f"the {aspect}"
-    if feature:
-        subject += f" in sentences that mention {feature}"
+    if feature:  # a part in the question's words; the aspect label is the model's
+        whose = f" of the {display}" if display else ""
+        subject = (
+            f"the {topic or feature}{whose} ({aspect} opinions in sentences that mention {feature})"
+        )
         label += f" (sentences that mention {feature})"
     if not scope:
         others = tally(rows)

@@ -39,7 +39,13 @@ from distill.agent.aggregates import (
     tally,
 )
 from distill.agent.evidence import Evidence, Source, opinion_fact_text
-from distill.agent.router import SHORT_SPEC, ProductName, ProductResolver, aspect_words
+from distill.agent.router import (
+    ASPECT_WORDS,
+    SHORT_SPEC,
+    ProductName,
+    ProductResolver,
+    aspect_words,
+)
 from distill.graph.schema import AspectSummary
 from distill.plugins.linker.catalog import normalize
 
@@ -636,6 +642,13 @@ class Toolbox:
                     " ".join(others), scope, 3, "review_summary", about
                 )
         feature = topic = None
+        if features and aspect and not self._documents_with(features, scope):
+            # "picture quality" where the reviews write "the picture is crisp": the
+            # phrase's own aspect words are what to look for
+            phrases = ASPECT_WORDS.get(aspect, ())
+            narrower = [w for t in features for w in t.split() if w in phrases and w != t]
+            if narrower and self._documents_with(narrower, scope):
+                features = list(dict.fromkeys(narrower))
         if features and aspect:
             mention = self._mentioning(rows, aspect, features)
             words = join_names([f'"{t}"' for t in features]).replace(" and ", " or ")

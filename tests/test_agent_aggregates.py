@@ -16,7 +16,13 @@ from distill.agent.chat import Agent, ChatResponse, Citation, shown_documents
 from distill.agent.evidence import Source
 from distill.config import Config
 from distill.graph import open_store
-from distill.graph.schema import DocumentFacts, DocumentNode, MentionFact, Provenance
+from distill.graph.schema import (
+    DocumentFacts,
+    DocumentNode,
+    MentionFact,
+    OpinionFact,
+    Provenance,
+)
 from distill.ingest.index import DocumentIndex, IndexedDocument
 
 
@@ -387,3 +393,37 @@ def test_an_opinion_the_model_is_unsure_of_is_counted_but_not_quoted() -> None:
     assert not composer.quote([unsure], "negative")
     assert composer.quote([unsure, sure], "negative")
     assert "(d2)" in composer.statements[0].text
+
+
+def test_a_part_asked_in_other_words_is_found_by_its_own_aspect_word(
+    world: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found on DVD-player reviews: "How is the picture quality?" said no review mentions
+    "picture quality", then quoted "the picture is crisp" under the player's "camera".
+    The phrase's aspect word is looked for, and the answer names the part asked about."""
+    text = "The Aster A2 picture is crisp and sharp."
+    opinion = OpinionFact(
+        aspect="camera",
+        polarity="positive",
+        product_id="aster-a2",
+        provenance=Provenance(
+            doc_id="d5", char_start=0, char_end=len(text), tool="sentiment", backend="trained"
+        ),
+    )
+    with open_store(world.graph) as store:
+        store.write_document(
+            DocumentFacts(
+                document=DocumentNode(id="d5", n_chars=len(text)),
+                products={"aster-a2": "Aster A2"},
+                opinions=[opinion],
+            )
+        )
+    with DocumentIndex(world.index.path, embedder=fake_embed) as index:
+        index.add([IndexedDocument(id="d5", text=text)])
+    response = ask(world, "How is the picture quality on the Aster A2?")
+    assert response.sentences[0].text.startswith(
+        "Reviewers' opinions on the picture of the Aster A2 (camera opinions in sentences that"
+        ' mention "picture"): 1 positive, 0 negative'
+    )
+    assert 'mentions "picture quality"' not in response.answer
+    assert 'praises the picture: "The Aster A2 picture is crisp and sharp."' in response.answer
