@@ -424,6 +424,7 @@ class Agent:
             aspects=self.aspects,
             previous_products=focus,
             fact_tasks=self.fact_tasks,
+            categories=set(self.categories.values()),
         )
         described = {
             "name": intent.name,

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -525,6 +525,10 @@ def is_follow_up(question: str) -> bool:
     )
 
 
+def _known_category(category: str, categories: Collection[str]) -> bool:
+    return category.rstrip("s") in {c.lower().rstrip("s") for c in categories if c}
+
+
 def find_category(text: str) -> str | None:
     """The product category a question restricts to ("which *phone* …"), if any."""
     words = set(normalize(text).split())
@@ -547,15 +551,18 @@ def content_terms(
     products: Sequence[ProductName],
     aspect: str | None,
     resolver: ProductResolver | None = None,
+    keep: Collection[str] = (),
 ) -> list[str]:
-    """Words of the question that are not about its shape, its products or its aspect."""
+    """Words of the question that are not about its shape, its products or its aspect;
+    `keep`: category words that name a part here, not a kind of product."""
     normalized = normalize(_drop_possessives(question))
     if resolver is not None:
         for (start, end), _ in sorted(resolver._matches(normalized), reverse=True):
             normalized = normalized[:start] + " " + normalized[end:]
     for product in products:
         normalized = normalized.replace(normalize(product.display), " ")
-    skip = INTENT_WORDS | aspect_words(aspect) | {w for ws in CATEGORY_WORDS.values() for w in ws}
+    skip = INTENT_WORDS | aspect_words(aspect)
+    skip |= {w for ws in CATEGORY_WORDS.values() for w in ws} - set(keep)
     skip |= {word for phrase in ASPECT_WORDS.get(aspect or "", ()) for word in phrase.split()}
     # a hyphenated name is one term ("T-Mobile" is not "mobile")
     compounds = [normalize(c) for c in _COMPOUND.findall(question)]
@@ -619,24 +626,30 @@ def route(
     aspects: Sequence[str] = (),
     previous_products: Sequence[ProductName] = (),
     fact_tasks: Sequence[str] = (),
+    categories: Collection[str] | None = None,
 ) -> Intent:
     """The intent of `question` and the tool calls that answer it.
 
     `previous_products` resolve follow-ups ("and its camera?") to the products the
-    conversation was about; `fact_tasks` are the plugin tasks with facts in the graph.
+    conversation was about; `fact_tasks` are the plugin tasks with facts in the graph;
+    `categories` are the known products' categories (None: not known).
     """
     products = resolver.find(question)
     unknown = resolver.unknown(question)
     topic = _topic_text(question)
     aspect = find_aspect(topic, aspects)
     category = find_category(question)
+    part_words: set[str] = set()
+    if category and categories is not None and not _known_category(category, categories):
+        # no product is one: "the earbuds" of an MP3 player's reviews are a part of it
+        part_words, category = set(CATEGORY_WORDS[category]), None
     follow_up = not products and not unknown and bool(previous_products) and is_follow_up(question)
     if follow_up:
         products = list(previous_products)
     names = [p.display for p in products]
     search = {"query": question, "products": names}
     listed = listed_aspects(topic, aspect, aspects)
-    terms = content_terms(topic, products, aspect, resolver)
+    terms = content_terms(topic, products, aspect, resolver, keep=part_words)
     if len(listed) > 1:  # the other listed aspects are asked about, not searched for
         terms = [t for t in terms if not set(t.split()) & set().union(*map(aspect_words, listed))]
     features = feature_words(question, aspect)

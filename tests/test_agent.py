@@ -242,6 +242,18 @@ def test_support_as_a_verb_asks_about_a_feature(resolver: ProductResolver) -> No
     assert route("Does the customer support respond quickly?", resolver).aspect == "support"
 
 
+def test_a_category_no_known_product_is_in_names_a_part(resolver: ProductResolver) -> None:
+    """Found on MP3-player reviews: "Are the earbuds any good?" was read as a restriction
+    to earbuds products, none of which the graph has, and summarised the player overall."""
+    part = route("Are the earbuds any good?", resolver, categories={"phone", "laptop"})
+    assert "earbuds" in part.terms
+    assert part.calls[0][1]["about"] == "earbuds"
+    ranked = route("Which earbuds have the best battery?", resolver, categories={"earbuds"})
+    assert ranked.calls[0][1]["category"] == "earbuds"
+    # categories not known: a category word is a category, as before
+    assert "earbuds" not in route("Are the earbuds any good?", resolver).terms
+
+
 def test_a_known_name_with_a_suffix_it_lacks_is_an_unknown_product() -> None:
     tab = ProductName("tab-11", "Lumen Tab 11")
     pro = ProductName("x2-pro", "Nebula X2 Pro")
