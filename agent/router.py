@@ -253,13 +253,16 @@ INTENT_WORDS = frozenset(
 def model_forms(name: str) -> list[str]:
     """A product name and its shorter forms that still name the model: every prefix that
     reaches the first word with a digit ("Lumix Z5 camera" → "Lumix Z5"; "Apex AD2600
-    Progressive-scan DVD player" → "Apex AD2600", …). A name without a digit has no
-    shorter form ("Nomad Jukebox" is not "Nomad")."""
+    Progressive-scan DVD player" → "Apex AD2600", …), and each of them without its first
+    word ("Z5", "AD2600"). A name without a digit has no shorter form ("Nomad Jukebox" is
+    not "Nomad")."""
     words = name.split()
     first = next((i for i, w in enumerate(words) if any(c.isdigit() for c in w)), None)
     if first is None or first == 0:
         return [name]
-    return [" ".join(words[: end + 1]) for end in range(len(words) - 1, first - 1, -1)]
+    forms = [" ".join(words[: end + 1]) for end in range(len(words) - 1, first - 1, -1)]
+    # without the maker's name, as reviewers write it ("the MX40", "the Coolpix 4300")
+    return forms + [" ".join(words[1 : end + 1]) for end in range(len(words) - 1, first - 1, -1)]
 
 
 @dataclass(frozen=True)

@@ -779,7 +779,7 @@ class Toolbox:
                 f'reviews containing "{term}": {len(matching)}', matching, kind="graph"
             )
             composer.say(
-                f'{len(matching)} review{"s" * (len(matching) != 1)} contain the word "{term}"'
+                f'{reviews(len(matching))} mention{"s" * (len(matching) == 1)} "{term}"'
                 + (f" ({_first(matching)})" if matching else "")
                 + ".",
                 [cite] if matching else [],
@@ -1251,14 +1251,27 @@ def words_pattern(words: Sequence[str]) -> re.Pattern[str]:
 
     def loose(word: str) -> str:
         parts = word.split()
-        if len(parts) > 1:
-            return r"[\s-]?".join(re.escape(p) for p in parts)
+        if len(parts) > 1:  # each word with any ending: "dropped calls" finds "drop calls"
+            return r"\w*[\s-]?".join(re.escape(word_stem(p)) for p in parts)
+        word = word_stem(word)
         if len(word) < 8:
             return re.escape(word)
         inner = r"[\s-]?".join(re.escape(c) for c in word[3:-3])
         return re.escape(word[:3]) + r"[\s-]?" + inner + r"[\s-]?" + re.escape(word[-3:])
 
     return re.compile(r"\b(?:" + "|".join(loose(w) for w in words if w.strip()) + ")", re.I)
+
+
+_ENDING = re.compile(r"(?<=\w{4})(?:ing|ed|es|(?<![isu])s)$")
+
+
+def word_stem(word: str) -> str:
+    """`word` without an inflection, so that any ending finds its other forms: "freezing"
+    finds "freezes", "dropped" finds "drops" (a double consonant is undone)."""
+    stem = _ENDING.sub("", word.lower()) if word.isalpha() else word.lower()
+    if stem != word.lower() and len(stem) > 4 and stem[-1] == stem[-2] and stem[-1] not in "ls":
+        stem = stem[:-1]
+    return stem
 
 
 def _wanted_attributes(question: str) -> list[str]:

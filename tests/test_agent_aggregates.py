@@ -109,7 +109,13 @@ def test_counts_of_reviews_by_product_aspect_and_word(world: Config) -> None:
     )
     answer = ask(world, "How many reviews mention the battery?").answer
     assert "3 reviews state an opinion on the battery (1 positive, 2 negative" in answer
-    assert '3 reviews contain the word "battery" (d1, d2, d3)' in answer
+    assert '3 reviews mention "battery" (d1, d2, d3)' in answer
+    # found on MP3-player reviews: "1 review contain the word"; and "freezing" missed
+    # "it freezes every time"
+    assert (
+        '1 review mentions "charging" (d2)'
+        in ask(world, "How many reviews mention charging?").answer
+    )
 
 
 def test_an_aggregate_cites_the_reviews_it_shows_not_every_one_it_counts(world: Config) -> None:
@@ -296,7 +302,13 @@ def test_what_the_graph_cannot_count_the_model_reads(world: Config) -> None:
 
 
 def test_words_pattern_finds_compounds_written_every_way() -> None:
-    from distill.agent.tools import words_pattern
+    from distill.agent.tools import word_stem, words_pattern
+
+    assert words_pattern(["freezing"]).search("it freezes every time")
+    assert words_pattern(["dropped"]).search("my calls drop")
+    assert [word_stem(w) for w in ["calls", "glass", "keys", "5g", "updates"]] == [
+        "call", "glass", "keys", "5g", "updat"
+    ]  # fmt: skip
 
     pattern = words_pattern(["speakerphone", "voice dialing", "keys"])
     for text in ["the speaker phone is loud", "Speaker-phone", "voice-dialing", "voicedialing"]:
