@@ -1060,8 +1060,18 @@ class Toolbox:
         for row in unlinked:
             if row.get("product"):
                 continue  # counted with its product
-            docs.setdefault(row["entity"], set()).add(row["doc"])
-            shown[row["entity"]] = _named(row.get("name") or row["entity"])
+            key, name = row["entity"], _named(row.get("name") or row["entity"])
+            product = self.resolver.forms.get(normalize(row.get("name") or ""))
+            if (
+                product is not None
+                and product.label == "Product"
+                and product.product_id not in named
+            ):
+                # a short name of a product no mention links ("mx40" of the file's subject,
+                # the "Sonata MX40 MP3 player"): that product's
+                key, name = product.product_id, product.display
+            docs.setdefault(key, set()).add(row["doc"])
+            shown[key] = name
         named |= {key: (shown[key], len(found)) for key, found in docs.items()}
         if not named:
             return

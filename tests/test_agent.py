@@ -450,6 +450,40 @@ def test_names_no_catalog_entry_links_count_among_the_most_named(world: Config) 
     assert answer.sentences[0].text.startswith("The Vela Q9 is named in the most reviews (3)")
 
 
+def test_short_names_of_a_file_subject_count_as_that_product(world: Config) -> None:
+    """Found on MP3-player reviews: "which products are mentioned most?" named "the Mx40"
+    (6) and "the Sonata Mx40" (1), short names the linker left unlinked, while the file's
+    subject, the "Sonata MX40 MP3 player", was not named at all."""
+    from distill.graph.schema import (
+        DocumentFacts,
+        DocumentNode,
+        MentionFact,
+        OpinionFact,
+        Provenance,
+    )
+
+    subject = "Sonata MX40 MP3 player"
+    with open_store(world.graph) as store:
+        for doc, name in (("m1", "MX40"), ("m2", "mx40"), ("m3", "Sonata MX40")):
+            text = f"The {name} sounds great."
+            where = Provenance(doc_id=doc, char_start=4, char_end=4 + len(name), tool="ner")
+            said = Provenance(doc_id=doc, char_start=0, char_end=len(text), tool="sentiment")
+            store.write_document(
+                DocumentFacts(
+                    document=DocumentNode(id=doc, n_chars=len(text)),
+                    products={subject: subject},
+                    mentions=[MentionFact(text=name, label="PRODUCT", provenance=where)],
+                    opinions=[
+                        OpinionFact(
+                            aspect="sound", polarity="positive", product_id=subject, provenance=said
+                        )
+                    ],
+                )
+            )
+    answer = make_agent(world).chat("Which product is mentioned most often?", thread="s")
+    assert answer.sentences[0].text.startswith(f"The {subject} is named in the most reviews (3)")
+
+
 def test_a_ranking_of_one_product_says_it_is_the_only_one(world: Config) -> None:
     """Found on a single-product review file: "which products have the most negative
     opinions?" called the only product with opinions the worst."""
