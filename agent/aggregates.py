@@ -367,11 +367,13 @@ def _aspect_summary(
 ) -> None:
     label = display or "all products"
     subject = f"the {product_aspect(display, aspect)}" if display else f"the {aspect}"
+    whose = f" of the {display}" if display else ""
     if feature:  # a part in the question's words; the aspect label is the model's
-        whose = f" of the {display}" if display else ""
         subject = (
             f"the {topic or feature}{whose} ({aspect} opinions in sentences that mention {feature})"
         )
+    elif topic:  # the aspect, in the question's words ("the picture quality")
+        subject = f"the {topic}{whose} ({aspect} opinions)"
         label += f" (sentences that mention {feature})"
     if not scope:
         others = tally(rows)

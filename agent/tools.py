@@ -40,7 +40,6 @@ from distill.agent.aggregates import (
 )
 from distill.agent.evidence import Evidence, Source, opinion_fact_text
 from distill.agent.router import (
-    ASPECT_WORDS,
     SHORT_SPEC,
     ProductName,
     ProductResolver,
@@ -642,13 +641,10 @@ class Toolbox:
                     " ".join(others), scope, 3, "review_summary", about
                 )
         feature = topic = None
-        if features and aspect and not self._documents_with(features, scope):
-            # "picture quality" where the reviews write "the picture is crisp": the
-            # phrase's own aspect words are what to look for
-            phrases = ASPECT_WORDS.get(aspect, ())
-            narrower = [w for t in features for w in t.split() if w in phrases and w != t]
-            if narrower and self._documents_with(narrower, scope):
-                features = list(dict.fromkeys(narrower))
+        if aspect and features and all(t.split()[-1] == "quality" for t in features):
+            # "picture quality" of a DVD player: the aspect itself (its label may be the
+            # model's "camera"), named in the question's words
+            topic, features = " / ".join(features), []
         if features and aspect:
             mention = self._mentioning(rows, aspect, features)
             words = join_names([f'"{t}"' for t in features]).replace(" and ", " or ")
