@@ -24,7 +24,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from distill.agent.evidence import Evidence, Source, opinion_fact_text
-from distill.agent.router import aspect_words
+from distill.agent.router import aspect_words, named_part
 
 Focus = Literal["overall", "liked", "criticised"]
 MAX_QUOTE_CHARS = 200
@@ -258,7 +258,8 @@ class Composer:
         shown = clip_quote(text)
         verb = {"positive": "praises", "negative": "criticises"}.get(polarity, "mentions")
         self.say(
-            f'{lead or "A review"} ({row.doc}) {verb} the {topic or row.aspect}: "{shown}"',
+            f"{lead or 'A review'} ({row.doc}) {verb} the "
+            f'{topic or named_part(text, row.aspect)}: "{shown}"',
             [len(self.evidence) - 1],
             basis="quote",
         )

@@ -51,7 +51,8 @@ ASPECT_WORDS: dict[str, tuple[str, ...]] = {
     "sound": ("sound", "speakers", "speaker", "audio", "bass", "noise cancelling", "music",
               "volume", "loud", "ringtone", "ringtones", "ring tones", "speakerphone",
               "speaker phone", "radio", "earpiece", "headset"),
-    "keyboard": ("keyboard", "keys", "keypad", "buttons", "button", "trackpad", "touchpad"),
+    "keyboard": ("keyboard", "keys", "keypad", "buttons", "button", "trackpad", "touchpad",
+                 "remote", "remote control", "scroll wheel"),
     "support": ("support", "customer service", "warranty", "carrier", "service"),
     "overall": ("overall",),
 }  # fmt: skip
@@ -504,6 +505,21 @@ def listed_aspects(text: str, aspect: str | None, known: Sequence[str] = ()) -> 
 
 _LIST_JOINER = re.compile(r"\s*(?:and|or|&)?\s*(?:the|its|their|a)?\s*")
 """What may stand between two listed aspects once commas are gone ("screen and the")."""
+
+
+def named_part(text: str, aspect: str) -> str:
+    """What `text` calls `aspect`: the aspect's own name when it is used, else the first
+    word naming a part of it ("the buttons" of a player's keyboard, "the picture" of a DVD
+    player's camera), else the aspect's name. Qualifiers ("cheap", "loud") name no part."""
+    lowered = f" {normalize(text)} "
+    words = [w for w in ASPECT_WORDS.get(aspect, ()) if w not in QUALIFIERS and w not in _NO_PART]
+    used = [w for w in words if f" {w} " in lowered]
+    if not used or aspect in used or f"{aspect}s" in used:
+        return aspect
+    return min(used, key=lambda w: (lowered.index(f" {w} "), -len(w)))
+
+
+_NO_PART = frozenset({"money", "costs", "perform", "exports", "lasts", "last longer"})
 
 
 def aspect_words(aspect: str | None) -> set[str]:

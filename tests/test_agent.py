@@ -855,3 +855,15 @@ def test_a_long_passage_is_read_and_quoted_around_the_words_asked_about() -> Non
         == "Two months in with the phone. The screen is nice and bright outdoors. …"
     )
     assert _focus(passage, ["updates"], 1000) == passage
+
+
+def test_a_quote_names_the_part_its_sentence_speaks_of() -> None:
+    """Found on DVD-player and MP3-player reviews: "criticises the keyboard" quoted "the
+    remote feels cheap and the buttons stick", "praises the camera" the picture on a TV."""
+    from distill.agent.router import named_part
+
+    assert named_part("the remote feels cheap and the buttons stick .", "keyboard") == "remote"
+    assert named_part("the picture is crisp on my big tv .", "camera") == "picture"
+    assert named_part("The camera takes sharp pictures.", "camera") == "camera"
+    assert named_part("It is far too expensive.", "price") == "price"  # a qualifier
+    assert named_part("Great phone.", "battery") == "battery"
