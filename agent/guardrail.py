@@ -264,6 +264,14 @@ def check_sentences(
         if verdict is not None:
             sentence.verdict = verdict
             continue
+        if tallies_unstated(sentence.text, evidence):
+            sentence.verdict = Verdict(
+                claim=sentence.text,
+                label="not_enough_info",
+                confidence=1.0,
+                evidence="a tally of opinions that no count in the sources states",
+            )
+            continue
         if _reads_counts_only(sentence.citations, evidence):
             sentence.verdict = Verdict(
                 claim=sentence.text,
@@ -358,6 +366,29 @@ def _sharpen_citations(
 
 COUNTING_TOOLS = frozenset({"review_summary", "product_opinions", "count_reviews"})
 """Tools whose graph facts (opinion and review counts) code states as sentences itself."""
+
+
+_TALLY = re.compile(
+    r"\b(?:reviews?|opinions?|ratings?|feedback|comments?)\s+(?:are|is|were|was)\s+"
+    r"(?:\w+\s+){0,2}(?:positive|negative|mixed)\b"
+    r"|\b(?:\d+|no|one|two|three|four|five|a few|several|many|most|all)\s+(?:\w+\s+)?"
+    r"(?:positive|negative|favou?rable|unfavou?rable)\s+(?:reviews?|opinions?|ratings?|comments?)"
+    r"|\boverwhelming(?:ly)?\s+(?:positive|negative|praise|criticism)",
+    re.IGNORECASE,
+)
+
+
+def tallies_unstated(sentence: str, evidence: Sequence[Evidence]) -> bool:
+    """A model sentence telling how many opinions are positive or negative ("only one
+    positive review", "overwhelmingly negative") with a number no graph count in the
+    evidence has, or none at all. Found on MP3-player reviews: "The reviews are
+    overwhelmingly negative, with only one positive review", beside a count of 3
+    positive and 7 negative, passed the checker on a quoted passage."""
+    if not _TALLY.search(sentence):
+        return False
+    numbers = re.findall(r"\b\d+\b", sentence)
+    counts = " ".join(e.text for e in evidence if e.kind == "graph")
+    return not numbers or any(not re.search(rf"\b{n}\b", counts) for n in numbers)
 
 
 def _reads_counts_only(citations: Sequence[int], evidence: Sequence[Evidence]) -> bool:

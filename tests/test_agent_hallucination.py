@@ -222,6 +222,26 @@ def test_a_model_reading_of_opinion_counts_is_not_verified_by_copying_them() -> 
     assert repaired[1].verdict.label == "supported" and repaired[1].citations == [2]  # type: ignore[union-attr]
 
 
+def test_a_tally_of_opinions_no_count_states_is_not_supported() -> None:
+    """Found on MP3-player reviews: "The reviews are overwhelmingly negative, with only one
+    positive review" (the graph: 3 positive, 7 negative) passed on a quoted passage."""
+    evidence = [
+        Evidence(
+            kind="graph", text="Aster A1 / price: 3 positive, 7 negative", tool="review_summary"
+        ),
+        Evidence(kind="passage", text="The Pulse 20 costs more.", tool="review_summary"),
+    ]
+    sentences = [
+        ("The reviews are overwhelmingly negative, with only one positive review.", [2]),
+        ("The Aster A1 got 5 negative reviews on price.", [2]),
+        ("It has 7 negative opinions on its price.", [1, 2]),  # a count the graph states
+    ]
+    checked = check_sentences(sentences, evidence, passes_anything)
+    assert [c.verdict.label for c in checked] == [  # type: ignore[union-attr]
+        "not_enough_info", "not_enough_info", "supported"
+    ]  # fmt: skip
+
+
 def test_sentences_packed_into_one_drafted_item_are_checked_one_by_one(world: Config) -> None:
     llm = ScriptedLLM(
         answer=lambda p: [("The Aster A1 battery dies by noon. It is waterproof to 5G. The A", [2])]
