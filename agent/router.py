@@ -29,6 +29,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
+from spacy.lang.en.stop_words import STOP_WORDS as spacy_stop_words
 
 from distill.plugins.linker.catalog import normalize
 
@@ -245,11 +246,19 @@ INTENT_WORDS = frozenset(
     summarizing summarising summary sum overview list show explain someone somebody buyer
     buyers wonder wondering product products device devices model models item items don
     doesn didn isn aren wasn weren not take takes taking took common commonly frequent
-    frequently usual typical biggest major""",
+    frequently usual typical biggest major report reports reported reporting""",
     )
 )
 """Words that shape a question without naming what it is about: its verbs of asking
 ("summarize", "list", "describe") and wanting ("wants", "looking", "choose")."""
+
+
+STOP_WORDS = frozenset(spacy_stop_words) - {
+    "call", "back", "bottom", "front", "side", "top", "empty", "full", "first", "last",
+    "used", "serious",
+}  # fmt: skip
+"""spaCy's English stop words, but for those that name something in a review ("call"
+quality, the "back" cover): "after a few months" asks about "months", not "after"."""
 
 
 def model_forms(name: str) -> list[str]:
@@ -581,7 +590,7 @@ def content_terms(
             normalized = normalized[:start] + " " + normalized[end:]
     for product in products:
         normalized = normalized.replace(normalize(product.display), " ")
-    skip = INTENT_WORDS | aspect_words(aspect)
+    skip = INTENT_WORDS | STOP_WORDS | aspect_words(aspect)
     skip |= {w for ws in CATEGORY_WORDS.values() for w in ws} - set(keep)
     skip |= {word for phrase in ASPECT_WORDS.get(aspect or "", ()) for word in phrase.split()}
     # a hyphenated name is one term ("T-Mobile" is not "mobile")

@@ -254,6 +254,14 @@ def test_a_category_no_known_product_is_in_names_a_part(resolver: ProductResolve
     assert "earbuds" not in route("Are the earbuds any good?", resolver).terms
 
 
+def test_stop_words_are_no_topic(resolver: ProductResolver) -> None:
+    """Found on MP3-player reviews: "What problems do owners report after a few months?"
+    looked for "report", "after" and "few"."""
+    asked = route("What problems do owners report after a few months?", resolver)
+    assert asked.terms == ["months"]
+    assert "call" in route("How is the call quality on the Aster A1?", resolver).terms
+
+
 def test_a_known_name_with_a_suffix_it_lacks_is_an_unknown_product() -> None:
     tab = ProductName("tab-11", "Lumen Tab 11")
     pro = ProductName("x2-pro", "Nebula X2 Pro")
