@@ -1019,7 +1019,9 @@ def _looping(text: str) -> bool:
 
 
 _UNFINISHED = re.compile(
-    r"\b(?:a|an|the|as|and|or|than|is|are|was|were|be|been|of)\W*$|[,;:]\s*$", re.I
+    r"\b(?:a|an|the|as|and|or|than|is|are|was|were|be|been|being|of)\W*$"
+    r"|[,;:]\s*$",
+    re.I,
 )
 """A sentence ending on an article, a conjunction, a copula or a comma was cut off."""
 

@@ -259,7 +259,7 @@ def test_stop_words_are_no_topic(resolver: ProductResolver) -> None:
     looked for "report", "after" and "few"."""
     asked = route("What problems do owners report after a few months?", resolver)
     assert asked.terms == ["months"]
-    assert "call" in route("How is the call quality on the Aster A1?", resolver).terms
+    assert "back" in route("Is the back cover of the Aster A1 sturdy?", resolver).terms
 
 
 def test_a_known_name_with_a_suffix_it_lacks_is_an_unknown_product() -> None:
@@ -428,6 +428,7 @@ def test_a_drafted_sentence_cut_off_mid_thought_is_no_claim() -> None:
     assert _claims("It is sharp. The zoom is better than the") == ["It is sharp."]
     assert _claims("It is worth paying for.") == ["It is worth paying for."]
     assert _claims("The player is a bargain,") == []
+    assert _claims("The back cover is described as being") == []  # found on the Nokia reviews
     # the model looped (found on the Nokia reviews, written three times over)
     assert _claims("Reviewers mention Nokia 6610, Nokia 6610, Nokia 6610, Nokia 6610.") == []
 
