@@ -55,6 +55,7 @@ from distill.agent.router import (
     ProductResolver,
     feature_words,
     is_follow_up,
+    kind_forms,
     model_forms,
     route,
 )
@@ -780,6 +781,7 @@ class Agent:
                     brands.add(entry.brand)
         with self.graph_store() as store:
             products = store.products()
+            graph_only: dict[str, ProductName] = {}
             for p in products:
                 if is_word(p.name or p.id):
                     continue
@@ -789,6 +791,10 @@ class Agent:
                 # answers to its short forms too, as a catalog entry does ("Lumix Z5")
                 forms = [p.name or p.id] if known else model_forms(p.name or p.id)
                 names += [(form, product) for form in forms]
+                if not known:
+                    graph_only[p.name or p.id] = product
+            if len(graph_only) > 1:  # "the DVD player" of several files' subjects
+                names += [(k, graph_only[n]) for k, n in kind_forms(graph_only).items()]
             for entity in store.entities("PRODUCT"):
                 if is_word(str(entity["name"])) or len(str(entity["name"])) < 3:
                     continue  # a common word the NER took for a product

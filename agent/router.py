@@ -81,6 +81,14 @@ _MOST_NAMED = re.compile(
     re.I,
 )
 """Which product the reviews name most: mention counts, not opinions."""
+_WHICH_REVIEWED = re.compile(
+    r"^\W*(?:which|what)\s+(?:products?|items?|devices?|models?)\s+(?:are|were|is|did|do)\b"
+    r"(?!.*\b(?:best|worst|most|least|better|worse|than)\b)"
+    r".*\b(?:reviewed|covered|discussed|rated|in (?:the|this) (?:graph|data)"
+    r"|reviews? (?:cover|discuss))\b",
+    re.I,
+)
+"""Which products the reviews are about: the ones with opinions, a file's subject too."""
 _ANY_PRODUCT = re.compile(
     r"\b(?:which|what)\s+(?:\w+\s+)?(?:products?|devices?|models?|items?)\b", re.I
 )
@@ -276,6 +284,20 @@ def model_forms(name: str) -> list[str]:
     return forms + [" ".join(words[1 : end + 1]) for end in range(len(words) - 1, first - 1, -1)]
 
 
+def kind_forms(names: Iterable[str]) -> dict[str, str]:
+    """What a product is, as its name says after the model ("MP3 player" of the "Sonata
+    MX40 MP3 player"), for each name whose kind no other of `names` shares: with several
+    products in the graph, "the DVD player" names one. One word ("camera", "phone") is
+    left out: it names an aspect or every product."""
+    kinds: dict[str, list[str]] = {}
+    for name in names:
+        words = name.split()
+        model = next((i for i, w in enumerate(words) if any(c.isdigit() for c in w)), None)
+        if model is not None and len(words) - model - 1 >= 2:
+            kinds.setdefault(" ".join(words[model + 1 :]).lower(), []).append(name)
+    return {kind: found[0] for kind, found in kinds.items() if len(found) == 1}
+
+
 @dataclass(frozen=True)
 class ProductName:
     """A name the resolver knows: the product id it means and how it is displayed."""
@@ -319,7 +341,17 @@ class Intent:
 
 
 STATED_INTENTS = frozenset(
-    {"summary", "rank", "compare", "count", "attributes", "facts", "mentioned_with", "most_named"}
+    {
+        "summary",
+        "rank",
+        "compare",
+        "count",
+        "attributes",
+        "facts",
+        "mentioned_with",
+        "most_named",
+        "reviewed",
+    }
 )
 
 
@@ -735,6 +767,9 @@ def route(
             counts,
             ("search_reviews", {**search, "products": names[:1], "require": terms[:6]}),
         ]
+    elif not products and _WHICH_REVIEWED.search(question):
+        intent = Intent("reviewed", terms=terms)
+        intent.calls = [("list_products", {"category": category, "reviewed": True})]
     elif _MOST_NAMED.search(question):
         intent = Intent("most_named", terms=terms)
         intent.calls = [("list_products", {"category": category, "most": True})]

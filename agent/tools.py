@@ -129,6 +129,7 @@ class ListProducts(BaseModel):
 
     category: str | None = Field(None, description="phone, laptop, tablet, earbuds (optional)")
     most: bool = Field(False, description="state which products the most reviews name")
+    reviewed: bool = Field(False, description="state which products have opinions")
 
 
 class RunTool(BaseModel):
@@ -1034,6 +1035,8 @@ class Toolbox:
         )
         if args.most:
             self._most_named(result, products, unlinked, listed)
+        if args.reviewed:
+            self._reviewed(result, products, listed)
         result.evidence.append(
             Evidence(
                 kind="graph",
@@ -1081,6 +1084,31 @@ class Toolbox:
         others = [f"the {n} ({c})" for n, c in rest]
         text += f", then {join_names(others)}." if others else "."
         result.statements.append(Statement(text=text, evidence=cites))
+
+    def _reviewed(self, result: ToolResult, products: Sequence[Any], listed: int) -> None:
+        """The products reviewers give opinions on, most opinions first: what a set of
+        review files is about (a file's subject is often named in none of its reviews)."""
+        names = self._display_names_of(products)
+        rated = sorted((p for p in products if p.opinions), key=lambda p: (-p.opinions, p.id))
+        others = len(products) - len(rated)
+        if not rated:
+            text = "No review in the graph gives an opinion on a product."
+        else:
+            shown = [
+                f"the {names[p.id]} ({p.opinions} opinion{'s' * (p.opinions != 1)})"
+                for p in rated[:8]
+            ]
+            more = f" and {len(rated) - 8} more" if len(rated) > 8 else ""
+            text = (
+                f"Reviewers give opinions on {len(rated)} product{'s' * (len(rated) != 1)}: "
+                f"{join_names(shown)}{more}."
+            )
+            if others:
+                text += f" {others} other product{'s' * (others != 1)} are only named."
+        result.statements.append(Statement(text=text, evidence=[listed]))
+
+    def _display_names_of(self, products: Sequence[Any]) -> dict[str, str]:
+        return {p.id: self.resolver.displays.get(p.id) or p.name or p.id for p in products}
 
     @staticmethod
     def _entity_evidence(docs: dict[str, set[str]], shown: dict[str, str]) -> Evidence:

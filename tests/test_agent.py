@@ -493,6 +493,22 @@ def test_short_names_of_a_file_subject_count_as_that_product(world: Config) -> N
     assert answer.sentences[0].text.startswith(f"The {subject} is named in the most reviews (3)")
 
 
+def test_which_products_are_reviewed_lists_those_with_opinions(
+    world: Config, resolver: ProductResolver
+) -> None:
+    """Found on four review files in one graph: "Which products are reviewed?" went to the
+    model, which named the product the reviews *name* most (7 mentions) and left out the
+    files' subjects, which reviews rarely name."""
+    answer = make_agent(world).chat("Which products are reviewed?", thread="r")
+    assert answer.sentences[0].text == (
+        "Reviewers give opinions on 3 products: the Aster A1 (3 opinions), the Aster A2 "
+        "(1 opinion) and the Brio Book 14 (1 opinion)."
+    )
+    assert answer.llm_calls == []
+    assert route("What products do the reviews cover?", resolver).name == "reviewed"
+    assert route("Which products are reviewed best?", resolver).name == "rank"
+
+
 def test_a_ranking_of_one_product_says_it_is_the_only_one(world: Config) -> None:
     """Found on a single-product review file: "which products have the most negative
     opinions?" called the only product with opinions the worst."""
@@ -876,3 +892,13 @@ def test_a_quote_names_the_part_its_sentence_speaks_of() -> None:
     assert named_part("The camera takes sharp pictures.", "camera") == "camera"
     assert named_part("It is far too expensive.", "price") == "price"  # a qualifier
     assert named_part("Great phone.", "battery") == "battery"
+
+
+def test_several_files_subjects_answer_to_what_they_are() -> None:
+    """Found on four review files in one graph: "What do people think of the MP3 player?"
+    summarised every product and searched for "mp3" and "player"."""
+    from distill.agent.router import kind_forms
+
+    names = ["Sonata MX40 MP3 player", "Vistra DV500 DVD player", "Lumix Z5 camera",
+             "Aurex A1 DVD player", "Nokia 6610 phone"]  # fmt: skip
+    assert kind_forms(names) == {"mp3 player": "Sonata MX40 MP3 player"}
