@@ -258,12 +258,19 @@ class Composer:
         shown = clip_quote(text)
         verb = {"positive": "praises", "negative": "criticises"}.get(polarity, "mentions")
         self.say(
-            f"{lead or 'A review'} ({row.doc}) {verb} the "
-            f'{topic or named_part(text, row.aspect)}: "{shown}"',
+            f'{lead or "A review"} ({row.doc}) {verb} {_what(topic, text, row.aspect)}: "{shown}"',
             [len(self.evidence) - 1],
             basis="quote",
         )
         return True
+
+
+def _what(topic: str | None, text: str, aspect: str) -> str:
+    """What a quote praises or criticises: the part asked about, else the part its sentence
+    names; "it overall" for the product as a whole ("praises the overall" read wrong)."""
+    if topic:
+        return f"the {topic}"
+    return "it overall" if aspect == "overall" else f"the {named_part(text, aspect)}"
 
 
 def summarise(

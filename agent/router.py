@@ -90,9 +90,12 @@ _WHICH_REVIEWED = re.compile(
 )
 """Which products the reviews are about: the ones with opinions, a file's subject too."""
 _ANY_PRODUCT = re.compile(
-    r"\b(?:which|what)\s+(?:\w+\s+)?(?:products?|devices?|models?|items?)\b", re.I
+    r"\b(?:which|what)\s+(?:\w+\s+)?(?:products?|devices?|models?|items?)\b"
+    r"|\b(?:best|worst|most|least|top)\s+(?:\w+\s+)?(?:products?|devices?|models?|items?)\b",
+    re.I,
 )
 """A ranking over every category: "which products have the most negative opinions?"."""
+_EACH_PRODUCT = re.compile(r"\b(?:each|every|per|by)\s+(?:product|device|model|item)\b", re.I)
 _NO_PRODUCT = re.compile(
     r"\b(?:reviews?|documents?|posts?|tickets?)\b.{0,30}\b(?:(?:does|do|did)(?: not|n't)|never|"
     r"without)\s+(?:\w+\s+)?(?:mention\w*|nam\w+|talk\w* about|refer\w* to|about)?\s*"
@@ -736,7 +739,9 @@ def route(
     elif _COUNT.search(question):
         term = _count_term(question, products, aspect)
         intent = Intent("count", products, unknown, aspect, terms=terms)
-        intent.calls = [("count_reviews", {"products": names, "aspect": aspect, "term": term})]
+        each = bool(_EACH_PRODUCT.search(question)) and not products and not aspect and not term
+        arguments = {"products": names, "aspect": aspect, "term": term}
+        intent.calls = [("count_reviews", {**arguments, "each": True} if each else arguments)]
     elif products and _ATTRIBUTE.search(question) and not _OPINION_WORDS.search(question):
         intent = Intent("attributes", products[:3], unknown, aspect, terms=terms)
         intent.calls = [("catalog_attributes", {"products": names[:3], "question": question})]

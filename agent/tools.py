@@ -48,6 +48,8 @@ from distill.agent.router import (
 from distill.graph.schema import AspectSummary
 from distill.plugins.linker.catalog import normalize
 
+EACH_PRODUCT = 8
+"""How many products "how many reviews of each product?" lists."""
 PRODUCT_DOCUMENTS = (
     "MATCH (d:Document)-[:MENTIONS]->(e:Entity) WHERE e.label = 'PRODUCT' RETURN d.id AS id",
     "MATCH (d:Document)-[:MENTIONS]->(:Entity)-[:REFERS_TO]->(:Product) RETURN d.id AS id",
@@ -159,6 +161,7 @@ class CountReviews(BaseModel):
     no_product: bool = Field(
         False, description="count the reviews that name no product and state no opinion on one"
     )
+    each: bool = Field(False, description="count the reviews of each reviewed product")
 
 
 class MentionedWith(BaseModel):
@@ -723,6 +726,8 @@ class Toolbox:
                 docs = sorted(self._all_documents())
                 cite = composer.fact(f"documents in the graph: {len(docs)}", docs)
                 composer.say(f"The graph holds {reviews(len(docs))}.", [cite])
+                if args.each:
+                    self._reviews_of_each(store, composer)
             for product in known:
                 docs = sorted(
                     row["id"] for row in store.documents_behind(product.label, product.product_id)
@@ -787,6 +792,25 @@ class Toolbox:
                     composer.evidence.append(passage)
         self._attach(result, composer)
         return result
+
+    def _reviews_of_each(self, store: Any, composer: Composer) -> None:
+        """The reviews behind each product with opinions (named in them or their subject),
+        the most opinions first: "how many reviews are there of each product?"."""
+        rated = sorted((p for p in store.products() if p.opinions), key=lambda p: -p.opinions)
+        names = self._display_names_of(rated)
+        parts, cites = [], []
+        for p in rated[:EACH_PRODUCT]:
+            docs = sorted(row["id"] for row in store.documents_behind("Product", p.id))
+            cites.append(composer.fact(f"{names[p.id]}: in {reviews(len(docs))}", docs))
+            parts.append(f"the {names[p.id]} {len(docs)}")
+        if parts:
+            more = f" ({len(rated) - EACH_PRODUCT} more products have opinions)"
+            composer.say(
+                f"Reviews by product: {join_names(parts)}"
+                + (more if len(rated) > EACH_PRODUCT else "")
+                + ".",
+                cites,
+            )
 
     def _mentioned_with(self, args: MentionedWith) -> ToolResult:
         """The other names in a product's reviews, by how many reviews name each (a

@@ -509,6 +509,17 @@ def test_which_products_are_reviewed_lists_those_with_opinions(
     assert route("Which products are reviewed best?", resolver).name == "rank"
 
 
+def test_reviews_of_each_product_and_the_most_praised_product(
+    world: Config, resolver: ProductResolver
+) -> None:
+    """Found on four review files in one graph: "How many reviews are there of each
+    product?" gave the total alone; "What is the most praised product?" listed aspects."""
+    answer = make_agent(world).chat("How many reviews are there of each product?", thread="e")
+    assert answer.sentences[1].text.startswith("Reviews by product: the Aster A1 2, ")
+    assert answer.llm_calls == []
+    assert route("What is the most praised product?", resolver).name == "rank"
+
+
 def test_a_ranking_of_one_product_says_it_is_the_only_one(world: Config) -> None:
     """Found on a single-product review file: "which products have the most negative
     opinions?" called the only product with opinions the worst."""
