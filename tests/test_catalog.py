@@ -462,3 +462,25 @@ def test_trained_linker_learns_against_the_configured_catalog(
     assert backend.pending_setup() is None
     found = linked(backend, "a nokia 6610 here", [("nokia 6610", "PRODUCT")])  # type: ignore[arg-type]
     assert found == {"nokia 6610": "nokia-6610"}
+
+
+def test_a_long_title_answers_to_its_name_up_to_the_model_code() -> None:
+    """Found with the Walmart-Amazon product table as the catalog: "the MDR-V6" linked to
+    nothing, its entry being "Sony MDR-V6 Monitor Series Headphones with CCAW Voice Coil"."""
+    from distill.plugins.linker.catalog import CatalogEntry, add_model_forms
+
+    def entry(i: int, name: str) -> CatalogEntry:
+        return CatalogEntry(id=str(i), name=name, brand=name.split()[0])
+
+    entries = [
+        entry(1, "Sony MDR-V6 Monitor Series Headphones with CCAW Voice Coil"),
+        entry(2, "Lenovo Legion 2 Pro Android smartphone"),  # a variant: not the Legion 2
+        entry(3, "Samsung Galaxy S21 Ultra 5G"),
+        entry(4, "Samsung Galaxy S21"),  # S21 Ultra's short form is this one's name
+        entry(5, "Archos 80 Helium 4G"),
+        entry(6, "Archos 80 Xenon"),  # two titles shorten alike: neither gets the form
+        entry(7, "Apple iPod shuffle 2 GB Silver 4th Generation"),  # no model code
+    ]
+    add_model_forms(entries)
+    assert [e.model_form for e in entries] == ["Sony MDR-V6", None, None, None, None, None, None]
+    assert "MDR-V6" in entries[0].names()

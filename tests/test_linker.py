@@ -395,3 +395,16 @@ def test_a_short_form_of_a_product_linked_in_the_same_document_takes_its_link() 
         ("K5", ""),
     ]
     assert get_confidence(doc, "linker", 11, 13) == 0.9
+
+
+def test_specifications_and_ordinals_are_no_model_numbers() -> None:
+    """Found with the Walmart-Amazon product table as the catalog: "ipod shuffle" ranked
+    an iPod Nano accessory kit above the "Apple iPod shuffle 4 GB Silver 3rd Generation",
+    whose "4" and "3rd" counted as model numbers the mention lacked."""
+    from distill.plugins.linker.match import agreement, codes
+
+    assert codes("Apple iPod shuffle 4 GB Silver 3rd Generation") == set()
+    assert codes("Creative Zen Xtra 40GB") == set()
+    assert codes("Nokia 6610") == {"6610"}
+    assert codes("Honor 10X") == {"10x"} and codes("Nokia 2 V Tella") == {"2"}
+    assert agreement("ipod shuffle", "apple ipod shuffle 4 gb silver 3rd generation") == 1.0

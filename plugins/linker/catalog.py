@@ -43,7 +43,7 @@ GENERIC_SUFFIXES = (
 
 CATEGORY_OF_SUFFIX = {"smartphone": "phone", "smartwatch": "watch"}
 
-READING = "joint-brands"
+READING = "joint-brands+model-forms"
 """Part of a catalog's digest beside its bytes and mapping: change it when the way entries
 are read changes (derived brands, say), so index files cached under the old reading are
 not used for the new one."""
@@ -82,6 +82,9 @@ class CatalogEntry(BaseModel):
     aliases: list[str] = Field(default_factory=list)
     release_date: str | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
+    model_form: str | None = None
+    """The name up to its model code, when more follows and no other entry answers to it
+    (`add_model_forms`)."""
 
     def short_name(self) -> str:
         """The name without a device-type suffix ("Nokia 6610 phone" -> "Nokia 6610")."""
@@ -98,6 +101,8 @@ class CatalogEntry(BaseModel):
     def names(self) -> list[str]:
         """Every surface form the entry answers to: name, aliases and derived short forms."""
         forms = [self.name, *self.aliases, self.short_name(), self.brandless() or ""]
+        if self.model_form:
+            forms += [self.model_form, _code_alone(self) or ""]
         seen: dict[str, str] = {}
         for form in forms:
             if form and normalize(form) and normalize(form) not in seen:
@@ -412,7 +417,107 @@ def read(settings: CatalogConfig) -> tuple[list[CatalogEntry], list[Issue], dict
         issues.append(Issue(level="error", message="the catalog has no entries"))
     if settings.brand_from_name:
         join_brands(entries)
+    add_model_forms(entries)
     return entries, issues, first_line
+
+
+UNITS = frozenset(
+    {
+        "gb", "mb", "tb", "kb", "mah", "mp", "mm", "cm", "inch", "inches", "hz", "khz",
+        "mhz", "ghz", "watt", "watts", "ft", "oz", "lb", "lbs", "pack", "pk", "ct", "mbps",
+        "gbps", "fps",
+    }
+)  # fmt: skip
+"""Units after a number make it a specification, not a model number: "4 GB", "40gb". Letters
+that end model names too ("Honor 10X", "Nokia 2 V") are no units here."""
+_SPEC = re.compile(rf"^\d+(?:\.\d+)?(?:{'|'.join(sorted(UNITS, key=len, reverse=True))})$")
+_ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
+
+
+def is_model_code(token: str, following: str = "") -> bool:
+    """A normalized token with a digit that names a model ("6610", "s21", "v6"), not a
+    specification ("40gb", "4" of "4 gb") or an ordinal ("3rd" generation)."""
+    return bool(
+        re.search(r"\d", token)
+        and not _SPEC.match(token)
+        and not _ORDINAL.match(token)
+        and not (re.fullmatch(r"\d+(?:\.\d+)?", token) and following in UNITS)
+    )
+
+
+def _through_code(name: str) -> str | None:
+    """ "Sony MDR-V6" of "Sony MDR-V6 Monitor Series Headphones": the name up to its
+    first model code, when a word comes before it and more follow it."""
+    words = name.split()
+    tokens = [normalize(w) for w in words]
+    for i, token in enumerate(tokens):
+        following = tokens[i + 1].split()[0] if i + 1 < len(tokens) and tokens[i + 1] else ""
+        if token and is_model_code(token.split()[-1], following):
+            if not 0 < i < len(words) - 1 or following in VARIANT_WORDS or len(following) <= 2:
+                return None  # "Legion 2 Pro" is not the "Legion 2"
+            if re.search(r"\d", following) and is_model_code(following):
+                return None
+            return " ".join(words[: i + 1]).strip(" ,-(")
+    return None
+
+
+VARIANT_WORDS = frozenset(
+    [
+        "pro",
+        "ultra",
+        "max",
+        "plus",
+        "lite",
+        "mini",
+        "neo",
+        "prime",
+        "note",
+        "edge",
+        "go",
+        "power",
+        "play",
+        "fold",
+        "flip",
+        "duo",
+        "dual",
+        "se",
+        "xl",
+        "xs",
+        "classic",
+        "active",
+        "sport",
+        "slim",
+        "turbo",
+        "premium",
+        "special",
+    ]
+)
+"""Words after a model code that name another model of it, not a description."""
+
+
+def _code_alone(entry: CatalogEntry) -> str | None:
+    """ "MDR-V6" of the model form "Sony MDR-V6": the code after the brand, when it is one
+    word that cannot be an ordinary word or number (`brandless_ok`)."""
+    form = entry.model_form or ""
+    brand = entry.brand or ""
+    if not brand or not normalize(form).startswith(normalize(brand) + " "):
+        return None
+    rest = form[len(brand) :].strip()
+    return rest if len(rest.split()) == 1 and brandless_ok(rest) else None
+
+
+def add_model_forms(entries: list[CatalogEntry]) -> None:
+    """Long product titles (electronics retailers: "Sony MDR-V6 Monitor Series Headphones
+    with CCAW Voice Coil") answer to their name up to the model code, as reviewers write
+    them ("Sony MDR-V6"), when that form is no other entry's name or form and no other
+    title shortens to it ("Samsung Galaxy S21" of the "… S21 Ultra 5G" stays the S21's)."""
+    taken = Counter(normalize(f) for e in entries for f in e.names())
+    derived = {e.id: _through_code(e.short_name()) for e in entries}
+    counts = Counter(normalize(f) for f in derived.values() if f)
+    for entry in entries:
+        form = derived[entry.id]
+        if form and counts[normalize(form)] == 1 and not taken[normalize(form)]:
+            entry.model_form = form
 
 
 JOINT_BRAND_SHARE = 0.1

@@ -30,6 +30,7 @@ from distill.plugins.linker.catalog import (
     CatalogEntry,
     brandless_ok,
     catalog_option,
+    is_model_code,
     normalize,
 )
 from distill.plugins.linker.task import Link, Links
@@ -55,8 +56,15 @@ NETWORKS = frozenset({"2g", "3g", "4g", "5g"})
 
 
 def codes(text: str) -> set[str]:
-    """Tokens with a digit: model numbers ("6610", "s21") identify products; "5g" does not."""
-    return {t for t in normalize(text).split() if re.search(r"\d", t) and t not in NETWORKS}
+    """Tokens with a digit: model numbers ("6610", "s21") identify products; "5g" does
+    not, nor does a specification ("4 GB", "40gb") or an ordinal ("3rd" generation), which
+    an electronics catalog's names carry and people leave out ("the iPod shuffle")."""
+    tokens = normalize(text).split()
+    return {
+        t
+        for t, following in zip(tokens, [*tokens[1:], ""], strict=True)
+        if t not in NETWORKS and is_model_code(t, following)
+    }
 
 
 def presence(code: str, tokens: list[str]) -> float:
