@@ -1128,7 +1128,7 @@ class Toolbox:
                 f"{join_names(shown)}{more}."
             )
             if others:
-                text += f" {others} other product{'s' * (others != 1)} are only named."
+                text += f" {others} other product{'s are' if others != 1 else ' is'} only named."
         result.statements.append(Statement(text=text, evidence=[listed]))
 
     def _display_names_of(self, products: Sequence[Any]) -> dict[str, str]:
