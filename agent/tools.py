@@ -603,11 +603,16 @@ class Toolbox:
                 product = known[0]
             rows = self._opinion_rows(store, product)
             names = self._display_names(store)
-            main = _main_subject(rows)
-            if product is None and main is not None:
-                # the reviews are about one product (a single-product corpus): so is the question
-                product = ProductName(main, names.get(main, main))
-                rows = [row for row in rows if row.product == main]
+            main = _main_subject(rows) if product is None else None
+            if main is not None:
+                # the reviews are about one product (a single-product corpus): so is the
+                # question; not when most reviews are not behind it (the others' products
+                # are no catalog entry: "the Voyager Pro" in reviews of two headsets)
+                subject = ProductName(main, names.get(main, main))
+                behind = self._documents_of(store, subject) or set()
+                if len(behind) >= SUBJECT_SHARE * store.stats().nodes.get("Document", 0):
+                    product = subject
+                    rows = [row for row in rows if row.product == main]
             scope = self._documents_of(store, product)
         about = {product.display: scope} if product is not None and scope else {}
         parts = aspect_words(aspect) - {aspect}

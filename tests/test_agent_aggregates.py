@@ -444,3 +444,44 @@ def test_an_aspect_asked_in_other_words_is_named_in_them(
         "Reviewers' opinions on the picture of the Aster A2 (camera opinions in sentences that"
         ' mention "picture"): 1 positive, 0 negative'
     )
+
+
+def test_a_product_behind_few_of_the_reviews_is_not_what_they_are_about(tmp_path: Path) -> None:
+    """Found with a retailer's catalog: two headsets reviewed, one of them in no catalog
+    form the reviews use. "What do people say about the Voyager Pro?" answered "No review
+    of the Sony MDR-V6 mentions "voyager"": the only product with opinions was taken for
+    what all the reviews are about."""
+    from distill.config import AgentConfig, CatalogConfig, GraphConfig, IndexConfig
+
+    texts = {
+        "w1": "The Sony MDR-V6 sound is flat and honest.",
+        "w2": "My Voyager Pro lasts a full day.",
+        "w3": "Voyager Pro pairs instantly. Battery is great.",
+    }
+    catalog = tmp_path / "catalog.jsonl"
+    catalog.write_text('{"id": "v6", "name": "Sony MDR-V6", "brand": "Sony"}\n', encoding="utf-8")
+    config = Config(
+        graph=GraphConfig(store="networkx", path=str(tmp_path / "graph")),
+        index=IndexConfig(path=str(tmp_path / "index")),
+        agent=AgentConfig(checkpoints=str(tmp_path / "chat.sqlite")),
+        catalog=CatalogConfig(path=str(catalog)),
+    )
+    with open_store(config.graph) as store:
+        for doc, text in texts.items():
+            said = Provenance(doc_id=doc, char_start=0, char_end=len(text), tool="sentiment")
+            opinions = [OpinionFact(aspect="sound", polarity="positive", product_id="v6",
+                                    provenance=said)] if doc == "w1" else []  # fmt: skip
+            store.write_document(
+                DocumentFacts(
+                    document=DocumentNode(id=doc, n_chars=len(text)),
+                    products={"v6": "Sony MDR-V6"} if doc == "w1" else {},
+                    opinions=opinions,
+                )
+            )
+    with DocumentIndex(config.index.path, embedder=fake_embed) as index:
+        index.add([IndexedDocument(id=d, text=t) for d, t in texts.items()])
+    llm = ScriptedLLM(answer=lambda p: [("The Voyager Pro lasts a full day.", [1])])
+    with Agent(config, chat_model=llm, checker=word_checker) as agent:  # type: ignore[arg-type]
+        response = agent.chat("What do people say about the Voyager Pro?")
+    assert "MDR-V6" not in response.answer
+    assert response.sentences[0].text == "The Voyager Pro lasts a full day."
