@@ -267,8 +267,36 @@ By kind:
 
 How to read it:
 
-- **This run (2026-12-05, twenty-first session): questions a new user asked of real reviews,
-  routed.** Asked by hand of the Nokia 6610 reviews and of two review files we wrote in the
+- **This run (2026-12-05, twenty-second session): products that are not phones, and other
+  catalogs.** Asked by hand of review files we wrote in the Hu & Liu format about an MP3
+  player (28 reviews), a DVD player and a camera, alone and in one graph with the Nokia 6610
+  reviews, and of reviews of ours against a retailer's product table (Walmart-Amazon) as the
+  catalog: "How is the picture quality?" of the DVD player said no review mentions "picture
+  quality" and then summarised its "camera" ("X quality" is now the aspect itself, named in
+  the question's words); quotes named the model's label ("criticises the keyboard" over "the
+  remote feels cheap"; now the part the quoted sentence names); "Are the earbuds any good?"
+  summarised the player (a category no known product belongs to names a part); "the MX40"
+  resolved to an unlinked NER name, and the most-named product was "the Mx40" (a file's
+  subject answers to its model without the maker, and unlinked short names of it count as
+  it); "How many reviews mention freezing?" missed "freezes" (a counted or searched word
+  finds its other forms); "after a few months" searched for "after" and "few" (spaCy's stop
+  words are no topic); "Which products are reviewed?" went to the model, which named the
+  product the reviews *name* most, and "How many reviews are there of each product?" gave
+  the total (both now stated from the graph: the products with opinions, the reviews behind
+  each); "the MP3 player" in a graph of four files' subjects named none (a subject's kind,
+  when no other shares it, now names it); the model's "The reviews are overwhelmingly
+  negative, with only one positive review" beside a count of 3 positive, 7 negative passed
+  the checker on a quoted passage (a drafted tally of opinions whose numbers are not the
+  graph's is now unsupported); with the retailer's catalog nothing linked ("Sony MDR-V6" of
+  a 10-word title: a long title now answers to its name up to the model code, and "4 GB" is
+  no model number), and "What do people say about the Voyager Pro?" (in no catalog form the
+  reviews use) was answered about the one product with opinions (a product is what the
+  reviews are about only when most reviews are behind it). Demo 86% and Nokia 92%, as
+  before; Nokia answers with no model call 80-84% over this session's three runs; n25's
+  draft this run invented a battery life for the Nokia 6620, which no review covers, and the
+  guard removed it. n06 and n19 fail as before.
+- **The run of 2026-12-05 (twenty-first session): questions a new user asked of real
+  reviews, routed.** Asked by hand of the Nokia 6610 reviews and of two review files we wrote in the
   Hu & Liu format about products outside the catalog (a camera, a DVD player), outside these
   sets: "Summarize what people dislike." and "… for someone who *wants* a camera?" searched
   the reviews for "summarize" and "wants" (verbs of asking and wanting now shape a question,
