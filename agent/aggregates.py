@@ -150,14 +150,20 @@ def criticised(tallies: dict[str, Tally], n: int = TOP_ASPECTS) -> list[Tally]:
     return sorted(found, key=lambda t: (-t.negative, t.net, t.aspect))[:n]
 
 
+NAMING_SAMPLE = 30
+"""Opinion sentences read per aspect to tell how the reviews name it."""
+
+
 def counts_text(item: Tally) -> str:
     return f"{item.positive} positive, {item.negative} negative"
 
 
-def listing(items: Sequence[Tally]) -> str:
-    """ "sound (40 positive, 10 negative), design (30, 3) and battery (12, 0)"."""
-    parts = [f"{items[0].aspect} ({counts_text(items[0])})"]
-    parts += [f"{t.aspect} ({t.positive}, {t.negative})" for t in items[1:]]
+def listing(items: Sequence[Tally], called: dict[str, str] | None = None) -> str:
+    """ "sound (40 positive, 10 negative), design (30, 3) and battery (12, 0)"; `called`:
+    how the reviews name an aspect ("keyboard/buttons")."""
+    names = called or {}
+    parts = [f"{names.get(items[0].aspect, items[0].aspect)} ({counts_text(items[0])})"]
+    parts += [f"{names.get(t.aspect, t.aspect)} ({t.positive}, {t.negative})" for t in items[1:]]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
@@ -209,6 +215,29 @@ class Composer:
 
     def aspect_fact(self, product: str, item: Tally) -> int:
         return self.fact(opinion_fact_text(product, item.aspect, item.counts), item.docs)
+
+    def called(self, rows: Sequence[OpinionRow], aspects: Iterable[str]) -> dict[str, str]:
+        """How the reviews name each aspect when they never use its label: "keyboard/
+        buttons" for an MP3 player, "camera/picture" for a DVD player (the labels are
+        the sentiment model's, shaped by phones). Read from up to `NAMING_SAMPLE` of each
+        aspect's opinion sentences."""
+        out: dict[str, str] = {}
+        for aspect in aspects:
+            if aspect == "overall" or self.snippet is None:
+                continue
+            said: Counter[str] = Counter()
+            sample = [r for r in rows if r.aspect == aspect and r.start is not None]
+            for row in sample[:NAMING_SAMPLE]:
+                found = self.snippet(row.doc, row.start, row.end)
+                if found is not None and re.search(rf"\b{re.escape(aspect)}", found[1], re.I):
+                    break  # the reviews use the label itself
+                if found is not None:
+                    said[named_part(found[1], aspect)] += 1
+            else:
+                said.pop(aspect, None)
+                if said:
+                    out[aspect] = f"{aspect}/{said.most_common(1)[0][0]}"
+        return out
 
     def say(self, text: str, evidence: Sequence[int] = (), basis: str = "graph") -> None:
         self.statements.append(Statement(text=text, evidence=list(evidence), basis=basis))  # type: ignore[arg-type]
@@ -324,12 +353,13 @@ def summarise(
                 f"{'s' * (len(tallies) != 1)}, in {reviews(len(docs))}.",
                 cites,
             )
+        called = composer.called(rows, {t.aspect for t in [*praised, *complained]})
         if praised:
             cites = [composer.aspect_fact(label, t) for t in praised]
-            composer.say(f"Most praised: {listing(praised)}.", cites)
+            composer.say(f"Most praised: {listing(praised, called)}.", cites)
         if complained:
             cites = [composer.aspect_fact(label, t) for t in complained]
-            composer.say(f"Most criticised: {listing(complained)}.", cites)
+            composer.say(f"Most criticised: {listing(complained, called)}.", cites)
         if praised:
             composer.quote(_on(rows, praised[0].aspect), "positive", terms)
         if complained:
@@ -351,8 +381,10 @@ def summarise(
     cites = [composer.aspect_fact(label, t) for t in top]
     verb = "like" if focus == "liked" else "criticise"
     whose = f"the {display}'s" if display else "the products'"
-    first = f"Reviewers {verb} {whose} {top[0].aspect} most ({counts_text(top[0])})"
-    rest = f", then {listing(top[1:]).replace(' and ', ', ')}" if len(top) > 1 else ""
+    called = composer.called(rows, {t.aspect for t in top})
+    name = called.get(top[0].aspect, top[0].aspect)
+    first = f"Reviewers {verb} {whose} {name} most ({counts_text(top[0])})"
+    rest = f", then {listing(top[1:], called).replace(' and ', ', ')}" if len(top) > 1 else ""
     composer.say(first + rest + ".", cites)
     quoted = 0
     for item in top[:2]:

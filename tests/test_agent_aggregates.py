@@ -485,3 +485,26 @@ def test_a_product_behind_few_of_the_reviews_is_not_what_they_are_about(tmp_path
         response = agent.chat("What do people say about the Voyager Pro?")
     assert "MDR-V6" not in response.answer
     assert response.sentences[0].text == "The Voyager Pro lasts a full day."
+
+
+def test_an_aspect_is_called_what_its_reviews_call_it() -> None:
+    """Found on DVD- and MP3-player reviews: "Reviewers like the DVD player's camera most"
+    (the picture), "criticise … keyboard" (the remote): the labels are a phone model's."""
+    texts = {
+        "d1": "The picture is crisp on my big TV.",
+        "d2": "The remote feels cheap.",
+        "d3": "The remote has to point right at it.",
+        "d4": "The camera takes sharp photos.",
+    }
+    rows = [
+        OpinionRow("d1", "p", "camera", "positive", 0, 10, 0.9),
+        OpinionRow("d2", "p", "keyboard", "negative", 0, 10, 0.9),
+        OpinionRow("d3", "p", "keyboard", "negative", 0, 10, 0.9),
+    ]
+    composer = Composer("t", whole_texts(texts))
+    assert composer.called(rows, ["camera", "keyboard"]) == {
+        "camera": "camera/picture",
+        "keyboard": "keyboard/remote",
+    }
+    phone = [*rows, OpinionRow("d4", "p", "camera", "positive", 0, 10, 0.9)]
+    assert "camera" not in composer.called(phone[::-1], ["camera"])  # the label is used
