@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz
 from spacy.lang.en.stop_words import STOP_WORDS as spacy_stop_words
 
-from distill.plugins.linker.catalog import normalize
+from distill.plugins.linker.catalog import is_model_code, is_word, normalize
 
 ASPECT_WORDS: dict[str, tuple[str, ...]] = {
     "battery": ("battery", "batteries", "charge", "charging", "lasts", "last longer", "power",
@@ -274,13 +274,28 @@ quality, the "back" cover): "after a few months" asks about "months", not "after
 
 def model_forms(name: str) -> list[str]:
     """A product name and its shorter forms that still name the model: every prefix that
-    reaches the first word with a digit ("Lumix Z5 camera" → "Lumix Z5"; "Apex AD2600
+    reaches the first model code ("Lumix Z5 camera" → "Lumix Z5"; "Apex AD2600
     Progressive-scan DVD player" → "Apex AD2600", …), and each of them without its first
-    word ("Z5", "AD2600"). A name without a digit has no shorter form ("Nomad Jukebox" is
-    not "Nomad")."""
+    word ("Z5", "AD2600"). A name with no model code ("40GB" is a capacity) answers to each
+    run of two or more of its words that are not all English words ("Creative Labs Nomad
+    Jukebox Zen Xtra 40GB" → "Zen Xtra", "Nomad Jukebox Zen Xtra"; not "Nomad Jukebox")."""
     words = name.split()
-    first = next((i for i, w in enumerate(words) if any(c.isdigit() for c in w)), None)
-    if first is None or first == 0:
+    tokens = [normalize(w) for w in words]
+    following = [*tokens[1:], ""]
+    first = next(
+        (i for i, (t, f) in enumerate(zip(tokens, following, strict=True)) if is_model_code(t, f)),
+        None,
+    )
+    if first is None:
+        core = [w for w, t in zip(words, tokens, strict=True) if not re.search(r"\d", t)]
+        runs = [
+            " ".join(core[i:j])
+            for i in range(len(core))
+            for j in range(i + 2, len(core) + 1)
+            if " ".join(core[i:j]) != name
+        ]
+        return [name, *(run for run in runs if not is_word(run))]
+    if first == 0:
         return [name]
     forms = [" ".join(words[: end + 1]) for end in range(len(words) - 1, first - 1, -1)]
     # without the maker's name, as reviewers write it ("the MX40", "the Coolpix 4300")
