@@ -377,8 +377,10 @@ class Toolbox:
             with self.store() as store:
                 about = {p.display: self._documents_of(store, p) or set() for p in known}
             doc_ids = set().union(*about.values())
-            if not doc_ids:
-                result.notes.append(f"No review mentions {_names(known)}.")
+            if not doc_ids:  # that is the answer: nothing for the model to read or invent
+                result.statements.append(
+                    Statement(text=f"No review mentions the {_names(known)}.", basis="absence")
+                )
                 return result
         if self.index() is None:
             result.notes.append("The document index is not built; run `distill ingest`.")

@@ -291,3 +291,18 @@ def test_a_sentence_restating_its_passage_is_supported_whatever_the_checker_says
     )
     assert checked[0].verdict.label == "supported" and checked[0].citations == [2]  # type: ignore[union-attr]
     assert checked[1].verdict.label == "contradicted"  # type: ignore[union-attr]
+
+
+def test_a_catalog_product_no_review_mentions_is_answered_without_the_model(
+    world: Config,
+) -> None:
+    """Found on the Nokia reviews: "How long does the Nokia 6620's battery last?" (in the
+    catalog, in no review) had the model draft "around 10 hours" from no passage."""
+    catalog = Path(world.catalog.path or "")
+    with catalog.open("a", encoding="utf-8") as out:
+        out.write('{"id": "aster-a3", "name": "Aster A3", "brand": "Aster"}\n')
+    llm = ScriptedLLM(answer=lambda p: pytest.fail("nothing to draft from"))  # type: ignore[arg-type,return-value]
+    with Agent(world, chat_model=llm, checker=word_checker) as agent:  # type: ignore[arg-type]
+        response = agent.chat("How long does the Aster A3's battery last?")
+    assert response.llm_calls == []
+    assert "No review mentions the Aster A3." in response.answer
