@@ -247,11 +247,8 @@ def check_sentences(
             continue
         unused = unsupported_terms(sentence.text, question, [e.text for e in evidence], named)
         if unused:
-            sentence.verdict = Verdict(
-                claim=sentence.text,
-                label="not_enough_info",
-                confidence=1.0,
-                evidence="no source uses " + ", ".join(f'"{w}"' for w in unused),
+            sentence.verdict = _not_enough(
+                sentence.text, "no source uses " + ", ".join(f'"{w}"' for w in unused)
             )
             continue
         restated = _restated(sentence.text, sentence.citations, passages, evidence)
@@ -265,19 +262,13 @@ def check_sentences(
             sentence.verdict = verdict
             continue
         if tallies_unstated(sentence.text, evidence):
-            sentence.verdict = Verdict(
-                claim=sentence.text,
-                label="not_enough_info",
-                confidence=1.0,
-                evidence="a tally of opinions that no count in the sources states",
+            sentence.verdict = _not_enough(
+                sentence.text, "a tally of opinions that no count in the sources states"
             )
             continue
         if _reads_counts_only(sentence.citations, evidence):
-            sentence.verdict = Verdict(
-                claim=sentence.text,
-                label="not_enough_info",
-                confidence=1.0,
-                evidence="a reading of opinion counts that the graph checks cannot verify",
+            sentence.verdict = _not_enough(
+                sentence.text, "a reading of opinion counts that the graph checks cannot verify"
             )
             reread.append((i, claim_of(sentence.text)))
             continue
@@ -292,6 +283,11 @@ def check_sentences(
         _repair_citations(checked, trials, evidence, checker)
     _sharpen_citations(checked, [i for i, _, _ in pending], passages)
     return checked
+
+
+def _not_enough(claim: str, why: str) -> Verdict:
+    """A model sentence no source can support, by a rule rather than the checker."""
+    return Verdict(claim=claim, label="not_enough_info", confidence=1.0, evidence=why)
 
 
 def _trigrams(text: str) -> set[tuple[str, ...]]:

@@ -115,16 +115,21 @@ def sentence_of(text: str, word: str) -> tuple[int, int]:
     return 0, len(text)
 
 
-def build_world(root: Path, *, embedder: Callable[..., np.ndarray] | None = fake_embed) -> Config:
-    """Graph (networkx, on disk), index and catalog under `root`; returns the config."""
+def world_config(root: Path, catalog_entries: Sequence[dict[str, Any]] = CATALOG) -> Config:
+    """A config with its graph (networkx, on disk), index and catalog under `root`."""
     catalog = root / "catalog.jsonl"
-    catalog.write_text("\n".join(json.dumps(e) for e in CATALOG) + "\n", encoding="utf-8")
-    config = Config(
+    catalog.write_text("\n".join(json.dumps(e) for e in catalog_entries) + "\n", encoding="utf-8")
+    return Config(
         graph=GraphConfig(store="networkx", path=str(root / "graph")),
         index=IndexConfig(path=str(root / "index")),
         agent=AgentConfig(checkpoints=str(root / "chat.sqlite")),
         catalog=CatalogConfig(path=str(catalog)),
     )
+
+
+def build_world(root: Path, *, embedder: Callable[..., np.ndarray] | None = fake_embed) -> Config:
+    """Graph, index and catalog under `root`, filled with the reviews; returns the config."""
+    config = world_config(root)
     with open_store(config.graph) as store:
         for doc_id in REVIEWS:
             store.write_document(facts(doc_id))

@@ -8,7 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from agent_world import REVIEWS, ScriptedLLM, build_world, fake_embed, word_checker
+from agent_world import (
+    REVIEWS,
+    ScriptedLLM,
+    build_world,
+    fake_embed,
+    word_checker,
+    world_config,
+)
 
 import distill.ingest.index as index_module
 from distill.agent.aggregates import Composer, OpinionRow, compare, criticised, liked, mood, tally
@@ -451,21 +458,12 @@ def test_a_product_behind_few_of_the_reviews_is_not_what_they_are_about(tmp_path
     form the reviews use. "What do people say about the Voyager Pro?" answered "No review
     of the Sony MDR-V6 mentions "voyager"": the only product with opinions was taken for
     what all the reviews are about."""
-    from distill.config import AgentConfig, CatalogConfig, GraphConfig, IndexConfig
-
     texts = {
         "w1": "The Sony MDR-V6 sound is flat and honest.",
         "w2": "My Voyager Pro lasts a full day.",
         "w3": "Voyager Pro pairs instantly. Battery is great.",
     }
-    catalog = tmp_path / "catalog.jsonl"
-    catalog.write_text('{"id": "v6", "name": "Sony MDR-V6", "brand": "Sony"}\n', encoding="utf-8")
-    config = Config(
-        graph=GraphConfig(store="networkx", path=str(tmp_path / "graph")),
-        index=IndexConfig(path=str(tmp_path / "index")),
-        agent=AgentConfig(checkpoints=str(tmp_path / "chat.sqlite")),
-        catalog=CatalogConfig(path=str(catalog)),
-    )
+    config = world_config(tmp_path, [{"id": "v6", "name": "Sony MDR-V6", "brand": "Sony"}])
     with open_store(config.graph) as store:
         for doc, text in texts.items():
             said = Provenance(doc_id=doc, char_start=0, char_end=len(text), tool="sentiment")
