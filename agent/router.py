@@ -42,7 +42,7 @@ ASPECT_WORDS: dict[str, tuple[str, ...]] = {
     "screen": ("screen", "display", "oled", "brightness", "panel", "backlight", "colors",
                "colours", "wallpaper"),
     "performance": ("performance", "perform", "fast", "speed", "slow", "lag", "exports",
-                    "reception", "signal", "memory", "call quality"),
+                    "reception", "signal", "memory"),
     "design": ("design", "size", "weight", "heavy", "build", "looks", "fit", "pocket", "small",
                "tiny", "compact", "sturdy"),
     "price": ("price", "cost", "costs", "expensive", "cheap", "value", "money", "cheaper"),

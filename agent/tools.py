@@ -40,6 +40,7 @@ from distill.agent.aggregates import (
 )
 from distill.agent.evidence import Evidence, Source, opinion_fact_text
 from distill.agent.router import (
+    ASPECT_WORDS,
     SHORT_SPEC,
     ProductName,
     ProductResolver,
@@ -652,7 +653,14 @@ class Toolbox:
                     " ".join(others), scope, 3, "review_summary", about
                 )
         feature = topic = None
-        if aspect and features and all(t.split()[-1] == "quality" for t in features):
+        phrases = ASPECT_WORDS.get(aspect or "", ())
+        if (
+            aspect
+            and features
+            and all(
+                t.split()[-1] == "quality" and " ".join(t.split()[:-1]) in phrases for t in features
+            )
+        ):
             # "picture quality" of a DVD player: the aspect itself (its label may be the
             # model's "camera"), named in the question's words
             topic, features = " / ".join(features), []
