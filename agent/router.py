@@ -601,6 +601,15 @@ _ANAPHORA = re.compile(
 )
 
 
+_SELF_COMPARE = re.compile(
+    r"\b(?:it|this (?:one|phone|product|player|camera|device))\b.*"
+    r"\b(?:compare[sd]?|comparison|than|versus|vs|against)\b"
+    r"|\b(?:compare[sd]?|versus|vs)\b.*\b(?:it|this (?:one|phone|product|player|camera|device))\b",
+    re.I,
+)
+"""A comparison of the product in question with one it names: "is it better than …"."""
+
+
 def is_follow_up(question: str) -> bool:
     """A question that leans on the previous turn: "and its camera?", "what about them"."""
     return bool(_ANAPHORA.search(question)) or (
@@ -711,12 +720,14 @@ def route(
     previous_products: Sequence[ProductName] = (),
     fact_tasks: Sequence[str] = (),
     categories: Collection[str] | None = None,
+    subject: ProductName | None = None,
 ) -> Intent:
     """The intent of `question` and the tool calls that answer it.
 
     `previous_products` resolve follow-ups ("and its camera?") to the products the
     conversation was about; `fact_tasks` are the plugin tasks with facts in the graph;
-    `categories` are the known products' categories (None: not known).
+    `categories` are the known products' categories (None: not known); `subject` is the
+    product the reviews are about, if one is ("how does *it* compare to the T720?").
     """
     products = resolver.find(question)
     unknown = resolver.unknown(question)
@@ -730,6 +741,9 @@ def route(
     follow_up = not products and not unknown and bool(previous_products) and is_follow_up(question)
     if follow_up:
         products = list(previous_products)
+    itself = (previous_products or [subject])[0]
+    if len(products) == 1 and itself and itself not in products and _SELF_COMPARE.search(question):
+        products = [itself, *products]  # "how does it compare to the Motorola T720?"
     names = [p.display for p in products]
     search = {"query": question, "products": names}
     listed = listed_aspects(topic, aspect, aspects)

@@ -262,6 +262,21 @@ def test_stop_words_are_no_topic(resolver: ProductResolver) -> None:
     assert "back" in route("Is the back cover of the Aster A1 sturdy?", resolver).terms
 
 
+def test_it_compared_with_a_named_product_is_the_reviews_subject(
+    resolver: ProductResolver,
+) -> None:
+    """Found on the Nokia reviews read with no catalog: "How does it compare to the
+    Motorola T720?" summarised the T720 alone; "it" is the product the reviews are about."""
+    a1 = ProductName("aster-a1", "Aster A1")
+    asked = route("How does it compare to the Aster A2?", resolver, subject=a1)
+    assert asked.name == "compare"
+    assert [p.display for p in asked.products] == ["Aster A1", "Aster A2"]
+    assert route("How does it compare to the Aster A2?", resolver).name != "compare"
+    assert route("Is the Aster A2 battery good?", resolver, subject=a1).products[0].display == (
+        "Aster A2"
+    )
+
+
 def test_a_known_name_with_a_suffix_it_lacks_is_an_unknown_product() -> None:
     tab = ProductName("tab-11", "Lumen Tab 11")
     pro = ProductName("x2-pro", "Nebula X2 Pro")
