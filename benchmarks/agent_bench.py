@@ -292,12 +292,14 @@ How to read it:
   no model number), and "What do people say about the Voyager Pro?" (in no catalog form the
   reviews use) was answered about the one product with opinions (a product is what the
   reviews are about only when most reviews are behind it). Demo 86% and Nokia 92%, as
-  before; Nokia answers with no model call 80-84% over this session's five runs. The catalog
-  change made "Nokia 6620" resolve (GSMArena's "Nokia 6620 Symbian smartphone"), where n25
-  had answered that no such product is in the catalog; in one run the model then drafted a
-  battery life for it from no passage (removed by the guard): a catalog product no review
-  mentions is now answered "No review mentions the Nokia 6620." with no model call. n06 and
-  n19 fail as before.
+  before; Without a catalog, "How does it compare to the Motorola T720?" summarised the T720
+  alone ("it" compared with a named product is now the product the reviews are about, one
+  holding three quarters of the opinions). Nokia answers with no model call 80-84% over this
+  session's six runs. The catalog change made "Nokia 6620" resolve (GSMArena's "Nokia 6620
+  Symbian smartphone"), where n25 had answered that no such product is in the catalog; in
+  one run the model then drafted a battery life for it from no passage (removed by the
+  guard): a catalog product no review mentions is now answered "No review mentions the Nokia
+  6620." with no model call. n06 and n19 fail as before.
 - **The run of 2026-12-05 (twenty-first session): questions a new user asked of real
   reviews, routed.** Asked by hand of the Nokia 6610 reviews and of two review files we wrote in the
   Hu & Liu format about products outside the catalog (a camera, a DVD player), outside these
