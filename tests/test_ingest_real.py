@@ -340,3 +340,40 @@ def test_with_no_catalog_the_general_model_finds_products_and_the_subject_keeps_
     assert {"canon s30", "nikon 880"} <= mentioned
     assert ("Vela V3", "camera", "positive") in about
     assert ("Vela V3", "battery", "negative") in about
+
+
+def test_reviews_of_a_product_that_is_no_phone_are_answered_in_their_own_words(
+    config: Config, tmp_path: Path
+) -> None:
+    """The real path for this session's user findings: the MP3-player file we wrote (Hu &
+    Liu format, a product in no catalog), ingested with the shipped models, then asked
+    what a user asks; every answer is stated from the graph, with no model call."""
+    from agent_world import ScriptedLLM, word_checker
+
+    from distill.agent.chat import Agent
+
+    source = Path(__file__).parents[1] / "benchmarks" / "data" / "mp3_player_reviews_huliu.txt"
+    path = tmp_path / "Sonata MX40 MP3 player.txt"
+    path.write_bytes(source.read_bytes())
+    graph = config.graph.model_copy(update={"path": str(tmp_path / "graph")})
+    index = config.index.model_copy(update={"path": str(tmp_path / "index")})
+    # the shipped general model with its own aspects (the demo's list has no keyboard)
+    general = config.task("sentiment").model_copy(update={"model": None, "labels": None})
+    here = config.model_copy(
+        update={"graph": graph, "index": index, "tasks": {**config.tasks, "sentiment": general}}
+    )
+    report = ingest([path], here, pipeline=Pipeline(here, tasks=["ner", "linker", "sentiment"]))
+    assert report.ok and report.written == 28
+    llm = ScriptedLLM(plan=lambda m: pytest.fail("routed"), answer=lambda p: pytest.fail("stated"))  # type: ignore[arg-type,return-value]
+    with Agent(here, chat_model=llm, checker=word_checker) as agent:  # type: ignore[arg-type]
+        reviewed = agent.chat("Which products are reviewed?")
+        mx40 = agent.chat("What do people think of the MX40?")
+        wheel = agent.chat("How is the scroll wheel?")
+    assert reviewed.sentences[0].text.startswith(
+        "Reviewers give opinions on 1 product: the Sonata MX40 MP3 player"
+    )
+    assert mx40.sentences[0].text.startswith("Reviewers are mostly positive about the Sonata")
+    assert wheel.sentences[0].text.startswith(
+        "Reviewers' opinions on the scroll wheel of the Sonata MX40 MP3 player (keyboard"
+    )
+    assert "praises the scroll wheel" in wheel.answer
