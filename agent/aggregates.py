@@ -412,9 +412,9 @@ def _aspect_summary(
         subject = (
             f"the {topic or feature}{whose} ({aspect} opinions in sentences that mention {feature})"
         )
+        label += f" (sentences that mention {feature})"
     elif topic:  # the aspect, in the question's words ("the picture quality")
         subject = f"the {topic}{whose} ({aspect} opinions)"
-        label += f" (sentences that mention {feature})"
     if not scope:
         others = tally(rows)
         cites = [composer.aspect_fact(label, t) for t in others.values()][:4]

@@ -451,6 +451,10 @@ def test_an_aspect_asked_in_other_words_is_named_in_them(
         "Reviewers' opinions on the picture of the Aster A2 (camera opinions in sentences that"
         ' mention "picture"): 1 positive, 0 negative'
     )
+    # the graph fact each cites says which opinions it counted
+    facts = [c.text for r in (response, part) for c in r.citations if c.kind == "graph"]
+    assert "None" not in facts[0] and "sentences that mention" not in facts[0]
+    assert 'Aster A2 (sentences that mention "picture")' in facts[1]
 
 
 def test_a_product_behind_few_of_the_reviews_is_not_what_they_are_about(tmp_path: Path) -> None:
