@@ -59,7 +59,7 @@ from distill.agent.router import (
     model_forms,
     route,
 )
-from distill.agent.tools import PLANNER_TOOLS, SUBJECT_SHARE, Ranking, Toolbox, ToolResult
+from distill.agent.tools import PLANNER_TOOLS, Ranking, Toolbox, ToolResult
 from distill.config import Config, load_config
 from distill.errors import DistillError
 from distill.plugins.factcheck.task import Verdict
@@ -201,9 +201,11 @@ class Agent:
         self._cheap_checker = checker is not None or _trained_checker(self.config)
         self.checker: Checker = checker or backend_checker(self.config)  # fail early, clearly
         self.resolver, self.categories, self.aspects, counts = self._read_graph()
-        self.n_documents, self.n_products, self.subject = counts
+        self.n_documents, self.n_products = counts
         self.fact_tasks = self._fact_tasks()
         self.toolbox = self._toolbox()
+        # the product one review file is about: "it" of "how does it compare to …"
+        self.subject = self.toolbox.reviews_subject()
         path = Path(checkpoints or self.config.agent.checkpoints)
         path.parent.mkdir(parents=True, exist_ok=True)
         from langgraph.checkpoint.sqlite import SqliteSaver
@@ -743,9 +745,11 @@ class Agent:
     def refresh(self) -> None:
         """Re-read products, aspects and plugin tasks from the graph (after a write)."""
         self.resolver, self.categories, self.aspects, counts = self._read_graph()
-        self.n_documents, self.n_products, self.subject = counts
+        self.n_documents, self.n_products = counts
         self.fact_tasks = self._fact_tasks()
         self.toolbox = self._toolbox()
+        # the product one review file is about: "it" of "how does it compare to …"
+        self.subject = self.toolbox.reviews_subject()
 
     def _fact_tasks(self) -> list[str]:
         """Plugin tasks whose facts are in the graph (none in graphs written before facts)."""
@@ -801,17 +805,11 @@ class Agent:
                     continue  # a common word the NER took for a product
                 display = " ".join(w.capitalize() for w in str(entity["name"]).split())
                 names.append((entity["name"], ProductName(entity["id"], display, "Entity")))
-            # the product one review file is about: "it" of "how does it compare to …"
-            rated = sorted((p for p in products if p.opinions), key=lambda p: -p.opinions)
-            total = sum(p.opinions for p in rated)
-            subject = None
-            if rated and rated[0].opinions >= SUBJECT_SHARE * total:
-                subject = ProductName(rated[0].id, self._display(catalog, rated[0]))
             graph_aspects = sorted({row.aspect for row in store.opinion_summary()})
             n_documents = store.stats().nodes.get("Document", 0)
         aspects = list(self.config.task("sentiment").labels or []) or graph_aspects
         resolver = ProductResolver(names, brands)
-        return resolver, categories, aspects, (n_documents, len(products), subject)
+        return resolver, categories, aspects, (n_documents, len(products))
 
     @staticmethod
     def _display(catalog: Any, product: Any) -> str:

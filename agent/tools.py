@@ -50,7 +50,8 @@ from distill.graph.schema import AspectSummary
 from distill.plugins.linker.catalog import normalize
 
 EACH_PRODUCT = 8
-"""How many products "how many reviews of each product?" lists."""
+"""How many products a list of the reviewed products shows ("which products are reviewed?",
+"how many reviews of each product?")."""
 PRODUCT_DOCUMENTS = (
     "MATCH (d:Document)-[:MENTIONS]->(e:Entity) WHERE e.label = 'PRODUCT' RETURN d.id AS id",
     "MATCH (d:Document)-[:MENTIONS]->(:Entity)-[:REFERS_TO]->(:Product) RETURN d.id AS id",
@@ -513,7 +514,7 @@ class Toolbox:
         category: str | None,
         result: ToolResult,
     ) -> None:
-        names = self._display_names(store)
+        names = self._display_names(store.products())
         rows = [row for row in store.opinion_summary() if aspect is None or row.aspect == aspect]
         if category:
             rows = [r for r in rows if self._in_category(r.product_id, category)]
@@ -604,18 +605,12 @@ class Toolbox:
                 if not known:
                     return result
                 product = known[0]
+            products = store.products()
+            names = self._display_names(products)
+            if product is None:
+                # the reviews are about one product (a single-product corpus): so is the question
+                product = self._subject(store, products)
             rows = self._opinion_rows(store, product)
-            names = self._display_names(store)
-            main = _main_subject(rows) if product is None else None
-            if main is not None:
-                # the reviews are about one product (a single-product corpus): so is the
-                # question; not when most reviews are not behind it (the others' products
-                # are no catalog entry: "the Voyager Pro" in reviews of two headsets)
-                subject = ProductName(main, names.get(main, main))
-                behind = self._documents_of(store, subject) or set()
-                if len(behind) >= SUBJECT_SHARE * store.stats().nodes.get("Document", 0):
-                    product = subject
-                    rows = [row for row in rows if row.product == main]
             scope = self._documents_of(store, product)
         about = {product.display: scope} if product is not None and scope else {}
         parts = aspect_words(aspect) - {aspect}
@@ -811,8 +806,8 @@ class Toolbox:
     def _reviews_of_each(self, store: Any, composer: Composer) -> None:
         """The reviews behind each product with opinions (named in them or their subject),
         the most opinions first: "how many reviews are there of each product?"."""
-        rated = sorted((p for p in store.products() if p.opinions), key=lambda p: -p.opinions)
-        names = self._display_names_of(rated)
+        rated = _rated(store.products())
+        names = self._display_names(rated)
         parts, cites = [], []
         for p in rated[:EACH_PRODUCT]:
             docs = sorted(row["id"] for row in store.documents_behind("Product", p.id))
@@ -841,7 +836,7 @@ class Toolbox:
             product = known[0]
             docs = sorted(self._documents_of(store, product) or ())[:MAX_SCOPE]
             rows = store.query(NAMED_IN, {"docs": docs}, isolated=False) if docs else []
-            names = self._display_names(store)
+            names = self._display_names(store.products())
         own = {product.product_id, normalize(product.display)}
         brand = normalize(product.display).split(" ")[0]
         others: dict[str, tuple[str, dict[str, tuple[int | None, int | None]]]] = {}
@@ -1127,17 +1122,17 @@ class Toolbox:
     def _reviewed(self, result: ToolResult, products: Sequence[Any], listed: int) -> None:
         """The products reviewers give opinions on, most opinions first: what a set of
         review files is about (a file's subject is often named in none of its reviews)."""
-        names = self._display_names_of(products)
-        rated = sorted((p for p in products if p.opinions), key=lambda p: (-p.opinions, p.id))
+        names = self._display_names(products)
+        rated = _rated(products)
         others = len(products) - len(rated)
         if not rated:
             text = "No review in the graph gives an opinion on a product."
         else:
             shown = [
                 f"the {names[p.id]} ({p.opinions} opinion{'s' * (p.opinions != 1)})"
-                for p in rated[:8]
+                for p in rated[:EACH_PRODUCT]
             ]
-            more = f" and {len(rated) - 8} more" if len(rated) > 8 else ""
+            more = f" and {len(rated) - EACH_PRODUCT} more" if len(rated) > EACH_PRODUCT else ""
             text = (
                 f"Reviewers give opinions on {len(rated)} product{'s' * (len(rated) != 1)}: "
                 f"{join_names(shown)}{more}."
@@ -1145,9 +1140,6 @@ class Toolbox:
             if others:
                 text += f" {others} other product{'s are' if others != 1 else ' is'} only named."
         result.statements.append(Statement(text=text, evidence=[listed]))
-
-    def _display_names_of(self, products: Sequence[Any]) -> dict[str, str]:
-        return {p.id: self.resolver.displays.get(p.id) or p.name or p.id for p in products}
 
     @staticmethod
     def _entity_evidence(docs: dict[str, set[str]], shown: dict[str, str]) -> Evidence:
@@ -1232,10 +1224,28 @@ class Toolbox:
             for row in store.query(match + OPINION_ROWS, params, isolated=False)
         ]
 
-    def _display_names(self, store: Any) -> dict[str, str]:
+    def _display_names(self, products: Sequence[Any]) -> dict[str, str]:
         """Product id -> name: the catalog's name where there is one, else the graph's."""
-        names = {p.id: p.name or p.id for p in store.products()}
-        return {**names, **{k: v for k, v in self.resolver.displays.items() if k in names}}
+        return {p.id: self.resolver.displays.get(p.id) or p.name or p.id for p in products}
+
+    def reviews_subject(self) -> ProductName | None:
+        """The product the reviews are about, if one is (see `_subject`)."""
+        with self.store() as store:
+            return self._subject(store, store.products())
+
+    def _subject(self, store: Any, products: Sequence[Any]) -> ProductName | None:
+        """The product a single-product review file is about: one holding `SUBJECT_SHARE`
+        of the opinions on products, with that share of the reviews behind it (not the one
+        product with opinions of two headsets' reviews, the other, "the Voyager Pro", in
+        no catalog form)."""
+        rated = _rated(products)
+        if not rated or rated[0].opinions < SUBJECT_SHARE * sum(p.opinions for p in rated):
+            return None
+        top = rated[0]
+        subject = ProductName(top.id, self._display_names([top])[top.id])
+        behind = self._documents_of(store, subject) or set()
+        documents = store.stats().nodes.get("Document", 0)
+        return subject if len(behind) >= SUBJECT_SHARE * documents else None
 
     def _documents_of(self, store: Any, product: ProductName | None) -> set[str] | None:
         if product is None:
@@ -1403,18 +1413,13 @@ def _first(ids: Sequence[str], n: int = 8) -> str:
 
 
 SUBJECT_SHARE = 0.75
-"""A product holding this share of all opinions is what the reviews are about."""
+"""A product holding this share of all opinions, with this share of the reviews behind it,
+is what the reviews are about."""
 
 
-def _main_subject(rows: Sequence[OpinionRow]) -> str | None:
-    """The product the reviews are about, when one holds most opinions (None: several)."""
-    if not rows:
-        return None
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.product] = counts.get(row.product, 0) + 1
-    top = max(counts, key=lambda p: counts[p])
-    return top if counts[top] >= SUBJECT_SHARE * len(rows) else None
+def _rated(products: Sequence[Any]) -> list[Any]:
+    """The products with opinions, the most first."""
+    return sorted((p for p in products if p.opinions), key=lambda p: (-p.opinions, p.id))
 
 
 def _named(name: str) -> str:
