@@ -773,7 +773,7 @@ class Agent:
         catalog = configured_catalog(self.config)
         if catalog is not None:
             for entry in catalog.entries:
-                product = ProductName(entry.id, _entry_display(entry))
+                product = ProductName(entry.id, entry.display_name())
                 bare = entry.brandless()
                 # "Phone" of "Modu Phone", "T" of "Modu T": not names on their own
                 names += [
@@ -815,7 +815,7 @@ class Agent:
     def _display(catalog: Any, product: Any) -> str:
         """The catalog's name for a graph product, else the name the graph has."""
         entry = catalog.get(product.id) if catalog is not None else None
-        return _entry_display(entry) if entry is not None else product.name or product.id
+        return entry.display_name() if entry is not None else product.name or product.id
 
     def _aggregates(self, product: str, aspect: str) -> dict[str, int] | None:
         """Opinion counts of (product name, aspect) for the graph check of claims."""
@@ -1004,13 +1004,6 @@ def _best_quote(
         "sources": [best[0]],
         "basis": "quote",
     }
-
-
-def _entry_display(entry: Any) -> str:
-    """A catalog product as answers name it: a retailer's long title reads as its model
-    ("Sony MDR-V6", not "… Monitor Series Headphones with CCAW Voice Coil"); the title
-    still names it."""
-    return entry.model_form or entry.name
 
 
 def _claims(text: str) -> list[str]:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz
 from spacy.lang.en.stop_words import STOP_WORDS as spacy_stop_words
 
-from distill.plugins.linker.catalog import is_model_code, is_word, normalize
+from distill.plugins.linker.catalog import is_word, model_code_at, normalize
 
 ASPECT_WORDS: dict[str, tuple[str, ...]] = {
     "battery": ("battery", "batteries", "charge", "charging", "lasts", "last longer", "power",
@@ -280,7 +280,7 @@ def model_forms(name: str) -> list[str]:
     run of two or more of its words that are not all English words ("Creative Labs Nomad
     Jukebox Zen Xtra 40GB" → "Zen Xtra", "Nomad Jukebox Zen Xtra"; not "Nomad Jukebox")."""
     words = name.split()
-    first = _model_code_at(words)
+    first = model_code_at(words)
     if first is None:
         core = [w for w in words if not re.search(r"\d", w)]
         runs = [
@@ -297,16 +297,6 @@ def model_forms(name: str) -> list[str]:
     return forms + [" ".join(words[1 : end + 1]) for end in range(len(words) - 1, first - 1, -1)]
 
 
-def _model_code_at(words: Sequence[str]) -> int | None:
-    """Where the first model code of a name is ("MX40"; not "40GB", a capacity)."""
-    tokens = [normalize(w) for w in words]
-    following = [*tokens[1:], ""]
-    return next(
-        (i for i, (t, f) in enumerate(zip(tokens, following, strict=True)) if is_model_code(t, f)),
-        None,
-    )
-
-
 def kind_forms(names: Iterable[str]) -> dict[str, str]:
     """What a product is, as its name says after the model ("MP3 player" of the "Sonata
     MX40 MP3 player"), for each name whose kind no other of `names` shares: with several
@@ -315,7 +305,7 @@ def kind_forms(names: Iterable[str]) -> dict[str, str]:
     kinds: dict[str, list[str]] = {}
     for name in names:
         words = name.split()
-        model = _model_code_at(words)
+        model = model_code_at(words)
         if model is not None and len(words) - model - 1 >= 2:
             kinds.setdefault(" ".join(words[model + 1 :]).lower(), []).append(name)
     return {kind: found[0] for kind, found in kinds.items() if len(found) == 1}

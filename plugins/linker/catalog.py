@@ -18,7 +18,7 @@ import re
 import unicodedata
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -85,6 +85,11 @@ class CatalogEntry(BaseModel):
     model_form: str | None = None
     """The name up to its model code, when more follows and no other entry answers to it
     (`add_model_forms`)."""
+
+    def display_name(self) -> str:
+        """How answers name the entry: a retailer's long title as its model ("Sony MDR-V6",
+        not "… Monitor Series Headphones with CCAW Voice Coil"); the title still names it."""
+        return self.model_form or self.name
 
     def short_name(self) -> str:
         """The name without a device-type suffix ("Nokia 6610 phone" -> "Nokia 6610")."""
@@ -445,20 +450,32 @@ def is_model_code(token: str, following: str = "") -> bool:
     )
 
 
+def model_code_at(words: Sequence[str]) -> int | None:
+    """Where a name's first model code is ("MX40"; not "40GB", a capacity, nor "3rd")."""
+    tokens = [normalize(w) for w in words]
+    for i, token in enumerate(tokens):
+        if token and is_model_code(token.split()[-1], _first_word(tokens[i + 1 :])):
+            return i
+    return None
+
+
+def _first_word(tokens: Sequence[str]) -> str:
+    return tokens[0].split()[0] if tokens and tokens[0] else ""
+
+
 def _through_code(name: str) -> str | None:
     """ "Sony MDR-V6" of "Sony MDR-V6 Monitor Series Headphones": the name up to its
     first model code, when a word comes before it and more follow it."""
     words = name.split()
-    tokens = [normalize(w) for w in words]
-    for i, token in enumerate(tokens):
-        following = tokens[i + 1].split()[0] if i + 1 < len(tokens) and tokens[i + 1] else ""
-        if token and is_model_code(token.split()[-1], following):
-            if not 0 < i < len(words) - 1 or following in VARIANT_WORDS or len(following) <= 2:
-                return None  # "Legion 2 Pro" is not the "Legion 2"
-            if re.search(r"\d", following) and is_model_code(following):
-                return None
-            return " ".join(words[: i + 1]).strip(" ,-(")
-    return None
+    i = model_code_at(words)
+    if i is None or not 0 < i < len(words) - 1:
+        return None
+    following = _first_word([normalize(w) for w in words[i + 1 :]])
+    if following in VARIANT_WORDS or len(following) <= 2:
+        return None  # "Legion 2 Pro" is not the "Legion 2"
+    if re.search(r"\d", following) and is_model_code(following):
+        return None
+    return " ".join(words[: i + 1]).strip(" ,-(")
 
 
 VARIANT_WORDS = frozenset(
