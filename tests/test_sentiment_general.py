@@ -117,6 +117,26 @@ def test_semeval_dev_splits_keep_reviews_whole() -> None:
     assert max(int(d._.doc_id) for d in train14) < min(int(d._.doc_id) for d in dev14)
 
 
+def test_a_weak_neutral_reading_is_no_opinion() -> None:
+    """The threshold lets weak positive and negative readings through, a neutral one only
+    where it is likelier than `none`: a weak neutral is a sentence that says nothing."""
+    import torch
+
+    from distill.plugins.sentiment.model import AbsaModel
+
+    model = AbsaModel.__new__(AbsaModel)
+    model.aspect_classes, model.threshold = ["none", "positive", "negative", "neutral"], 0.4
+    probs = torch.tensor(
+        [
+            [0.55, 0.15, 0.10, 0.20],  # "i ride the bus about an hour each way."
+            [0.55, 0.30, 0.05, 0.10],  # weakly positive: still an opinion
+            [0.30, 0.10, 0.10, 0.50],  # neutral likelier than none: a neutral opinion
+            [0.70, 0.10, 0.10, 0.10],  # under the threshold
+        ]
+    )
+    assert model.decide(probs).tolist() == [0, 1, 3, 0]
+
+
 def test_aspect_labels_mark_unknown_and_contradicting_slots() -> None:
     doc = make_doc("Great battery, awful battery charger, and the price is fine.")
     doc._.meta["unlabelled_aspects"] = ["overall"]

@@ -36,6 +36,7 @@ from distill.errors import DistillError
 from distill.plugins.averaging import WeightAverage
 from distill.plugins.linker.embed import run_top_layers
 from distill.plugins.sentiment.model import (
+    NEUTRAL,
     NONE,
     TEXT_MAX_TOKENS,
     WEIGHTS,
@@ -51,7 +52,7 @@ from distill.plugins.sentiment.task import Opinion, given_terms
 Progress = Callable[[str, dict[str, Any]], None]
 IGNORE = -100
 TERM_CLASSES = ["positive", "negative", "neutral"]
-ASPECT_CLASSES = [NONE, "positive", "negative", "neutral"]
+ASPECT_CLASSES = [NONE, "positive", "negative", NEUTRAL]
 """`conflict` is too rare to learn (2% of SemEval-2014 terms); those terms are skipped."""
 
 
