@@ -884,14 +884,16 @@ def _summary_args(
 
 
 def _count_term(question: str, products: Sequence[ProductName], aspect: str | None) -> str | None:
-    """The words after "mention" when they name neither a product nor only an aspect."""
+    """The words after "mention" when they name neither a product nor only an aspect; a
+    product's own words are dropped ("the Nokia 6610's battery" counts "battery")."""
     match = _COUNT_TERM.search(question)
     if not match:
         return None
     term = match.group(1).strip()
     if any(fuzz.ratio(normalize(term), normalize(p.display)) >= 85 for p in products):
         return None  # the product itself (also as misspelled in the reviews)
-    words = [w for w in normalize(term).split() if w not in INTENT_WORDS]
+    named = {w for p in products for w in normalize(p.display).split()} | {"s"}
+    words = [w for w in normalize(term).split() if w not in INTENT_WORDS | named]
     return " ".join(words) or None
 
 

@@ -774,7 +774,7 @@ class Toolbox:
                     label = join_names([p.display for p in known]) if known else "all products"
                     cite = composer.fact(opinion_fact_text(label + how, aspect, counts), docs)
                     composer.say(
-                        f"{len(docs)} review{'s' * (len(docs) != 1)}{where} state an opinion on "
+                        f"{reviews(len(docs))}{where} state{'s' * (len(docs) == 1)} an opinion on "
                         f"the {aspect}{how} ({counts['positive']} positive, "
                         f"{counts['negative']} negative opinions).",
                         [cite],
@@ -1057,8 +1057,8 @@ class Toolbox:
         if args.category:
             products = [p for p in products if self._in_category(p.id, args.category)]
         lines = [
-            f"{p.name or p.id} ({self.categories.get(p.id, 'product')}): {p.mentions} mentions "
-            f"in {p.documents} reviews"
+            f"{p.name or p.id} ({self.categories.get(p.id, 'product')}): "
+            f"{p.mentions} mention{'s' * (p.mentions != 1)} in {reviews(p.documents)}"
             for p in products
         ]
         listed = len(result.evidence)

@@ -117,6 +117,11 @@ def test_counts_of_reviews_by_product_aspect_and_word(world: Config) -> None:
     answer = ask(world, "How many reviews mention the battery?").answer
     assert "3 reviews state an opinion on the battery (1 positive, 2 negative" in answer
     assert '3 reviews mention "battery" (d1, d2, d3)' in answer
+    # found on camera reviews: "1 review state an opinion on the camera"; and the
+    # possessive counted the words "aster a2 s battery"
+    answer = ask(world, "How many reviews mention the Aster A2's battery?").answer
+    assert "1 review of the Aster A2 states an opinion on the battery" in answer
+    assert '1 review mentions "battery" (d3)' in answer
     # found on MP3-player reviews: "1 review contain the word"; and "freezing" missed
     # "it freezes every time"
     assert (
