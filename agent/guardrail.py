@@ -367,7 +367,8 @@ COUNTING_TOOLS = frozenset({"review_summary", "product_opinions", "count_reviews
 _TALLY = re.compile(
     r"\b(?:reviews?|opinions?|ratings?|feedback|comments?)\s+(?:are|is|were|was)\s+"
     r"(?:\w+\s+){0,2}(?:positive|negative|mixed)\b"
-    r"|\b(?:\d+|no|one|two|three|four|five|a few|several|many|most|all)\s+(?:\w+\s+)?"
+    r"|\b(?:\d+|no|one|two|three|four|five|a few|several|many|most|all|more|fewer|less)\s+"
+    r"(?:\w+\s+)?"
     r"(?:positive|negative|favou?rable|unfavou?rable)\s+(?:reviews?|opinions?|ratings?|comments?)"
     r"|\boverwhelming(?:ly)?\s+(?:positive|negative|praise|criticism)",
     re.IGNORECASE,
@@ -379,7 +380,9 @@ def tallies_unstated(sentence: str, evidence: Sequence[Evidence]) -> bool:
     positive review", "overwhelmingly negative") with a number no graph count in the
     evidence has, or none at all. Found on MP3-player reviews: "The reviews are
     overwhelmingly negative, with only one positive review", beside a count of 3
-    positive and 7 negative, passed the checker on a quoted passage."""
+    positive and 7 negative, passed the checker on a quoted passage; on camera reviews,
+    "better than the Canon PowerShot, with more positive reviews and fewer negative
+    reviews", a product no review rates."""
     if not _TALLY.search(sentence):
         return False
     numbers = re.findall(r"\b\d+\b", sentence)

@@ -235,10 +235,15 @@ def test_a_tally_of_opinions_no_count_states_is_not_supported() -> None:
         ("The reviews are overwhelmingly negative, with only one positive review.", [2]),
         ("The Aster A1 got 5 negative reviews on price.", [2]),
         ("It has 7 negative opinions on its price.", [1, 2]),  # a count the graph states
+        # found on camera reviews, of a product no review rates
+        (
+            "It beats the Canon PowerShot, with more positive reviews and fewer negative reviews.",
+            [2],
+        ),
     ]
     checked = check_sentences(sentences, evidence, passes_anything)
     assert [c.verdict.label for c in checked] == [  # type: ignore[union-attr]
-        "not_enough_info", "not_enough_info", "supported"
+        "not_enough_info", "not_enough_info", "supported", "not_enough_info"
     ]  # fmt: skip
 
 
