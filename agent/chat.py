@@ -798,8 +798,8 @@ class Agent:
                 names += [(form, product) for form in forms]
                 if not known:
                     graph_only[p.name or p.id] = product
-            if len(graph_only) > 1:  # "the DVD player" of several files' subjects
-                names += [(k, graph_only[n]) for k, n in kind_forms(graph_only).items()]
+            # "the DVD player": the one graph-only product of that kind
+            names += [(k, graph_only[n]) for k, n in kind_forms(graph_only).items()]
             for entity in store.entities("PRODUCT"):
                 if is_word(str(entity["name"])) or len(str(entity["name"])) < 3:
                     continue  # a common word the NER took for a product

@@ -175,6 +175,14 @@ _NEEDS_PLAN = re.compile(
 )
 """Questions a passage search cannot answer: counting, listing, running a tool."""
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
+_NAME_TOKEN = r"(?:[A-Z][\w-]*|[a-z]+[A-Z][\w-]*|[\w-]*\d[\w-]*)"
+_COMPARED_NAME = re.compile(
+    r"\b(?:than|with|to|against|versus|vs\.?)\s+(?:(?:my|the|a|an|our|his|her|their)\s+)?"
+    r"(?:(?:old|older|new|newer|previous|last|current|other)\s+)?"
+    rf"({_NAME_TOKEN}(?:\s+{_NAME_TOKEN})*)"
+)
+"""A name a question compares with ("better than my old Sony", "compared with the Rio
+Karma"): capitalised words, or words with a digit or an inner capital ("iPod")."""
 _ALONGSIDE = re.compile(
     r"\b(?:which|what)\b.{0,60}\bcompar\w*\b.{0,40}\b(?:with|to|against)\b"
     r"|\bcompar\w* (?:it |them )?(?:with|to|against) (?:what|which)\b"
@@ -827,10 +835,19 @@ def route(
         ]
     else:
         intent = Intent("search", aspect=aspect, terms=terms)
-        years = [t for t in terms if _YEAR.match(t)]
-        intent.calls = [("search_reviews", {"query": question, "products": [], "require": years})]
+        # a year, or a name the question compares with, that no review has is the answer
+        required = [t for t in terms if _YEAR.match(t) or t in compared_words(question)]
+        intent.calls = [
+            ("search_reviews", {"query": question, "products": [], "require": required})
+        ]
         intent.needs_plan = bool(_NEEDS_PLAN.search(question))
     return intent
+
+
+def compared_words(question: str) -> set[str]:
+    """The words of a name the question compares with and no product resolved, as
+    `content_terms` spells them ("Is it better than my old Sony?" -> {"sony"})."""
+    return {w for m in _COMPARED_NAME.finditer(question) for w in normalize(m.group(1)).split()}
 
 
 def unrecorded_qualifiers(question: str) -> dict[str, list[str]]:

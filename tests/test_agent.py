@@ -511,6 +511,46 @@ def test_short_names_of_a_file_subject_count_as_that_product(world: Config) -> N
     assert answer.sentences[0].text.startswith(f"The {subject} is named in the most reviews (3)")
 
 
+def test_the_only_graph_product_of_a_kind_answers_to_its_kind(world: Config) -> None:
+    """Found on a DVD player's reviews, alone in a graph: "Does the DVD player play burned
+    discs?" searched every review unscoped, and the guard rejected "The DVD player plays
+    burned discs." as using a word ("dvd") no source used."""
+    from distill.graph.schema import DocumentFacts, DocumentNode, OpinionFact, Provenance
+
+    subject = "Vistra DV500 DVD player"
+    text = "It plays every disc I own, even the burned ones."
+    said = Provenance(doc_id="v1", char_start=0, char_end=len(text), tool="sentiment")
+    with open_store(world.graph) as store:
+        store.write_document(
+            DocumentFacts(
+                document=DocumentNode(id="v1", n_chars=len(text)),
+                products={subject: subject},
+                opinions=[
+                    OpinionFact(
+                        aspect="overall", polarity="positive", product_id=subject, provenance=said
+                    )
+                ],
+            )
+        )
+    with make_agent(world) as agent:
+        found = agent.resolver.resolve("Does the DVD player play burned discs?")
+        assert found is not None and found.display == subject
+
+
+def test_a_name_compared_with_that_no_review_has_is_the_answer(world: Config) -> None:
+    """Found on a DVD player's reviews: "Is it better than my old Sony?" went to the model,
+    which copied three sentences of a review that never names a Sony."""
+    from distill.agent.router import compared_words
+
+    assert compared_words("Is it better than my old Sony?") == {"sony"}
+    assert compared_words("How does it compare with the Rio Karma?") == {"rio", "karma"}
+    assert compared_words("Is it better than the iPod?") == {"ipod"}
+    assert compared_words("Is it better than my old one?") == set()
+    answer = make_agent(world).chat("Is it better than my old Sony?", thread="c")
+    assert answer.answer.startswith('No review mentions "sony".')
+    assert answer.llm_calls == []
+
+
 def test_which_products_are_reviewed_lists_those_with_opinions(
     world: Config, resolver: ProductResolver
 ) -> None:
