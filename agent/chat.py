@@ -56,6 +56,7 @@ from distill.agent.router import (
     feature_words,
     is_follow_up,
     kind_forms,
+    maker_forms,
     model_forms,
     route,
 )
@@ -798,8 +799,10 @@ class Agent:
                 names += [(form, product) for form in forms]
                 if not known:
                     graph_only[p.name or p.id] = product
-            # "the DVD player": the one graph-only product of that kind
+            # "the DVD player", "the Lumix": the one graph-only product of that kind or maker
             names += [(k, graph_only[n]) for k, n in kind_forms(graph_only).items()]
+            makers = maker_forms(graph_only, {normalize(b) for b in brands})
+            names += [(k, graph_only[n]) for k, n in makers.items()]
             for entity in store.entities("PRODUCT"):
                 if is_word(str(entity["name"])) or len(str(entity["name"])) < 3:
                     continue  # a common word the NER took for a product

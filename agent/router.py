@@ -319,6 +319,22 @@ def kind_forms(names: Iterable[str]) -> dict[str, str]:
     return {kind: found[0] for kind, found in kinds.items() if len(found) == 1}
 
 
+def maker_forms(names: Iterable[str], brands: Collection[str] = ()) -> dict[str, str]:
+    """The maker's name alone ("the Lumix" of the "Lumix Z5 camera"), for each name whose
+    first word comes before its model code and is no English word, no catalog brand
+    (`brands`, normalized) and no other name's maker: reviewers call a product by it."""
+    makers: dict[str, list[str]] = {}
+    for name in names:
+        words = name.split()
+        if model_code_at(words) not in (None, 0) and not is_word(words[0]):
+            makers.setdefault(words[0], []).append(name)
+    return {
+        maker: found[0]
+        for maker, found in makers.items()
+        if len(found) == 1 and normalize(maker) not in brands
+    }
+
+
 @dataclass(frozen=True)
 class ProductName:
     """A name the resolver knows: the product id it means and how it is displayed."""
@@ -902,11 +918,12 @@ def _summary_args(
 
 def _count_term(question: str, products: Sequence[ProductName], aspect: str | None) -> str | None:
     """The words after "mention" when they name neither a product nor only an aspect; a
-    product's own words are dropped ("the Nokia 6610's battery" counts "battery")."""
+    product's own words and an owner's are dropped ("the Nokia 6610's battery", "the
+    camera's battery" count "battery")."""
     match = _COUNT_TERM.search(question)
     if not match:
         return None
-    term = match.group(1).strip()
+    term = re.split(r"['’]s\b", match.group(1))[-1].strip()  # "the camera's battery"
     if any(fuzz.ratio(normalize(term), normalize(p.display)) >= 85 for p in products):
         return None  # the product itself (also as misspelled in the reviews)
     named = {w for p in products for w in normalize(p.display).split()} | {"s"}

@@ -537,6 +537,23 @@ def test_the_only_graph_product_of_a_kind_answers_to_its_kind(world: Config) -> 
         assert found is not None and found.display == subject
 
 
+def test_a_graph_product_answers_to_its_makers_name(resolver: ProductResolver) -> None:
+    """Found on four review files in one graph: "What do people say about the Lumix's
+    flash?" said no review mentions "lumix" (the reviews say "the camera"); and "How many
+    reviews mention the camera's battery?" counted the words "camera battery" (0)."""
+    from distill.agent.router import maker_forms
+
+    names = ["Lumix Z5 camera", "Sonata MX40 MP3 player", "Nikon coolpix 4300", "Canon G3",
+             "Nokia 6610 phone", "Aurex A1 DVD player", "Aurex A2 DVD player"]  # fmt: skip
+    # an English word ("sonata", "canon"), a catalog brand, two products: no maker form
+    assert maker_forms(names, {"nokia"}) == {
+        "Lumix": "Lumix Z5 camera",
+        "Nikon": "Nikon coolpix 4300",
+    }
+    count = route("How many reviews mention the camera's battery?", resolver).calls[0]
+    assert count == ("count_reviews", {"products": [], "aspect": "battery", "term": "battery"})
+
+
 def test_a_name_compared_with_that_no_review_has_is_the_answer(world: Config) -> None:
     """Found on a DVD player's reviews: "Is it better than my old Sony?" went to the model,
     which copied three sentences of a review that never names a Sony."""
