@@ -267,7 +267,25 @@ By kind:
 
 How to read it:
 
-- **This run (2026-12-05, twenty-second session): products that are not phones, and other
+- **This run (2026-12-05, twenty-third session): more questions of review files we wrote,
+  and weak neutral readings dropped.** Asked by hand of a camera file we wrote whose model
+  code collides with GSMArena phones ("Pentax X5": 29 catalog names hold "X5"; none was
+  linked), and of the DVD-player, MP3-player and mixed graphs of the last run: "How does the
+  Pentax X5 compare with the Canon PowerShot?" let the model's "better than the Canon
+  PowerShot, with more positive reviews and fewer negative reviews" through the checker
+  (0.78; a comparison of tallies is now a tally no count states); "Is it better than my old
+  Sony?" had the model copy three sentences of a review that names no Sony (a name the
+  question compares with is now required of the reviews: "No review mentions "sony"", no
+  model call); "Does the DVD player play burned discs?", asked of the player's file alone,
+  searched unscoped, and the guard rejected the right answer for using "dvd" (the only graph
+  product of its kind now answers to it, as it did among several); "the Lumix's flash" said
+  no review mentions "lumix" (a graph-only product answers to its maker's name when that is
+  no English word, no catalog brand and no other product's); "How many reviews mention the
+  Nokia 6610's battery?" and "the camera's battery" counted the words "nokia 6610 s battery"
+  and "camera battery" (0). The sentiment model's weak neutral readings are no longer
+  opinions (*Aspect sentiment on real reviews*): 407 opinions on the Nokia file instead of
+  418. Rows: demo 86%, Nokia 92%, as before.
+- **The run of 2026-12-05 (twenty-second session): products that are not phones, and other
   catalogs.** Asked by hand of review files we wrote in the Hu & Liu format about an MP3
   player (28 reviews), a DVD player and a camera, alone and in one graph with the Nokia 6610
   reviews, and of reviews of ours against a retailer's product table (Walmart-Amazon) as the
