@@ -575,7 +575,9 @@ class Agent:
             sentences = stated[:MAX_STATED]  # the graph answers it: no model call
         else:
             lead = stated[:2]
-            quote = _best_quote(evidence, _question_words(intent, state["question"]), lead)
+            required = [w for c in intent.get("calls") or [] for w in c[1].get("require") or []]
+            words = _question_words(intent, state["question"])
+            quote = _best_quote(evidence, words, lead, required)
             calls.append("draft")
             try:
                 drafted = self._compose(state["question"], evidence, notes, state, lead)
@@ -985,18 +987,25 @@ def _question_words(intent: dict[str, Any], question: str) -> list[str]:
 
 
 def _best_quote(
-    evidence: list[Evidence], words: list[str], lead: list[dict[str, Any]]
+    evidence: list[Evidence],
+    words: list[str],
+    lead: list[dict[str, Any]],
+    required: Sequence[str] = (),
 ) -> dict[str, Any] | None:
-    """The first (best-ranked) passage naming most of `words`, quoted as a stated sentence."""
+    """The first (best-ranked) passage naming most of the `required` words (those the
+    search required: "rio" of "compare to my old Rio"), then most of `words`, quoted as a
+    stated sentence."""
+    words = list(dict.fromkeys([*required, *words]))
     if not words:
         return None
     cited = {n for s in lead for n in s["sources"]}
-    best: tuple[int, int] | None = None
+    best: tuple[int, tuple[int, int]] | None = None
     for number, item in enumerate(evidence, 1):
         if item.kind != "passage" or number in cited or not item.sources:
             continue
-        hits = sum(bool(re.search(rf"\b{re.escape(w)}", item.text, re.I)) for w in words)
-        if hits and (best is None or hits > best[1]):
+        found = {w for w in words if re.search(rf"\b{re.escape(w)}", item.text, re.I)}
+        hits = (len(found & set(required)), len(found))
+        if found and (best is None or hits > best[1]):
             best = (number, hits)
     if best is None:
         return None

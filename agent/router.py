@@ -710,9 +710,18 @@ def feature_words(question: str, aspect: str | None) -> list[str]:
     return [p for p in found if not any(p != q and p in q.split() for q in found)]
 
 
+_WHAT_LIKE = re.compile(
+    r"(\bwhat(?:['’]s|\s+(?:is|are|was|were))\b[^?]*?\s)like\b(?=(?:\s+(?:on|for|with|in|of)\b"
+    r"[^?]*)?\s*\??\s*$)",
+    re.I,
+)
+""""What's the battery life like on the MX40?": the idiom asks how it is, not what is liked."""
+
+
 def summary_focus(question: str) -> str | None:
     """`criticised`, `liked` or `overall` when the question asks for a summary of opinions
     ("pros and cons", "likes and dislikes": both sides, which the overall summary gives)."""
+    question = _WHAT_LIKE.sub(r"\1", question)
     if _NOT_LIKED.search(question):
         return "criticised"
     if _CRITICISE.search(question) and _PRAISE.search(question):

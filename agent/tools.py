@@ -101,7 +101,10 @@ class SearchReviews(BaseModel):
     require: list[str] = Field(
         default_factory=list,
         max_length=6,
-        description="words the question is about; none in any review: it says so (optional)",
+        description=(
+            "words the question is about: passages come from reviews saying one of them, "
+            "and when none does, the answer says so (optional)"
+        ),
     )
 
 
@@ -388,13 +391,15 @@ class Toolbox:
             result.notes.append("The document index is not built; run `distill ingest`.")
             return result
         required = [w.lower() for w in args.require if len(w) > 2 or SHORT_SPEC.match(w.lower())]
-        if required and not self._documents_with(required, doc_ids):
-            words = join_names([f'"{w}"' for w in required]).replace(" and ", " or ")
-            where = f" of the {_names(known)}" if args.products else ""
-            result.statements.append(
-                Statement(text=f"No review{where} mentions {words}.", basis="absence")
-            )
-            return result
+        if required:  # the passages come from the reviews that say one of the words
+            doc_ids = self._documents_with(required, doc_ids)
+            if not doc_ids:
+                words = join_names([f'"{w}"' for w in required]).replace(" and ", " or ")
+                where = f" of the {_names(known)}" if args.products else ""
+                result.statements.append(
+                    Statement(text=f"No review{where} mentions {words}.", basis="absence")
+                )
+                return result
         result.evidence += self._passages(
             args.query, doc_ids, self.passages, "search_reviews", about
         )

@@ -15,7 +15,7 @@ from agent_world import NAMES, REVIEWS, ScriptedLLM, build_world, fake_embed, wo
 import distill.ingest.index as index_module
 from distill.agent.chat import Agent, ChatResponse, Step
 from distill.agent.evaluation import Question, evaluate_agent, grade, load_questions
-from distill.agent.evidence import Evidence, opinion_fact_text
+from distill.agent.evidence import Evidence, Source, opinion_fact_text
 from distill.agent.guardrail import (
     CheckedSentence,
     apply_policy,
@@ -947,6 +947,38 @@ def test_an_open_answer_keeps_the_best_passage_verbatim(world: Config) -> None:
     assert response.llm_calls == ["draft"]
     assert 'A review (d1) says: "The Aster A1 battery dies by noon.' in response.answer
     assert "waterproof" not in response.answer  # the model's claim was unsupported
+
+
+def test_passages_come_from_the_reviews_saying_a_required_word(world: Config) -> None:
+    """Found on MP3-player reviews: "How does the Sonata compare to my old Rio?" required
+    "rio", but the passages read and quoted were the best-ranked ones, none of them the one
+    review that names a Rio."""
+    from distill.agent.chat import _best_quote
+    from distill.agent.tools import Toolbox
+
+    with make_agent(world) as agent:
+        toolbox: Toolbox = agent.toolbox
+        found = toolbox.run("search_reviews", {"query": "battery", "require": ["charge"]})
+    assert {s.doc_id for e in found.evidence for s in e.sources} == {"d2"}
+    evidence = [
+        Evidence(kind="passage", text="I bought the Sonata after my old player died.",
+                 tool="t", sources=[Source(doc_id="a")]),
+        Evidence(kind="passage", text="My old Rio-like player had a tiny memory card.",
+                 tool="t", sources=[Source(doc_id="b")]),
+    ]  # fmt: skip
+    quote = _best_quote(evidence, ["sonata", "rio"], [], required=["rio"])
+    assert quote is not None and quote["sources"] == [2]
+
+
+def test_what_is_it_like_asks_how_it_is() -> None:
+    """Found on MP3-player reviews: "What's the battery life like on the MX40?" was read
+    as "what do people like about the battery", and the model drafted its answer."""
+    from distill.agent.router import summary_focus
+
+    assert summary_focus("What's the battery life like on the MX40?") is None
+    assert summary_focus("What is the screen like?") is None
+    assert summary_focus("What do people like about it?") == "liked"
+    assert summary_focus("What is there to like about it?") == "liked"
 
 
 def test_a_long_passage_is_read_and_quoted_around_the_words_asked_about() -> None:
