@@ -624,6 +624,16 @@ _SELF_COMPARE = re.compile(
 """A comparison of the product in question with one it names: "is it better than …"."""
 
 
+def _compares_itself(question: str, resolver: ProductResolver) -> bool:
+    """The one product the question names is compared with the product in question: "how
+    does it compare to the T720?", or named only after "than" ("Is the battery better than
+    the T610's?")."""
+    if _SELF_COMPARE.search(question):
+        return True
+    parts = re.split(r"\bthan\b", question, maxsplit=1, flags=re.I)
+    return len(parts) == 2 and not resolver.find(parts[0])
+
+
 def is_follow_up(question: str) -> bool:
     """A question that leans on the previous turn: "and its camera?", "what about them"."""
     return bool(_ANAPHORA.search(question)) or (
@@ -765,7 +775,9 @@ def route(
     if follow_up:
         products = list(previous_products)
     itself = (previous_products or [subject])[0]
-    if len(products) == 1 and itself and itself not in products and _SELF_COMPARE.search(question):
+    if len(products) == 1 and itself and itself not in products and _compares_itself(
+        question, resolver
+    ):
         products = [itself, *products]  # "how does it compare to the Motorola T720?"
     names = [p.display for p in products]
     search = {"query": question, "products": names}

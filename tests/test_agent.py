@@ -275,6 +275,13 @@ def test_it_compared_with_a_named_product_is_the_reviews_subject(
     assert route("Is the Aster A2 battery good?", resolver, subject=a1).products[0].display == (
         "Aster A2"
     )
+    # found on the Nokia reviews: "Is the battery better than the T610's?" summarised the
+    # T610 alone, and the model drafted that the Nokia's battery was better
+    asked = route("Is the battery better than the Aster A2's?", resolver, subject=a1)
+    assert asked.name == "compare" and asked.aspect == "battery"
+    assert [p.display for p in asked.products] == ["Aster A1", "Aster A2"]
+    asked = route("Is the Aster A2's battery better than its screen?", resolver, subject=a1)
+    assert [p.display for p in asked.products] == ["Aster A2"]
 
 
 def test_a_known_name_with_a_suffix_it_lacks_is_an_unknown_product() -> None:
