@@ -282,9 +282,15 @@ How to read it:
   no review mentions "lumix" (a graph-only product answers to its maker's name when that is
   no English word, no catalog brand and no other product's); "How many reviews mention the
   Nokia 6610's battery?" and "the camera's battery" counted the words "nokia 6610 s battery"
-  and "camera battery" (0). The sentiment model's weak neutral readings are no longer
-  opinions (*Aspect sentiment on real reviews*): 407 opinions on the Nokia file instead of
-  418. Rows: demo 86%, Nokia 92%, as before.
+  and "camera battery" (0); "How does the Sonata compare to my old Rio?" required "rio" but
+  read and quoted the best-ranked passages, none of them the review that names a Rio (a
+  search that requires words now reads the reviews saying them); "What's the battery life
+  like on the MX40?" was read as what people like (the idiom now asks how it is: the counts
+  and quotes, no model call); "Is the battery better than the T610's?" summarised the T610
+  alone and the model drafted that the Nokia's was better (a product named only after "than"
+  is now compared with the product in question, from the graph). The sentiment model's weak
+  neutral readings are no longer opinions (*Aspect sentiment on real reviews*): 407 opinions
+  on the Nokia file instead of 418. Rows: demo 86%, Nokia 92%, as before.
 - **The run of 2026-12-05 (twenty-second session): products that are not phones, and other
   catalogs.** Asked by hand of review files we wrote in the Hu & Liu format about an MP3
   player (28 reviews), a DVD player and a camera, alone and in one graph with the Nokia 6610
