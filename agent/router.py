@@ -872,13 +872,27 @@ def route(
         ]
     else:
         intent = Intent("search", aspect=aspect, terms=terms)
-        # a year, or a name the question compares with, that no review has is the answer
+        # a year, or a name the question compares with, that no review has is the answer;
+        # "better than my old one" reads the reviews that compare with an old one
         required = [t for t in terms if _YEAR.match(t) or t in compared_words(question)]
+        if not required and _OWN_OLD.search(question):
+            required = list(OLD_WORDS)
         intent.calls = [
             ("search_reviews", {"query": question, "products": [], "require": required})
         ]
         intent.needs_plan = bool(_NEEDS_PLAN.search(question))
     return intent
+
+
+_OWN_OLD = re.compile(
+    r"\b(?:than|with|to|against)\s+(?:my|our|the|their)\s+(?:old|older|previous|former|last)"
+    r"(?:\s+one)?\b",
+    re.I,
+)
+"""A comparison with the asker's previous product, unnamed: "better than my old one"."""
+OLD_WORDS = ["old", "previous", "former"]
+"""What reviews comparing with their previous product say ("my old phone", "my previous
+one"): the passages to read."""
 
 
 def compared_words(question: str) -> set[str]:

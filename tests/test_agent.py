@@ -561,10 +561,17 @@ def test_a_graph_product_answers_to_its_makers_name(resolver: ProductResolver) -
     assert count == ("count_reviews", {"products": [], "aspect": "battery", "term": "battery"})
 
 
-def test_a_name_compared_with_that_no_review_has_is_the_answer(world: Config) -> None:
+def test_a_name_compared_with_that_no_review_has_is_the_answer(
+    world: Config, resolver: ProductResolver
+) -> None:
     """Found on a DVD player's reviews: "Is it better than my old Sony?" went to the model,
-    which copied three sentences of a review that never names a Sony."""
-    from distill.agent.router import compared_words
+    which copied three sentences of a review that never names a Sony; "... than my old
+    one?" copied three sentences of a review that compares with nothing."""
+    from distill.agent.router import OLD_WORDS, compared_words
+
+    old = route("Is it better than my old one?", resolver).calls
+    assert old == [("search_reviews", {"query": "Is it better than my old one?",
+                                       "products": [], "require": OLD_WORDS})]  # fmt: skip
 
     assert compared_words("Is it better than my old Sony?") == {"sony"}
     assert compared_words("How does it compare with the Rio Karma?") == {"rio", "karma"}
