@@ -71,6 +71,17 @@ def test_overall_states_the_mood_the_praised_and_the_criticised_with_quotes(
     assert {s.doc_id for c in response.citations for s in c.sources} == {"d1", "d2"}
 
 
+def test_praise_asked_of_an_aspect_with_only_complaints_is_stated(world: Config) -> None:
+    """Found on camera reviews: "Which reviews praise the battery?" (0 positive, 2 negative)
+    went to the model, which read the complaints and wrote that a review "praises the
+    battery by stating that it dies after about 120 shots"; the checker passed it."""
+    response = ask(world, "Which reviews praise the Aster A1's battery?")
+    assert response.sentences[0].text.startswith(
+        "Reviewers' opinions on the Aster A1 battery: 0 positive, 2 negative"
+    )
+    assert response.llm_calls == []
+
+
 def test_criticised_lists_complaints_and_quotes_them(world: Config) -> None:
     response = ask(world, "What do reviewers criticise about the Aster A1?")
     assert response.sentences[0].text == (
