@@ -288,9 +288,15 @@ How to read it:
   like on the MX40?" was read as what people like (the idiom now asks how it is: the counts
   and quotes, no model call); "Is the battery better than the T610's?" summarised the T610
   alone and the model drafted that the Nokia's was better (a product named only after "than"
-  is now compared with the product in question, from the graph). The sentiment model's weak
-  neutral readings are no longer opinions (*Aspect sentiment on real reviews*): 407 opinions
-  on the Nokia file instead of 418. Rows: demo 86%, Nokia 92%, as before.
+  is now compared with the product in question, from the graph); "Which reviews praise the
+  battery?" of a camera whose battery has 0 positive and 2 negative opinions went to the
+  model, which read the complaints and wrote that a review "praises the battery by stating
+  that it dies after about 120 shots" (the checker passed it; praise or complaints asked of
+  an aspect whose opinions are all of the other kind are now stated from the graph, with
+  quotes); "Is it better than my old one?" now reads the reviews that compare with an old or
+  previous one. The sentiment model's weak neutral readings are no longer opinions (*Aspect
+  sentiment on real reviews*): 407 opinions on the Nokia file instead of 418. Rows: demo
+  86%, Nokia 92%, as before.
 - **The run of 2026-12-05 (twenty-second session): products that are not phones, and other
   catalogs.** Asked by hand of review files we wrote in the Hu & Liu format about an MP3
   player (28 reviews), a DVD player and a camera, alone and in one graph with the Nokia 6610
