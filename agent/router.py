@@ -622,6 +622,8 @@ _SELF_COMPARE = re.compile(
     re.I,
 )
 """A comparison of the product in question with one it names: "is it better than …"."""
+_ITSELF = re.compile(r"\b(?:it|its|this (?:one|phone|product|player|camera|device))\b", re.I)
+"""The product in question, unnamed."""
 
 
 def _compares_itself(question: str, resolver: ProductResolver) -> bool:
@@ -814,9 +816,13 @@ def route(
     elif products and _ATTRIBUTE.search(question) and not _OPINION_WORDS.search(question):
         intent = Intent("attributes", products[:3], unknown, aspect, terms=terms)
         intent.calls = [("catalog_attributes", {"products": names[:3], "question": question})]
-    elif len(products) == 1 and _ALONGSIDE.search(question):
-        intent = Intent("mentioned_with", products, unknown, aspect, terms=terms)
-        intent.calls = [("mentioned_with", {"products": names[:1]})]
+    elif _ALONGSIDE.search(question) and (
+        len(products) == 1 or (not products and itself and _ITSELF.search(question))
+    ):
+        # "which phones do reviewers compare it with?": "it" is the product in question
+        alongside = products or [itself]
+        intent = Intent("mentioned_with", alongside, unknown, aspect, terms=terms)
+        intent.calls = [("mentioned_with", {"products": [alongside[0].display]})]
     elif len(products) >= 2:
         intent = Intent("compare", products[:3], unknown, aspect, terms=terms)
         intent.calls = [

@@ -282,6 +282,10 @@ def test_it_compared_with_a_named_product_is_the_reviews_subject(
     assert [p.display for p in asked.products] == ["Aster A1", "Aster A2"]
     asked = route("Is the Aster A2's battery better than its screen?", resolver, subject=a1)
     assert [p.display for p in asked.products] == ["Aster A2"]
+    # found on the Nokia reviews: "Which phones do reviewers compare it with?" went to the
+    # model, which named two of the 19 names the reviews hold
+    asked = route("Which phones do reviewers compare it with?", resolver, subject=a1)
+    assert asked.calls == [("mentioned_with", {"products": ["Aster A1"]})]
 
 
 def test_a_known_name_with_a_suffix_it_lacks_is_an_unknown_product() -> None:
