@@ -777,8 +777,11 @@ def route(
     if follow_up:
         products = list(previous_products)
     itself = (previous_products or [subject])[0]
-    if len(products) == 1 and itself and itself not in products and _compares_itself(
-        question, resolver
+    if (
+        len(products) == 1
+        and itself
+        and itself not in products
+        and _compares_itself(question, resolver)
     ):
         products = [itself, *products]  # "how does it compare to the Motorola T720?"
     names = [p.display for p in products]

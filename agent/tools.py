@@ -857,6 +857,9 @@ class Toolbox:
             name = normalize(row.get("name") or "")
             if key in own or name in own or (row.get("label") == "BRAND" and name == brand):
                 continue
+            itself = self.resolver.forms.get(name)
+            if itself is not None and itself.product_id == product.product_id:
+                continue  # a short name of the product ("mx40" of the "Sonata MX40 MP3 player")
             linked = names.get(row.get("product") or "")
             display = f"the {linked}" if linked else _named(row.get("name") or key)
             where = others.setdefault(key, (display, {}))[1]

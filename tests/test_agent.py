@@ -520,6 +520,13 @@ def test_short_names_of_a_file_subject_count_as_that_product(world: Config) -> N
             )
     answer = make_agent(world).chat("Which product is mentioned most often?", thread="s")
     assert answer.sentences[0].text.startswith(f"The {subject} is named in the most reviews (3)")
+    # and its short names are no other product its reviews name ("Besides the Sonata MX40
+    # MP3 player, its 28 reviews name Mx40 (6 reviews)")
+    with make_agent(world) as agent:
+        found = agent.toolbox.run("mentioned_with", {"products": [subject]})
+    assert [s.text for s in found.statements] == [
+        f"The 3 reviews of the {subject} name no other product or brand."
+    ]
 
 
 def test_the_only_graph_product_of_a_kind_answers_to_its_kind(world: Config) -> None:
