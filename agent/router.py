@@ -39,7 +39,7 @@ ASPECT_WORDS: dict[str, tuple[str, ...]] = {
     "camera": ("camera", "cameras", "photo", "photos", "picture", "pictures", "zoom", "webcam",
                "selfie", "picture quality", "image", "images", "image quality", "lens", "flash",
                "megapixel"),
-    "screen": ("screen", "display", "oled", "brightness", "panel", "backlight", "colors",
+    "screen": ("screen", "display", "oled", "lcd", "brightness", "panel", "backlight", "colors",
                "colours", "wallpaper"),
     "performance": ("performance", "perform", "fast", "speed", "slow", "lag", "exports",
                     "reception", "signal", "memory"),

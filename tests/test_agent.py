@@ -151,6 +151,7 @@ def test_the_names_a_products_reviews_mention_alongside_it(
         ("Which products have the most negative opinions?", "rank", "worst", None),
         ("Which product is mentioned most often?", "most_named", None, None),
         ("How is the picture quality?", "summary", None, "camera"),
+        ("How is the lcd?", "summary", None, "screen"),  # found on camera reviews
         ("Does the battery last long?", "product", None, "battery"),
         ("Tell me about the Aster A1.", "summary", "overall", None),
         ("Should I buy the Aster A1?", "summary", "overall", None),
