@@ -297,9 +297,10 @@ How to read it:
   previous one. "Which phones do reviewers compare it with?" went to the model, which named
   two of the 19 names the Nokia reviews hold (it is now the names beside the product in
   question, from the graph), and of the MP3 file that list was the player's own short names,
-  "Mx40" (6 reviews) and "Sonata Mx40" (no longer). The sentiment model's weak neutral
-  readings are no longer opinions (*Aspect sentiment on real reviews*): 407 opinions on the
-  Nokia file instead of 418. Rows: demo 86%, Nokia 92%, as before.
+  "Mx40" (6 reviews) and "Sonata Mx40" (no longer); "How is the lcd?" of the camera went to
+  the model ("lcd" now names the screen). The sentiment model's weak neutral readings are no
+  longer opinions (*Aspect sentiment on real reviews*): 407 opinions on the Nokia file
+  instead of 418. Rows: demo 86%, Nokia 92%, as before.
 - **The run of 2026-12-05 (twenty-second session): products that are not phones, and other
   catalogs.** Asked by hand of review files we wrote in the Hu & Liu format about an MP3
   player (28 reviews), a DVD player and a camera, alone and in one graph with the Nokia 6610
