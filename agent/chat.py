@@ -201,12 +201,7 @@ class Agent:
         self._document_index: Any = None
         self._cheap_checker = checker is not None or _trained_checker(self.config)
         self.checker: Checker = checker or backend_checker(self.config)  # fail early, clearly
-        self.resolver, self.categories, self.aspects, counts = self._read_graph()
-        self.n_documents, self.n_products = counts
-        self.fact_tasks = self._fact_tasks()
-        self.toolbox = self._toolbox()
-        # the product one review file is about: "it" of "how does it compare to …"
-        self.subject = self.toolbox.reviews_subject()
+        self.refresh()  # products, aspects, plugin tasks, the tools and the reviews' subject
         path = Path(checkpoints or self.config.agent.checkpoints)
         path.parent.mkdir(parents=True, exist_ok=True)
         from langgraph.checkpoint.sqlite import SqliteSaver

@@ -615,14 +615,14 @@ _ANAPHORA = re.compile(
 )
 
 
+_IT = r"\b(?:it|this (?:one|phone|product|player|camera|device))\b"
 _SELF_COMPARE = re.compile(
-    r"\b(?:it|this (?:one|phone|product|player|camera|device))\b.*"
-    r"\b(?:compare[sd]?|comparison|than|versus|vs|against)\b"
-    r"|\b(?:compare[sd]?|versus|vs)\b.*\b(?:it|this (?:one|phone|product|player|camera|device))\b",
+    rf"{_IT}.*\b(?:compare[sd]?|comparison|than|versus|vs|against)\b"
+    rf"|\b(?:compare[sd]?|versus|vs)\b.*{_IT}",
     re.I,
 )
 """A comparison of the product in question with one it names: "is it better than …"."""
-_ITSELF = re.compile(r"\b(?:it|its|this (?:one|phone|product|player|camera|device))\b", re.I)
+_ITSELF = re.compile(rf"\bits\b|{_IT}", re.I)
 """The product in question, unnamed."""
 
 
@@ -970,7 +970,7 @@ def _count_term(question: str, products: Sequence[ProductName], aspect: str | No
     term = re.split(r"['’]s\b", match.group(1))[-1].strip()  # "the camera's battery"
     if any(fuzz.ratio(normalize(term), normalize(p.display)) >= 85 for p in products):
         return None  # the product itself (also as misspelled in the reviews)
-    named = {w for p in products for w in normalize(p.display).split()} | {"s"}
+    named = {w for p in products for w in normalize(p.display).split()}
     words = [w for w in normalize(term).split() if w not in INTENT_WORDS | named]
     return " ".join(words) or None
 

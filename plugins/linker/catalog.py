@@ -473,7 +473,7 @@ def _through_code(name: str) -> str | None:
     following = _first_word([normalize(w) for w in words[i + 1 :]])
     if following in VARIANT_WORDS or len(following) <= 2:
         return None  # "Legion 2 Pro" is not the "Legion 2"
-    if re.search(r"\d", following) and is_model_code(following):
+    if is_model_code(following):
         return None
     return " ".join(words[: i + 1]).strip(" ,-(")
 
