@@ -1147,10 +1147,10 @@ class Toolbox:
                 f"the {names[p.id]} ({p.opinions} opinion{'s' * (p.opinions != 1)})"
                 for p in rated[:EACH_PRODUCT]
             ]
-            more = f" and {len(rated) - EACH_PRODUCT} more" if len(rated) > EACH_PRODUCT else ""
+            more = [f"{len(rated) - EACH_PRODUCT} more"] if len(rated) > EACH_PRODUCT else []
             text = (
                 f"Reviewers give opinions on {len(rated)} product{'s' * (len(rated) != 1)}: "
-                f"{join_names(shown)}{more}."
+                f"{join_names([*shown, *more])}."
             )
             if others:
                 text += f" {others} other product{'s are' if others != 1 else ' is'} only named."

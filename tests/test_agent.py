@@ -594,6 +594,21 @@ def test_a_name_compared_with_that_no_review_has_is_the_answer(
     assert answer.llm_calls == []
 
 
+def test_a_long_list_of_reviewed_products_ends_in_one_and(world: Config) -> None:
+    """Seen on the Nokia reviews: "…, the S105 (1 opinion) and the Samsung S105 (1 opinion)
+    and 1 more"."""
+    from distill.agent.tools import EACH_PRODUCT, ToolResult
+    from distill.graph.schema import ProductSummary
+
+    products = [ProductSummary(id=f"p{n}", name=f"P{n}", opinions=20 - n) for n in range(10)]
+    result = ToolResult(name="list_products")
+    with make_agent(world) as agent:
+        agent.toolbox._reviewed(result, products, 0)
+    text = result.statements[0].text
+    assert text.endswith(f"the P{EACH_PRODUCT - 1} (13 opinions) and 2 more.")
+    assert text.count(" and ") == 1
+
+
 def test_which_products_are_reviewed_lists_those_with_opinions(
     world: Config, resolver: ProductResolver
 ) -> None:
