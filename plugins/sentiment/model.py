@@ -438,8 +438,8 @@ class AbsaModel:
         best = polar.argmax(-1)
         keep = 1.0 - probs[..., none] >= threshold
         if NEUTRAL in self.aspect_classes:
-            weak = probs[..., self.aspect_classes.index(NEUTRAL)] < probs[..., none]
-            keep &= ~((best == self.aspect_classes.index(NEUTRAL)) & weak)
+            neutral = self.aspect_classes.index(NEUTRAL)
+            keep &= ~((best == neutral) & (probs[..., neutral] < probs[..., none]))
         return torch.where(keep, best, torch.full_like(best, none))
 
     def quantize(self) -> None:
